@@ -1,0 +1,39 @@
+# labshare — the two commands of the README are `make run` and `make test`.
+SHELL := /bin/bash
+UV ?= uv
+PY := $(UV) run --frozen python
+DB := $(PY) -m config.localdb
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test install db db-stop migrate demo messages bench worker check-uv
+
+check-uv:
+	@command -v $(UV) >/dev/null || { echo "uv is required: pip install uv (or see https://docs.astral.sh/uv/)"; exit 1; }
+
+install: check-uv
+	@$(UV) sync --frozen --quiet
+	@$(PY) manage.py compilemessages --ignore=.venv -v0 2>/dev/null || true
+
+## Start everything: local PostgreSQL, migrations, demo data (once), the web process and the job worker.
+run: install
+	@$(DB) exec -- $(PY) -m config.run --host $(HOST) --port $(PORT)
+
+## Run the whole test suite (starts the local PostgreSQL when DATABASE_URL is unset).
+test: install
+	@$(DB) exec -- $(UV) run --frozen pytest $(PYTEST_ARGS)
+
+db: check-uv
+	@$(DB) start
+
+db-stop:
+	@$(DB) stop
+
+migrate: install
+	@$(DB) exec -- $(PY) manage.py migrate
+
+demo: install
+	@$(DB) exec -- $(PY) manage.py load_demo
+
+bench: install
+	@$(DB) exec -- bash -c 'for b in bench/bench_*.py; do $(PY) $$b || exit 1; done'

@@ -1,0 +1,1 @@
+"""Bookings: model, rules, services, selectors, events and jobs."""

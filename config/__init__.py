@@ -1,0 +1,1 @@
+"""labshare project configuration: settings, URLs, ASGI entry point, local database."""

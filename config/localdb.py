@@ -1,0 +1,356 @@
+"""The project-local PostgreSQL cluster used when DATABASE_URL is not set.
+
+``python -m config.localdb start|stop|status|url`` manages it; ``python -m config.localdb exec -- CMD``
+makes sure it runs, runs CMD with DATABASE_URL pointing at it, and stops it afterwards if this
+call was the one that started it.
+
+The cluster lives in ``.data/postgres`` (ignored by git), listens on 127.0.0.1 only, on a free
+port chosen at first start and kept while it stays free, with password authentication. The
+server binaries refuse to run as root, so when we are root they run as the ``postgres`` user.
+This module imports nothing from Django: it runs before settings exist.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import glob
+import json
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(os.environ.get("LABSHARE_DATA_DIR", ROOT / ".data"))
+CLUSTER = DATA / "postgres"
+STATE = DATA / "postgres.json"
+LOCK = DATA / "postgres.lock"
+LOG = DATA / "postgres.log"
+DB_USER = "labshare"
+DB_NAME = "labshare"
+SERVER_USER = "postgres"
+
+
+class LocalDbError(RuntimeError):
+    """Something the user has to fix (missing binaries, unusable folder, failed start)."""
+
+
+def _find_bin_dir() -> Path:
+    """Where initdb and pg_ctl live: PATH first, then Debian's /usr/lib/postgresql/<version>/bin."""
+    on_path = shutil.which("pg_ctl")
+    if on_path and shutil.which("initdb"):
+        return Path(on_path).resolve().parent
+    candidates = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/pg_ctl") + glob.glob("/usr/local/pgsql/bin/pg_ctl"),
+        key=lambda p: [int(part) if part.isdigit() else 0 for part in Path(p).parts[-3].split(".")],
+    )
+    if candidates:
+        return Path(candidates[-1]).parent
+    raise LocalDbError(
+        "PostgreSQL server binaries (initdb, pg_ctl) were not found on PATH or under "
+        "/usr/lib/postgresql/*/bin.\n"
+        "Install them — Debian/Ubuntu: `sudo apt-get install postgresql postgresql-contrib`; "
+        "macOS: `brew install postgresql@15` — or set DATABASE_URL to an existing PostgreSQL server.\n"
+        "Không tìm thấy PostgreSQL (initdb, pg_ctl): hãy cài đặt gói postgresql, hoặc đặt DATABASE_URL."
+    )
+
+
+def _is_root() -> bool:
+    return os.geteuid() == 0
+
+
+def _as_server_user(cmd: list[str]) -> list[str]:
+    """Prefix a command so it runs as the postgres user when we are root."""
+    if not _is_root():
+        return cmd
+    try:
+        pwd.getpwnam(SERVER_USER)
+    except KeyError:
+        raise LocalDbError(
+            "Running as root, but there is no 'postgres' user to run the server as "
+            "(PostgreSQL refuses to run as root). Install the postgresql package, which creates it, "
+            "or run as an ordinary user."
+        ) from None
+    runuser = shutil.which("runuser")
+    if runuser:
+        return [runuser, "-u", SERVER_USER, "--", *cmd]
+    return ["su", SERVER_USER, "-s", "/bin/sh", "-c", " ".join(_quote(c) for c in cmd)]
+
+
+def _quote(arg: str) -> str:
+    import shlex
+
+    return shlex.quote(arg)
+
+
+def _run(cmd: list[str], *, check: bool = True, quiet: bool = False) -> subprocess.CompletedProcess:
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise LocalDbError(f"command failed ({result.returncode}): {' '.join(cmd)}\n{result.stdout}{result.stderr}")
+    return result
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def _pick_port() -> int:
+    # Prefer a stable port in a quiet range so URLs stay the same between runs; fall back to
+    # whatever the kernel offers.
+    for port in range(54330, 54400):
+        if _port_is_free(port):
+            return port
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _read_state() -> dict:
+    if STATE.exists():
+        return json.loads(STATE.read_text())
+    return {}
+
+
+def _write_state(state: dict) -> None:
+    STATE.write_text(json.dumps(state, indent=2))
+    os.chmod(STATE, 0o600)
+
+
+def _url(state: dict) -> str:
+    return f"postgres://{DB_USER}:{state['password']}@127.0.0.1:{state['port']}/{DB_NAME}"
+
+
+@contextlib.contextmanager
+def _locked():
+    """Serialise start/stop between concurrent callers (two terminals, parallel test runs)."""
+    DATA.mkdir(parents=True, exist_ok=True)
+    with open(LOCK, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _prepare_dir_for_server_user() -> None:
+    """As root, hand the cluster folder to the postgres user and check that it can reach it."""
+    if not _is_root():
+        return
+    entry = pwd.getpwnam(SERVER_USER)
+    CLUSTER.mkdir(parents=True, exist_ok=True)
+    os.chown(CLUSTER, entry.pw_uid, entry.pw_gid)
+    os.chmod(CLUSTER, 0o700)
+    probe = _run(_as_server_user(["test", "-w", str(CLUSTER)]), check=False)
+    if probe.returncode != 0:
+        raise LocalDbError(
+            f"The postgres user cannot reach {CLUSTER} (a parent folder is not traversable by other "
+            "users, e.g. /root). Clone the project under a readable folder such as /srv or /tmp, or set "
+            "LABSHARE_DATA_DIR to one, or set DATABASE_URL."
+        )
+
+
+def _init_cluster(bin_dir: Path, state: dict) -> None:
+    """initdb with a random password for the labshare superuser; only 127.0.0.1 may connect."""
+    _prepare_dir_for_server_user()
+    CLUSTER.mkdir(parents=True, exist_ok=True)
+    password = secrets.token_urlsafe(18)
+    pwfile = DATA / "postgres.pw"
+    pwfile.write_text(password + "\n")
+    if _is_root():
+        entry = pwd.getpwnam(SERVER_USER)
+        os.chown(pwfile, entry.pw_uid, entry.pw_gid)
+    os.chmod(pwfile, 0o600)
+    try:
+        _run(
+            _as_server_user(
+                [
+                    str(bin_dir / "initdb"),
+                    "-D", str(CLUSTER),
+                    "-U", DB_USER,
+                    f"--pwfile={pwfile}",
+                    "--auth-local=scram-sha-256",
+                    "--auth-host=scram-sha-256",
+                    "--encoding=UTF8",
+                    "--locale=C.UTF-8",
+                ]
+            )
+        )
+    finally:
+        pwfile.unlink(missing_ok=True)
+    state["password"] = password
+    state["bin_dir"] = str(bin_dir)
+
+
+def _pg_ctl(bin_dir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return _run(_as_server_user([str(bin_dir / "pg_ctl"), "-D", str(CLUSTER), *args]), check=check)
+
+
+def _running(bin_dir: Path) -> bool:
+    if not (CLUSTER / "PG_VERSION").exists():
+        return False
+    return _pg_ctl(bin_dir, "status", check=False).returncode == 0
+
+
+def _psql(bin_dir: Path, state: dict, sql: str, dbname: str = "postgres") -> str:
+    psql = bin_dir / "psql"
+    if not psql.exists():
+        psql = Path(shutil.which("psql") or "psql")
+    env = dict(os.environ, PGPASSWORD=state["password"])
+    result = subprocess.run(
+        [str(psql), "-h", "127.0.0.1", "-p", str(state["port"]), "-U", DB_USER, "-d", dbname,
+         "-v", "ON_ERROR_STOP=1", "-tAc", sql],
+        capture_output=True, text=True, env=env,
+    )
+    if result.returncode != 0:
+        raise LocalDbError(f"psql failed: {result.stderr.strip()}")
+    return result.stdout.strip()
+
+
+def _ensure_database(bin_dir: Path, state: dict) -> None:
+    # btree_gist in template1 too, so test databases created from it have it from the start.
+    _psql(bin_dir, state, "CREATE EXTENSION IF NOT EXISTS btree_gist", dbname="template1")
+    exists = _psql(bin_dir, state, f"SELECT 1 FROM pg_database WHERE datname = '{DB_NAME}'")
+    if exists != "1":
+        _psql(bin_dir, state, f"CREATE DATABASE {DB_NAME}")
+    _psql(bin_dir, state, "CREATE EXTENSION IF NOT EXISTS btree_gist", dbname=DB_NAME)
+
+
+def start(*, verbose: bool = True) -> tuple[str, bool]:
+    """Start the cluster when it is not running (initialising it on first use).
+
+    Returns the database URL and whether this call started the server.
+    """
+    with _locked():
+        bin_dir = _find_bin_dir()
+        state = _read_state()
+        if not (CLUSTER / "PG_VERSION").exists():
+            if verbose:
+                print(f"labshare: creating the local PostgreSQL cluster in {CLUSTER} …", file=sys.stderr)
+            _init_cluster(bin_dir, state)
+            state.pop("port", None)
+            _write_state(state)
+        if "password" not in state:
+            raise LocalDbError(
+                f"{STATE} is missing its password: the cluster in {CLUSTER} was not made by this tool. "
+                f"Remove {DATA} to start afresh."
+            )
+        if _running(bin_dir):
+            return _url(state), False
+        port = state.get("port")
+        if not port or not _port_is_free(port):
+            port = _pick_port()
+        state["port"] = port
+        state["bin_dir"] = str(bin_dir)
+        _write_state(state)
+        LOG.touch(exist_ok=True)
+        if _is_root():
+            entry = pwd.getpwnam(SERVER_USER)
+            os.chown(LOG, entry.pw_uid, entry.pw_gid)
+        options = f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200"
+        result = _pg_ctl(bin_dir, "-o", options, "-l", str(LOG), "-w", "-t", "60", "start", check=False)
+        if result.returncode != 0:
+            tail = LOG.read_text(errors="replace")[-2000:] if LOG.exists() else ""
+            raise LocalDbError(f"PostgreSQL did not start:\n{result.stdout}{result.stderr}\n{tail}")
+        _ensure_database(bin_dir, state)
+        if verbose:
+            print(f"labshare: local PostgreSQL listening on 127.0.0.1:{port}", file=sys.stderr)
+        return _url(state), True
+
+
+def stop(*, verbose: bool = True) -> bool:
+    """Stop the cluster cleanly (fast shutdown: rolls back open transactions, then checkpoints)."""
+    with _locked():
+        if not (CLUSTER / "PG_VERSION").exists():
+            return False
+        bin_dir = _find_bin_dir()
+        if not _running(bin_dir):
+            return False
+        _pg_ctl(bin_dir, "-m", "fast", "-w", "stop")
+        if verbose:
+            print("labshare: local PostgreSQL stopped", file=sys.stderr)
+        return True
+
+
+def running_url() -> str | None:
+    """The URL of the local cluster when it is running, else None (used by settings)."""
+    state = _read_state() if STATE.exists() else {}
+    pid_file = CLUSTER / "postmaster.pid"
+    if not state.get("port") or not state.get("password"):
+        return None
+    try:
+        if not pid_file.exists():
+            return None
+    except PermissionError:
+        pass
+    return _url(state)
+
+
+def exec_with_database(command: list[str]) -> int:
+    """Run ``command`` with DATABASE_URL set, starting (and afterwards stopping) the cluster as needed."""
+    if os.environ.get("DATABASE_URL"):
+        return subprocess.call(command)
+    url, started = start()
+    env = dict(os.environ, DATABASE_URL=url)
+    child = subprocess.Popen(command, env=env)
+
+    def forward(signum, _frame):
+        with contextlib.suppress(ProcessLookupError):
+            child.send_signal(signum)
+
+    signal.signal(signal.SIGINT, forward)
+    signal.signal(signal.SIGTERM, forward)
+    code = child.wait()
+    if started and os.environ.get("LABSHARE_KEEP_DB") != "1":
+        stop()
+    return code
+
+
+def main(argv: list[str]) -> int:
+    if not argv:
+        print(__doc__)
+        return 2
+    command, rest = argv[0], argv[1:]
+    try:
+        if command == "start":
+            url, _ = start()
+            print(url)
+        elif command == "stop":
+            stop()
+        elif command == "status":
+            url = running_url()
+            print(f"running: {url}" if url else "stopped")
+            return 0 if url else 3
+        elif command == "url":
+            url, _ = start(verbose=False)
+            print(url)
+        elif command == "exec":
+            if rest and rest[0] == "--":
+                rest = rest[1:]
+            if not rest:
+                print("usage: python -m config.localdb exec -- COMMAND [ARGS…]", file=sys.stderr)
+                return 2
+            return exec_with_database(rest)
+        else:
+            print(f"unknown command {command!r}; use start, stop, status, url or exec", file=sys.stderr)
+            return 2
+    except LocalDbError as exc:
+        print(f"labshare: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,1 @@
+"""Equipment, categories and sponsoring partners."""

@@ -1,0 +1,9 @@
+"""App config for equipment."""
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class EquipmentConfig(AppConfig):
+    name = "equipment"
+    verbose_name = _("Equipment and partners")

@@ -1,0 +1,1 @@
+"""Web pages, wall screens and live-occupancy WebSockets."""

@@ -1,0 +1,1 @@
+"""Labs, members, certifications and bookable resources."""

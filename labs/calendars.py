@@ -1,0 +1,219 @@
+"""Availability calendars on django-scheduler: opening hours, closures, holidays and maintenance.
+
+Opening hours are recurring ``CalendarEntry`` events (kind ``open``) on a lab's calendar; a lab
+without any inherits the opening hours of the nearest center above it. Closures and holidays on
+a lab's calendar apply to it and every lab below it; maintenance lives on a resource's calendar
+(or a lab's, for the whole lab). Recurrences are expanded in the lab's own time zone, so "08:00"
+stays 08:00 on the wall clock whatever the server's zone.
+
+Everything here is batched: one query for the entries of any number of calendars and one for
+their persisted (cancelled or moved) occurrences, so a grid of 50 resources costs the same
+number of queries as one resource.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone as dt_timezone
+
+from django.db.models import Q
+from schedule.models import Occurrence
+
+from labs.models import CalendarEntry, Lab, Resource
+
+Interval = tuple[datetime, datetime]
+
+
+# --- Interval arithmetic on half-open [start, end) intervals -----------------------------------
+
+
+def merge(intervals: Iterable[Interval]) -> list[Interval]:
+    """Sort and merge overlapping or touching intervals."""
+    result: list[list[datetime]] = []
+    for start, end in sorted(i for i in intervals if i[0] < i[1]):
+        if result and start <= result[-1][1]:
+            if end > result[-1][1]:
+                result[-1][1] = end
+        else:
+            result.append([start, end])
+    return [(s, e) for s, e in result]
+
+
+def subtract(base: Iterable[Interval], removed: Iterable[Interval]) -> list[Interval]:
+    """``base`` minus ``removed`` (both merged first)."""
+    cuts = merge(removed)
+    out: list[Interval] = []
+    for start, end in merge(base):
+        cursor = start
+        for cut_start, cut_end in cuts:
+            if cut_end <= cursor or cut_start >= end:
+                continue
+            if cut_start > cursor:
+                out.append((cursor, cut_start))
+            cursor = max(cursor, cut_end)
+            if cursor >= end:
+                break
+        if cursor < end:
+            out.append((cursor, end))
+    return out
+
+
+def clip(intervals: Iterable[Interval], start: datetime, end: datetime) -> list[Interval]:
+    """Intervals cut to [start, end)."""
+    return [(max(s, start), min(e, end)) for s, e in intervals if s < end and e > start]
+
+
+# --- Expansion of calendar entries --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Window:
+    """One concrete occurrence of a calendar entry."""
+
+    kind: str
+    start: datetime
+    end: datetime
+    title: str
+    entry_id: int
+    calendar_id: int
+
+
+def _entries_overlapping(calendar_ids: Iterable[int], start: datetime, end: datetime, kinds: Iterable[str] | None = None):
+    """Entries on these calendars that may have an occurrence in [start, end)."""
+    one_off = Q(rule__isnull=True, start__lt=end, end__gt=start)
+    recurring = Q(rule__isnull=False, start__lt=end) & (Q(end_recurring_period__isnull=True) | Q(end_recurring_period__gt=start))
+    qs = CalendarEntry.objects.filter(calendar_id__in=list(calendar_ids)).filter(one_off | recurring).select_related("rule")
+    if kinds is not None:
+        qs = qs.filter(kind__in=list(kinds))
+    return list(qs)
+
+
+def expand(entries: list[CalendarEntry], start: datetime, end: datetime, tz: zoneinfo.ZoneInfo) -> list[Window]:
+    """Concrete occurrences of ``entries`` in [start, end), expanded in ``tz``.
+
+    django-scheduler's public ``get_occurrences`` runs one query per event to find persisted
+    occurrences; we expand with its rule engine (``_get_occurrence_list``) and apply persisted
+    occurrences (cancelled or moved by a manager) for all entries in a single query.
+    """
+    local_start, local_end = start.astimezone(tz), end.astimezone(tz)
+    generated = {entry.pk: entry._get_occurrence_list(local_start, local_end) for entry in entries}
+    persisted = defaultdict(dict)
+    if entries:
+        for occ in Occurrence.objects.filter(event_id__in=[e.pk for e in entries]):
+            persisted[occ.event_id][occ.original_start] = occ
+    windows: list[Window] = []
+    for entry in entries:
+        overrides = persisted.get(entry.pk, {})
+        seen_originals = set()
+        for occ in generated[entry.pk]:
+            override = overrides.get(occ.original_start)
+            if override is not None:
+                seen_originals.add(occ.original_start)
+                if override.cancelled:
+                    continue
+                occ = override
+            if occ.start < end and occ.end > start:
+                windows.append(Window(entry.kind, occ.start, occ.end, entry.title, entry.pk, entry.calendar_id))
+        # An occurrence moved into the range from outside it.
+        for original, override in overrides.items():
+            if original not in seen_originals and not override.cancelled and override.start < end and override.end > start:
+                windows.append(Window(entry.kind, override.start, override.end, entry.title, entry.pk, entry.calendar_id))
+    return windows
+
+
+# --- Per-resource calendar view -----------------------------------------------------------------
+
+
+@dataclass
+class ResourceCalendar:
+    """What the calendars say about one resource in a range: when open, when closed and why."""
+
+    open: list[Interval]
+    closures: list[Window]
+    maintenance: list[Window]
+
+    def bookable(self) -> list[Interval]:
+        """Opening hours minus closures and maintenance."""
+        return subtract(self.open, [(w.start, w.end) for w in self.closures + self.maintenance])
+
+
+def lab_chains(labs: Iterable[Lab]) -> dict[int, list[Lab]]:
+    """For each lab, the lab and its ancestors, nearest first (one query for the whole network)."""
+    all_labs = {lab.pk: lab for lab in Lab.objects.only("id", "parent_id", "calendar_id", "timezone")}
+    chains = {}
+    for lab in labs:
+        chain, node, guard = [], all_labs.get(lab.pk), 0
+        while node is not None and guard < 32:
+            chain.append(node)
+            node = all_labs.get(node.parent_id) if node.parent_id else None
+            guard += 1
+        chains[lab.pk] = chain
+    return chains
+
+
+def resource_calendars(resources: list[Resource], start: datetime, end: datetime) -> dict[int, ResourceCalendar]:
+    """Calendars of many resources over [start, end) in a constant number of queries.
+
+    ``start`` and ``end`` must be aware. Results are aware datetimes in each lab's time zone.
+    """
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("start and end must be aware datetimes")
+    labs = {r.lab_id: r.lab for r in resources}
+    chains = lab_chains(labs.values())
+    lab_calendar_ids = {lab.calendar_id for chain in chains.values() for lab in chain if lab.calendar_id}
+    resource_calendar_ids = {r.calendar_id for r in resources if r.calendar_id}
+    calendar_ids = lab_calendar_ids | resource_calendar_ids
+
+    # Opening hours: which calendars define any at all (to find the nearest lab that does),
+    # then the entries themselves over the range, in one query each.
+    open_calendars = set(
+        CalendarEntry.objects.filter(calendar_id__in=lab_calendar_ids, kind=CalendarEntry.Kind.OPEN)
+        .values_list("calendar_id", flat=True)
+        .distinct()
+    )
+    entries = _entries_overlapping(calendar_ids, start, end)
+
+    by_calendar_and_tz: dict[tuple[int, str], list[Window]] = {}
+    entries_by_calendar: dict[int, list[CalendarEntry]] = defaultdict(list)
+    for entry in entries:
+        entries_by_calendar[entry.calendar_id].append(entry)
+
+    def windows_for(calendar_id: int, tz_name: str) -> list[Window]:
+        key = (calendar_id, tz_name)
+        if key not in by_calendar_and_tz:
+            by_calendar_and_tz[key] = expand(entries_by_calendar.get(calendar_id, []), start, end, zoneinfo.ZoneInfo(tz_name))
+        return by_calendar_and_tz[key]
+
+    result: dict[int, ResourceCalendar] = {}
+    for resource in resources:
+        lab = labs[resource.lab_id]
+        tz_name = lab.timezone
+        tz = zoneinfo.ZoneInfo(tz_name)
+        chain = chains.get(lab.pk, [lab])
+        opening_lab = next((node for node in chain if node.calendar_id in open_calendars), None)
+        open_windows = windows_for(opening_lab.calendar_id, tz_name) if opening_lab else []
+        open_intervals = merge(
+            (w.start.astimezone(tz), w.end.astimezone(tz)) for w in open_windows if w.kind == CalendarEntry.Kind.OPEN
+        )
+        closures, maintenance = [], []
+        for calendar_id in [node.calendar_id for node in chain] + [resource.calendar_id]:
+            if not calendar_id:
+                continue
+            for window in windows_for(calendar_id, tz_name):
+                if window.kind in (CalendarEntry.Kind.CLOSURE, CalendarEntry.Kind.HOLIDAY):
+                    closures.append(window)
+                elif window.kind == CalendarEntry.Kind.MAINTENANCE:
+                    maintenance.append(window)
+        result[resource.pk] = ResourceCalendar(
+            open=clip(open_intervals, start.astimezone(tz), end.astimezone(tz)),
+            closures=closures,
+            maintenance=maintenance,
+        )
+    return result
+
+
+def to_utc(intervals: Iterable[Interval]) -> list[Interval]:
+    return [(s.astimezone(dt_timezone.utc), e.astimezone(dt_timezone.utc)) for s, e in intervals]

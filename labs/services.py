@@ -1,0 +1,113 @@
+"""Writes for labs: opening hours, closures, maintenance windows and public holidays."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+import holidays as holidays_lib
+from django.db import transaction
+from schedule.models import Rule
+
+from labs.models import CalendarEntry, Lab, Resource
+
+WEEKDAY_CODES = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
+
+
+def _weekly_rule(weekdays: list[int]) -> Rule:
+    # Weekday letters, not numbers: django-scheduler narrows numeric byweekday lists to the
+    # start's own weekday (see Event._event_params), which would drop the other days.
+    codes = ",".join(WEEKDAY_CODES[d] for d in sorted(set(weekdays)))
+    params = f"byweekday:{codes}"
+    rule, _ = Rule.objects.get_or_create(
+        frequency="WEEKLY", params=params, defaults={"name": f"weekly {codes}"[:32], "description": f"Weekly on {codes}"}
+    )
+    return rule
+
+
+def lab_add_opening_hours(
+    *,
+    lab: Lab,
+    weekdays: list[int],
+    opens: time,
+    closes: time,
+    valid_from: date,
+    valid_until: date | None = None,
+    title: str = "",
+    by=None,
+) -> CalendarEntry:
+    """A recurring weekly opening window (e.g. Monday–Friday 08:00–17:00) in the lab's time zone."""
+    if not weekdays or any(d not in range(7) for d in weekdays):
+        raise ValueError("weekdays must be a non-empty list of 0 (Monday) … 6 (Sunday)")
+    if opens >= closes:
+        raise ValueError("opening time must be before closing time")
+    tz = lab.tz
+    # Start on the first listed weekday on or after valid_from: django-scheduler counts the
+    # recurrence from the event's own start.
+    day = valid_from
+    while day.weekday() not in weekdays:
+        day += timedelta(days=1)
+    start = datetime.combine(day, opens, tzinfo=tz)
+    end = datetime.combine(day, closes, tzinfo=tz)
+    until = datetime.combine(valid_until, time(23, 59), tzinfo=tz) if valid_until else None
+    codes = ",".join(WEEKDAY_CODES[d] for d in sorted(weekdays))
+    return CalendarEntry.objects.create(
+        calendar=lab.calendar,
+        kind=CalendarEntry.Kind.OPEN,
+        title=title or f"Giờ mở cửa / Opening hours {codes} {opens:%H:%M}–{closes:%H:%M}",
+        start=start,
+        end=end,
+        rule=_weekly_rule(weekdays),
+        end_recurring_period=until,
+        creator=by,
+    )
+
+
+def calendar_add_closure(
+    *, target: Lab | Resource, start: datetime, end: datetime, title: str, by=None, kind: str = CalendarEntry.Kind.CLOSURE
+) -> CalendarEntry:
+    """A one-off closure of a lab (and its sub-labs) or of one resource."""
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("closures need aware datetimes")
+    if start >= end:
+        raise ValueError("a closure must end after it starts")
+    return CalendarEntry.objects.create(calendar=target.calendar, kind=kind, title=title, start=start, end=end, creator=by)
+
+
+def calendar_add_maintenance(*, target: Lab | Resource, start: datetime, end: datetime, title: str, by=None) -> CalendarEntry:
+    """A maintenance window on a resource (or a whole lab): no bookings while it lasts."""
+    return calendar_add_closure(target=target, start=start, end=end, title=title, by=by, kind=CalendarEntry.Kind.MAINTENANCE)
+
+
+def holidays_load(*, years: list[int], labs: list[Lab] | None = None, country: str = "VN") -> int:
+    """Load a country's public holidays (Tết included) as all-day closures on the given labs.
+
+    By default the top-level centers get them, and closures apply to every lab below. Re-running
+    updates titles and never duplicates (each entry has a stable import key). Returns how many
+    entries were created.
+    """
+    targets = labs if labs is not None else list(Lab.objects.filter(parent__isnull=True))
+    calendar_vi = holidays_lib.country_holidays(country, years=years, language="vi")
+    calendar_en = holidays_lib.country_holidays(country, years=years, language="en_US")
+    created = 0
+    with transaction.atomic():
+        for lab in targets:
+            tz = lab.tz
+            for day, name_vi in sorted(calendar_vi.items()):
+                name_en = calendar_en.get(day) or name_vi
+                start = datetime.combine(day, time(0, 0), tzinfo=tz)
+                end = start + timedelta(days=1)
+                key = f"holiday:{country}:{day.isoformat()}:{lab.pk}"
+                title = f"{name_vi} / {name_en}"[:255]
+                _entry, was_created = CalendarEntry.objects.update_or_create(
+                    key=key,
+                    defaults={
+                        "calendar": lab.calendar,
+                        "kind": CalendarEntry.Kind.HOLIDAY,
+                        "title": title,
+                        "start": start,
+                        "end": end,
+                        "rule": None,
+                    },
+                )
+                created += int(was_created)
+    return created
