@@ -1,0 +1,258 @@
+"""Live updates: services announce booking and resource changes to WebSocket groups after commit.
+
+Invariant 4 of the design: a screen must never show a booking that rolled back, so nothing is sent
+here directly. The public functions only take a snapshot of the fields that changed (cheap, no
+query) and register a ``transaction.on_commit`` callback; the callback builds the messages (a few
+small queries) and hands them to the channel layer with ``group_send``.
+
+Message schema (version 1, documented in frontend/LIVE.md):
+
+* ``booking.changed`` — {"v": 1, "type": "booking.changed", "change": ..., "lab_id": ...,
+  "resource_id": ..., "booking": {...}, "sent_at": ...}
+* ``resource.state`` — {"v": 1, "type": "resource.state", "change": ..., "lab_id": ...,
+  "resource": {"id", "status", "maintenance": [...]}, "sent_at": ...}
+
+Groups: ``lab.<id>`` for the resource's lab and every center above it (wall screens; people
+appear as initials or an organisation only), ``approvals.<lab id>`` for the resource's own lab
+(managers' queues), ``user.<id>`` for the person who booked.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from types import SimpleNamespace
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.core.exceptions import ObjectDoesNotExist
+from django.db import transaction
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+#: The version of the message schema; bumped on any incompatible change.
+SCHEMA_VERSION = 1
+
+BOOKING_CHANGES = frozenset(
+    {"requested", "confirmed", "rejected", "cancelled", "checked_in", "checked_out", "no_show", "expired", "completed", "rescheduled"}
+)
+RESOURCE_CHANGES = frozenset({"status_changed", "maintenance_started", "maintenance_ended"})
+
+
+# --- Group names (the consumers join the same names) -------------------------------------------
+
+
+def lab_group(lab_id: int) -> str:
+    """Group of the wall screens and dashboards of one lab (a center's also gets its sub-labs')."""
+    return f"lab.{int(lab_id)}"
+
+
+def approvals_group(lab_id: int) -> str:
+    """Group of the approval queues that cover one lab."""
+    return f"approvals.{int(lab_id)}"
+
+
+def user_group(user_id: int) -> str:
+    """Group of one user's own sockets."""
+    return f"user.{int(user_id)}"
+
+
+def display_token_group(token_id: int) -> str:
+    """Group of the sockets opened with one display token (closed when it is revoked)."""
+    return f"display_token.{int(token_id)}"
+
+
+# --- Serialising ---------------------------------------------------------------------------------
+
+
+def _iso(moment: datetime | None, tz) -> str | None:
+    return moment.astimezone(tz).isoformat() if moment is not None else None
+
+
+def public_label(*, organization=None, user=None) -> str:
+    """What a wall screen may show of who booked: the organisation's short name, else initials."""
+    if organization is not None:
+        return organization.short_name or organization.name
+    if user is None:
+        return ""
+    try:
+        return user.member.initials
+    except ObjectDoesNotExist:  # a user without a labshare profile (e.g. a bare superuser)
+        full = (user.get_full_name() or user.get_username()).split()
+        return "".join(part[0].upper() for part in full[:3]) or "?"
+
+
+def booking_public_dict(booking, tz, *, who: str) -> dict:
+    """The part of a booking anyone in the lab may see (the wall-screen shape)."""
+    return {
+        "id": booking.pk,
+        "resource_id": booking.resource_id,
+        "start": _iso(booking.start, tz),
+        "end": _iso(booking.end, tz),
+        "status": booking.status,
+        "who": who,
+        "checked_in_at": _iso(booking.checked_in_at, tz),
+        "checked_out_at": _iso(booking.checked_out_at, tz),
+    }
+
+
+def maintenance_windows(resource, *, day_start: datetime, day_end: datetime) -> list[dict]:
+    """Maintenance windows of one resource in [day_start, day_end) as wall-screen dicts."""
+    from labs.calendars import resource_calendars
+
+    tz = resource.lab.tz
+    calendar = resource_calendars([resource], day_start, day_end)[resource.pk]
+    return [
+        {"start": _iso(w.start, tz), "end": _iso(w.end, tz), "title": w.title}
+        for w in sorted(calendar.maintenance, key=lambda w: w.start)
+    ]
+
+
+def local_day(moment: datetime, tz) -> tuple[datetime, datetime]:
+    """The calendar day containing ``moment`` in ``tz``, as [midnight, next midnight)."""
+    local = moment.astimezone(tz)
+    start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    # Add a day on the wall clock, not 24 hours, so a DST day (not in Vietnam, but elsewhere) is right.
+    end = (start + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return start, end
+
+
+# --- Sending -------------------------------------------------------------------------------------
+
+
+def send_to_groups(groups: list[str], message: dict) -> None:
+    """Send one message to several groups now (synchronous callers only; used after commit)."""
+    layer = get_channel_layer()
+    if layer is None or not groups:
+        return
+
+    async def _send_all() -> None:
+        for group in groups:
+            await layer.group_send(group, message)
+
+    try:
+        async_to_sync(_send_all)()
+    except Exception:  # noqa: BLE001 - the booking is committed; a broken layer must not fail the request
+        logger.exception("live update %s to %s could not be sent", message.get("type"), groups)
+
+
+def _booking_messages(snapshot: dict, change: str) -> list[tuple[list[str], dict]]:
+    """Build the messages for one booking change (runs after commit)."""
+    from django.contrib.auth import get_user_model
+
+    from labs.models import Lab, Organization, Resource
+
+    resource = Resource.objects.select_related("lab").only("id", "lab_id", "name_vi", "name_en", "lab__timezone").get(
+        pk=snapshot["resource_id"]
+    )
+    tz = resource.lab.tz
+    user = get_user_model().objects.select_related("member").filter(pk=snapshot["user_id"]).first()
+    organization = Organization.objects.filter(pk=snapshot["organization_id"]).first() if snapshot["organization_id"] else None
+    who = public_label(organization=organization, user=user)
+
+    # The state as the service saw it at this change, not as the row may be by now.
+    booking = SimpleNamespace(pk=snapshot["id"], **snapshot)
+    public = booking_public_dict(booking, tz, who=who)
+    now = timezone.now()
+    base = {
+        "v": SCHEMA_VERSION,
+        "type": "booking.changed",
+        "change": change,
+        "lab_id": resource.lab_id,
+        "resource_id": resource.pk,
+        "sent_at": _iso(now, tz),
+    }
+    lab_ids = Lab.objects.ancestor_ids(resource.lab_id)
+    messages = [([lab_group(i) for i in lab_ids], {**base, "booking": public})]
+    detailed = {
+        **public,
+        "resource_name": {"vi": resource.name_vi, "en": resource.name_en or resource.name_vi},
+        "purpose": snapshot["purpose"],
+        "previous_status": snapshot["previous_status"],
+    }
+    if user is not None:
+        messages.append(([user_group(user.pk)], {**base, "booking": detailed}))
+        # Managers see who asked (they decide on it); wall screens never do.
+        requester = {"id": user.pk, "name": user.get_full_name() or user.get_username(), "organization": who if organization else ""}
+        messages.append(([approvals_group(resource.lab_id)], {**base, "booking": {**detailed, "requester": requester}}))
+    return messages
+
+
+def publish_booking_changed(booking, *, change: str) -> None:
+    """Announce a booking change to its lab (and centers above), the approvals queue and its owner, after commit."""
+    if change not in BOOKING_CHANGES:
+        raise ValueError(f"unknown booking change {change!r}; expected one of {sorted(BOOKING_CHANGES)}")
+    # Snapshot now: a later step of the same transaction (or another transaction after commit)
+    # may move the row on, and this message must describe this change.
+    snapshot = {
+        "id": booking.pk,
+        "resource_id": booking.resource_id,
+        "user_id": booking.user_id,
+        "organization_id": booking.organization_id,
+        "start": booking.start,
+        "end": booking.end,
+        "status": booking.status,
+        "checked_in_at": booking.checked_in_at,
+        "checked_out_at": booking.checked_out_at,
+        "purpose": booking.purpose,
+        "previous_status": getattr(booking, "_live_previous_status", None),
+    }
+
+    def _after_commit() -> None:
+        try:
+            messages = _booking_messages(snapshot, change)
+        except Exception:  # noqa: BLE001 - committed already; log and keep the request alive
+            logger.exception("live update for booking %s could not be built", snapshot["id"])
+            return
+        for groups, message in messages:
+            send_to_groups(groups, message)
+
+    transaction.on_commit(_after_commit)
+
+
+def resource_state_dict(resource, *, at: datetime | None = None) -> dict:
+    """A resource's live fields: status and today's maintenance windows (in its lab's time zone)."""
+    moment = at or timezone.now()
+    day_start, day_end = local_day(moment, resource.lab.tz)
+    return {
+        "id": resource.pk,
+        "status": resource.status,
+        "maintenance": maintenance_windows(resource, day_start=day_start, day_end=day_end),
+    }
+
+
+def publish_resource_state(resource, *, change: str) -> None:
+    """Announce a resource's new status or maintenance windows to its lab and the centers above, after commit."""
+    if change not in RESOURCE_CHANGES:
+        raise ValueError(f"unknown resource change {change!r}; expected one of {sorted(RESOURCE_CHANGES)}")
+    resource_id = resource.pk
+
+    def _after_commit() -> None:
+        from labs.models import Lab, Resource
+
+        try:
+            current = Resource.objects.select_related("lab").get(pk=resource_id)
+            tz = current.lab.tz
+            message = {
+                "v": SCHEMA_VERSION,
+                "type": "resource.state",
+                "change": change,
+                "lab_id": current.lab_id,
+                "resource_id": current.pk,
+                "resource": resource_state_dict(current),
+                "sent_at": _iso(timezone.now(), tz),
+            }
+            groups = [lab_group(i) for i in Lab.objects.ancestor_ids(current.lab_id)]
+        except Exception:  # noqa: BLE001 - committed already; log and keep the request alive
+            logger.exception("live update for resource %s could not be built", resource_id)
+            return
+        send_to_groups(groups, message)
+
+    transaction.on_commit(_after_commit)
+
+
+def publish_token_revoked(token_id: int) -> None:
+    """Tell the sockets opened with a display token to close, after the revocation commits."""
+    message = {"v": SCHEMA_VERSION, "type": "token.revoked", "token_id": int(token_id)}
+    transaction.on_commit(lambda: send_to_groups([display_token_group(token_id)], message))
