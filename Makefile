@@ -13,6 +13,7 @@ check-uv:
 
 install: check-uv
 	@$(UV) sync --frozen --quiet
+	@if command -v npm >/dev/null; then npm ci --no-audit --no-fund --loglevel=error; else echo "npm not found: skipping browser assets (htmx, calendar); pages still work without them"; fi
 	@$(PY) manage.py compilemessages --ignore=.venv -v0 2>/dev/null || true
 
 ## Start everything: local PostgreSQL, migrations, demo data (once), the web process and the job worker.

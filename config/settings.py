@@ -131,6 +131,13 @@ USE_THOUSAND_SEPARATOR = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 MEDIA_URL = "/media/"
+# Browser assets installed by `make install` (npm ci, from package-lock.json) and served from
+# node_modules, never copied into the repository; pages work without them (progressive enhancement).
+STATICFILES_DIRS = [
+    (prefix, BASE_DIR / "node_modules" / folder)
+    for prefix, folder in (("vendor/htmx", "htmx.org/dist"), ("vendor/event-calendar", "@event-calendar/build/dist"))
+    if (BASE_DIR / "node_modules" / folder).is_dir()
+]
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / ".data" / "media")))
 
 # --- Channels --------------------------------------------------------------------------------
@@ -159,7 +166,9 @@ SPECTACULAR_SETTINGS = {
 # Our own pages serve the calendar assets; django-scheduler's CDN templates are not used.
 FIRST_DAY_OF_WEEK = 1
 
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
 
 LOGGING = {
     "version": 1,
