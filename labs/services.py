@@ -73,9 +73,59 @@ def calendar_add_closure(
     return CalendarEntry.objects.create(calendar=target.calendar, kind=kind, title=title, start=start, end=end, creator=by)
 
 
+def _publish_resource_state(target: Lab | Resource, *, change: str) -> None:
+    """Tell the live screens about the resource(s) ``target`` covers, once the transaction commits."""
+    # Imported here: bookings sits above labs in the import order; the live-update hook is the one
+    # place labs reaches up, and only at call time.
+    from bookings.events import publish_resource_state
+
+    if isinstance(target, Lab):
+        lab_ids = Lab.objects.subtree_ids([target.pk])
+        resources = list(Resource.objects.filter(lab_id__in=lab_ids).only("id"))
+    else:
+        resources = [target]
+    for resource in resources:
+        publish_resource_state(resource, change=change)
+
+
 def calendar_add_maintenance(*, target: Lab | Resource, start: datetime, end: datetime, title: str, by=None) -> CalendarEntry:
-    """A maintenance window on a resource (or a whole lab): no bookings while it lasts."""
-    return calendar_add_closure(target=target, start=start, end=end, title=title, by=by, kind=CalendarEntry.Kind.MAINTENANCE)
+    """A maintenance window on a resource (or a whole lab): no bookings while it lasts.
+
+    Wall screens get the window with the schedule and flip the tile themselves when it starts.
+    """
+    with transaction.atomic():
+        entry = calendar_add_closure(target=target, start=start, end=end, title=title, by=by, kind=CalendarEntry.Kind.MAINTENANCE)
+        _publish_resource_state(target, change="maintenance_started")
+    return entry
+
+
+def calendar_remove_maintenance(*, entry: CalendarEntry, by=None) -> None:
+    """Remove a maintenance window (finished early or cancelled); the live screens drop it at once."""
+    if entry.kind != CalendarEntry.Kind.MAINTENANCE:
+        raise ValueError("only maintenance entries are removed here")
+    target: Lab | Resource | None = (
+        Resource.objects.filter(calendar_id=entry.calendar_id).first() or Lab.objects.filter(calendar_id=entry.calendar_id).first()
+    )
+    with transaction.atomic():
+        entry.delete()
+        if target is not None:
+            _publish_resource_state(target, change="maintenance_ended")
+
+
+def resource_set_status(*, resource: Resource, status: str, by=None) -> Resource:
+    """Set a resource's operational status (operational, maintenance, down, retired) and tell the screens."""
+    if status not in Resource.Status.values:
+        raise ValueError(f"unknown resource status {status!r}")
+    with transaction.atomic():
+        # Lock the row: two managers flipping the status at once must leave the last one's value
+        # on the row and in the last message the screens receive.
+        locked = Resource.objects.select_for_update().get(pk=resource.pk)
+        if locked.status != status:
+            locked.status = status
+            locked.save(update_fields=["status"])
+            _publish_resource_state(locked, change="status_changed")
+    resource.status = status
+    return resource
 
 
 def holidays_load(*, years: list[int], labs: list[Lab] | None = None, country: str = "VN") -> int:
