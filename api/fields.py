@@ -1,0 +1,96 @@
+"""Serializer fields for times: ISO 8601 with an offset in, the lab's time zone out."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+#: Far enough for any calendar question, near enough that date arithmetic never overflows.
+MIN_YEAR, MAX_YEAR = 1970, 2200
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 datetime that must carry an offset: a naive one is refused with ``naive_datetime``."""
+
+    default_error_messages = {
+        "naive_datetime": "Times must carry a time zone offset (ISO 8601, e.g. 2030-03-04T09:00:00+07:00) / "
+        "Thời gian phải kèm múi giờ.",
+        "out_of_range": f"Years {MIN_YEAR}–{MAX_YEAR} only / Chỉ nhận năm {MIN_YEAR}–{MAX_YEAR}.",
+    }
+
+    def to_internal_value(self, value: Any) -> datetime:
+        if isinstance(value, str):
+            parsed = None
+            try:
+                parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+            except ValueError:
+                self.fail("invalid", format="ISO 8601 with an offset, e.g. 2030-03-04T09:00:00+07:00")
+            if timezone.is_naive(parsed):
+                self.fail("naive_datetime")
+            value = parsed
+        elif isinstance(value, datetime):
+            if timezone.is_naive(value):
+                self.fail("naive_datetime")
+        else:
+            self.fail("invalid", format="ISO 8601 with an offset")
+        if not (MIN_YEAR <= value.year <= MAX_YEAR):
+            self.fail("out_of_range")
+        try:
+            value.utcoffset()
+        except (OverflowError, ValueError):
+            self.fail("invalid", format="ISO 8601 with an offset")
+        return value
+
+    def to_representation(self, value: datetime | None) -> str | None:
+        if value is None:
+            return None
+        return value.isoformat()
+
+
+@extend_schema_field(OpenApiTypes.DATETIME)
+class LabDateTimeField(serializers.Field):
+    """A stored (UTC) datetime shown in the time zone of the lab the object belongs to.
+
+    ``tz_from`` is a dotted path from the object to a Lab (e.g. ``"resource.lab"``).
+    """
+
+    def __init__(self, *, tz_from: str, **kwargs: Any) -> None:
+        kwargs["read_only"] = True
+        self.tz_from = tz_from
+        super().__init__(**kwargs)
+
+    def get_attribute(self, instance: Any) -> Any:
+        value = super().get_attribute(instance)
+        if value is None:
+            return None
+        lab = instance
+        for part in self.tz_from.split("."):
+            lab = getattr(lab, part, None)
+            if lab is None:
+                return value
+        return value.astimezone(lab.tz)
+
+    def to_representation(self, value: datetime | None) -> str | None:
+        return None if value is None else value.isoformat()
+
+
+class DurationMinutesField(serializers.IntegerField):
+    """A duration given as whole minutes (bounded, so no overflow), returned as a timedelta."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 60 * 24 * 31)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> timedelta:
+        return timedelta(minutes=super().to_internal_value(data))
+
+    def to_representation(self, value: Any) -> int:
+        if isinstance(value, timedelta):
+            return int(value.total_seconds() // 60)
+        return int(value)

@@ -1,0 +1,131 @@
+"""Writes the API owns: idempotency records for retried POSTs and iCal feed tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from api.models import FeedToken, IdempotencyKey
+from bookings.errors import BookingError
+
+
+def request_fingerprint(data: Any) -> str:
+    """A stable hash of a request body: the same JSON in any key order gives the same hash."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass
+class IdempotentCall:
+    """What the view needs inside ``idempotent``: a replay to return, or a place to store its answer."""
+
+    record: IdempotencyKey | None
+    replay_status: int | None = None
+    replay_body: Any = None
+    stored: bool = field(default=False)
+
+    @property
+    def is_replay(self) -> bool:
+        return self.replay_status is not None
+
+    def store(self, *, status_code: int, body: Any) -> None:
+        """Remember the answer (inside the same transaction as the write it describes)."""
+        if self.record is None:
+            return
+        self.record.status_code = status_code
+        self.record.response_body = body
+        self.record.save(update_fields=["status_code", "response_body"])
+        self.stored = True
+
+
+def _replay_or_refuse(record: IdempotencyKey, fingerprint: str) -> IdempotentCall:
+    if record.fingerprint != fingerprint:
+        raise BookingError("idempotency_key_reused", key=record.key)
+    if record.status_code is None:
+        raise BookingError("idempotency_key_in_progress", key=record.key, retry_after=1)
+    return IdempotentCall(record=None, replay_status=record.status_code, replay_body=record.response_body)
+
+
+@contextmanager
+def idempotent(*, user, key: str | None, endpoint: str, fingerprint: str) -> Iterator[IdempotentCall]:
+    """Run a write at most once per (user, endpoint, key).
+
+    Race prevented: two retries of the same POST arriving together. The key row is inserted in
+    the same transaction as the booking; the second insert waits on the unique index until the
+    first transaction ends, then either sees the stored answer (and replays it) or, if the first
+    failed and rolled back, runs the write itself. Failed writes are not remembered, so a retry
+    after an error is a fresh attempt. Without a key this is a plain transaction.
+    """
+    if not key:
+        with transaction.atomic():
+            yield IdempotentCall(record=None)
+        return
+    existing = IdempotencyKey.objects.filter(user=user, endpoint=endpoint, key=key).first()
+    if existing is not None:
+        yield _replay_or_refuse(existing, fingerprint)
+        return
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                record = IdempotencyKey.objects.create(user=user, endpoint=endpoint, key=key, fingerprint=fingerprint)
+        except IntegrityError:
+            record = None
+        if record is None:
+            existing = IdempotencyKey.objects.get(user=user, endpoint=endpoint, key=key)
+            yield _replay_or_refuse(existing, fingerprint)
+            return
+        call = IdempotentCall(record=record)
+        yield call
+        if not call.stored:
+            # The view answered without storing (it should not): forget the key rather than
+            # replay nothing.
+            record.delete()
+
+
+def idempotency_purge(*, older_than) -> int:
+    """Delete idempotency records created before ``older_than`` (retries come within minutes)."""
+    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=older_than).delete()
+    return deleted
+
+
+def _new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def feed_token_get_or_create(*, user, resource=None) -> FeedToken:
+    """The owner's feed token (their own bookings, or one resource's busy times); made on first use."""
+    with transaction.atomic():
+        token = FeedToken.objects.filter(user=user, resource=resource).first()
+        if token is not None:
+            return token
+        try:
+            with transaction.atomic():
+                return FeedToken.objects.create(user=user, resource=resource, token=_new_token())
+        except IntegrityError:
+            # Two first uses at once: the other one won; use its token.
+            return FeedToken.objects.get(user=user, resource=resource)
+
+
+def feed_token_rotate(*, feed_token: FeedToken, by) -> FeedToken:
+    """Replace the secret: the old URL stops working at once."""
+    if by is None or (by.pk != feed_token.user_id and not by.is_superuser):
+        raise BookingError("not_permitted")
+    feed_token.token = _new_token()
+    feed_token.rotated_at = timezone.now()
+    feed_token.save(update_fields=["token", "rotated_at"])
+    return feed_token
+
+
+def feed_token_delete(*, feed_token: FeedToken, by) -> None:
+    """Withdraw a feed: its URL stops working."""
+    if by is None or (by.pk != feed_token.user_id and not by.is_superuser):
+        raise BookingError("not_permitted")
+    feed_token.delete()
