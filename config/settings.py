@@ -55,6 +55,18 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 PUBLIC_URL = env_str("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 LOCK_TIMEOUT_MS = env_int("LABSHARE_LOCK_TIMEOUT_MS", 3000, minimum=1)
 
+# --- Time-driven jobs (bookings/tasks.py, run by `manage.py procrastinate worker`) -------------
+# A request awaiting approval holds its slot this long (never past its start; per-lab policy wins).
+LABSHARE_REQUEST_HOLD_HOURS = env_int("LABSHARE_REQUEST_HOLD_HOURS", 48, minimum=1)
+# The first in line on a waitlist holds a freed slot this long (never past the slot's start).
+LABSHARE_WAITLIST_HOLD_MINUTES = env_int("LABSHARE_WAITLIST_HOLD_MINUTES", 30, minimum=1)
+# E-mail reminders 24 h and 1 h before a confirmed booking.
+LABSHARE_REMINDERS_ENABLED = env_bool("LABSHARE_REMINDERS_ENABLED", True)
+# The safety-net sweep that catches any overdue expiry, no-show, completion or lapsed hold.
+LABSHARE_JOBS_SWEEP_CRON = env_str("LABSHARE_JOBS_SWEEP_CRON", "*/5 * * * *")
+# The worker listens to the booking queues only; listen/notify wakes it at once, polling is a fallback.
+PROCRASTINATE_WORKER_DEFAULTS = {"queues": ["bookings", "notifications"], "fetch_job_polling_interval": 5.0}
+
 # --- Applications ----------------------------------------------------------------------------
 INSTALLED_APPS = [
     "daphne",
