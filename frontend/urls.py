@@ -1,10 +1,72 @@
 """Web pages."""
 
-from django.urls import path
+from django.contrib.auth import views as auth_views
+from django.urls import path, reverse_lazy
 
 from frontend import views
+
+auth = [
+    path("accounts/login/", views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "accounts/password/reset/",
+        auth_views.PasswordResetView.as_view(
+            template_name="frontend/auth/password_reset_form.html",
+            email_template_name="frontend/auth/password_reset_email.txt",
+            subject_template_name="frontend/auth/password_reset_subject.txt",
+        ),
+        name="password_reset",
+    ),
+    path(
+        "accounts/password/reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(template_name="frontend/auth/password_reset_done.html"),
+        name="password_reset_done",
+    ),
+    path(
+        "accounts/password/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(template_name="frontend/auth/password_reset_confirm.html"),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/password/reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(template_name="frontend/auth/password_reset_complete.html"),
+        name="password_reset_complete",
+    ),
+    path(
+        "accounts/password/change/",
+        auth_views.PasswordChangeView.as_view(
+            template_name="frontend/auth/password_change_form.html", success_url=reverse_lazy("password_change_done")
+        ),
+        name="password_change",
+    ),
+    path(
+        "accounts/password/change/done/",
+        auth_views.PasswordChangeDoneView.as_view(template_name="frontend/auth/password_change_done.html"),
+        name="password_change_done",
+    ),
+]
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    *auth,
+    path("find/", views.find, name="find"),
+    path("labs/<slug:slug>/", views.lab_detail, name="lab"),
+    path("r/<slug:slug>/", views.resource_detail, name="resource"),
+    path("r/<slug:slug>/book/", views.resource_book, name="resource_book"),
+    path("r/<slug:slug>/checkin/", views.qr_check_in, name="qr_check_in"),
+    path("me/", views.profile, name="profile"),
+    path("me/bookings/", views.my_bookings, name="my_bookings"),
+    path("me/bookings/list/", views.my_bookings_list, name="my_bookings_list"),
+    path("me/feed/", views.my_feed, name="my_feed"),
+    path("bookings/<int:pk>/cancel/", views.booking_cancel, name="booking_cancel"),
+    path("bookings/<int:pk>/move/", views.booking_reschedule, name="booking_reschedule"),
+    path("bookings/<int:pk>/checkin/", views.booking_check_in, name="booking_check_in"),
+    path("organisation/", views.organization, name="organization"),
+    path("manage/", views.manage_home, name="manage"),
+    path("manage/queue/", views.manage_queue, name="manage_queue"),
+    path("manage/bookings/<int:pk>/decide/", views.booking_decide, name="booking_decide"),
+    path("manage/maintenance/", views.manage_maintenance, name="manage_maintenance"),
+    path("manage/certifications/", views.manage_certifications, name="manage_certifications"),
+    path("manage/displays/", views.manage_displays, name="manage_displays"),
 ]

@@ -1,0 +1,478 @@
+"""Reads the web pages need: the lab tree, timelines, free-machine search, my bookings, manager views.
+
+Everything here is read-only and batched (a constant number of queries per page, whatever the
+number of resources); calendar maths comes from ``labs.calendars`` and ``bookings.selectors``.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.db.models import Count, Prefetch, Q, Sum
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from bookings.models import ACTIVE_STATUSES, Booking, BookingStatus, WaitlistEntry
+from bookings.selectors import UNAVAILABLE_STATUSES, resources_availability
+from labs.calendars import resource_calendars
+from labs.models import CertificationGrant, Lab, LabRole, Resource
+
+# --- Navigation ---------------------------------------------------------------------------------
+
+
+def navigation_for(user) -> dict:
+    """What the menu shows: whether the user manages any lab, and their organisation (2 queries)."""
+    if not user.is_authenticated:
+        return {"manages": False, "organization": None}
+    manages = user.is_superuser or LabRole.objects.filter(user=user).exists()
+    member = member_of(user)
+    return {"manages": manages, "organization": member.organization if member else None, "member": member}
+
+
+def member_of(user):
+    """The user's Member profile with its organisation, or None (users made in the admin may lack one)."""
+    from labs.models import Member
+
+    if not user.is_authenticated:
+        return None
+    return Member.objects.select_related("organization").filter(user=user).first()
+
+
+# --- The lab tree ---------------------------------------------------------------------------------
+
+
+@dataclass
+class LabNode:
+    """A lab in the tree with its depth, children and number of bookable resources."""
+
+    lab: Lab
+    depth: int
+    resource_count: int
+    children: list[LabNode] = field(default_factory=list)
+
+
+def lab_tree() -> list[LabNode]:
+    """Active labs as a forest (centers with their sub-labs), in one query."""
+    labs = list(
+        Lab.objects.filter(is_active=True)
+        .annotate(resource_count=Count("resources", filter=~Q(resources__status=Resource.Status.RETIRED)))
+        .order_by("name_vi")
+    )
+    nodes = {lab.pk: LabNode(lab=lab, depth=0, resource_count=lab.resource_count) for lab in labs}
+    roots = []
+    for lab in labs:
+        node = nodes[lab.pk]
+        parent = nodes.get(lab.parent_id)
+        if parent is None:
+            roots.append(node)
+        else:
+            parent.children.append(node)
+
+    def set_depth(node: LabNode, depth: int) -> None:
+        node.depth = depth
+        for child in node.children:
+            set_depth(child, depth + 1)
+
+    for root in roots:
+        set_depth(root, 0)
+    return roots
+
+
+# --- Resources of a lab ---------------------------------------------------------------------------
+
+
+def resources_for_page(lab_ids=None, *, resource_ids=None, include_retired: bool = False):
+    """Resources with everything a page shows (lab, machine details, sponsor, trainings) preloaded."""
+    qs = Resource.objects.select_related(
+        "lab", "equipment", "equipment__sponsor", "equipment__category", "space", "location"
+    ).prefetch_related("required_certifications", "rates")
+    if lab_ids is not None:
+        qs = qs.filter(lab_id__in=list(lab_ids))
+    if resource_ids is not None:
+        qs = qs.filter(pk__in=list(resource_ids))
+    if not include_retired:
+        qs = qs.exclude(status=Resource.Status.RETIRED)
+    return qs.order_by("name_vi", "pk")
+
+
+def equipment_of(resource: Resource):
+    """The Equipment row behind a resource (already loaded by select_related), or None."""
+    try:
+        return resource.equipment
+    except Resource.equipment.RelatedObjectDoesNotExist:  # type: ignore[attr-defined]
+        return None
+
+
+# --- The timeline ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Tick:
+    """A label on the timeline's scale."""
+
+    left: float
+    label: str
+    major: bool
+
+
+@dataclass
+class Segment:
+    """A coloured stretch of a row: free (a link to book), booked, mine, maintenance, closure."""
+
+    kind: str
+    left: float
+    width: float
+    text: str = ""
+    url: str = ""
+
+
+@dataclass
+class Row:
+    """One resource in the timeline."""
+
+    label: str
+    url: str
+    note: str
+    down: bool
+    segments: list[Segment]
+
+
+@dataclass
+class Timeline:
+    """A resource timeline over some days, each day shown from ``hours[0]`` to ``hours[1]``."""
+
+    caption: str
+    start: datetime
+    end: datetime
+    days: list[date]
+    hours: tuple[int, int]
+    ticks: list[Tick]
+    rows: list[Row]
+    free: dict = field(default_factory=dict)
+
+
+def _display_hours(calendars, tz, default=(7, 19)) -> tuple[int, int]:
+    """The hours of the day worth showing: from the earliest opening to the latest closing."""
+    first, last = None, None
+    for cal in calendars.values():
+        for start, end in cal.open:
+            s, e = start.astimezone(tz), end.astimezone(tz)
+            first = s.hour if first is None else min(first, s.hour)
+            end_hour = e.hour + (1 if e.minute or e.second else 0)
+            if e.date() > s.date():
+                end_hour = 24
+            last = end_hour if last is None else max(last, end_hour)
+    if first is None:
+        return default
+    return max(0, min(first, default[0])), min(24, max(last, default[1]))
+
+
+def build_timeline(
+    *, resources: list[Resource], start_day: date, days: int, tz: zoneinfo.ZoneInfo, user=None, caption: str = "", link_free: bool = True
+) -> Timeline:
+    """Free, booked, closed and maintenance time of ``resources`` over ``days`` days from ``start_day``.
+
+    Queries: the calendars (4, batched), availability (4 more plus bookings) and one for the
+    bookings shown, whatever the number of resources.
+    """
+    start = datetime.combine(start_day, time(0), tzinfo=tz)
+    end = datetime.combine(start_day + timedelta(days=days), time(0), tzinfo=tz)
+    calendars = resource_calendars(resources, start, end) if resources else {}
+    free = resources_availability(resources=resources, start=start, end=end) if resources else {}
+    bookings_by_resource: dict[int, list[Booking]] = defaultdict(list)
+    if resources:
+        for booking in (
+            Booking.objects.filter(resource_id__in=[r.pk for r in resources], status__in=ACTIVE_STATUSES, start__lt=end, end__gt=start)
+            .only("id", "resource_id", "user_id", "start", "end", "status")
+            .order_by("start")
+        ):
+            bookings_by_resource[booking.resource_id].append(booking)
+
+    h0, h1 = _display_hours(calendars, tz)
+    day_list = [start_day + timedelta(days=i) for i in range(days)]
+    day_width = 100.0 / days
+    span = (h1 - h0) * 3600.0
+
+    def pieces(s: datetime, e: datetime):
+        """Split [s, e) into per-day visible parts as (left %, width %)."""
+        s, e = s.astimezone(tz), e.astimezone(tz)
+        for index, day in enumerate(day_list):
+            window_start = datetime.combine(day, time(0), tzinfo=tz) + timedelta(hours=h0)
+            window_end = datetime.combine(day, time(0), tzinfo=tz) + timedelta(hours=h1)
+            a, b = max(s, window_start), min(e, window_end)
+            if a < b:
+                left = (index + (a - window_start).total_seconds() / span) * day_width
+                width = (b - a).total_seconds() / span * day_width
+                yield left, width
+
+    def hhmm(s: datetime, e: datetime) -> str:
+        s, e = s.astimezone(tz), e.astimezone(tz)
+        if days > 1:
+            return f"{date_format(s, 'D d/m')} {s:%H:%M}–{e:%H:%M}"
+        return f"{s:%H:%M}–{e:%H:%M}"
+
+    ticks: list[Tick] = []
+    if days == 1:
+        for hour in range(h0, h1 + 1):
+            ticks.append(Tick(left=(hour - h0) * 3600.0 / span * 100.0, label=f"{hour:02d}:00" if hour < h1 else "", major=True))
+    else:
+        for index, day in enumerate(day_list):
+            ticks.append(Tick(left=index * day_width, label=date_format(day, "D d/m"), major=True))
+    user_id = user.pk if user is not None and user.is_authenticated else None
+    rows = []
+    for resource in resources:
+        url = reverse("resource", args=[resource.slug])
+        segments: list[Segment] = []
+        calendar = calendars.get(resource.pk)
+        if calendar is not None:
+            for window in calendar.closures:
+                for left, width in pieces(window.start, window.end):
+                    segments.append(Segment("closure", left, width, f"{window.title} {hhmm(window.start, window.end)}"))
+            for window in calendar.maintenance:
+                for left, width in pieces(window.start, window.end):
+                    segments.append(Segment("maintenance", left, width, hhmm(window.start, window.end)))
+        for s, e in free.get(resource.pk, []):
+            link = ""
+            if link_free:
+                default_len = min(max(resource.min_duration, timedelta(hours=1)), resource.max_duration)
+                query = urlencode({"start": s.isoformat(), "end": min(e, s + default_len).isoformat()})
+                link = f"{url}?{query}#book"
+            for left, width in pieces(s, e):
+                segments.append(Segment("open", left, width, hhmm(s, e), link))
+        for booking in bookings_by_resource.get(resource.pk, []):
+            if booking.user_id == user_id:
+                kind = "mine"
+            elif booking.status == BookingStatus.REQUESTED:
+                kind = "requested"
+            else:
+                kind = "busy"
+            for left, width in pieces(booking.start, booking.end):
+                segments.append(Segment(kind, left, width, hhmm(booking.start, booking.end)))
+        down = resource.status in UNAVAILABLE_STATUSES
+        rows.append(Row(label=resource.name, url=url, note=resource.get_status_display() if down else "", down=down, segments=segments))
+    return Timeline(caption=caption, start=start, end=end, days=day_list, hours=(h0, h1), ticks=ticks, rows=rows, free=free)
+
+
+# --- Finding a free machine -----------------------------------------------------------------------
+
+
+@dataclass
+class Option:
+    """One bookable option found by the search: a resource and a concrete interval."""
+
+    resource: Resource
+    start: datetime
+    end: datetime
+
+    @property
+    def url(self) -> str:
+        query = urlencode({"start": self.start.isoformat(), "end": self.end.isoformat()})
+        return f"{reverse('resource', args=[self.resource.slug])}?{query}#book"
+
+
+def align_up(moment: datetime, step: timedelta, tz) -> datetime:
+    """Round ``moment`` up to the next multiple of ``step`` counted from local midnight."""
+    local = moment.astimezone(tz)
+    midnight = datetime.combine(local.date(), time(0), tzinfo=tz)
+    elapsed = local - midnight
+    remainder = elapsed % step
+    return local if not remainder else local + (step - remainder)
+
+
+def find_free_options(
+    *,
+    category=None,
+    duration: timedelta,
+    date_from: date,
+    date_to: date,
+    lab_ids=None,
+    now: datetime | None = None,
+    per_resource: int = 3,
+    limit: int = 30,
+) -> list[Option]:
+    """Free slots of ``duration`` between two dates across labs, earliest first.
+
+    Uses ``bookings.selectors.resources_availability`` for the free time and each resource's own
+    rules (lead time, horizon, slot granularity, duration bounds) to place the slots.
+    """
+    now = now or timezone.now()
+    tz = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    range_start = max(datetime.combine(date_from, time(0), tzinfo=tz), now)
+    range_end = datetime.combine(date_to + timedelta(days=1), time(0), tzinfo=tz)
+    if range_start >= range_end:
+        return []
+    qs = resources_for_page(lab_ids).filter(lab__is_active=True).exclude(status__in=UNAVAILABLE_STATUSES)
+    if category is not None:
+        qs = qs.filter(equipment__category=category)
+    resources = [r for r in qs if r.min_duration <= duration <= r.max_duration]
+    if not resources:
+        return []
+    free = resources_availability(resources=resources, start=range_start, end=range_end)
+    options: list[Option] = []
+    for resource in resources:
+        lab_tz = resource.lab.tz
+        earliest = now + resource.lead_time
+        latest = now + resource.horizon
+        found = 0
+        for s, e in free.get(resource.pk, []):
+            candidate = align_up(max(s, earliest), resource.slot_granularity, lab_tz)
+            if candidate + duration <= e and candidate + duration <= latest:
+                options.append(Option(resource=resource, start=candidate, end=candidate + duration))
+                found += 1
+                if found >= per_resource:
+                    break
+    options.sort(key=lambda o: (o.start, o.resource.name))
+    return options[:limit]
+
+
+#: How early the page offers the check-in button; the lab's policy (checked by the service) decides.
+CHECK_IN_EARLY = timedelta(minutes=30)
+
+# --- My bookings ----------------------------------------------------------------------------------
+
+
+def my_bookings(user, *, now: datetime | None = None, past_limit: int = 30) -> dict:
+    """The user's upcoming (active, not yet ended) and recent past bookings."""
+    now = now or timezone.now()
+    base = Booking.objects.filter(user=user).select_related("resource", "resource__lab", "organization")
+    upcoming = list(base.filter(status__in=ACTIVE_STATUSES, end__gt=now).order_by("start"))
+    past = list(base.exclude(status__in=ACTIVE_STATUSES, end__gt=now).order_by("-start")[:past_limit])
+    return {"upcoming": upcoming, "past": past}
+
+
+def my_waitlist(user):
+    """The user's open waitlist entries."""
+    return list(
+        WaitlistEntry.objects.filter(user=user, status__in=[WaitlistEntry.Status.WAITING, WaitlistEntry.Status.OFFERED])
+        .select_related("resource", "resource__lab")
+        .order_by("window_start")
+    )
+
+
+def my_certifications(user, *, now: datetime | None = None):
+    """The user's certification grants, newest first, with whether each is valid now."""
+    now = now or timezone.now()
+    grants = list(CertificationGrant.objects.filter(user=user).select_related("certification", "certification__lab"))
+    for grant in grants:
+        grant.is_valid = grant.revoked_at is None and grant.granted_at <= now and (grant.expires_at is None or grant.expires_at > now)
+    return grants
+
+
+def my_week_hours(user, *, now: datetime | None = None) -> list[dict]:
+    """Hours booked this week (Monday to Sunday, local time) per machine category: quota use."""
+    now = now or timezone.now()
+    tz = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    local = now.astimezone(tz)
+    week_start = datetime.combine(local.date() - timedelta(days=local.weekday()), time(0), tzinfo=tz)
+    week_end = week_start + timedelta(days=7)
+    rows = defaultdict(timedelta)
+    names = {}
+    for booking in Booking.objects.filter(
+        user=user, status__in=(*ACTIVE_STATUSES, BookingStatus.COMPLETED), start__lt=week_end, end__gt=week_start
+    ).select_related("resource__equipment__category"):
+        equipment = equipment_of(booking.resource)
+        key = equipment.category_id if equipment else None
+        names[key] = equipment.category.name if equipment else None
+        rows[key] += min(booking.end, week_end) - max(booking.start, week_start)
+    return [{"category": names[key], "hours": value} for key, value in rows.items()]
+
+
+def booking_for_checkin(user, resource: Resource, *, now: datetime | None = None, before: timedelta = CHECK_IN_EARLY):
+    """The user's booking of ``resource`` that is on now (or starts soon): what the QR link checks in."""
+    now = now or timezone.now()
+    return (
+        Booking.objects.filter(
+            user=user,
+            resource=resource,
+            status__in=(BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN),
+            start__lte=now + before,
+            end__gt=now,
+        )
+        .select_related("resource", "resource__lab")
+        .order_by("start")
+        .first()
+    )
+
+
+# --- Managers -------------------------------------------------------------------------------------
+
+
+def approval_queue(lab_ids) -> list[Booking]:
+    """Requests awaiting a decision in these labs, oldest first."""
+    return list(
+        Booking.objects.filter(resource__lab_id__in=list(lab_ids), status=BookingStatus.REQUESTED)
+        .select_related("resource", "resource__lab", "user", "user__member", "organization")
+        .order_by("created_at", "pk")
+    )
+
+
+def day_schedule(lab_ids, day: date, tz) -> list[Booking]:
+    """Active and finished bookings of a day in these labs, by start."""
+    start = datetime.combine(day, time(0), tzinfo=tz)
+    end = start + timedelta(days=1)
+    return list(
+        Booking.objects.filter(resource__lab_id__in=list(lab_ids), start__lt=end, end__gt=start)
+        .exclude(status__in=[BookingStatus.CANCELLED, BookingStatus.REJECTED, BookingStatus.EXPIRED])
+        .select_related("resource", "resource__lab", "user", "organization")
+        .order_by("start", "resource__name_vi")
+    )
+
+
+def affected_bookings(resource_or_lab, start: datetime, end: datetime) -> list[Booking]:
+    """Active bookings a maintenance window or closure over [start, end) would hit."""
+    qs = Booking.objects.filter(status__in=ACTIVE_STATUSES, start__lt=end, end__gt=start).select_related("resource", "user")
+    if isinstance(resource_or_lab, Lab):
+        qs = qs.filter(resource__lab_id__in=Lab.objects.subtree_ids([resource_or_lab.pk]))
+    else:
+        qs = qs.filter(resource=resource_or_lab)
+    return list(qs.order_by("start"))
+
+
+def lab_certifications(lab_ids):
+    """Certifications of these labs with their grants (valid or not), for the manager page."""
+    from labs.models import Certification
+
+    return list(
+        Certification.objects.filter(lab_id__in=list(lab_ids))
+        .select_related("lab")
+        .prefetch_related(Prefetch("grants", queryset=CertificationGrant.objects.select_related("user").order_by("-granted_at")))
+        .order_by("lab__name_vi", "name_vi")
+    )
+
+
+# --- Organisations --------------------------------------------------------------------------------
+
+BILLABLE_STATUSES = (BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN, BookingStatus.COMPLETED, BookingStatus.NO_SHOW)
+
+
+def organization_summary(organization, *, months: int = 6, now: datetime | None = None) -> dict:
+    """Members, recent bookings billed to the organisation, and monthly totals in VND."""
+    from django.db.models.functions import TruncMonth
+
+    now = now or timezone.now()
+    tz = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    local = now.astimezone(tz)
+    first_month = date(local.year, local.month, 1)
+    for _ in range(months - 1):
+        first_month = (first_month - timedelta(days=1)).replace(day=1)
+    since = datetime.combine(first_month, time(0), tzinfo=tz)
+    members = list(organization.members.select_related("user").order_by("user__last_name", "user__first_name"))
+    bookings = list(
+        Booking.objects.filter(organization=organization, start__gte=since)
+        .select_related("resource", "resource__lab", "user")
+        .order_by("-start")[:200]
+    )
+    totals = list(
+        Booking.objects.filter(organization=organization, start__gte=since, status__in=BILLABLE_STATUSES)
+        .annotate(month=TruncMonth("start", tzinfo=tz))
+        .values("month")
+        .annotate(total=Sum("price_vnd"), count=Count("id"))
+        .order_by("-month")
+    )
+    return {"members": members, "bookings": bookings, "totals": totals}

@@ -1,0 +1,137 @@
+"""Template helpers for labshare pages: VND amounts, durations, navigation and the resource timeline."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django import template
+from django.utils import translation
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+register = template.Library()
+
+
+def format_vnd(amount, language: str | None = None) -> str:
+    """An amount in đồng, no decimals: ``1.250.000 ₫`` in Vietnamese, ``1,250,000 ₫`` in English."""
+    if amount is None or amount == "":
+        return ""
+    try:
+        value = int(amount)
+    except (TypeError, ValueError):
+        return str(amount)
+    language = language or translation.get_language() or "vi"
+    separator = "," if language.startswith("en") else "."
+    digits = f"{abs(value):,}".replace(",", separator)
+    return f"{'-' if value < 0 else ''}{digits}\u00a0₫"
+
+
+@register.filter
+def vnd(amount) -> str:
+    """Template filter: ``{{ price|vnd }}``."""
+    return format_vnd(amount)
+
+
+@register.filter
+def duration(value) -> str:
+    """A timedelta as hours and minutes in the active language (``1 h 30 min`` / ``1 giờ 30 phút``)."""
+    if not isinstance(value, timedelta):
+        return ""
+    minutes = int(value.total_seconds() // 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = []
+    if hours:
+        parts.append(_("%(n)d h") % {"n": hours})
+    if minutes or not hours:
+        parts.append(_("%(n)d min") % {"n": minutes})
+    return " ".join(parts)
+
+
+@register.filter
+def get_item(mapping, key):
+    """``{{ mapping|get_item:key }}`` for dictionaries keyed by ids."""
+    if not mapping:
+        return None
+    return mapping.get(key)
+
+
+@register.simple_tag(takes_context=True)
+def nav_flags(context):
+    """What the navigation shows for this user (one cached lookup per request)."""
+    request = context.get("request")
+    if request is None:
+        return {}
+    cached = getattr(request, "_labshare_nav", None)
+    if cached is not None:
+        return cached
+    from frontend.selectors_web import navigation_for
+
+    cached = navigation_for(request.user)
+    request._labshare_nav = cached
+    return cached
+
+
+@register.simple_tag
+def timeline(table) -> str:
+    """Render a :class:`frontend.selectors_web.Timeline` as HTML.
+
+    Built in Python rather than with template loops: a lab week of 1,000 resources has tens of
+    thousands of segments, and this keeps the page well under a second (bench/bench_pages.py).
+    """
+    return mark_safe(render_timeline(table))
+
+
+_KIND_LABELS = {
+    "open": gettext_noop("Free"),
+    "busy": gettext_noop("Booked"),
+    "mine": gettext_noop("My booking"),
+    "requested": gettext_noop("Awaiting approval"),
+    "maintenance": gettext_noop("Maintenance"),
+    "closure": gettext_noop("Closed"),
+    "down": gettext_noop("Out of order"),
+}
+
+
+def render_timeline(table) -> str:
+    """The timeline's HTML: a header of columns (days or hours) and one row per resource."""
+    labels = {kind: _(text) for kind, text in _KIND_LABELS.items()}
+    out = [
+        '<div class="timeline" role="table" aria-label="',
+        escape(table.caption),
+        '"><div class="tl-row tl-header" role="row"><div class="tl-head" role="columnheader">',
+        escape(_("Resource")),
+        '</div><div class="tl-track tl-scale" role="columnheader">',
+    ]
+    for tick in table.ticks:
+        out.append(f'<span class="tl-tick{" tl-tick-major" if tick.major else ""}" style="left:{tick.left:.3f}%">{escape(tick.label)}</span>')
+    out.append("</div></div>")
+    for row in table.rows:
+        out.append('<div class="tl-row" role="row"><div class="tl-head" role="rowheader">')
+        if row.url:
+            out.append(f'<a href="{escape(row.url)}">{escape(row.label)}</a>')
+        else:
+            out.append(escape(row.label))
+        if row.note:
+            out.append(f'<small class="tl-note">{escape(row.note)}</small>')
+        out.append(f'</div><div class="tl-track{" tl-down" if row.down else ""}" role="cell">')
+        for tick in table.ticks:
+            if tick.major:
+                out.append(f'<span class="tl-line" style="left:{tick.left:.3f}%"></span>')
+        for seg in row.segments:
+            text = f"{labels.get(seg.kind, seg.kind)} {seg.text}".strip()
+            style = f'left:{seg.left:.3f}%;width:{seg.width:.3f}%'
+            if seg.url:
+                out.append(
+                    f'<a class="tl-seg tl-{seg.kind}" style="{style}" href="{escape(seg.url)}" title="{escape(text)}">'
+                    f'<span class="sr-only">{escape(text)}</span></a>'
+                )
+            else:
+                out.append(
+                    f'<span class="tl-seg tl-{seg.kind}" style="{style}" title="{escape(text)}">'
+                    f'<span class="sr-only">{escape(text)}</span></span>'
+                )
+        out.append("</div></div>")
+    out.append("</div>")
+    return "".join(out)

@@ -1,0 +1,224 @@
+"""Pages of the signed-in user: sign-in, profile, my bookings and what I can do with them, QR check-in."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from bookings.errors import BookingError
+from bookings.models import ACTIVE_STATUSES, Booking, BookingStatus
+from frontend import selectors_web as web
+from frontend.forms import IntervalForm, ReasonForm
+from frontend.views.common import is_htmx, language
+
+
+class LoginView(auth_views.LoginView):
+    """Sign in; afterwards the pages speak the language the member chose in their profile."""
+
+    template_name = "frontend/auth/login.html"
+    redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        member = web.member_of(form.get_user())
+        if member and member.language in dict(settings.LANGUAGES):
+            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, member.language, max_age=settings.LANGUAGE_COOKIE_AGE, samesite="Lax")
+        return response
+
+
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    """Who I am here: audience, organisation, language, certifications."""
+    return render(
+        request,
+        "frontend/profile.html",
+        {"member": web.member_of(request.user), "grants": web.my_certifications(request.user)},
+    )
+
+
+#: Route names the API may give its personal iCal feed (tried in order; the first that resolves wins).
+FEED_ROUTE_NAMES = ("api:feed", "api:ical-feed", "api:feed-ics", "feed", "ical_feed")
+
+
+def _feed_url(request: HttpRequest) -> tuple[bool, str | None]:
+    """Whether personal feeds exist, and my feed address when I have one."""
+    try:
+        from api.models import FeedToken
+    except ImportError:
+        return False, None
+    token = FeedToken.objects.filter(user=request.user, resource__isnull=True).first()
+    if token is None:
+        return True, None
+    for name in FEED_ROUTE_NAMES:
+        try:
+            return True, request.build_absolute_uri(reverse(name, args=[token.token]))
+        except NoReverseMatch:
+            continue
+    return True, None
+
+
+@login_required
+@require_POST
+def my_feed(request: HttpRequest) -> HttpResponse:
+    """Create my personal iCal feed address (once; later calls keep the same one)."""
+    from api.services import feed_token_get_or_create
+
+    feed_token_get_or_create(user=request.user)
+    messages.success(request, _("Your calendar address is ready."))
+    return redirect(reverse("my_bookings") + "#feed")
+
+
+def _my_bookings_context(request: HttpRequest) -> dict:
+    now = timezone.now()
+    context = web.my_bookings(request.user, now=now)
+    for booking in context["upcoming"]:
+        booking.can_check_in = booking.status == BookingStatus.CONFIRMED and booking.start - web.CHECK_IN_EARLY <= now < booking.end
+    context["now"] = now
+    return context
+
+
+@login_required
+def my_bookings(request: HttpRequest) -> HttpResponse:
+    """Upcoming and past bookings, waitlist, certifications, this week's hours and my calendar feed."""
+    context = _my_bookings_context(request)
+    context.update(
+        {
+            "waitlist": web.my_waitlist(request.user),
+            "grants": web.my_certifications(request.user),
+            "week_hours": web.my_week_hours(request.user),
+            "feed": _feed_url(request),
+        }
+    )
+    return render(request, "frontend/my_bookings.html", context)
+
+
+@login_required
+def my_bookings_list(request: HttpRequest) -> HttpResponse:
+    """Just the lists of bookings (for the live refresh of the page)."""
+    return render(request, "frontend/_my_bookings_list.html", _my_bookings_context(request))
+
+
+def _my_booking(request: HttpRequest, pk: int) -> Booking:
+    return get_object_or_404(Booking.objects.select_related("resource", "resource__lab"), pk=pk, user=request.user)
+
+
+def _refused(request: HttpRequest, exc: BookingError) -> None:
+    messages.error(request, exc.message_in(language()))
+
+
+@login_required
+@require_POST
+def booking_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    """Cancel one of my bookings (the policy's cut-off is checked by the service)."""
+    from bookings.services import booking_cancel as cancel
+
+    booking = _my_booking(request, pk)
+    form = ReasonForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    try:
+        cancel(booking=booking, by=request.user, reason=reason)
+    except BookingError as exc:
+        _refused(request, exc)
+    else:
+        messages.success(request, _("Booking cancelled."))
+    return redirect("my_bookings")
+
+
+@login_required
+def booking_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
+    """Move one of my bookings to another time (all rules are checked again)."""
+    from bookings.services import booking_reschedule as reschedule
+
+    booking = _my_booking(request, pk)
+    tz = booking.resource.lab.tz
+    error = None
+    if request.method == "POST":
+        form = IntervalForm(request.POST, tz=tz)
+        if form.is_valid():
+            try:
+                reschedule(booking=booking, by=request.user, start=form.cleaned_data["start"], end=form.cleaned_data["end"])
+            except BookingError as exc:
+                error = exc
+            else:
+                messages.success(request, _("Booking moved."))
+                return redirect("my_bookings")
+    else:
+        form = IntervalForm(tz=tz, initial=IntervalForm.initial_for(booking.start, booking.end, tz))
+    if booking.status not in ACTIVE_STATUSES:
+        messages.error(request, _("Only active bookings can be moved."))
+        return redirect("my_bookings")
+    with timezone.override(tz):
+        return render(
+            request,
+            "frontend/reschedule.html",
+            {"booking": booking, "form": form, "error": error, "error_message": error.message_in(language()) if error else ""},
+            status=422 if error else 200,
+        )
+
+
+@login_required
+@require_POST
+def booking_check_in(request: HttpRequest, pk: int) -> HttpResponse:
+    """Check in to one of my bookings (within the lab's check-in window)."""
+    from bookings.services import booking_check_in as check_in
+
+    booking = _my_booking(request, pk)
+    try:
+        check_in(booking=booking, by=request.user)
+    except BookingError as exc:
+        _refused(request, exc)
+    else:
+        messages.success(request, _("Checked in. Enjoy the machine!"))
+    return redirect("my_bookings")
+
+
+@login_required
+def qr_check_in(request: HttpRequest, slug: str) -> HttpResponse:
+    """The machine's QR code lands here: check in my current booking of this resource."""
+    resources = web.resources_for_page(None).filter(slug=slug)
+    resource = get_object_or_404(resources)
+    booking = web.booking_for_checkin(request.user, resource)
+    error = None
+    if request.method == "POST" and booking is not None:
+        from bookings.services import booking_check_in as check_in
+
+        if booking.status == BookingStatus.CHECKED_IN:
+            messages.info(request, _("You are already checked in."))
+        else:
+            try:
+                booking = check_in(booking=booking, by=request.user)
+            except BookingError as exc:
+                error = exc
+            else:
+                messages.success(request, _("Checked in. Enjoy the machine!"))
+                return redirect(reverse("qr_check_in", args=[slug]))
+    tz = resource.lab.tz
+    with timezone.override(tz):
+        return render(
+            request,
+            "frontend/qr_check_in.html",
+            {"resource": resource, "booking": booking, "error": error, "error_message": error.message_in(language()) if error else ""},
+            status=422 if error else 200,
+        )
+
+
+__all__ = [
+    "LoginView",
+    "booking_cancel",
+    "booking_check_in",
+    "booking_reschedule",
+    "is_htmx",
+    "my_bookings",
+    "my_bookings_list",
+    "my_feed",
+    "profile",
+    "qr_check_in",
+]

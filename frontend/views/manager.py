@@ -1,0 +1,200 @@
+"""Lab manager pages: the live approval queue, today's schedule, maintenance, certifications, screens."""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from bookings.errors import BookingError
+from bookings.models import Booking, BookingStatus
+from frontend import selectors_web as web
+from frontend.forms import GrantForm, MaintenanceForm, ReasonForm
+from frontend.views.common import is_htmx, language, local_today, parse_date
+from labs.models import CalendarEntry, Certification, CertificationGrant, Lab, Resource
+from labs.selectors import managed_lab_ids, user_manages_lab
+
+
+def _managed(request: HttpRequest) -> set[int]:
+    """The labs this user manages (a center's managers manage its sub-labs); 403 when none."""
+    lab_ids = managed_lab_ids(request.user)
+    if not lab_ids:
+        raise PermissionDenied
+    return lab_ids
+
+
+def _site_tz() -> zoneinfo.ZoneInfo:
+    return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+
+@login_required
+def manage_home(request: HttpRequest) -> HttpResponse:
+    """The manager's desk: the approval queue (live) and the day's schedule of my labs."""
+    lab_ids = _managed(request)
+    tz = _site_tz()
+    day = parse_date(request.GET.get("date"), local_today(tz))
+    context = {
+        "queue": web.approval_queue(lab_ids),
+        "schedule": web.day_schedule(lab_ids, day, tz),
+        "day": day,
+        "previous": day - timedelta(days=1),
+        "next": day + timedelta(days=1),
+        "labs": list(Lab.objects.filter(pk__in=lab_ids).order_by("name_vi")),
+    }
+    return render(request, "frontend/manage/home.html", context)
+
+
+@login_required
+def manage_queue(request: HttpRequest) -> HttpResponse:
+    """Just the approval queue (refreshed live when a request arrives or is decided)."""
+    lab_ids = _managed(request)
+    return render(request, "frontend/manage/_queue.html", {"queue": web.approval_queue(lab_ids)})
+
+
+@login_required
+@require_POST
+def booking_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    """Approve or reject a request in one step; a rejection needs a reason."""
+    from bookings.services import booking_approve, booking_reject
+
+    booking = get_object_or_404(Booking.objects.select_related("resource", "resource__lab", "user"), pk=pk)
+    if not user_manages_lab(request.user, booking.resource.lab):
+        raise PermissionDenied
+    decision = request.POST.get("decision")
+    form = ReasonForm(request.POST)
+    reason = form.cleaned_data["reason"].strip() if form.is_valid() else ""
+    try:
+        if decision == "approve":
+            booking_approve(booking=booking, by=request.user, reason=reason)
+            messages.success(request, _("Approved: %(who)s, %(resource)s.") % {"who": booking.user.get_full_name() or booking.user, "resource": booking.resource.name})
+        elif decision == "reject":
+            booking_reject(booking=booking, by=request.user, reason=reason)
+            messages.success(request, _("Rejected: %(who)s, %(resource)s.") % {"who": booking.user.get_full_name() or booking.user, "resource": booking.resource.name})
+        else:
+            messages.error(request, _("Choose approve or reject."))
+    except BookingError as exc:
+        messages.error(request, exc.message_in(language()))
+    if is_htmx(request):
+        return render(request, "frontend/manage/_queue.html", {"queue": web.approval_queue(managed_lab_ids(request.user))})
+    return redirect("manage")
+
+
+@login_required
+def manage_maintenance(request: HttpRequest) -> HttpResponse:
+    """Maintenance windows of my labs' resources; adding one first lists the bookings it hits.
+
+    On confirmation the window is added (labs.services) and each affected booking is cancelled
+    through bookings.services with the window as the reason, which e-mails its owner.
+    """
+    from labs.services import calendar_add_maintenance, calendar_remove_maintenance
+
+    lab_ids = _managed(request)
+    resources = Resource.objects.filter(lab_id__in=lab_ids).exclude(status=Resource.Status.RETIRED).select_related("lab").order_by("lab__name_vi", "name_vi")
+    affected = None
+    form = MaintenanceForm(request.POST or None, resources=resources)
+    if request.method == "POST" and request.POST.get("remove"):
+        entry = get_object_or_404(CalendarEntry, pk=request.POST["remove"], kind=CalendarEntry.Kind.MAINTENANCE)
+        if not Resource.objects.filter(calendar_id=entry.calendar_id, lab_id__in=lab_ids).exists():
+            raise PermissionDenied
+        calendar_remove_maintenance(entry=entry, by=request.user)
+        messages.success(request, _("Maintenance window removed."))
+        return redirect("manage_maintenance")
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        affected = web.affected_bookings(data["resource"], data["start"], data["end"])
+        if request.POST.get("confirm"):
+            calendar_add_maintenance(target=data["resource"], start=data["start"], end=data["end"], title=data["title"], by=request.user)
+            told, failed = 0, 0
+            if request.POST.get("cancel_affected"):
+                from bookings.services import booking_cancel
+
+                for booking in affected:
+                    try:
+                        booking_cancel(booking=booking, by=request.user, reason=_("Maintenance: %(title)s") % {"title": data["title"]})
+                        told += 1
+                    except BookingError:
+                        failed += 1
+            messages.success(request, _("Maintenance window added. %(n)d booking(s) cancelled and their owners told.") % {"n": told})
+            if failed:
+                messages.warning(request, _("%(n)d booking(s) could not be cancelled; contact their owners.") % {"n": failed})
+            return redirect("manage_maintenance")
+    now = timezone.now()
+    resource_by_calendar = {r.calendar_id: r for r in resources}
+    entries = list(
+        CalendarEntry.objects.filter(calendar_id__in=list(resource_by_calendar), kind=CalendarEntry.Kind.MAINTENANCE, end__gt=now).order_by("start")[:100]
+    )
+    windows = [(entry, resource_by_calendar.get(entry.calendar_id)) for entry in entries]
+    return render(request, "frontend/manage/maintenance.html", {"form": form, "affected": affected, "windows": windows})
+
+
+@login_required
+def manage_certifications(request: HttpRequest) -> HttpResponse:
+    """Certifications of my labs: grant one to a user, revoke a grant (history is kept)."""
+    lab_ids = _managed(request)
+    certifications = Certification.objects.filter(lab_id__in=lab_ids).order_by("name_vi")
+    form = GrantForm(request.POST or None, certifications=certifications)
+    if request.method == "POST":
+        try:
+            from labs import services as lab_services
+
+            grant_service = getattr(lab_services, "certification_grant")
+            revoke_service = getattr(lab_services, "certification_revoke")
+        except AttributeError:
+            messages.error(request, _("Granting certifications is not available yet."))
+            return redirect("manage_certifications")
+        if request.POST.get("revoke"):
+            grant = get_object_or_404(CertificationGrant, pk=request.POST["revoke"], certification__lab_id__in=lab_ids)
+            revoke_service(grant=grant, by=request.user)
+            messages.success(request, _("Certification revoked."))
+            return redirect("manage_certifications")
+        if form.is_valid():
+            data = form.cleaned_data
+            grant_service(user=data["user"], certification=data["certification"], by=request.user, note=data["note"])
+            messages.success(request, _("Certification granted."))
+            return redirect("manage_certifications")
+    now = timezone.now()
+    certs = web.lab_certifications(lab_ids)
+    for cert in certs:
+        for grant in cert.grants.all():
+            grant.is_valid = grant.revoked_at is None and (grant.expires_at is None or grant.expires_at > now)
+    return render(request, "frontend/manage/certifications.html", {"form": form, "certifications": certs})
+
+
+@login_required
+def manage_displays(request: HttpRequest) -> HttpResponse:
+    """Wall-screen display tokens of my labs: create (the secret is shown once) and revoke."""
+    from frontend.models import DisplayToken
+    from frontend.services import display_token_create, display_token_revoke
+
+    lab_ids = _managed(request)
+    labs = list(Lab.objects.filter(pk__in=lab_ids).order_by("name_vi"))
+    new_url = None
+    if request.method == "POST":
+        try:
+            if request.POST.get("revoke"):
+                token = get_object_or_404(DisplayToken.objects.select_related("lab"), pk=request.POST["revoke"], lab_id__in=lab_ids)
+                display_token_revoke(token=token, by=request.user)
+                messages.success(request, _("Display token revoked; the screen stops at once."))
+                return redirect("manage_displays")
+            lab = get_object_or_404(Lab, pk=request.POST.get("lab") or 0, pk__in=lab_ids)
+            name = (request.POST.get("name") or "").strip()[:100] or _("Wall screen")
+            _token, raw = display_token_create(lab=lab, name=name, by=request.user)
+            new_url = request.build_absolute_uri(f"{reverse('screen', args=[lab.slug])}?{urlencode({'token': raw})}")
+        except BookingError as exc:
+            messages.error(request, exc.message_in(language()))
+    tokens = list(DisplayToken.objects.filter(lab_id__in=lab_ids).select_related("lab").order_by("-pk")[:200])
+    return render(request, "frontend/manage/displays.html", {"labs": labs, "tokens": tokens, "new_url": new_url})
+
+
+__all__ = ["BookingStatus"]

@@ -1,0 +1,19 @@
+"""The organisation page (SME, start-up): members, bookings billed to it, monthly totals in VND."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from frontend import selectors_web as web
+
+
+@login_required
+def organization(request: HttpRequest) -> HttpResponse:
+    """My organisation: only its members see it."""
+    member = web.member_of(request.user)
+    if member is None or member.organization is None:
+        raise Http404
+    summary = web.organization_summary(member.organization)
+    return render(request, "frontend/organization.html", {"organization": member.organization, **summary})

@@ -1,0 +1,232 @@
+"""Pages anyone may see: the lab tree, finding a free machine, a lab, a resource; and booking."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.db import connection, transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from bookings.errors import BookingError
+from frontend import selectors_web as web
+from frontend.forms import BookingForm, FindForm, IntervalForm
+from frontend.views.common import is_htmx, language, local_today, parse_date, parse_datetime
+from labs.models import CertificationGrant, Lab
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness and database readiness, for docker-compose and load balancers."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})
+
+
+def _find_form(data=None) -> FindForm:
+    today = local_today()
+    initial = {"date_from": today, "date_to": today + timedelta(days=7), "duration": 60}
+    return FindForm(data, initial=initial)
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    """The lab network as a tree, and the search for a free machine."""
+    return render(request, "frontend/home.html", {"roots": web.lab_tree(), "form": _find_form()})
+
+
+@require_GET
+def find(request: HttpRequest) -> HttpResponse:
+    """Free machines of a kind across labs for a duration between two dates."""
+    searched = "date_from" in request.GET
+    form = _find_form(request.GET if searched else None)
+    options = None
+    if searched and form.is_valid():
+        data = form.cleaned_data
+        options = web.find_free_options(
+            category=data["category"],
+            duration=form.duration_delta,
+            date_from=data["date_from"],
+            date_to=data["date_to"],
+            lab_ids=[data["lab"].pk] if data["lab"] else None,
+        )
+    template = "frontend/_find_results.html" if is_htmx(request) else "frontend/find.html"
+    return render(request, template, {"form": form, "options": options, "searched": searched})
+
+
+@require_GET
+def lab_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    """A lab: its resources (photo, sponsor, training, status) and a day or week timeline."""
+    lab = get_object_or_404(Lab.objects.select_related("parent"), slug=slug, is_active=True)
+    tz = lab.tz
+    view = "day" if request.GET.get("view") == "day" else "week"
+    today = local_today(tz)
+    day = parse_date(request.GET.get("date"), today)
+    if view == "week":
+        day = day - timedelta(days=day.weekday())
+    days = 1 if view == "day" else 7
+    resources = list(web.resources_for_page([lab.pk]))
+    with timezone.override(tz):
+        table = web.build_timeline(
+            resources=resources, start_day=day, days=days, tz=tz, user=request.user, caption=_("Timeline of %(lab)s") % {"lab": lab.name}
+        )
+        step = timedelta(days=days)
+        context = {
+            "lab": lab,
+            "children": list(lab.children.filter(is_active=True).order_by("name_vi")),
+            "resources": [(r, web.equipment_of(r)) for r in resources],
+            "table": table,
+            "view": view,
+            "day": day,
+            "previous": day - step,
+            "next": day + step,
+            "today": today,
+        }
+        return render(request, "frontend/lab.html", context)
+
+
+def _resource_context(request: HttpRequest, resource, *, week_start=None) -> dict:
+    """Everything the resource page shows around the booking form."""
+    lab = resource.lab
+    tz = lab.tz
+    today = local_today(tz)
+    week_start = week_start or parse_date(request.GET.get("week"), today)
+    week_start = week_start - timedelta(days=week_start.weekday())
+    table = web.build_timeline(resources=[resource], start_day=week_start, days=7, tz=tz, user=request.user, caption=resource.name)
+    now = timezone.now()
+    free_slots = []
+    default_length = min(max(resource.min_duration, timedelta(hours=1)), resource.max_duration)
+    for start, end in table.free.get(resource.pk, []):
+        start = web.align_up(max(start, now), resource.slot_granularity, tz)
+        if start + resource.min_duration > end:
+            continue
+        free_slots.append((start.astimezone(tz), end.astimezone(tz), min(end, start + default_length).astimezone(tz)))
+    member = web.member_of(request.user)
+    required = list(resource.required_certifications.all())
+    held = set()
+    if request.user.is_authenticated and required:
+        held = set(
+            CertificationGrant.objects.valid_at(now)
+            .filter(user=request.user, certification__in=required)
+            .values_list("certification_id", flat=True)
+        )
+    equipment = web.equipment_of(resource)
+    return {
+        "resource": resource,
+        "equipment": equipment,
+        "space": getattr(resource, "space", None) if resource.kind == "space" else None,
+        "lab": lab,
+        "member": member,
+        "my_rate": resource.rate_for(member.audience) if member else None,
+        "rates": list(resource.rates.all()),
+        "required": [(cert, cert.pk in held) for cert in required],
+        "table": table,
+        "free_slots": free_slots,
+        "week_start": week_start,
+        "previous_week": week_start - timedelta(days=7),
+        "next_week": week_start + timedelta(days=7),
+        "checkin_url": request.build_absolute_uri(reverse("qr_check_in", args=[resource.slug])),
+    }
+
+
+def _get_resource(slug: str):
+    resources = web.resources_for_page(None, include_retired=True).filter(slug=slug, lab__is_active=True)
+    return get_object_or_404(resources)
+
+
+@require_GET
+def resource_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    """A resource: specifications, safety, trainings, my rate, its week, and the booking form."""
+    resource = _get_resource(slug)
+    tz = resource.lab.tz
+    start, end = parse_datetime(request.GET.get("start")), parse_datetime(request.GET.get("end"))
+    member = web.member_of(request.user)
+    form = BookingForm(tz=tz, organization=member.organization if member else None, initial=IntervalForm.initial_for(start, end, tz))
+    with timezone.override(tz):
+        context = _resource_context(request, resource)
+        context.update({"form": form})
+        return render(request, "frontend/resource.html", context)
+
+
+def price_quote(*, resource, user, start, end, organization=None) -> dict | None:
+    """The price preview from ``bookings.pricing.quote`` (None while pricing is not available)."""
+    try:
+        from bookings.pricing import quote
+    except ImportError:
+        return None
+    return quote(resource=resource, user=user, start=start, end=end, organization=organization)
+
+
+def rules_check(*, resource, user, start, end, organization=None) -> None:
+    """Ask the rules whether this request would be accepted, before the user confirms.
+
+    Raises BookingError like the service would; does nothing when the rules module offers no
+    side-effect-free check. The service checks everything again on confirm (invariant 2).
+    """
+    try:
+        from bookings.rules import check_request
+    except ImportError:
+        return
+    # The rules take the row locks their counts need, so they run in a (read-only) transaction
+    # that ends at once: the preview holds nothing.
+    with transaction.atomic():
+        check_request(resource=resource, user=user, start=start, end=end)
+
+
+@require_POST
+def resource_book(request: HttpRequest, slug: str) -> HttpResponse:
+    """Preview (price, rule check) or confirm a booking; refusals are shown inline in my language."""
+    resource = _get_resource(slug)
+    if not request.user.is_authenticated:
+        return redirect_to_login(reverse("resource", args=[slug]))
+    tz = resource.lab.tz
+    member = web.member_of(request.user)
+    organization = member.organization if member else None
+    form = BookingForm(request.POST, tz=tz, organization=organization)
+    error: BookingError | None = None
+    quote = None
+    confirmed = "confirm" in request.POST
+    if form.is_valid():
+        data = form.cleaned_data
+        billed = organization if data.get("bill_organization") else None
+        arguments = {"resource": resource, "user": request.user, "start": data["start"], "end": data["end"], "organization": billed}
+        try:
+            if confirmed:
+                from bookings.services import booking_request
+
+                booking = booking_request(purpose=data.get("purpose", ""), **arguments)
+                if booking.status == "requested":
+                    messages.success(request, _("Your request was sent; a lab manager will decide on it."))
+                else:
+                    messages.success(request, _("Booked: %(resource)s.") % {"resource": resource.name})
+                target = reverse("my_bookings")
+                if is_htmx(request):
+                    response = HttpResponse(status=204)
+                    response["HX-Redirect"] = target
+                    return response
+                return redirect(target)
+            rules_check(**arguments)
+            quote = price_quote(**arguments)
+        except BookingError as exc:
+            error = exc
+    with timezone.override(tz):
+        context = {
+            "resource": resource,
+            "lab": resource.lab,
+            "form": form,
+            "error": error,
+            "error_message": error.message_in(language()) if error else "",
+            "quote": quote,
+            "preview": form.is_valid() and error is None and not confirmed,
+        }
+        if is_htmx(request):
+            return render(request, "frontend/_booking_form.html", context)
+        context.update(_resource_context(request, resource))
+        context.update({"form": form})
+        status = 200 if error is None and form.is_valid() else 400 if error is None else 409 if error.code == "slot_taken" else 422
+        return render(request, "frontend/resource.html", context, status=status)
