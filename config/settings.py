@@ -201,6 +201,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ResourceStatusEnum": "labs.models.Resource.Status",
+        "ResourceKindEnum": "labs.models.Resource.Kind",
+        "OrganizationKindEnum": "labs.models.Organization.Kind",
+        "BookingStatusEnum": "bookings.models.BookingStatus",
+        "WaitlistStatusEnum": "bookings.models.WaitlistEntry.Status",
+    },
 }
 
 # --- Scheduling (django-scheduler) -----------------------------------------------------------

@@ -12,6 +12,7 @@ admin.site.index_title = "Phòng lab, thiết bị và lịch đặt / Labs, equ
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("api/", include("api.urls", namespace="api")),
     path("", include("frontend.urls")),
 ]
 if settings.DEBUG:

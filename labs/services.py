@@ -161,3 +161,48 @@ def holidays_load(*, years: list[int], labs: list[Lab] | None = None, country: s
                 )
                 created += int(was_created)
     return created
+
+
+def certification_grant(*, certification, user, by, expires_at: datetime | None = None, note: str = "", granted_at: datetime | None = None):
+    """Grant ``certification`` to ``user`` (a manager of the issuing lab, or a center above it, only).
+
+    The expiry defaults to the certification's validity; a grant is a new row, so the history of
+    who certified whom stays. Raises PermissionDenied / ValidationError (Django's) for the API to map.
+    """
+    from django.core.exceptions import PermissionDenied, ValidationError
+    from django.utils import timezone
+
+    from labs.models import CertificationGrant
+    from labs.selectors import user_manages_lab
+
+    if not user_manages_lab(by, certification.lab):
+        raise PermissionDenied("not_permitted")
+    granted_at = granted_at or timezone.now()
+    if expires_at is None:
+        expires_at = certification.default_expiry(granted_at)
+    if expires_at is not None and expires_at <= granted_at:
+        raise ValidationError({"expires_at": "The expiry must be after the grant / Ngày hết hạn phải sau ngày cấp"})
+    return CertificationGrant.objects.create(
+        certification=certification, user=user, granted_by=by, granted_at=granted_at, expires_at=expires_at, note=note[:300]
+    )
+
+
+def certification_revoke(*, grant, by, reason: str = ""):
+    """Withdraw a grant (kept as history with who and when); revoking twice changes nothing."""
+    from django.core.exceptions import PermissionDenied
+    from django.utils import timezone
+
+    from labs.models import CertificationGrant
+    from labs.selectors import user_manages_lab
+
+    if not user_manages_lab(by, grant.certification.lab):
+        raise PermissionDenied("not_permitted")
+    with transaction.atomic():
+        grant = CertificationGrant.objects.select_for_update().get(pk=grant.pk)
+        if grant.revoked_at is None:
+            grant.revoked_at = timezone.now()
+            grant.revoked_by = by
+            if reason:
+                grant.note = (f"{grant.note} — {reason}" if grant.note else reason)[:300]
+            grant.save(update_fields=["revoked_at", "revoked_by", "note"])
+    return grant

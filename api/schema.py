@@ -1,0 +1,165 @@
+"""OpenAPI helpers: the error body, and per-endpoint error responses with one example per code."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
+from rest_framework import serializers
+
+from api.exceptions import messages_for, status_for_domain_code
+
+
+class ErrorMessagesSerializer(serializers.Serializer):
+    """The message in both languages."""
+
+    vi = serializers.CharField()
+    en = serializers.CharField()
+
+
+class FieldErrorSerializer(serializers.Serializer):
+    """One problem with one field."""
+
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every error: a stable ``code``, the message in the request's language and in both, and details."""
+
+    code = serializers.CharField(help_text="Stable machine-readable code, e.g. slot_taken")
+    message = serializers.CharField(help_text="In the language of Accept-Language (vi by default)")
+    messages = ErrorMessagesSerializer()
+    details = serializers.DictField(help_text="Structured details, e.g. the conflicting interval")
+    errors = serializers.DictField(
+        child=serializers.ListField(child=FieldErrorSerializer()), required=False, help_text="Per-field errors (validation only)"
+    )
+    conflict = serializers.DictField(required=False, help_text="The interval that holds the slot (slot_taken)")
+
+
+_EXAMPLE_DETAILS = {
+    "slot_taken": {
+        "conflict": {
+            "start": "2030-03-04T09:00:00+07:00",
+            "end": "2030-03-04T10:00:00+07:00",
+            "blocked_until": "2030-03-04T10:15:00+07:00",
+        }
+    },
+    "lock_timeout": {"retry_after": 1},
+    "validation_error": {"fields": ["start"]},
+    "naive_datetime": {"fields": ["start"]},
+    "throttled": {"retry_after": 30},
+}
+
+#: Codes every endpoint may answer, by kind of endpoint.
+AUTH_CODES = ("not_authenticated", "authentication_failed")
+DRF_STATUS = {
+    "validation_error": 400,
+    "parse_error": 400,
+    "naive_datetime": 400,
+    "invalid_value": 400,
+    "not_authenticated": 401,
+    "authentication_failed": 401,
+    "invalid_credentials": 400,
+    "permission_denied": 403,
+    "not_found": 404,
+    "throttled": 429,
+    "idempotency_key_reused": 422,
+    "idempotency_key_in_progress": 409,
+}
+
+
+def _example(code: str) -> dict:
+    messages = messages_for(code)
+    body = {"code": code, "message": messages["vi"], "messages": messages, "details": _EXAMPLE_DETAILS.get(code, {})}
+    if code == "slot_taken":
+        body["conflict"] = _EXAMPLE_DETAILS["slot_taken"]["conflict"]
+    if code in ("validation_error", "naive_datetime"):
+        body["errors"] = {"start": [{"code": "naive_datetime" if code == "naive_datetime" else "required", "message": "…"}]}
+    return body
+
+
+def errors(*codes: str) -> dict:
+    """OpenAPI responses for the given error codes, grouped by HTTP status, one example per code."""
+    by_status: dict[int, list[str]] = defaultdict(list)
+    for code in dict.fromkeys(codes + ("throttled",)):
+        by_status[DRF_STATUS.get(code) or status_for_domain_code(code)].append(code)
+    responses = {}
+    for http_status, status_codes in sorted(by_status.items()):
+        responses[http_status] = OpenApiResponse(
+            response=ErrorSerializer,
+            description="Error codes: " + ", ".join(status_codes),
+            examples=[
+                OpenApiExample(name=code, value=_example(code), response_only=True, status_codes=[str(http_status)])
+                for code in status_codes
+            ],
+        )
+    return responses
+
+
+def ok(serializer, *, description: str = "", example: dict | None = None, status_code: int = 200) -> dict:
+    """An OpenAPI success response with an example."""
+    examples = [OpenApiExample(name="example", value=example, response_only=True, status_codes=[str(status_code)])] if example else []
+    return {status_code: OpenApiResponse(response=serializer, description=description, examples=examples)}
+
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    name="Idempotency-Key",
+    location=OpenApiParameter.HEADER,
+    required=False,
+    type=str,
+    description="A unique key per intended booking (e.g. a UUID). A retried POST with the same key and body "
+    "returns the first answer instead of booking twice; the same key with a different body is refused "
+    "with idempotency_key_reused (422).",
+)
+
+LANGUAGE = OpenApiParameter(
+    name="Accept-Language",
+    location=OpenApiParameter.HEADER,
+    required=False,
+    type=str,
+    enum=["vi", "en"],
+    description="Language of error messages (vi by default).",
+)
+
+BOOKING_EXAMPLE = {
+    "id": 42,
+    "resource": 7,
+    "resource_name": "Máy cắt laser Epilog Fusion",
+    "lab": 3,
+    "timezone": "Asia/Ho_Chi_Minh",
+    "user": {"id": 12, "username": "an.nguyen", "name": "An Nguyễn"},
+    "organization": None,
+    "start": "2030-03-04T09:00:00+07:00",
+    "end": "2030-03-04T11:00:00+07:00",
+    "blocked_until": "2030-03-04T11:15:00+07:00",
+    "status": "confirmed",
+    "purpose": "Đồ án tốt nghiệp",
+    "price_vnd": 0,
+    "price_details": {},
+    "expires_at": None,
+    "reason": "",
+    "decided_at": None,
+    "cancelled_at": None,
+    "checked_in_at": None,
+    "checked_out_at": None,
+    "series": None,
+    "created_at": "2030-03-01T10:12:00+07:00",
+}
+
+
+class TokenSchemeExtension(OpenApiAuthenticationExtension):
+    """Document DRF token authentication as ``Authorization: Token <key>``."""
+
+    target_class = "rest_framework.authentication.TokenAuthentication"
+    name = "tokenAuth"
+    priority = 1
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": 'Token authentication: "Authorization: Token <key>" (get a key from POST /api/auth/login/).',
+        }

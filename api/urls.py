@@ -1,0 +1,54 @@
+"""URLs of the REST API, mounted at /api/: resources, auth, feeds, schema and its documentation pages."""
+
+from __future__ import annotations
+
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from api.views.account import FeedTokenViewSet, LoginView, LogoutView, MeView, MyCertificationsView, MyQuotaView
+from api.views.availability import AvailabilitySearchView
+from api.views.bookings import BookingViewSet, SeriesViewSet, WaitlistViewSet
+from api.views.catalogue import (
+    CategoryViewSet,
+    EquipmentViewSet,
+    LabViewSet,
+    OrganizationViewSet,
+    PartnerViewSet,
+    ResourceViewSet,
+    SpaceViewSet,
+)
+from api.views.certifications import CertificationGrantViewSet, CertificationViewSet
+from api.views.feeds import FeedView
+
+app_name = "api"
+
+router = DefaultRouter()
+router.include_root_view = False
+router.register("labs", LabViewSet, basename="lab")
+router.register("resources", ResourceViewSet, basename="resource")
+router.register("equipment", EquipmentViewSet, basename="equipment")
+router.register("spaces", SpaceViewSet, basename="space")
+router.register("categories", CategoryViewSet, basename="category")
+router.register("partners", PartnerViewSet, basename="partner")
+router.register("organizations", OrganizationViewSet, basename="organization")
+router.register("certifications", CertificationViewSet, basename="certification")
+router.register("certification-grants", CertificationGrantViewSet, basename="certification-grant")
+router.register("bookings", BookingViewSet, basename="booking")
+router.register("series", SeriesViewSet, basename="series")
+router.register("waitlist", WaitlistViewSet, basename="waitlist")
+router.register("me/feeds", FeedTokenViewSet, basename="feed-token")
+
+urlpatterns = [
+    path("auth/login/", LoginView.as_view(), name="login"),
+    path("auth/logout/", LogoutView.as_view(), name="logout"),
+    path("me/", MeView.as_view(), name="me"),
+    path("me/certifications/", MyCertificationsView.as_view(), name="me-certifications"),
+    path("me/quota/", MyQuotaView.as_view(), name="me-quota"),
+    path("availability/search/", AvailabilitySearchView.as_view(), name="availability-search"),
+    re_path(r"^feeds/(?P<token>[A-Za-z0-9_\-]{1,64})\.ics$", FeedView.as_view(), name="feed"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    path("", include(router.urls)),
+]
