@@ -12,7 +12,7 @@ from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from labs.models import Organization, Resource
+from labs.models import Audience, Organization, Resource
 
 
 class BookingStatus(models.TextChoices):
@@ -219,3 +219,74 @@ class WaitlistEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} — {self.resource} ({self.get_status_display()})"
+
+
+class BookingPolicy(models.Model):
+    """A lab's booking policy (cut-offs, check-in window, no-show bans, request holds, quotas).
+
+    A lab without one inherits the policy of the nearest center above it; with none anywhere, the
+    defaults of the fields below apply (see ``bookings.rules.policy_for``).
+    """
+
+    lab = models.OneToOneField("labs.Lab", verbose_name=_("lab"), on_delete=models.CASCADE, related_name="booking_policy")
+    request_hold_hours = models.PositiveIntegerField(
+        _("request hold (hours)"), default=48, help_text=_("How long a request awaiting approval holds its slot (never past its start)")
+    )
+    cancel_cutoff = models.DurationField(
+        _("cancellation cut-off"), default=timedelta(hours=2), help_text=_("Users may cancel until this long before the start; managers any time")
+    )
+    check_in_before = models.DurationField(_("check-in opens before the start"), default=timedelta(minutes=15))
+    check_in_after = models.DurationField(_("check-in closes after the start"), default=timedelta(minutes=15))
+    no_show_grace = models.DurationField(
+        _("no-show grace period"), default=timedelta(minutes=15), help_text=_("A booking not checked in this long after its start is a no-show")
+    )
+    no_show_ban_threshold = models.PositiveIntegerField(
+        _("no-shows before a ban"), default=3, help_text=_("0 turns bans off")
+    )
+    no_show_ban_window = models.DurationField(_("no-shows counted within"), default=timedelta(days=30))
+    no_show_ban_length = models.DurationField(_("ban length"), default=timedelta(days=14))
+
+    class Meta:
+        verbose_name = _("booking policy")
+        verbose_name_plural = _("booking policies")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(cancel_cutoff__gte=timedelta(0)), name="policy_cutoff_not_negative"),
+            models.CheckConstraint(condition=models.Q(check_in_before__gte=timedelta(0)), name="policy_checkin_before_not_negative"),
+            models.CheckConstraint(condition=models.Q(check_in_after__gte=timedelta(0)), name="policy_checkin_after_not_negative"),
+            models.CheckConstraint(condition=models.Q(no_show_grace__gte=timedelta(0)), name="policy_grace_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lab}"
+
+
+class QuotaRule(models.Model):
+    """A quota for one audience (optionally one equipment category) under a lab's policy.
+
+    Counts the user's bookings in the policy's lab and every lab below it.
+    """
+
+    policy = models.ForeignKey(BookingPolicy, verbose_name=_("policy"), on_delete=models.CASCADE, related_name="quotas")
+    audience = models.CharField(_("audience"), max_length=20, choices=Audience.choices)
+    category = models.ForeignKey(
+        "equipment.Category", verbose_name=_("equipment category"), null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+        help_text=_("Empty: every resource"),
+    )
+    max_hours_per_week = models.DecimalField(
+        _("max hours per week"), max_digits=6, decimal_places=2, null=True, blank=True, help_text=_("Empty: no limit")
+    )
+    max_active_bookings = models.PositiveIntegerField(
+        _("max active future bookings"), null=True, blank=True, help_text=_("Empty: no limit")
+    )
+
+    class Meta:
+        verbose_name = _("quota")
+        verbose_name_plural = _("quotas")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(max_hours_per_week__isnull=True) | models.Q(max_hours_per_week__gt=0), name="quota_hours_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.policy}: {self.get_audience_display()} {self.category or ''}"
