@@ -60,14 +60,14 @@ def make_resource(lab: Lab | None = None, **extra) -> Resource:
     lab = lab or make_lab()
     extra.setdefault("min_duration", timedelta(minutes=30))
     extra.setdefault("slot_granularity", timedelta(minutes=30))
-    extra.setdefault("horizon", timedelta(days=365 * 3))
+    extra.setdefault("horizon", timedelta(days=365 * 10))
     return Resource.objects.create(lab=lab, slug=extra.pop("slug", f"res-{n}"), name_vi=extra.pop("name_vi", f"Thiết bị {n}"), **extra)
 
 
 def make_equipment(lab: Lab | None = None, *, category: Category | None = None, sponsor: Partner | None = None, **extra) -> Equipment:
     n = next(_seq)
     lab = lab or make_lab()
-    extra.setdefault("horizon", timedelta(days=365 * 3))
+    extra.setdefault("horizon", timedelta(days=365 * 10))
     return Equipment.objects.create(
         lab=lab, slug=extra.pop("slug", f"eq-{n}"), name_vi=extra.pop("name_vi", f"Máy {n}"), category=category or make_category(),
         sponsor=sponsor, **extra
@@ -77,7 +77,7 @@ def make_equipment(lab: Lab | None = None, *, category: Category | None = None, 
 def make_space(lab: Lab | None = None, **extra) -> Space:
     n = next(_seq)
     lab = lab or make_lab()
-    extra.setdefault("horizon", timedelta(days=365 * 3))
+    extra.setdefault("horizon", timedelta(days=365 * 10))
     return Space.objects.create(lab=lab, slug=extra.pop("slug", f"space-{n}"), name_vi=extra.pop("name_vi", f"Phòng {n}"), **extra)
 
 
