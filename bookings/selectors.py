@@ -49,6 +49,9 @@ def resources_availability(*, resources: list[Resource], start: datetime, end: d
         raise ValueError("start and end must be aware datetimes")
     if not resources:
         return {}
+    if start >= end:
+        # An empty (or reversed) range has no free time; PostgreSQL would refuse the reversed range.
+        return {r.pk: [] for r in resources}
     calendars = resource_calendars(resources, start, end)
     max_buffer = max(r.cleanup_buffer for r in resources)
     bookings_by_resource: dict[int, list[Booking]] = {r.pk: [] for r in resources}
