@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 
 from django.conf import settings
 from django.db import transaction
@@ -110,7 +111,7 @@ def schedule_booking_jobs(booking: Booking) -> None:
         for kind, before in REMINDERS.items():
             when = booking.start - before
             if when > now and settings.LABSHARE_REMINDERS_ENABLED:
-                start = booking.start.isoformat()
+                start = booking.start.astimezone(dt_timezone.utc).isoformat()
                 _defer(send_reminder, at=when, queueing_lock=f"booking:{pk}:{kind}:{start}", booking_id=pk, kind=kind, start=start)
         when = booking.start + _no_show_grace(booking)
         _defer(mark_no_show, at=when, queueing_lock=f"booking:{pk}:no_show:{when.isoformat()}", booking_id=pk)
@@ -216,7 +217,7 @@ def send_reminder(context=None, *, booking_id: int, kind: str, start: str) -> st
         if booking is None:
             return "missing"
         # Stale reminder: the booking was rescheduled (a new reminder exists) or is no longer confirmed.
-        if booking.status != BookingStatus.CONFIRMED or booking.start.isoformat() != start or booking.start <= timezone.now():
+        if booking.status != BookingStatus.CONFIRMED or booking.start != datetime.fromisoformat(start) or booking.start <= timezone.now():
             return "not_due"
         if _reminder_already_handled(context, booking_id=booking_id, kind=kind, start=start):
             return "duplicate"
