@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from frontend import views
+from frontend import screens, views
 
 auth = [
     path("accounts/login/", views.LoginView.as_view(), name="login"),
@@ -69,4 +69,5 @@ urlpatterns = [
     path("manage/maintenance/", views.manage_maintenance, name="manage_maintenance"),
     path("manage/certifications/", views.manage_certifications, name="manage_certifications"),
     path("manage/displays/", views.manage_displays, name="manage_displays"),
+    path("screens/<slug:slug>/", screens.screen, name="screen"),
 ]

@@ -1,0 +1,169 @@
+"""WebSocket consumers for live occupancy: lab screens, managers' approval queues and a user's own bookings.
+
+Thin by design: they authenticate, join groups named by bookings.events, send a snapshot read
+through a selector, then forward the events the services publish after commit. Close codes:
+
+* 4401 — no valid credentials (not logged in, unknown token)
+* 4403 — logged in or token valid, but not for this lab / queue
+* 4404 — no such lab
+* 4410 — the display token was revoked (the screen should stop reconnecting)
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from bookings.events import SCHEMA_VERSION, approvals_group, display_token_group, lab_group, user_group
+from frontend import selectors
+from frontend.services import display_token_authenticate
+from labs.selectors import managed_lab_ids
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_NOT_FOUND = 4404
+CLOSE_TOKEN_REVOKED = 4410
+
+
+def _query_token(scope) -> str:
+    values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token") or [""]
+    return values[0]
+
+
+class DisplayTokenAuthMiddleware:
+    """Marks a WebSocket scope that carries ``?token=…``; the consumer checks it against its lab.
+
+    The check needs the lab the socket asks for, so only the raw token is put in the scope here
+    (``scope["display_token_raw"]``); it never reaches logs or messages.
+    """
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    async def __call__(self, scope, receive, send):
+        if scope.get("type") == "websocket":
+            scope = dict(scope, display_token_raw=_query_token(scope))
+        return await self.inner(scope, receive, send)
+
+
+class _LiveConsumer(AsyncJsonWebsocketConsumer):
+    """Shared plumbing: group bookkeeping, refusals with a close code, forwarding of events."""
+
+    groups_joined: list[str]
+
+    async def _join(self, groups: list[str]) -> None:
+        self.groups_joined = list(groups)
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+
+    async def _refuse(self, code: int) -> None:
+        # Accept first so the browser sees the close code (a refused handshake is only an HTTP 403).
+        self.groups_joined = []
+        await self.accept()
+        await self.close(code=code)
+
+    async def disconnect(self, code) -> None:
+        for group in getattr(self, "groups_joined", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def receive_json(self, content, **kwargs) -> None:
+        kind = content.get("type") if isinstance(content, dict) else None
+        if kind == "snapshot":
+            await self.send_snapshot()
+        elif kind == "ping":
+            await self.send_json({"v": SCHEMA_VERSION, "type": "pong"})
+
+    async def send_snapshot(self) -> None:
+        raise NotImplementedError
+
+    # Events from bookings.events, forwarded as they are (they carry the schema version).
+    async def booking_changed(self, event) -> None:
+        await self.send_json(event)
+
+    async def resource_state(self, event) -> None:
+        await self.send_json(event)
+
+
+class LabOccupancyConsumer(_LiveConsumer):
+    """/ws/labs/<slug>/: one lab's (or center's) occupancy for a logged-in user or a display token."""
+
+    async def connect(self) -> None:
+        slug = self.scope["url_route"]["kwargs"]["slug"]
+        self.lab = await database_sync_to_async(selectors.lab_for_slug)(slug)
+        if self.lab is None:
+            return await self._refuse(CLOSE_NOT_FOUND)
+        raw = self.scope.get("display_token_raw") or ""
+        self.token = None
+        groups = [lab_group(self.lab.pk)]
+        if raw:
+            self.token = await database_sync_to_async(display_token_authenticate)(raw=raw, lab=self.lab)
+            if self.token is None:
+                # Unknown, revoked, or another lab's token: tell which, so a screen can stop retrying.
+                known = await database_sync_to_async(_token_state)(raw)
+                return await self._refuse(CLOSE_TOKEN_REVOKED if known == "revoked" else CLOSE_FORBIDDEN if known else CLOSE_UNAUTHENTICATED)
+            groups.append(display_token_group(self.token.pk))
+        else:
+            user = self.scope.get("user")
+            if user is None or not user.is_authenticated:
+                return await self._refuse(CLOSE_UNAUTHENTICATED)
+        await self._join(groups)
+        await self.accept()
+        await self.send_snapshot()
+
+    async def send_snapshot(self) -> None:
+        snapshot = await database_sync_to_async(selectors.lab_occupancy)(lab=self.lab)
+        await self.send_json(snapshot)
+
+    async def token_revoked(self, event) -> None:
+        await self.send_json({"v": SCHEMA_VERSION, "type": "token.revoked"})
+        await self.close(code=CLOSE_TOKEN_REVOKED)
+
+
+def _token_state(raw: str) -> str | None:
+    """'revoked', 'active' (but not for this lab) or None (unknown), for the close code."""
+    from frontend.models import DisplayToken, hash_token
+
+    token = DisplayToken.objects.filter(token_hash=hash_token(raw)).only("revoked_at").first()
+    if token is None:
+        return None
+    return "revoked" if token.revoked_at else "active"
+
+
+class ApprovalQueueConsumer(_LiveConsumer):
+    """/ws/approvals/: the requests awaiting a decision in the labs the user manages, live."""
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            return await self._refuse(CLOSE_UNAUTHENTICATED)
+        self.lab_ids = await database_sync_to_async(managed_lab_ids)(user)
+        if not self.lab_ids:
+            return await self._refuse(CLOSE_FORBIDDEN)
+        # Events go to the booking's own lab only, so joining every managed lab (the subtree
+        # included) delivers each event once.
+        await self._join([approvals_group(i) for i in sorted(self.lab_ids)])
+        await self.accept()
+        await self.send_snapshot()
+
+    async def send_snapshot(self) -> None:
+        items = await database_sync_to_async(selectors.approval_queue)(lab_ids=self.lab_ids)
+        await self.send_json({"v": SCHEMA_VERSION, "type": "snapshot", "requests": items})
+
+
+class MyBookingsConsumer(_LiveConsumer):
+    """/ws/me/: the logged-in user's own upcoming bookings, live."""
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            return await self._refuse(CLOSE_UNAUTHENTICATED)
+        self.user = user
+        await self._join([user_group(user.pk)])
+        await self.accept()
+        await self.send_snapshot()
+
+    async def send_snapshot(self) -> None:
+        items = await database_sync_to_async(selectors.user_upcoming_bookings)(user=self.user)
+        await self.send_json({"v": SCHEMA_VERSION, "type": "snapshot", "bookings": items})
