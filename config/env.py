@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import zoneinfo
 
 import dj_database_url
@@ -82,13 +83,28 @@ def env_database(name: str, default_url: str | None) -> dict:
             f"{name} must point to PostgreSQL (postgres://…): labshare relies on exclusion "
             "constraints, which SQLite and MySQL do not have."
         )
+    if not config.get("NAME"):
+        # "postgres://" or "postgres://host" parse without complaint and fail later, at first query.
+        raise ImproperlyConfigured(f"{name} names no database: use postgres://user:password@host:5432/dbname")
     return config
+
+
+def _redacted(url: str) -> str:
+    """The URL with its password replaced, fit for an error message or a log."""
+    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
 
 
 def env_email(name: str, default_url: str) -> dict:
     """An e-mail backend URL (smtp://, console://, …) parsed into Django settings."""
     url = env_str(name) or default_url
     try:
-        return dj_email_url.parse(url)
+        config = dj_email_url.parse(url)
     except Exception as exc:  # dj-email-url raises plain Exceptions for unknown schemes
-        raise ImproperlyConfigured(f"{name}={url!r} is not a valid e-mail URL: {exc}") from None
+        raise ImproperlyConfigured(f"{name}={_redacted(url)!r} is not a valid e-mail URL: {exc}") from None
+    if not config.get("EMAIL_BACKEND"):
+        # dj-email-url returns a dict without a backend for unknown schemes (e.g. smtp+tls://).
+        raise ImproperlyConfigured(
+            f"{name}={_redacted(url)!r} has an unknown scheme: use smtp://, submission:// (STARTTLS, port 587), "
+            "console://, file://, memory:// or dummy://"
+        )
+    return config
