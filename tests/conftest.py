@@ -13,6 +13,13 @@ def _vietnamese_by_default():
         yield
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Hashing a test password with the production hasher costs ~1 s on a busy machine; tests
+    need a working login, not a strong hash."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def lab(db):
     from tests.factories import make_lab, open_weekdays
