@@ -204,7 +204,7 @@ def _offer(resource, start: datetime, end: datetime) -> list[WaitlistEntry]:
     for entry in entries:
         if not free:
             break
-        slot = _first_fit(resource, entry, free, earliest)
+        slot = _first_fit(resource, entry, free, earliest, start, end)
         if slot is None:
             continue
         slot_start, slot_end = slot
@@ -224,13 +224,20 @@ def _offer(resource, start: datetime, end: datetime) -> list[WaitlistEntry]:
     return offered
 
 
-def _first_fit(resource, entry: WaitlistEntry, free, earliest: datetime) -> tuple[datetime, datetime] | None:
-    """The earliest on-grid slot of the entry's duration inside its window and a free stretch."""
+def _first_fit(resource, entry: WaitlistEntry, free, earliest: datetime, start: datetime, end: datetime) -> tuple[datetime, datetime] | None:
+    """An on-grid slot of the entry's duration, inside its window and a free stretch, that uses the freed time.
+
+    Preferably it starts where the freed slot starts; otherwise the earliest one that still
+    overlaps the freed slot (time that was free all along is not what the waitlist waits for).
+    """
+    duration = entry.duration
     for s, e in free:
-        begin = _ceil_to_grid(max(s, entry.window_start, earliest), resource)
         finish = min(e, entry.window_end)
-        if begin + entry.duration <= finish:
-            return begin, begin + entry.duration
+        floor = max(s, entry.window_start, earliest)
+        for lower in (max(floor, start), max(floor, start - duration + resource.slot_granularity)):
+            begin = _ceil_to_grid(lower, resource)
+            if begin < end and begin + duration <= finish:
+                return begin, begin + duration
     return None
 
 
