@@ -292,9 +292,11 @@ def booking_reschedule(*, booking: Booking, by, start: datetime, end: datetime) 
             _fix_price(locked)
         _save_guarded(locked)
         source = Source.MANAGER if as_manager and by.pk != locked.user_id else Source.USER
+        tz = resource.lab.tz
         _record(
             locked, actor=by, from_status=previous, to_status=locked.status, source=source, at=now, reason="rescheduled",
-            old={"start": old_start.isoformat(), "end": old_end.isoformat()}, new={"start": start.isoformat(), "end": end.isoformat()},
+            old={"start": old_start.astimezone(tz).isoformat(), "end": old_end.astimezone(tz).isoformat()},
+            new={"start": start.astimezone(tz).isoformat(), "end": end.astimezone(tz).isoformat()},
         )
         notify = ("rescheduled", "approval_needed") if locked.status != previous else ("rescheduled",)
         _after_change(locked, change="rescheduled", previous=previous, notify=notify, freed=(max(old_start, now), old_end))
