@@ -88,6 +88,15 @@ def format_when(start: datetime, end: datetime, tz, language: str = "vi") -> str
     return f"{format_moment(s, tz, language)} – {format_moment(e, tz, language)}"
 
 
+def _price_text(amount: int | None, language: str) -> str:
+    """The price line's value: empty when not fixed yet, "free" when nothing is charged."""
+    if amount is None:
+        return ""
+    if amount == 0:
+        return "Free of charge" if language == "en" else "Miễn phí"
+    return format_vnd(amount, language)
+
+
 def _name(obj, language: str) -> str:
     """A bilingual model's name in ``language`` (English falls back to Vietnamese)."""
     if language == "en":
@@ -186,7 +195,7 @@ def _booking_context(booking, recipient, language: str, reason: str) -> dict:
         "lab_name": _name(lab, language),
         "location": _location(resource, language),
         "when": format_when(booking.start, booking.end, lab.tz, language),
-        "price": format_vnd(booking.price_vnd, language) if booking.price_vnd is not None else "",
+        "price": _price_text(booking.price_vnd, language),
         "reason": reason or booking.reason,
         "purpose": booking.purpose,
         "expires": format_moment(booking.expires_at, lab.tz, language) if booking.expires_at else "",

@@ -139,7 +139,7 @@ def _transition(booking_id: int, *, due, service: str) -> str:
     with transaction.atomic():
         # Row lock: a user checking in (or a manager approving) at the same moment waits for us,
         # or we wait for them and then see their state and do nothing.
-        booking = Booking.objects.select_for_update().select_related("resource__lab").filter(pk=booking_id).first()
+        booking = Booking.objects.select_for_update(of=("self",)).select_related("resource__lab").filter(pk=booking_id).first()
         if booking is None:
             return "missing"
         if not due(booking, timezone.now()):

@@ -126,7 +126,7 @@ def waitlist_leave(*, entry: WaitlistEntry, by) -> WaitlistEntry:
         with transaction.atomic():
             _set_lock_timeout()
             _lock_queue(entry.resource_id)
-            entry = WaitlistEntry.objects.select_for_update().select_related("resource__lab").get(pk=entry.pk)
+            entry = WaitlistEntry.objects.select_for_update(of=("self",)).select_related("resource__lab").get(pk=entry.pk)
             if entry.status not in _OPEN:
                 return entry
             was_offered = entry.status == WaitlistEntry.Status.OFFERED
@@ -282,7 +282,7 @@ def waitlist_accept(*, entry: WaitlistEntry, by):
         with transaction.atomic():
             _set_lock_timeout()
             _lock_queue(entry.resource_id)
-            entry = WaitlistEntry.objects.select_for_update().select_related("resource__lab", "user").get(pk=entry.pk)
+            entry = WaitlistEntry.objects.select_for_update(of=("self",)).select_related("resource__lab", "user").get(pk=entry.pk)
             if entry.status != WaitlistEntry.Status.OFFERED or entry.offer_expires_at <= timezone.now():
                 raise BookingError("waitlist_no_offer", status=entry.status)
             try:
@@ -321,7 +321,7 @@ def waitlist_hold_lapse(*, entry_id: int) -> str:
         return "missing"
     with transaction.atomic():
         _lock_queue(resource_id)
-        entry = WaitlistEntry.objects.select_for_update().select_related("resource__lab").get(pk=entry_id)
+        entry = WaitlistEntry.objects.select_for_update(of=("self",)).select_related("resource__lab").get(pk=entry_id)
         if entry.status != WaitlistEntry.Status.OFFERED or entry.offer_expires_at > timezone.now():
             return "not_due"
         entry.status = WaitlistEntry.Status.LAPSED
