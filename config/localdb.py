@@ -46,9 +46,17 @@ def _find_bin_dir() -> Path:
     """Where initdb and pg_ctl live: PATH first, then Debian's /usr/lib/postgresql/<version>/bin."""
     on_path = shutil.which("pg_ctl")
     if on_path and shutil.which("initdb"):
-        return Path(on_path).resolve().parent
+        # Both must sit in one folder: a wrapper script on PATH (e.g. a distribution's
+        # pg_wrapper) resolves elsewhere, and initdb/psql are then looked up next to it.
+        bin_dir = Path(on_path).resolve().parent
+        if (bin_dir / "initdb").exists():
+            return bin_dir
     candidates = sorted(
-        glob.glob("/usr/lib/postgresql/*/bin/pg_ctl") + glob.glob("/usr/local/pgsql/bin/pg_ctl"),
+        (
+            p
+            for p in glob.glob("/usr/lib/postgresql/*/bin/pg_ctl") + glob.glob("/usr/local/pgsql/bin/pg_ctl")
+            if (Path(p).parent / "initdb").exists()
+        ),
         key=lambda p: [int(part) if part.isdigit() else 0 for part in Path(p).parts[-3].split(".")],
     )
     if candidates:
@@ -125,8 +133,12 @@ def _read_state() -> dict:
 
 
 def _write_state(state: dict) -> None:
-    STATE.write_text(json.dumps(state, indent=2))
-    os.chmod(STATE, 0o600)
+    # Written aside, then renamed over: settings read the file without the lock (running_url) and
+    # must never see it half-written.
+    partial = STATE.with_name(STATE.name + ".partial")
+    partial.write_text(json.dumps(state, indent=2))
+    os.chmod(partial, 0o600)
+    os.replace(partial, STATE)
 
 
 def _url(state: dict) -> str:
@@ -228,60 +240,108 @@ def _ensure_database(bin_dir: Path, state: dict) -> None:
     _psql(bin_dir, state, "CREATE EXTENSION IF NOT EXISTS btree_gist", dbname=DB_NAME)
 
 
-def start(*, verbose: bool = True) -> tuple[str, bool]:
+def start(*, verbose: bool = True, auto_stop: bool = False) -> tuple[str, bool]:
     """Start the cluster when it is not running (initialising it on first use).
 
-    Returns the database URL and whether this call started the server.
+    Returns the database URL and whether this call started the server. ``auto_stop`` (used by
+    ``exec``) lets the last ``exec`` session stop the server; a plain ``start`` keeps it running.
     """
     with _locked():
-        bin_dir = _find_bin_dir()
-        state = _read_state()
-        if not (CLUSTER / "PG_VERSION").exists():
-            if verbose:
-                print(f"labshare: creating the local PostgreSQL cluster in {CLUSTER} …", file=sys.stderr)
-            _init_cluster(bin_dir, state)
-            state.pop("port", None)
+        url, started = _start_locked(verbose=verbose)
+        if started or not auto_stop:
+            state = _read_state()
+            state["auto_stop"] = auto_stop
             _write_state(state)
-        if "password" not in state:
-            raise LocalDbError(
-                f"{STATE} is missing its password: the cluster in {CLUSTER} was not made by this tool. "
-                f"Remove {DATA} to start afresh."
-            )
-        if _running(bin_dir):
-            return _url(state), False
-        port = state.get("port")
-        if not port or not _port_is_free(port):
-            port = _pick_port()
-        state["port"] = port
-        state["bin_dir"] = str(bin_dir)
-        _write_state(state)
-        LOG.touch(exist_ok=True)
-        if _is_root():
-            entry = pwd.getpwnam(SERVER_USER)
-            os.chown(LOG, entry.pw_uid, entry.pw_gid)
-        options = f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200"
-        result = _pg_ctl(bin_dir, "-o", options, "-l", str(LOG), "-w", "-t", "60", "start", check=False)
-        if result.returncode != 0:
-            tail = LOG.read_text(errors="replace")[-2000:] if LOG.exists() else ""
-            raise LocalDbError(f"PostgreSQL did not start:\n{result.stdout}{result.stderr}\n{tail}")
-        _ensure_database(bin_dir, state)
+        return url, started
+
+
+def _start_locked(*, verbose: bool) -> tuple[str, bool]:
+    bin_dir = _find_bin_dir()
+    state = _read_state()
+    if not (CLUSTER / "PG_VERSION").exists():
         if verbose:
-            print(f"labshare: local PostgreSQL listening on 127.0.0.1:{port}", file=sys.stderr)
-        return _url(state), True
+            print(f"labshare: creating the local PostgreSQL cluster in {CLUSTER} …", file=sys.stderr)
+        _init_cluster(bin_dir, state)
+        state.pop("port", None)
+        _write_state(state)
+    if "password" not in state:
+        raise LocalDbError(
+            f"{STATE} is missing its password: the cluster in {CLUSTER} was not made by this tool. "
+            f"Remove {DATA} to start afresh."
+        )
+    if _running(bin_dir):
+        return _url(state), False
+    port = state.get("port")
+    if not port or not _port_is_free(port):
+        port = _pick_port()
+    state["port"] = port
+    state["bin_dir"] = str(bin_dir)
+    _write_state(state)
+    LOG.touch(exist_ok=True)
+    if _is_root():
+        entry = pwd.getpwnam(SERVER_USER)
+        os.chown(LOG, entry.pw_uid, entry.pw_gid)
+    options = f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200"
+    result = _pg_ctl(bin_dir, "-o", options, "-l", str(LOG), "-w", "-t", "60", "start", check=False)
+    if result.returncode != 0:
+        tail = LOG.read_text(errors="replace")[-2000:] if LOG.exists() else ""
+        raise LocalDbError(f"PostgreSQL did not start:\n{result.stdout}{result.stderr}\n{tail}")
+    _ensure_database(bin_dir, state)
+    if verbose:
+        print(f"labshare: local PostgreSQL listening on 127.0.0.1:{port}", file=sys.stderr)
+    return _url(state), True
 
 
 def stop(*, verbose: bool = True) -> bool:
     """Stop the cluster cleanly (fast shutdown: rolls back open transactions, then checkpoints)."""
     with _locked():
-        if not (CLUSTER / "PG_VERSION").exists():
-            return False
-        bin_dir = _find_bin_dir()
-        if not _running(bin_dir):
-            return False
-        _pg_ctl(bin_dir, "-m", "fast", "-w", "stop")
-        if verbose:
-            print("labshare: local PostgreSQL stopped", file=sys.stderr)
+        return _stop_locked(verbose=verbose)
+
+
+def _stop_locked(*, verbose: bool) -> bool:
+    if not (CLUSTER / "PG_VERSION").exists():
+        return False
+    bin_dir = _find_bin_dir()
+    if not _running(bin_dir):
+        return False
+    _pg_ctl(bin_dir, "-m", "fast", "-w", "stop")
+    if verbose:
+        print("labshare: local PostgreSQL stopped", file=sys.stderr)
+    return True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
         return True
+    return True
+
+
+def _join_session(pid: int) -> None:
+    """Record an ``exec`` session using the server (under the lock, with start/stop)."""
+    with _locked():
+        state = _read_state()
+        state["sessions"] = sorted({p for p in state.get("sessions", []) if _alive(p)} | {pid})
+        _write_state(state)
+
+
+def _leave_session(pid: int, *, verbose: bool = True) -> bool:
+    """Forget an ``exec`` session; the last one out stops a server that an ``exec`` started.
+
+    Race prevented: `make test` starts the server, `make run` in another terminal reuses it;
+    the tests end first and must not pull the database from under the running app.
+    """
+    with _locked():
+        state = _read_state()
+        sessions = [p for p in state.get("sessions", []) if p != pid and _alive(p)]
+        state["sessions"] = sessions
+        _write_state(state)
+        if state.get("auto_stop") and not sessions:
+            return _stop_locked(verbose=verbose)
+        return False
 
 
 def running_url() -> str | None:
@@ -302,9 +362,14 @@ def exec_with_database(command: list[str]) -> int:
     """Run ``command`` with DATABASE_URL set, starting (and afterwards stopping) the cluster as needed."""
     if os.environ.get("DATABASE_URL"):
         return subprocess.call(command)
-    url, started = start()
+    url, _started = start(auto_stop=os.environ.get("LABSHARE_KEEP_DB") != "1")
+    _join_session(os.getpid())
     env = dict(os.environ, DATABASE_URL=url)
-    child = subprocess.Popen(command, env=env)
+    try:
+        child = subprocess.Popen(command, env=env)
+    except OSError:
+        _leave_session(os.getpid())
+        raise
 
     def forward(signum, _frame):
         with contextlib.suppress(ProcessLookupError):
@@ -313,8 +378,7 @@ def exec_with_database(command: list[str]) -> int:
     signal.signal(signal.SIGINT, forward)
     signal.signal(signal.SIGTERM, forward)
     code = child.wait()
-    if started and os.environ.get("LABSHARE_KEEP_DB") != "1":
-        stop()
+    _leave_session(os.getpid())
     return code
 
 
