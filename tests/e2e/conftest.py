@@ -1,0 +1,215 @@
+"""Shared fixtures for real-browser tests: a daphne server on the test database, and Chromium.
+
+``daphne_server`` starts ``daphne`` in a subprocess on 127.0.0.1 at a free port (default range
+18300–18399, ``LABSHARE_E2E_PORTS=lo-hi`` to change) against the test database, and waits until
+``/healthz`` answers. It needs committed data, so tests using it take ``transactional_db``
+(the fixture requests it). ``page`` opens a fresh browser context per test; on failure the page's
+HTML and a screenshot are saved under tests/artifacts/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = os.environ.get("LABSHARE_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _port_range() -> range:
+    lo, _, hi = os.environ.get("LABSHARE_E2E_PORTS", "18300-18399").partition("-")
+    return range(int(lo), int(hi or lo) + 1)
+
+
+def free_port(ports: range | None = None) -> int:
+    """A port in ``ports`` nobody listens on (bind test on 127.0.0.1)."""
+    for port in ports or _port_range():
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port for the test server")
+
+
+def database_url() -> str:
+    """The URL of the database the tests run on (the test database, once pytest-django set it up)."""
+    from django.db import connection
+
+    s = connection.settings_dict
+    user = quote(s.get("USER") or "", safe="")
+    password = quote(s.get("PASSWORD") or "", safe="")
+    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    host = s.get("HOST") or "127.0.0.1"
+    port = f":{s['PORT']}" if s.get("PORT") else ""
+    return f"postgresql://{auth}{host}{port}/{quote(s['NAME'], safe='')}"
+
+
+@dataclass
+class LiveServer:
+    """A running daphne: its base URL and process."""
+
+    url: str
+    process: subprocess.Popen
+    log: Path
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        _wait_for_sessions_to_close()
+
+
+def _wait_for_sessions_to_close(timeout: float = 5.0) -> None:
+    """Wait until the server's database sessions are gone, so the test database can be flushed or dropped."""
+    from django.db import connection
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            if cursor.fetchone()[0] == 0:
+                return
+        time.sleep(0.1)
+
+
+def start_live_server(*, ports: range | None = None, env: dict | None = None, timeout: float = 40.0) -> LiveServer:
+    """Start daphne on the test database and wait until it answers /healthz."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    port = free_port(ports)
+    log = ARTIFACTS / f"daphne-{port}.log"
+    environment = {**os.environ, "DATABASE_URL": database_url(), "DJANGO_SETTINGS_MODULE": "config.settings", **(env or {})}
+    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "tests.e2e.live_asgi:application"]
+    with open(log, "wb") as out:
+        process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"daphne exited with {process.returncode}; see {log}")
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
+                if response.status == 200:
+                    return LiveServer(url=url, process=process, log=log)
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+            pass
+        time.sleep(0.2)
+    process.terminate()
+    raise RuntimeError(f"daphne did not answer within {timeout} s; see {log}")
+
+
+@pytest.fixture(autouse=True)
+def _hashes_the_server_can_check(settings):
+    """Passwords made in browser tests must be checkable by the server process, which uses the
+    production hasher list: scrypt is in it and is fast (tests/conftest.py uses MD5 elsewhere)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.ScryptPasswordHasher"]
+
+
+@pytest.fixture
+def daphne_server(transactional_db):
+    """A daphne server (HTTP and WebSockets) on the test database, stopped after the test."""
+    server = start_live_server()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    """Debian's Chromium driven by Playwright (``playwright install`` is not needed).
+
+    Per test, not per session: Playwright's sync API keeps an event loop running in this thread,
+    and Django refuses database calls while one runs. The test (and only the test) may query the
+    database meanwhile, hence DJANGO_ALLOW_ASYNC_UNSAFE for its duration; the browser is closed
+    before the database is flushed. Request ``daphne_server`` before ``page`` so this order holds.
+    """
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Chromium not found at {CHROMIUM}")
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Remember each phase's outcome on the test item, for the failure artefacts below."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:120]
+
+
+@pytest.fixture
+def new_page(browser, request):
+    """Open pages in fresh contexts (one per user); on failure each page's HTML and picture are kept."""
+    contexts = []
+
+    def open_page(locale: str = "vi-VN", width: int = 390, height: int = 844):
+        context = browser.new_context(locale=locale, viewport={"width": width, "height": height})
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
+    if failed:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        for index, context in enumerate(contexts):
+            for number, page in enumerate(context.pages):
+                stem = ARTIFACTS / f"FAILED-{_safe(request.node.name)}-{index}-{number}"
+                try:
+                    stem.with_suffix(".html").write_text(page.content(), encoding="utf-8")
+                    page.screenshot(path=str(stem.with_suffix(".png")), full_page=True)
+                except Exception:  # noqa: BLE001 - a closed page must not hide the real failure.
+                    pass
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page):
+    """One page in a fresh browser context (a phone-sized viewport, Vietnamese browser)."""
+    return new_page()
+
+
+def screenshot(page, name: str) -> Path:
+    """Save a full-page screenshot as tests/artifacts/<name>.png."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{_safe(name)}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
