@@ -87,8 +87,10 @@ class DurationMinutesField(serializers.IntegerField):
         kwargs.setdefault("max_value", 60 * 24 * 31)
         super().__init__(**kwargs)
 
-    def to_internal_value(self, data: Any) -> timedelta:
-        return timedelta(minutes=super().to_internal_value(data))
+    def run_validation(self, data: Any = serializers.empty) -> timedelta | None:
+        # Bounds are checked on the whole minutes first, then the value becomes a timedelta.
+        minutes = super().run_validation(data)
+        return None if minutes is None else timedelta(minutes=minutes)
 
     def to_representation(self, value: Any) -> int:
         if isinstance(value, timedelta):
