@@ -176,16 +176,17 @@ def resource_calendars(resources: list[Resource], start: datetime, end: datetime
     )
     entries = _entries_overlapping(calendar_ids, start, end)
 
-    by_calendar_and_tz: dict[tuple[int, str], list[Window]] = {}
-    entries_by_calendar: dict[int, list[CalendarEntry]] = defaultdict(list)
-    for entry in entries:
-        entries_by_calendar[entry.calendar_id].append(entry)
+    # Expand every entry once per time zone (one occurrence query per zone, not per calendar:
+    # a grid of 50 machines has 50 resource calendars).
+    by_tz: dict[str, dict[int, list[Window]]] = {}
 
     def windows_for(calendar_id: int, tz_name: str) -> list[Window]:
-        key = (calendar_id, tz_name)
-        if key not in by_calendar_and_tz:
-            by_calendar_and_tz[key] = expand(entries_by_calendar.get(calendar_id, []), start, end, zoneinfo.ZoneInfo(tz_name))
-        return by_calendar_and_tz[key]
+        if tz_name not in by_tz:
+            grouped: dict[int, list[Window]] = defaultdict(list)
+            for window in expand(entries, start, end, zoneinfo.ZoneInfo(tz_name)):
+                grouped[window.calendar_id].append(window)
+            by_tz[tz_name] = grouped
+        return by_tz[tz_name].get(calendar_id, [])
 
     result: dict[int, ResourceCalendar] = {}
     for resource in resources:
