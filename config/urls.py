@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
+from django.contrib.staticfiles.urls import staticfiles_urlpatterns
 from django.urls import include, path
 
 admin.site.site_header = "labshare — quản trị / administration"
@@ -16,4 +17,7 @@ urlpatterns = [
     path("", include("frontend.urls")),
 ]
 if settings.DEBUG:
+    # `make run` serves with daphne, which (unlike runserver) does not serve /static/ itself;
+    # in production the compose file's Caddy front serves /static/ and /media/.
+    urlpatterns += staticfiles_urlpatterns()
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
