@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db import models
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -59,6 +60,8 @@ class AgreementFilter(admin.SimpleListFilter):
 @admin.register(Partner)
 class PartnerAdmin(admin.ModelAdmin):
     """Industrial sponsors, their agreements and the subsidies they grant."""
+
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     list_display = ["name", "organization", "website", "agreement_start", "agreement_end", "in_force", "machine_count"]
     list_filter = [AgreementFilter]

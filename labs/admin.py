@@ -11,6 +11,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db import models
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _, ngettext
@@ -207,6 +208,8 @@ class LabAdmin(LabScopedAdmin):
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
     """Universities, start-ups, SMEs, partners and agencies that members belong to and bookings bill."""
+
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     list_display = ["name", "short_name", "kind", "tax_code", "email", "member_count"]
     list_filter = ["kind"]

@@ -25,9 +25,12 @@ from django.test.utils import override_settings
 from django.utils import timezone
 
 from bookings.errors import BookingError
-from bookings.models import Booking, BookingEvent, BookingStatus
+from bookings.models import Booking, BookingEvent, BookingPolicy, BookingSeries, BookingStatus, QuotaRule, WaitlistEntry
+from bookings.pricing import quote
 from bookings.selectors import resource_availability, resources_availability
-from bookings.services import blocked_period_for, booking_request
+from bookings.services import blocked_period_for, booking_cancel, booking_request, series_create
+from bookings.tasks import schedule_booking_jobs
+from bookings.waitlist import waitlist_join
 from equipment.models import Category, Equipment, Partner, PartnerSubsidy
 from labs.calendars import Interval, subtract
 from labs.models import (
@@ -723,10 +726,6 @@ def _resources(labs, categories, partners, certs) -> dict[str, Resource]:
 
 def _policies(labs: dict[str, Lab], categories: dict[str, Category]) -> None:
     """A booking policy on the EIU FabLab: students get 8 laser hours a week and 6 active bookings."""
-    try:
-        from bookings.models import BookingPolicy, QuotaRule
-    except ImportError:  # the booking engine's policy models are not installed
-        return
     policy, _ = BookingPolicy.objects.get_or_create(lab=labs["eiu-fablab"])
     QuotaRule.objects.get_or_create(
         policy=policy, audience=Audience.STUDENT, category=categories["laser-cutter"], defaults={"max_hours_per_week": 8}
@@ -978,18 +977,9 @@ class _People:
 
 
 def _quote(resource: Resource, user, start: datetime, end: datetime, organization) -> tuple[int | None, dict]:
-    """The price of a demo booking: the engine's quote when installed, else rate × hours."""
-    try:
-        from bookings.pricing import quote
-    except ImportError:
-        quote = None
-    if quote is not None:
-        details = quote(resource=resource, user=user, start=start, end=end, organization=organization)
-        return details.get("price_vnd"), details
-    rate = resource.rate_for(user.member.audience)
-    hours = (end - start).total_seconds() / 3600
-    price = None if rate is None else int(round(rate * hours))
-    return price, {"price_vnd": price, "hourly_rate_vnd": rate, "hours": f"{hours:g}"}
+    """The price of a demo booking, as the engine quotes it (rate × hours, minus any sponsor subsidy)."""
+    details = quote(resource=resource, user=user, start=start, end=end, organization=organization)
+    return details.get("price_vnd"), details
 
 
 def _needs_approval(resource: Resource, user, at: datetime) -> bool:
@@ -1010,9 +1000,12 @@ def _write_history(*, resource: Resource, user, plan: Plan, start: datetime, end
     E = BookingEvent.Source
     organization = user.member.organization if user.member.audience in BILLED_AUDIENCES else None
     created = start - timedelta(days=2, hours=3)
-    price, details = _quote(resource, user, start, end, organization)
     manager, desk = people.manager(resource), people.desk(resource)
     approval = plan.status in (S.REJECTED, S.EXPIRED) or _needs_approval(resource, user, created)
+    # As in the engine, the price is fixed when a booking is confirmed: a request that was never
+    # confirmed has none.
+    never_confirmed = plan.status in (S.REJECTED, S.EXPIRED)
+    price, details = (None, {}) if never_confirmed else _quote(resource, user, start, end, organization)
     booking = Booking(
         resource=resource,
         user=user,
@@ -1075,6 +1068,7 @@ def _bookings(resources: dict[str, Resource], users: dict[str, Any], labs: dict[
     people = _People(users, labs)
 
     # Future bookings first, through the booking service, so the calendar sees them.
+    made: dict[tuple[str, str], Booking] = {}
     for plan in FUTURE:
         resource, user = resources[plan.resource], users[plan.user]
         organization = user.member.organization if user.member.audience in BILLED_AUDIENCES else None
@@ -1101,7 +1095,10 @@ def _bookings(resources: dict[str, Resource], users: dict[str, Any], labs: dict[
         if plan.status == S.REQUESTED and booking.status != S.REQUESTED:
             log(f"  {plan.resource}: {booking.status} (không cần duyệt / no approval needed)")
         if plan.status == S.CANCELLED:
-            _cancel(booking, user, plan.reason)
+            booking_cancel(booking=booking, by=user, reason=plan.reason)
+        made[(plan.resource, plan.user)] = booking
+
+    _series_and_waitlist(resources, users, made, now, log)
 
     # History: written directly, with the audit rows the services would have written.
     for plan in PAST:
@@ -1116,18 +1113,43 @@ def _bookings(resources: dict[str, Resource], users: dict[str, Any], labs: dict[
     _checked_in_now(resources, users, planner, people, now)
 
 
-def _cancel(booking: Booking, user, reason: str) -> None:
+def _series_and_waitlist(resources, users, made: dict[tuple[str, str], Booking], now: datetime, log) -> None:
+    """A weekly PLC class in the Festo lab (a booking series) and a student waiting for a laser slot."""
+    festo_lab = resources["vsic-robotics-festo-lab"]
+    tz = festo_lab.lab.tz
+    day = now.astimezone(tz).date() + timedelta(days=1)
+    while day.weekday() != 3:  # the next Thursday after today
+        day += timedelta(days=1)
     try:
-        from bookings.services import booking_cancel
-    except ImportError:
-        booking_cancel = None
-    if booking_cancel is not None:
-        booking_cancel(booking=booking, by=user, reason=reason)
-        return
-    previous = booking.status
-    booking.status, booking.cancelled_by, booking.cancelled_at, booking.reason = S.CANCELLED, user, timezone.now(), reason
-    booking.save(update_fields=["status", "cancelled_by", "cancelled_at", "reason", "updated_at"])
-    BookingEvent.objects.create(booking=booking, actor=user, from_status=previous, to_status=S.CANCELLED, source="user", reason=reason)
+        series = series_create(
+            resource=festo_lab,
+            user=users["manager.vsic"],
+            first_start=datetime.combine(day, time(13), tzinfo=tz),
+            duration=timedelta(hours=3),
+            rrule="FREQ=WEEKLY;BYDAY=TH;COUNT=2",
+            mode="skip_conflicts",
+            purpose="Lớp Tự động hóa PLC (Festo MPS) / PLC automation class (Festo MPS)",
+        )
+    except BookingError as exc:
+        log(f"  chuỗi lịch / series: {exc.code}")
+    else:
+        refused = [row.get("code") for row in series.report if row.get("status") != "booked"]
+        if refused:
+            log(f"  chuỗi lịch bỏ qua / series skipped: {', '.join(map(str, refused))}")
+
+    # sinhvien.cuong waits for an hour on the laser that sinhvien.an has booked.
+    taken = made.get(("eiu-fablab-laser-1", "sinhvien.an"))
+    if taken is not None:
+        try:
+            waitlist_join(
+                resource=taken.resource,
+                user=users["sinhvien.cuong"],
+                window_start=taken.start,
+                window_end=taken.end,
+                duration=timedelta(hours=1),
+            )
+        except BookingError as exc:
+            log(f"  danh sách chờ / waitlist: {exc.code}")
 
 
 # Who is at a machine right now (first one that is open now wins).
@@ -1163,10 +1185,6 @@ def _checked_in_now(resources, users, planner: _Planner, people: _People, now: d
     plan = Plan(resource.slug, user.username, 0, 0, 0, S.CHECKED_IN, purpose_vi, purpose_en)
     booking = _write_history(resource=resource, user=user, plan=plan, start=start, end=end, people=people, now=now)
     planner.reserve(resource, start, end)
-    try:
-        from bookings.tasks import schedule_booking_jobs
-    except ImportError:
-        return
     schedule_booking_jobs(booking)  # so the worker completes it at its end
 
 
@@ -1185,6 +1203,8 @@ SUMMARY_MODELS = {
     "calendar_entries": CalendarEntry,
     "bookings": Booking,
     "booking_events": BookingEvent,
+    "booking_series": BookingSeries,
+    "waitlist_entries": WaitlistEntry,
 }
 
 

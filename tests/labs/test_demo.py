@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from itertools import pairwise
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -12,7 +13,7 @@ from django.db import transaction
 from django.test.utils import override_settings
 from django.utils import timezone
 
-from bookings.models import Booking, BookingEvent, BookingStatus
+from bookings.models import Booking, BookingEvent, BookingSeries, BookingStatus, WaitlistEntry
 from equipment.models import Category, Equipment, Partner, PartnerSubsidy
 from labs.calendars import resource_calendars, subtract
 from labs.demo import DEMO_PASSWORD, USERS, demo_counts, make_tax_code, tax_code_is_valid
@@ -157,13 +158,14 @@ class TestDemoNetwork:
             assert events, booking.pk
             assert events[0].from_status == ""
             assert events[-1].to_status == booking.status, booking.pk
-            for before, after in zip(events, events[1:]):
+            for before, after in pairwise(events):
                 assert before.to_status == after.from_status, booking.pk
 
 
     def test_bookings_span_a_week_back_and_a_week_forward(self, demo):
         now = timezone.now()
-        starts = list(Booking.objects.values_list("start", "status"))
+        # (The weekly class series runs two weeks ahead; everything else within a week.)
+        starts = list(Booking.objects.filter(series__isnull=True).values_list("start", "status"))
         assert all(now - timedelta(days=8) <= start <= now + timedelta(days=9) for start, _ in starts)
         assert sum(1 for start, _ in starts if start < now) >= 20
         assert sum(1 for start, _ in starts if start > now) >= 10
@@ -192,6 +194,14 @@ class TestDemoNetwork:
         assert future.filter(status=BookingStatus.REQUESTED).exists()
         assert not BookingEvent.objects.filter(booking__in=future, details__demo=True).exists()
 
+
+    def test_a_weekly_class_series_and_a_waitlist_entry_are_there(self, demo):
+        series = BookingSeries.objects.get()
+        assert series.resource.slug == "vsic-robotics-festo-lab"
+        assert series.bookings.filter(status=BookingStatus.CONFIRMED).exists()
+        entry = WaitlistEntry.objects.get()
+        assert entry.resource.slug == "eiu-fablab-laser-1" and entry.user.username == "sinhvien.cuong"
+        assert entry.status == WaitlistEntry.Status.WAITING
 
     def test_holidays_and_maintenance_are_on_the_calendars(self, demo):
         year = timezone.localdate().year
