@@ -119,7 +119,7 @@ def test_overlapping_booking_is_refused_with_slot_taken_and_the_conflicting_inte
         ("09:00", "10:00"),  # the very same slot
         ("08:30", "09:30"),  # overlaps the beginning
         ("09:30", "10:30"),  # overlaps the end
-        ("09:15", "09:45"),  # inside
+        ("09:30", "10:00"),  # inside
         ("08:00", "11:00"),  # around
     ],
 )
@@ -292,6 +292,9 @@ def test_the_same_instant_in_another_time_zone_is_the_same_slot(resource):
 
 # --- Capacity > 1: row lock, count, insert -------------------------------------------------------
 
+#: The code for "every place is taken" on a resource of capacity > 1 (bookings/rules.py).
+FULL = "capacity_full"
+
 
 def test_resource_of_capacity_three_takes_three_overlapping_bookings_and_refuses_the_fourth(lab):
     space = make_space(lab, capacity=3)
@@ -299,7 +302,8 @@ def test_resource_of_capacity_three_takes_three_overlapping_bookings_and_refuses
     for _ in range(3):
         book(space, *slot(day, "09:00", "10:00"))
     error = refused(space, *slot(day, "09:30", "10:30"))
-    assert error.code == "slot_taken"
+    assert error.code == FULL
+    assert error.details["capacity"] == 3
     assert active_count(space) == 3
     # Rows of shared resources are not exclusive: the per-seat count is the guard, not the constraint.
     assert not Booking.objects.filter(resource=space, exclusive=True).exists()
@@ -313,7 +317,7 @@ def test_capacity_counts_the_peak_not_every_overlapping_booking(lab):
     # Overlaps both, but at any instant only one seat was taken: accepted.
     book(space, *slot(day, "09:30", "10:30"))
     # Now 09:30–10:30 has two seats taken at every instant: refused.
-    assert refused(space, *slot(day, "09:30", "10:30")).code == "slot_taken"
+    assert refused(space, *slot(day, "09:30", "10:30")).code == FULL
     # 08:00–09:30 still has a free seat.
     book(space, *slot(day, "08:00", "09:30"))
 
@@ -323,7 +327,7 @@ def test_capacity_respects_the_cleanup_buffer(lab):
     day = monday_ahead()
     book(space, *slot(day, "09:00", "10:00"))
     book(space, *slot(day, "09:00", "10:00"))
-    assert refused(space, *slot(day, "10:00", "11:00")).code == "slot_taken"
+    assert refused(space, *slot(day, "10:00", "11:00")).code == FULL
     book(space, *slot(day, "10:30", "11:30"))
 
 
@@ -335,3 +339,18 @@ def test_cancelled_bookings_free_their_seat(lab):
     set_status(first, BookingStatus.CANCELLED)
     book(space, *slot(day, "09:00", "10:00"))
     assert active_count(space) == 2
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known hole: after a resource's capacity drops from >1 to 1, its older shared-seat rows "
+    "(exclusive=False) are outside the exclusion constraint and check_capacity skips exclusive resources",
+)
+def test_reducing_capacity_to_one_still_protects_the_seats_already_booked(lab):
+    space = make_space(lab, capacity=2)
+    day = monday_ahead()
+    book(space, *slot(day, "09:00", "10:00"))
+    space.capacity = 1
+    space.save(update_fields=["capacity"])
+    error = refused(space, *slot(day, "09:00", "10:00"))
+    assert error.code in ("slot_taken", FULL)
