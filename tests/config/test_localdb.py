@@ -26,7 +26,17 @@ from config import localdb
 
 ROOT = Path(__file__).resolve().parents[2]
 IS_ROOT = os.geteuid() == 0
-HAS_SERVER = any(Path(p).exists() for p in ["/usr/lib/postgresql"]) or shutil.which("pg_ctl") is not None
+
+
+def _has_server() -> bool:
+    try:
+        localdb._find_bin_dir()
+    except localdb.LocalDbError:
+        return False
+    return True
+
+
+HAS_SERVER = _has_server()
 
 
 # --- Finding the binaries --------------------------------------------------------------------------
@@ -203,12 +213,27 @@ def _query(url: str, sql: str):
 
 def _users() -> list[str | None]:
     """Run as we are; as root, also as the unprivileged ``nobody`` (an ordinary user's path)."""
-    users: list[str | None] = [None]
-    if IS_ROOT and shutil.which("runuser"):
-        with contextlib.suppress(KeyError):
-            pwd.getpwnam("nobody")
-            users.append("nobody")
-    return users
+    return [None, "nobody"] if IS_ROOT else [None]
+
+
+def _why_user_cannot_run(user: str) -> str | None:
+    """Why ``user`` cannot run config.localdb from this checkout (None when it can)."""
+    if not shutil.which("runuser"):
+        return "runuser is not installed"
+    try:
+        pwd.getpwnam(user)
+    except KeyError:
+        return f"there is no {user!r} user"
+    python = shutil.which("python3", path="/usr/bin:/usr/local/bin")
+    if not python:
+        return "no system python3 for the unprivileged user"
+    probe = subprocess.run(
+        ["runuser", "-u", user, "--", python, "-c", "import config.localdb"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    if probe.returncode != 0:
+        # E.g. a checkout under /root (mode 0700): other users cannot read it.
+        return f"{user} cannot read this checkout ({ROOT}): {probe.stderr.strip()[-200:]}"
+    return None
 
 
 @pytest.fixture(scope="module", params=_users(), ids=lambda u: f"as-{u or ('root' if IS_ROOT else 'me')}")
@@ -216,6 +241,8 @@ def _cluster_per_user(request):
     # One cluster per user for the whole module: initdb costs seconds, starting and stopping do not.
     if not HAS_SERVER:
         pytest.skip("PostgreSQL server binaries are not installed")
+    if request.param and (reason := _why_user_cannot_run(request.param)):
+        pytest.skip(f"cannot run as an unprivileged user: {reason}")
     made = Cluster(request.param)
     yield made
     made.destroy()
