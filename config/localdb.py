@@ -1,8 +1,8 @@
 """The project-local PostgreSQL cluster used when DATABASE_URL is not set.
 
 ``python -m config.localdb start|stop|status|url`` manages it; ``python -m config.localdb exec -- CMD``
-makes sure it runs, runs CMD with DATABASE_URL pointing at it, and stops it afterwards if this
-call was the one that started it.
+makes sure it runs, runs CMD with DATABASE_URL pointing at it, and afterwards stops a server that
+an ``exec`` started once the last ``exec`` session using it has ended.
 
 The cluster lives in ``.data/postgres`` (ignored by git), listens on 127.0.0.1 only, on a free
 port chosen at first start and kept while it stays free, with password authentication. The
@@ -240,18 +240,22 @@ def _ensure_database(bin_dir: Path, state: dict) -> None:
     _psql(bin_dir, state, "CREATE EXTENSION IF NOT EXISTS btree_gist", dbname=DB_NAME)
 
 
-def start(*, verbose: bool = True, auto_stop: bool = False) -> tuple[str, bool]:
+def start(*, verbose: bool = True, auto_stop: bool = False, session: int | None = None) -> tuple[str, bool]:
     """Start the cluster when it is not running (initialising it on first use).
 
     Returns the database URL and whether this call started the server. ``auto_stop`` (used by
     ``exec``) lets the last ``exec`` session stop the server; a plain ``start`` keeps it running.
+    ``session`` (a pid) is recorded as using the server in the same locked step, so no other
+    session can leave and stop the server between this start and the recording.
     """
     with _locked():
         url, started = _start_locked(verbose=verbose)
+        state = _read_state()
         if started or not auto_stop:
-            state = _read_state()
             state["auto_stop"] = auto_stop
-            _write_state(state)
+        if session is not None:
+            state["sessions"] = sorted({p for p in state.get("sessions", []) if _alive(p)} | {session})
+        _write_state(state)
         return url, started
 
 
@@ -320,14 +324,6 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _join_session(pid: int) -> None:
-    """Record an ``exec`` session using the server (under the lock, with start/stop)."""
-    with _locked():
-        state = _read_state()
-        state["sessions"] = sorted({p for p in state.get("sessions", []) if _alive(p)} | {pid})
-        _write_state(state)
-
-
 def _leave_session(pid: int, *, verbose: bool = True) -> bool:
     """Forget an ``exec`` session; the last one out stops a server that an ``exec`` started.
 
@@ -359,11 +355,14 @@ def running_url() -> str | None:
 
 
 def exec_with_database(command: list[str]) -> int:
-    """Run ``command`` with DATABASE_URL set, starting (and afterwards stopping) the cluster as needed."""
+    """Run ``command`` with DATABASE_URL set, starting the cluster as needed.
+
+    Afterwards the server is stopped when an ``exec`` started it and no other ``exec`` session
+    still uses it (a server started with ``start`` keeps running).
+    """
     if os.environ.get("DATABASE_URL"):
         return subprocess.call(command)
-    url, _started = start(auto_stop=os.environ.get("LABSHARE_KEEP_DB") != "1")
-    _join_session(os.getpid())
+    url, _started = start(auto_stop=os.environ.get("LABSHARE_KEEP_DB") != "1", session=os.getpid())
     env = dict(os.environ, DATABASE_URL=url)
     try:
         child = subprocess.Popen(command, env=env)
