@@ -22,7 +22,7 @@ def format_vnd(amount: int | None) -> str:
     """``1250000`` -> ``1.250.000 ₫`` (Vietnamese grouping, no decimals)."""
     if amount is None:
         return "—"
-    return f"{amount:,}".replace(",", ".") + " ₫"
+    return f"{amount:,}".replace(",", ".") + "\u00a0₫"
 
 
 class BookingActionForm(helpers.ActionForm):

@@ -132,7 +132,8 @@ class MemberInline(admin.StackedInline):
 
     model = Member
     can_delete = False
-    extra = 0
+    # One blank profile form for users without one (an untouched form is not saved).
+    extra = 1
     max_num = 1
     autocomplete_fields = ["organization"]
     verbose_name = _("labshare profile")

@@ -867,6 +867,10 @@ FUTURE = [
 BILLED_AUDIENCES = {Audience.SME, Audience.EXTERNAL}
 
 
+#: How many days back and ahead the planner may look for a free slot.
+SEARCH_DAYS = 14
+
+
 class _Planner:
     """Finds free, realistic slots (inside opening hours, off holidays and maintenance) for the demo."""
 
@@ -886,9 +890,11 @@ class _Planner:
     def window(self, phase: str, resource: Resource) -> tuple[datetime, datetime]:
         tz = resource.lab.tz
         today = self.now.astimezone(tz).date()
+        # Plans ask for a day within a week; a second week either side is the fallback when a
+        # week is mostly closed (Tết, for one).
         if phase == "past":
-            return _local_day_start(today - timedelta(days=7), tz), self.now
-        return self.now + max(resource.lead_time, timedelta(minutes=10)), _local_day_start(today + timedelta(days=8), tz)
+            return _local_day_start(today - timedelta(days=SEARCH_DAYS), tz), self.now
+        return self.now + max(resource.lead_time, timedelta(minutes=10)), _local_day_start(today + timedelta(days=SEARCH_DAYS + 1), tz)
 
     def free(self, phase: str, resource: Resource) -> list[Interval]:
         key = (resource.pk, phase)
@@ -917,7 +923,7 @@ class _Planner:
         duration = min(max(duration, resource.min_duration), resource.max_duration)
         free = self.free(phase, resource)
         wanted = abs(plan.days)
-        order = sorted(range(0, 8), key=lambda d: (abs(d - wanted), d))
+        order = sorted(range(0, SEARCH_DAYS + 1), key=lambda d: (abs(d - wanted), d))
         sign = -1 if phase == "past" else 1
         for offset in order:
             day = today + timedelta(days=sign * offset)

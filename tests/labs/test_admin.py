@@ -131,7 +131,7 @@ class TestPagesRender:
         response = client.get(_url(Booking, "changelist"), {"q": str(booking.pk)})
         html = response.content.decode()
         assert booking.start.astimezone(booking.resource.lab.tz).strftime("%d/%m/%Y %H:%M") in html
-        assert f"{booking.price_vnd:,}".replace(",", ".") + " ₫" in html
+        assert f"{booking.price_vnd:,}".replace(",", ".") + "\u00a0₫" in html
 
 
 class TestManagerScope:

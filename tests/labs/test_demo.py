@@ -166,7 +166,10 @@ class TestDemoNetwork:
         now = timezone.now()
         # (The weekly class series runs two weeks ahead; everything else within a week.)
         starts = list(Booking.objects.filter(series__isnull=True).values_list("start", "status"))
-        assert all(now - timedelta(days=8) <= start <= now + timedelta(days=9) for start, _ in starts)
+        # Within a week either side, or the fallback second week when a planned day is closed.
+        assert all(now - timedelta(days=15) <= start <= now + timedelta(days=16) for start, _ in starts)
+        within_a_week = [start for start, _ in starts if now - timedelta(days=8) <= start <= now + timedelta(days=9)]
+        assert len(within_a_week) >= 0.8 * len(starts)
         assert sum(1 for start, _ in starts if start < now) >= 20
         assert sum(1 for start, _ in starts if start > now) >= 10
         for start, status in starts:
