@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from datetime import timedelta
 
 from django import template
@@ -96,42 +97,39 @@ _KIND_LABELS = {
 
 def render_timeline(table) -> str:
     """The timeline's HTML: a header of columns (days or hours) and one row per resource."""
-    labels = {kind: _(text) for kind, text in _KIND_LABELS.items()}
+    esc = html.escape  # the standard library's: ~3x faster than Django's for tens of thousands of calls
+    labels = {kind: esc(_(text)) for kind, text in _KIND_LABELS.items()}
     out = [
         '<div class="timeline" role="table" aria-label="',
-        escape(table.caption),
+        esc(table.caption),
         '"><div class="tl-row tl-header" role="row"><div class="tl-head" role="columnheader">',
-        escape(_("Resource")),
+        esc(_("Resource")),
         '</div><div class="tl-track tl-scale" role="columnheader">',
     ]
     for tick in table.ticks:
-        out.append(f'<span class="tl-tick{" tl-tick-major" if tick.major else ""}" style="left:{tick.left:.3f}%">{escape(tick.label)}</span>')
+        out.append(f'<span class="tl-tick{" tl-tick-major" if tick.major else ""}" style="left:{tick.left:.3f}%">{esc(tick.label)}</span>')
     out.append("</div></div>")
+    lines = "".join(f'<span class="tl-line" style="left:{tick.left:.3f}%"></span>' for tick in table.ticks if tick.major)
+    append = out.append
     for row in table.rows:
-        out.append('<div class="tl-row" role="row"><div class="tl-head" role="rowheader">')
+        append('<div class="tl-row" role="row"><div class="tl-head" role="rowheader">')
         if row.url:
-            out.append(f'<a href="{escape(row.url)}">{escape(row.label)}</a>')
+            append(f'<a href="{esc(row.url)}">{esc(row.label)}</a>')
         else:
-            out.append(escape(row.label))
+            append(esc(row.label))
         if row.note:
-            out.append(f'<small class="tl-note">{escape(row.note)}</small>')
-        out.append(f'</div><div class="tl-track{" tl-down" if row.down else ""}" role="cell">')
-        for tick in table.ticks:
-            if tick.major:
-                out.append(f'<span class="tl-line" style="left:{tick.left:.3f}%"></span>')
+            append(f'<small class="tl-note">{esc(row.note)}</small>')
+        append(f'</div><div class="tl-track{" tl-down" if row.down else ""}" role="cell">')
+        append(lines)
         for seg in row.segments:
-            text = f"{labels.get(seg.kind, seg.kind)} {seg.text}".strip()
-            style = f'left:{seg.left:.3f}%;width:{seg.width:.3f}%'
+            # Segment text is escaped when built; the title is the accessible name (role="img"
+            # for the plain ones), said once to keep a 1,000-row week small.
+            title = f"{labels[seg.kind]} {seg.text}" if seg.kind in labels else seg.text
+            style = f"left:{seg.left:.3f}%;width:{seg.width:.3f}%"
             if seg.url:
-                out.append(
-                    f'<a class="tl-seg tl-{seg.kind}" style="{style}" href="{escape(seg.url)}" title="{escape(text)}">'
-                    f'<span class="sr-only">{escape(text)}</span></a>'
-                )
+                append(f'<a class="tl-seg tl-{seg.kind}" style="{style}" href="{seg.url.replace("&", "&amp;")}" title="{title}"></a>')
             else:
-                out.append(
-                    f'<span class="tl-seg tl-{seg.kind}" style="{style}" title="{escape(text)}">'
-                    f'<span class="sr-only">{escape(text)}</span></span>'
-                )
-        out.append("</div></div>")
-    out.append("</div>")
+                append(f'<span class="tl-seg tl-{seg.kind}" style="{style}" role="img" title="{title}"></span>')
+        append("</div></div>")
+    append("</div>")
     return "".join(out)

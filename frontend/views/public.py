@@ -6,7 +6,9 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
+from django.core.paginator import Paginator
 from django.db import connection, transaction
+from django.db.models import prefetch_related_objects
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -19,6 +21,10 @@ from frontend import selectors_web as web
 from frontend.forms import BookingForm, FindForm, IntervalForm
 from frontend.views.common import is_htmx, language, local_today, parse_date, parse_datetime
 from labs.models import CertificationGrant, Lab
+
+
+#: Resource cards per page on a lab page (the timeline above them shows all resources).
+CARDS_PER_PAGE = 48
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -70,7 +76,12 @@ def lab_detail(request: HttpRequest, slug: str) -> HttpResponse:
     if view == "week":
         day = day - timedelta(days=day.weekday())
     days = 1 if view == "day" else 7
-    resources = list(web.resources_for_page([lab.pk]))
+    resources = list(web.resources_for_page([lab.pk], prefetch=False))
+    # The timeline shows every resource; the cards (photos, details) come a page at a time.
+    page_of_cards = Paginator(resources, CARDS_PER_PAGE).get_page(request.GET.get("page"))
+    cards = list(page_of_cards.object_list)
+    prefetch_related_objects(cards, "required_certifications")
+    page_of_cards.object_list = [(r, web.equipment_of(r)) for r in cards]
     with timezone.override(tz):
         table = web.build_timeline(
             resources=resources, start_day=day, days=days, tz=tz, user=request.user, caption=_("Timeline of %(lab)s") % {"lab": lab.name}
@@ -79,7 +90,7 @@ def lab_detail(request: HttpRequest, slug: str) -> HttpResponse:
         context = {
             "lab": lab,
             "children": list(lab.children.filter(is_active=True).order_by("name_vi")),
-            "resources": [(r, web.equipment_of(r)) for r in resources],
+            "resources": page_of_cards,
             "table": table,
             "view": view,
             "day": day,
@@ -145,6 +156,8 @@ def resource_detail(request: HttpRequest, slug: str) -> HttpResponse:
     resource = _get_resource(slug)
     tz = resource.lab.tz
     start, end = parse_datetime(request.GET.get("start")), parse_datetime(request.GET.get("end"))
+    if start is not None and (end is None or end <= start):
+        end = start + min(max(resource.min_duration, timedelta(hours=1)), resource.max_duration)
     member = web.member_of(request.user)
     form = BookingForm(tz=tz, organization=member.organization if member else None, initial=IntervalForm.initial_for(start, end, tz))
     with timezone.override(tz):
