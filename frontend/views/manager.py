@@ -145,24 +145,21 @@ def manage_certifications(request: HttpRequest) -> HttpResponse:
     certifications = Certification.objects.filter(lab_id__in=lab_ids).order_by("name_vi")
     form = GrantForm(request.POST or None, certifications=certifications)
     if request.method == "POST":
-        try:
-            from labs import services as lab_services
+        from labs.services import certification_grant, certification_revoke
 
-            grant_service = getattr(lab_services, "certification_grant")
-            revoke_service = getattr(lab_services, "certification_revoke")
-        except AttributeError:
-            messages.error(request, _("Granting certifications is not available yet."))
-            return redirect("manage_certifications")
-        if request.POST.get("revoke"):
-            grant = get_object_or_404(CertificationGrant, pk=request.POST["revoke"], certification__lab_id__in=lab_ids)
-            revoke_service(grant=grant, by=request.user)
-            messages.success(request, _("Certification revoked."))
-            return redirect("manage_certifications")
-        if form.is_valid():
-            data = form.cleaned_data
-            grant_service(user=data["user"], certification=data["certification"], by=request.user, note=data["note"])
-            messages.success(request, _("Certification granted."))
-            return redirect("manage_certifications")
+        try:
+            if request.POST.get("revoke"):
+                grant = get_object_or_404(CertificationGrant, pk=request.POST["revoke"], certification__lab_id__in=lab_ids)
+                certification_revoke(grant=grant, by=request.user)
+                messages.success(request, _("Certification revoked."))
+                return redirect("manage_certifications")
+            if form.is_valid():
+                data = form.cleaned_data
+                certification_grant(user=data["user"], certification=data["certification"], by=request.user, note=data["note"])
+                messages.success(request, _("Certification granted."))
+                return redirect("manage_certifications")
+        except BookingError as exc:
+            messages.error(request, exc.message_in(language()))
     now = timezone.now()
     certs = web.lab_certifications(lab_ids)
     for cert in certs:
