@@ -349,9 +349,14 @@ def running_url() -> str | None:
     try:
         if not pid_file.exists():
             return None
+        pid = int(pid_file.read_text().split("\n", 1)[0])
     except PermissionError:
-        pass
-    return _url(state)
+        return _url(state)  # another user's cluster folder: we cannot look inside, assume it runs
+    except (ValueError, OSError):
+        return None
+    # A crash (or a reboot) leaves the pid file behind: settings would then point at a dead
+    # server and fail at the first query instead of saying how to start it.
+    return _url(state) if _alive(pid) else None
 
 
 def exec_with_database(command: list[str]) -> int:

@@ -379,6 +379,23 @@ def test_settings_find_the_running_local_cluster(cluster):
     assert cluster.python(code).stdout.strip() == "None"
 
 
+def test_a_pid_file_left_by_a_crash_is_not_taken_for_a_running_server(cluster):
+    cluster.start()
+    assert cluster.run("stop").returncode == 0
+    pid_file = cluster.data / "postgres" / "postmaster.pid"
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    pid_file.write_text(f"{gone.pid}\n{cluster.data / 'postgres'}\n")
+    if cluster.user:
+        entry = pwd.getpwnam(cluster.user)
+        os.chown(pid_file, entry.pw_uid, entry.pw_gid)
+    assert cluster.python("import config.localdb as l; print(l.running_url())").stdout.strip() == "None"
+    # And the next start gets past the stale file.
+    url, started = cluster.start()
+    assert started is True
+    assert _query(url, "SELECT 1") == [(1,)]
+
+
 def test_data_folder_the_postgres_user_cannot_reach_is_refused_clearly(tmp_path):
     if not IS_ROOT:
         pytest.skip("only root hands the folder to the postgres user")
