@@ -157,8 +157,11 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / ".data" / "media")))
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1500, "expiry": 30},
+            # Pub/sub: one PUBLISH per group send, fanned out in each daphne process. The list-based
+            # core layer dropped a few of 100 screens' messages in bench/bench_ws.py (cf. django/channels
+            # #1683); live updates are fire-and-forget anyway, screens re-read the snapshot on reconnect.
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
         }
     }
 else:

@@ -65,10 +65,19 @@ def layer_config(kind: str, redis_url: str | None) -> dict:
         return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     return {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [redis_url], "capacity": 1500, "expiry": 30},
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",  # as config/settings.py
+            "CONFIG": {"hosts": [redis_url]},
         }
     }
+
+
+@pytest.fixture(autouse=True)
+def _close_listeners():
+    """Listeners (tests/frontend/helpers.py) run event loops in threads: stop them after each test."""
+    yield
+    from tests.frontend.helpers import close_listeners
+
+    close_listeners()
 
 
 @pytest.fixture(params=["memory", "redis"])

@@ -3,34 +3,72 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 
-def listen(*groups: str) -> str:
+class Listener:
+    """A channel subscribed to some groups, driven by its own event loop in a thread.
+
+    The Redis pub/sub layer keeps one connection (and its subscriptions) per event loop, so the
+    channel must be created, subscribed and read on one loop for the whole test, while the code
+    under test sends from the test's thread as services do (async_to_sync).
+    """
+
+    def __init__(self, *groups: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.layer = get_channel_layer()
+        self.channel = self.run(self.layer.new_channel())
+        for group in groups:
+            self.run(self.layer.group_add(group, self.channel))
+        _open.append(self)
+
+    def run(self, coroutine, timeout: float = 10.0):
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    def receive(self, timeout: float = 3.0) -> dict:
+        return self.run(asyncio.wait_for(self.layer.receive(self.channel), timeout), timeout + 2)
+
+    def close(self) -> None:
+        async def _shutdown():
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        try:
+            self.run(_shutdown(), 5)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(5)
+
+
+_open: list[Listener] = []
+
+
+def close_listeners() -> None:
+    """Stop every listener a test opened."""
+    while _open:
+        _open.pop().close()
+
+
+def listen(*groups: str) -> Listener:
     """A fresh channel subscribed to ``groups``."""
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    for group in groups:
-        async_to_sync(layer.group_add)(group, channel)
-    return channel
+    return Listener(*groups)
 
 
-def receive(channel: str, timeout: float = 3.0) -> dict:
-    """The next message on ``channel`` (TimeoutError when none arrives in time)."""
-    layer = get_channel_layer()
-
-    async def _receive():
-        return await asyncio.wait_for(layer.receive(channel), timeout)
-
-    return async_to_sync(_receive)()
+def receive(listener: Listener, timeout: float = 3.0) -> dict:
+    """The next message for ``listener`` (TimeoutError when none arrives in time)."""
+    return listener.receive(timeout)
 
 
-def assert_nothing(channel: str, timeout: float = 0.4) -> None:
-    """Fails if any message arrives on ``channel`` within ``timeout``."""
+def assert_nothing(listener: Listener, timeout: float = 0.4) -> None:
+    """Fails if any message arrives for ``listener`` within ``timeout``."""
     try:
-        message = receive(channel, timeout)
+        message = listener.receive(timeout)
     except (TimeoutError, asyncio.TimeoutError):
         return
     raise AssertionError(f"unexpected message {message!r}")

@@ -63,21 +63,21 @@
   }
 
   var LABELS = {
-    free: "Trống / Free",
-    in_use: "Đang sử dụng / In use",
-    booked_next: "Trống, có lịch đặt / Free, booked later",
-    awaiting_check_in: "Đã đặt, chờ nhận máy / Booked, awaiting check-in",
-    maintenance: "Bảo trì / Maintenance",
-    down: "Hỏng / Out of order",
-    closed: "Đóng cửa / Closed"
+    free: ["Trống", "Free"],
+    in_use: ["Đang sử dụng", "In use"],
+    booked_next: ["Trống, có lịch sau", "Free, booked later"],
+    awaiting_check_in: ["Đã đặt, chờ nhận máy", "Booked, awaiting check-in"],
+    maintenance: ["Bảo trì", "Maintenance"],
+    down: ["Hỏng", "Out of order"],
+    closed: ["Đóng cửa", "Closed"]
   };
 
   function detailOf(s) {
     switch (s.state) {
-      case "in_use": return s.who + " · đến " + hhmm(s.until) + " / until " + hhmm(s.until);
-      case "awaiting_check_in": return s.who + " · " + (s.approved ? "" : "chờ duyệt / pending · ") + "đến " + hhmm(s.until) + " / until " + hhmm(s.until);
-      case "booked_next": return "Có lịch lúc " + hhmm(s.at) + " / Booked at " + hhmm(s.at);
-      case "maintenance": return s.until ? "đến " + hhmm(s.until) + " / until " + hhmm(s.until) : "";
+      case "in_use": return s.who + " · đến / until " + hhmm(s.until);
+      case "awaiting_check_in": return s.who + (s.approved ? "" : " · chờ duyệt / pending") + " · đến / until " + hhmm(s.until);
+      case "booked_next": return "Lúc / At " + hhmm(s.at) + " · " + s.who;
+      case "maintenance": return s.until ? "đến / until " + hhmm(s.until) : "";
       default: return "";
     }
   }
@@ -108,13 +108,28 @@
         tile.setAttribute("data-state", s.state);
         tile.className = cls;
       }
-      setText(tile, "label", LABELS[s.state]);
+      setLabel(tile, LABELS[s.state]);
       setText(tile, "detail", detailOf(s));
-      setText(tile, "next", s.next && s.state !== "booked_next" ? "Tiếp theo / Next: " + hhmm(s.next.start) + " · " + s.next.who : "");
+      setText(tile, "next", s.next && s.state !== "booked_next" ? "Tiếp theo / Next " + hhmm(s.next.start) + " · " + s.next.who : "");
     });
     document.getElementById("occupancy-in-use").textContent = inUse;
     document.getElementById("occupancy-total").textContent = total;
     document.body.setAttribute("data-rendered-at", String(now));
+  }
+
+  function setLabel(tile, pair) {
+    var el = tile.querySelector('[data-role="label"]');
+    if (!el || el.getAttribute("data-text") === pair[0]) return;
+    el.setAttribute("data-text", pair[0]);
+    el.textContent = "";
+    var vi = document.createElement("span");
+    vi.className = "vi";
+    vi.textContent = pair[0];
+    var en = document.createElement("span");
+    en.className = "en";
+    en.textContent = pair[1];
+    el.appendChild(vi);
+    el.appendChild(en);
   }
 
   function setText(tile, role, text) {
