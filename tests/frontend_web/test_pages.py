@@ -121,3 +121,19 @@ def test_find_with_dates_in_wrong_order_shows_an_error_not_a_500(client):
     response = client.get(reverse("find"), {"duration": 60, "date_from": "2030-01-10", "date_to": "2030-01-01"})
     assert response.status_code == 200
     assert response.context["form"].errors
+
+
+def test_home_speaks_vietnamese_by_default_and_english_on_request(client):
+    assert "Tìm máy trống" in client.get(reverse("home")).content.decode()
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    assert "Find a free machine" in client.get(reverse("home")).content.decode()
+
+
+def test_vietnamese_translation_has_no_untranslated_or_fuzzy_message():
+    import subprocess
+    from pathlib import Path
+
+    po = Path(__file__).resolve().parents[2] / "locale" / "vi" / "LC_MESSAGES" / "django.po"
+    result = subprocess.run(["msgfmt", "--check", "--statistics", "-o", "/dev/null", str(po)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "untranslated" not in result.stderr and "fuzzy" not in result.stderr, result.stderr
