@@ -44,25 +44,18 @@ def profile(request: HttpRequest) -> HttpResponse:
     )
 
 
-#: Route names the API may give its personal iCal feed (tried in order; the first that resolves wins).
-FEED_ROUTE_NAMES = ("api:feed", "api:ical-feed", "api:feed-ics", "feed", "ical_feed")
-
-
 def _feed_url(request: HttpRequest) -> tuple[bool, str | None]:
-    """Whether personal feeds exist, and my feed address when I have one."""
+    """Whether personal iCal feeds exist here, and my feed's address once I have one."""
     try:
         from api.models import FeedToken
-    except ImportError:
+
+        reverse("api:feed", kwargs={"token": "x"})
+    except (ImportError, NoReverseMatch):
         return False, None
     token = FeedToken.objects.filter(user=request.user, resource__isnull=True).first()
     if token is None:
         return True, None
-    for name in FEED_ROUTE_NAMES:
-        try:
-            return True, request.build_absolute_uri(reverse(name, args=[token.token]))
-        except NoReverseMatch:
-            continue
-    return True, None
+    return True, request.build_absolute_uri(reverse("api:feed", kwargs={"token": token.token}))
 
 
 @login_required

@@ -236,3 +236,12 @@ def test_manager_creates_a_display_token_and_sees_the_address_once(client, lab):
     assert response.status_code == 200
     assert f"/screens/{lab.slug}/?token=" in response.context["new_url"]
     assert "?token=" not in client.get(reverse("manage_displays")).content.decode()
+
+
+def test_user_creates_the_ical_feed_and_sees_its_address(client):
+    client.force_login(make_user())
+    assert client.get(reverse("my_bookings")).context["feed"] == (True, None)
+    assert client.post(reverse("my_feed")).status_code == 302
+    available, url = client.get(reverse("my_bookings")).context["feed"]
+    assert available and url.startswith("http://testserver/api/feeds/") and url.endswith(".ics")
+    assert client.get(url).status_code == 200
