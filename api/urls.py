@@ -20,6 +20,7 @@ from api.views.catalogue import (
 )
 from api.views.certifications import CertificationGrantViewSet, CertificationViewSet
 from api.views.feeds import FeedView
+from api.views.errors import not_found
 
 app_name = "api"
 
@@ -51,4 +52,6 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
     path("", include(router.urls)),
+    # Anything else under /api/ is a JSON 404 with the usual error body, not Django's HTML page.
+    re_path(r"^.*$", not_found, name="not-found"),
 ]
