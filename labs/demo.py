@@ -914,8 +914,8 @@ class _Planner:
             buffer = resource.cleanup_buffer
             self.taken[resource.pk].append((start - buffer, end + buffer))
 
-    def find(self, plan: Plan, resource: Resource, phase: str, skip: set[tuple[datetime, datetime]] = frozenset()):
-        """The slot nearest to the planned day and hour that fits, or None."""
+    def find(self, plan: Plan, resource: Resource, phase: str, skip: set[tuple[datetime, datetime]] = frozenset(), earliest=None):
+        """The slot nearest to the planned day and hour that fits (and starts no sooner than ``earliest``), or None."""
         tz = resource.lab.tz
         today = self.now.astimezone(tz).date()
         grid = resource.slot_granularity
@@ -936,7 +936,7 @@ class _Planner:
                     continue
                 first = _ceil_to_grid(s, grid, tz)
                 for start in (max(first, _ceil_to_grid(preferred, grid, tz)), first):
-                    if start + duration <= e and (start, start + duration) not in skip:
+                    if start + duration <= e and (start, start + duration) not in skip and (earliest is None or start >= earliest):
                         candidates.append(start)
             if candidates:
                 start = min(candidates, key=lambda c: (abs((c - preferred).total_seconds()), c))
@@ -1081,7 +1081,9 @@ def _bookings(resources: dict[str, Resource], users: dict[str, Any], labs: dict[
         refused: set = set()
         booking = None
         for _attempt in range(6):
-            slot = planner.find(plan, resource, "future", skip=refused)
+            # A booking the user will cancel must start after the cancellation cut-off.
+            earliest = now + timedelta(days=1) if plan.status == S.CANCELLED else None
+            slot = planner.find(plan, resource, "future", skip=refused, earliest=earliest)
             if slot is None:
                 break
             try:
@@ -1101,7 +1103,10 @@ def _bookings(resources: dict[str, Resource], users: dict[str, Any], labs: dict[
         if plan.status == S.REQUESTED and booking.status != S.REQUESTED:
             log(f"  {plan.resource}: {booking.status} (không cần duyệt / no approval needed)")
         if plan.status == S.CANCELLED:
-            booking_cancel(booking=booking, by=user, reason=plan.reason)
+            try:
+                booking_cancel(booking=booking, by=user, reason=plan.reason)
+            except BookingError as exc:
+                log(f"  {plan.resource}: huỷ / cancel: {exc.code}")
         made[(plan.resource, plan.user)] = booking
 
     _series_and_waitlist(resources, users, made, now, log)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from itertools import pairwise
 
 import pytest
@@ -29,7 +29,7 @@ from labs.models import (
     Space,
 )
 from labs.selectors import managed_lab_ids
-from tests.factories import make_lab
+from tests.factories import HCM, make_lab
 
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
@@ -234,3 +234,27 @@ def test_if_empty_loads_the_demo_into_an_empty_database(db):
     call_command("load_demo", "--if-empty", verbosity=0)
     assert Lab.objects.filter(slug="vsic").exists()
     assert {u.username for u in USERS} <= set(get_user_model().objects.values_list("username", flat=True))
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2027, 2, 10, 9, 0, tzinfo=HCM),  # last day of Tết 2027: six of the seven days before are holidays
+        datetime(2026, 11, 27, 22, 0, tzinfo=HCM),  # Friday night, every lab closed until Saturday morning
+    ],
+    ids=["tet-week", "friday-night"],
+)
+def test_demo_loads_every_status_inside_opening_hours_whenever_it_runs(db, monkeypatch, moment):
+    # The demo is built around "now"; a closed week or a closed evening must not leave a status out
+    # nor put a booking into closed hours.
+    monkeypatch.setattr(timezone, "now", lambda: moment)
+    call_command("load_demo", verbosity=0)
+    assert set(Booking.objects.values_list("status", flat=True)) == set(BookingStatus.values)
+    for booking in Booking.objects.exclude(status=BookingStatus.CHECKED_IN).select_related("resource__lab"):
+        calendar = resource_calendars([booking.resource], booking.start, booking.end)[booking.resource.pk]
+        assert subtract([(booking.start, booking.end)], calendar.open) == [], booking
+        assert not any(w.start < booking.end and w.end > booking.start for w in calendar.closures + calendar.maintenance), booking
+        if booking.status in (BookingStatus.REQUESTED, BookingStatus.CONFIRMED):
+            assert booking.start > moment
+        if booking.status in (BookingStatus.COMPLETED, BookingStatus.NO_SHOW, BookingStatus.EXPIRED):
+            assert booking.end <= moment
