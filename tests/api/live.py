@@ -1,0 +1,96 @@
+"""Live daphne servers on 127.0.0.1 for HTTP-level tests and benchmarks (ports 18100–18199)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parents[2]
+PORTS = range(18100, 18200)
+
+
+def free_ports(count: int, start: int = 18100) -> list[int]:
+    """``count`` ports in 18100–18199 that nobody listens on right now."""
+    found = []
+    for port in range(start, PORTS.stop):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        found.append(port)
+        if len(found) == count:
+            return found
+    raise RuntimeError("no free port in 18100–18199")
+
+
+def database_url(settings_dict: dict) -> str:
+    """A postgres:// URL for a Django DATABASES entry (e.g. the test database)."""
+    user = quote(settings_dict.get("USER") or "", safe="")
+    password = quote(settings_dict.get("PASSWORD") or "", safe="")
+    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    host = settings_dict.get("HOST") or "127.0.0.1"
+    port = settings_dict.get("PORT") or 5432
+    return f"postgres://{auth}{host}:{port}/{settings_dict['NAME']}"
+
+
+def _ready(url: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, OSError) as exc:
+            last = exc
+        time.sleep(0.2)
+    raise RuntimeError(f"daphne did not answer {url} within {timeout}s: {last}")
+
+
+@contextmanager
+def daphne_servers(db_url: str, count: int = 1, extra_env: dict | None = None, start_port: int = 18100):
+    """Start ``count`` daphne processes (one port each) on the given database; yield their base URLs."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "LABSHARE_API_THROTTLE_USER": "1000000/minute",
+        "LABSHARE_API_THROTTLE_ANON": "1000000/minute",
+        "LOG_LEVEL": "WARNING",
+        **(extra_env or {}),
+    }
+    processes, urls = [], []
+    log = tempfile.TemporaryFile()
+    try:
+        for port in free_ports(count, start_port):
+            process = subprocess.Popen(
+                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+                # Logs go to a file: a pipe nobody reads would fill up and block the server.
+                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log,
+            )
+            processes.append(process)
+            urls.append(f"http://127.0.0.1:{port}")
+        for url in urls:
+            _ready(f"{url}/api/labs/tree/", timeout=60)
+        yield urls
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        log.close()

@@ -1,0 +1,93 @@
+"""Races through HTTP against live daphne servers on 127.0.0.1: one winner per slot, idempotent retries."""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.error
+import urllib.request
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from rest_framework.authtoken.models import Token
+
+from bookings.models import Booking
+from tests.api.conftest import iso, next_weekday
+from tests.api.live import daphne_servers, database_url
+from tests.factories import make_equipment, make_lab, make_user, open_weekdays
+
+CLIENTS = 24
+
+
+def post(url: str, token: str, payload: dict, key: str | None = None) -> tuple[int, dict]:
+    headers = {"Content-Type": "application/json", "Authorization": f"Token {token}", "Accept-Language": "en"}
+    if key:
+        headers["Idempotency-Key"] = key
+    request = urllib.request.Request(f"{url}/api/bookings/", data=json.dumps(payload).encode(), headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def race(calls) -> list[tuple[int, dict]]:
+    """Run the calls at the same instant, one thread each."""
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+
+    def worker(i, call):
+        barrier.wait()
+        results[i] = call()
+
+    threads = [threading.Thread(target=worker, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results
+
+
+@pytest.fixture
+def live(transactional_db):
+    lab = make_lab("race-lab")
+    open_weekdays(lab)
+    machine = make_equipment(lab, slug="race-laser")
+    users = [make_user(f"racer{i}") for i in range(CLIENTS)]
+    tokens = [Token.objects.create(user=user).key for user in users]
+    # Two server processes, so requests really run at once in two database sessions.
+    with daphne_servers(database_url(connection.settings_dict), count=2, start_port=18120) as urls:
+        yield {"machine": machine, "users": users, "tokens": tokens, "urls": urls}
+
+
+def test_concurrent_posts_for_one_slot_give_exactly_one_201_and_409_slot_taken_for_the_rest(live):
+    start = next_weekday(hour=9)
+    payload = {"resource": live["machine"].pk, "start": iso(start), "end": iso(start + timedelta(hours=1))}
+    calls = [
+        (lambda i=i: post(live["urls"][i % 2], live["tokens"][i], payload))
+        for i in range(CLIENTS)
+    ]
+    results = race(calls)
+    statuses = sorted(status for status, _ in results)
+    assert statuses.count(201) == 1, results
+    assert statuses.count(409) == CLIENTS - 1, results
+    assert {body["code"] for status, body in results if status == 409} == {"slot_taken"}
+    assert all(body["conflict"]["start"] == start.isoformat() for status, body in results if status == 409)
+    assert Booking.objects.filter(resource=live["machine"]).count() == 1
+
+
+def test_concurrent_retries_with_the_same_idempotency_key_return_the_same_booking(live):
+    start = next_weekday(hour=13)
+    payload = {"resource": live["machine"].pk, "start": iso(start), "end": iso(start + timedelta(hours=1))}
+    token = live["tokens"][0]
+    results = race([(lambda i=i: post(live["urls"][i % 2], token, payload, key="retry-1")) for i in range(8)])
+    assert {status for status, _ in results} == {201}, results
+    assert len({body["id"] for _, body in results}) == 1
+    assert Booking.objects.filter(resource=live["machine"]).count() == 1
+    # A retry much later still gets the same booking; a different body with the key is refused.
+    status, body = post(live["urls"][0], token, payload, key="retry-1")
+    assert status == 201 and body["id"] == results[0][1]["id"]
+    other = {**payload, "start": iso(start + timedelta(hours=2)), "end": iso(start + timedelta(hours=3))}
+    status, body = post(live["urls"][1], token, other, key="retry-1")
+    assert status == 422 and body["code"] == "idempotency_key_reused"
