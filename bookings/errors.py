@@ -86,6 +86,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Phòng chứa thiết bị (hoặc một thiết bị trong phòng) đã được đặt trong khung giờ này.",
         "The room this resource is in (or a machine inside it) is booked at this time.",
     ),
+    "waitlist_no_offer": (
+        "Không có khung giờ nào đang được giữ cho bạn (hoặc thời gian giữ chỗ đã hết).",
+        "No slot is being held for you (or the hold has lapsed).",
+    ),
+    "waitlist_window_passed": (
+        "Khoảng thời gian chờ đã qua.",
+        "The waiting window is already over.",
+    ),
+    "waitlist_window_too_short": (
+        "Khoảng thời gian chờ ngắn hơn thời lượng muốn đặt.",
+        "The waiting window is shorter than the wanted duration.",
+    ),
     "slot_held": (
         "Khung giờ này đang được giữ cho người trong danh sách chờ.",
         "This slot is being held for someone on the waitlist.",

@@ -311,6 +311,17 @@ def count_peak(resource: Resource, start: datetime, end: datetime, exclude_pk: i
 def check_capacity(resource: Resource, start: datetime, end: datetime, exclude_pk: int | None) -> None:
     """Capacity > 1: never more active bookings at once than places (the resource row is locked)."""
     if resource.is_exclusive:
+        # Seats booked while the resource had capacity > 1 are stored with exclusive=False and so
+        # sit outside the exclusion constraint. Once capacity is 1 no new such rows can appear, so
+        # this unlocked read is enough to keep a new exclusive booking off them.
+        legacy = (
+            _active_overlapping([resource.pk], start, end + resource.cleanup_buffer, exclude_pk)
+            .filter(exclusive=False)
+            .order_by("start")
+            .first()
+        )
+        if legacy is not None:
+            raise BookingError("slot_taken", conflict={"start": _iso(legacy.start, resource), "end": _iso(legacy.end, resource)})
         return
     peak = count_peak(resource, start, end, exclude_pk)
     if peak >= resource.capacity:
@@ -335,7 +346,8 @@ def check_space(resource: Resource, start: datetime, end: datetime, exclude_pk: 
 
 def check_hold(resource: Resource, user, start: datetime, end: datetime) -> None:
     """A slot offered to someone on the waitlist is theirs until the hold lapses."""
-    entry = waitlist.held_conflict(resource=resource, start=start, end=end + resource.cleanup_buffer, user=user)
+    # held_conflict adds the clean-up buffer on both sides itself.
+    entry = waitlist.held_conflict(resource=resource, start=start, end=end, user=user)
     if entry is not None:
         raise BookingError("slot_held", until=_iso(entry.offer_expires_at, resource))
 

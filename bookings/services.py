@@ -163,6 +163,19 @@ def booking_request(
     )
 
 
+def _recheck_hold_after_write(booking: Booking) -> None:
+    """Close the race "a waitlist offer is made while this booking is being written".
+
+    rules.check_hold read the holds before the write without a lock; an offer made in between
+    would not see our row yet. Taking the resource's waitlist lock *after* the write means an
+    offer in progress either finished (and is seen here) or will see this booking. Never before
+    the write: a cancellation holding that lock may be waiting for our row (deadlock).
+    """
+    entry = waitlist.held_conflict(resource=booking.resource, start=booking.start, end=booking.end, user=booking.user, lock=True)
+    if entry is not None:
+        raise BookingError("slot_held", until=entry.offer_expires_at.astimezone(booking.resource.lab.tz).isoformat())
+
+
 def _request(*, resource, user, start, end, purpose, organization, actor, waitlist_entry=None, series=None) -> Booking:
     rules.check_interval(start, end)
     source = _actor_source(actor=actor, user=user, resource=resource)
@@ -188,6 +201,7 @@ def _request(*, resource, user, start, end, purpose, organization, actor, waitli
         if not approval:
             _fix_price(booking)
         _save_guarded(booking, force_insert=True)
+        _recheck_hold_after_write(booking)
         details = {"waitlist_entry": waitlist_entry.pk} if waitlist_entry is not None else {}
         _record(booking, actor=actor or user, from_status="", to_status=booking.status, source=source, at=now, **details)
         if approval:
@@ -291,6 +305,7 @@ def booking_reschedule(*, booking: Booking, by, start: datetime, end: datetime) 
         else:
             _fix_price(locked)
         _save_guarded(locked)
+        _recheck_hold_after_write(locked)
         source = Source.MANAGER if as_manager and by.pk != locked.user_id else Source.USER
         tz = resource.lab.tz
         _record(

@@ -25,29 +25,9 @@ from django.conf import settings
 from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
-from bookings.errors import MESSAGES, BookingError
+from bookings.errors import BookingError
 from bookings.models import WaitlistEntry
 
-# Codes this module raises (the engine owns errors.py; these are registered here if it lacks them).
-for _code, _texts in {
-    "slot_held": (
-        "Khung giờ này đang được giữ cho người trong danh sách chờ.",
-        "This slot is being held for someone on the waitlist.",
-    ),
-    "waitlist_no_offer": (
-        "Không có khung giờ nào đang được giữ cho bạn (hoặc thời gian giữ chỗ đã hết).",
-        "No slot is being held for you (or the hold has lapsed).",
-    ),
-    "waitlist_window_passed": (
-        "Khoảng thời gian chờ đã qua.",
-        "The waiting window is already over.",
-    ),
-    "waitlist_window_too_short": (
-        "Khoảng thời gian chờ ngắn hơn thời lượng muốn đặt.",
-        "The waiting window is shorter than the wanted duration.",
-    ),
-}.items():
-    MESSAGES.setdefault(_code, _texts)
 
 #: First key of the per-resource advisory lock (ASCII "WL"), so it cannot clash with other locks.
 _LOCK_NAMESPACE = 0x574C

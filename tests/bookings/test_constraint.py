@@ -341,11 +341,6 @@ def test_cancelled_bookings_free_their_seat(lab):
     assert active_count(space) == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known hole: after a resource's capacity drops from >1 to 1, its older shared-seat rows "
-    "(exclusive=False) are outside the exclusion constraint and check_capacity skips exclusive resources",
-)
 def test_reducing_capacity_to_one_still_protects_the_seats_already_booked(lab):
     space = make_space(lab, capacity=2)
     day = monday_ahead()
