@@ -166,6 +166,7 @@ class Timeline:
     ticks: list[Tick]
     rows: list[Row]
     free: dict = field(default_factory=dict)
+    busy: dict = field(default_factory=dict)
 
 
 def _display_hours(calendars, tz, default=(7, 19)) -> tuple[int, int]:
@@ -255,6 +256,7 @@ def build_timeline(
         for index, day in enumerate(day_list):
             ticks.append(Tick(left=index * day_width, label=day_labels[day], major=True))
     user_id = user.pk if user is not None and user.is_authenticated else None
+    busy: dict[int, list[tuple]] = defaultdict(list)
     resource_url = reverse("resource", args=["__slug__"])
     rows = []
     for resource in resources:
@@ -286,12 +288,13 @@ def build_timeline(
                 kind = "requested"
             else:
                 kind = "busy"
+            busy[resource.pk].append((b_start.astimezone(tz), b_end.astimezone(tz), kind))
             text = hhmm(b_start, b_end)
             for left, width in pieces(b_start, b_end):
                 segments.append(Segment(kind, left, width, text))
         down = resource.status in UNAVAILABLE_STATUSES
         rows.append(Row(label=resource.name, url=url, note=resource.get_status_display() if down else "", down=down, segments=segments))
-    return Timeline(caption=caption, start=start, end=end, days=day_list, hours=(h0, h1), ticks=ticks, rows=rows, free=free)
+    return Timeline(caption=caption, start=start, end=end, days=day_list, hours=(h0, h1), ticks=ticks, rows=rows, free=free, busy=busy)
 
 
 # --- Finding a free machine -----------------------------------------------------------------------

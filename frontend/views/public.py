@@ -127,7 +127,18 @@ def _resource_context(request: HttpRequest, resource, *, week_start=None) -> dic
             .values_list("certification_id", flat=True)
         )
     equipment = web.equipment_of(resource)
+    # For the optional week calendar (npm @event-calendar): lab wall-clock times, no offset, so
+    # the browser shows the lab's hours whatever its own time zone.
+    local = "%Y-%m-%d %H:%M"
+    calendar_data = {
+        "week": week_start.isoformat(),
+        "hours": list(table.hours),
+        "language": language(),
+        "free": [[s.astimezone(tz).strftime(local), e.astimezone(tz).strftime(local)] for s, e in table.free.get(resource.pk, [])],
+        "busy": [[s.strftime(local), e.strftime(local), kind] for s, e, kind in table.busy.get(resource.pk, [])],
+    }
     return {
+        "calendar_data": calendar_data,
         "resource": resource,
         "equipment": equipment,
         "space": getattr(resource, "space", None) if resource.kind == "space" else None,

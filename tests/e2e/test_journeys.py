@@ -196,3 +196,23 @@ def test_language_switch_changes_the_pages_language(daphne_server, page):
     screenshot(page, "journey-6b-english")
     page.select_option("#language-select", "vi")
     page.wait_for_function("document.documentElement.lang === 'vi'")
+
+
+def test_resource_page_enhances_with_the_week_calendar_without_errors(daphne_server, page):
+    from pathlib import Path
+
+    if not (Path(__file__).resolve().parents[2] / "node_modules" / "@event-calendar" / "build").is_dir():
+        pytest.skip("npm assets not installed (make install runs npm ci)")
+    lab = make_lab("eiu-fablab", name_vi="EIU FabLab")
+    open_weekdays(lab)
+    machine = make_equipment(lab, name_vi="Máy cắt laser CO2")
+    user("giang")
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    sign_in(page, daphne_server.url, "giang")
+    start = next_weekday_slot(lab)
+    page.goto(f"{daphne_server.url}/r/{machine.slug}/?week={start.date().isoformat()}")
+    page.wait_for_selector("#ec-week .ec")
+    assert page.locator("#ec-week .ec-bg-event, #ec-week .ec-event").count() > 0
+    screenshot(page, "journey-7-resource-week-calendar")
+    assert errors == []
