@@ -171,8 +171,10 @@ def resource_detail(request: HttpRequest, slug: str) -> HttpResponse:
         end = start + min(max(resource.min_duration, timedelta(hours=1)), resource.max_duration)
     member = web.member_of(request.user)
     form = BookingForm(tz=tz, organization=member.organization if member else None, initial=IntervalForm.initial_for(start, end, tz))
+    # A chosen slot's week is the week to show, unless the visitor asked for another one.
+    week_start = None if request.GET.get("week") or start is None else start.astimezone(tz).date()
     with timezone.override(tz):
-        context = _resource_context(request, resource)
+        context = _resource_context(request, resource, week_start=week_start)
         context.update({"form": form})
         return render(request, "frontend/resource.html", context)
 
@@ -250,7 +252,8 @@ def resource_book(request: HttpRequest, slug: str) -> HttpResponse:
         }
         if is_htmx(request):
             return render(request, "frontend/_booking_form.html", context)
-        context.update(_resource_context(request, resource))
+        shown_week = form.cleaned_data["start"].date() if form.is_valid() else None
+        context.update(_resource_context(request, resource, week_start=shown_week))
         context.update({"form": form})
         status = 200 if error is None and form.is_valid() else 400 if error is None else 409 if error.code == "slot_taken" else 422
         return render(request, "frontend/resource.html", context, status=status)
