@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from bookings.errors import BookingError
 from bookings.models import ACTIVE_STATUSES, Booking, BookingStatus
+from bookings.selectors import user_quota_usage
 from frontend import selectors_web as web
 from frontend.forms import IntervalForm, ReasonForm
 from frontend.views.common import is_htmx, language
@@ -87,6 +88,7 @@ def my_bookings(request: HttpRequest) -> HttpResponse:
             "waitlist": web.my_waitlist(request.user),
             "grants": web.my_certifications(request.user),
             "week_hours": web.my_week_hours(request.user),
+            "quotas": user_quota_usage(user=request.user),
             "feed": _feed_url(request),
         }
     )

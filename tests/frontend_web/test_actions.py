@@ -245,3 +245,18 @@ def test_user_creates_the_ical_feed_and_sees_its_address(client):
     available, url = client.get(reverse("my_bookings")).context["feed"]
     assert available and url.startswith("http://testserver/api/feeds/") and url.endswith(".ics")
     assert client.get(url).status_code == 200
+
+
+def test_my_bookings_shows_quota_use_against_the_lab_policy(client, lab):
+    from bookings.models import BookingPolicy, QuotaRule
+
+    policy = BookingPolicy.objects.create(lab=lab)
+    QuotaRule.objects.create(policy=policy, audience=Audience.STUDENT, max_hours_per_week=6, max_active_bookings=3)
+    student = make_user()
+    machine = make_equipment(lab)
+    active_booking(machine, student, next_weekday(lab), hours=2)
+    client.force_login(student)
+    response = client.get(reverse("my_bookings"))
+    rows = response.context["quotas"]
+    assert len(rows) == 1 and rows[0]["max_active_bookings"] == 3 and rows[0]["active_bookings"] == 1
+    assert 'id="quotas"' in response.content.decode()
