@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 
 from bookings.models import ACTIVE_STATUSES, Booking
 from labs.calendars import Interval, merge, resource_calendars, subtract
@@ -77,6 +78,17 @@ def _local(moment: datetime, tz) -> datetime:
     return moment.astimezone(tz)
 
 
+class _GridPeriod(NamedTuple):
+    lower: datetime
+    upper: datetime
+
+
+class _GridBooking(NamedTuple):
+    """Just what _busy_intervals reads from a booking."""
+
+    blocked_period: _GridPeriod
+
+
 def lab_grid(
     *,
     lab,
@@ -108,20 +120,20 @@ def lab_grid(
         return {"lab": lab, "start": start, "end": end, "resources": []}
     calendars = resource_calendars(resources, start, end)
     max_buffer = max(r.cleanup_buffer for r in resources)
-    by_resource: dict[int, list[Booking]] = {r.pk: [] for r in resources}
-    bookings = (
+    by_resource: dict[int, list] = {r.pk: [] for r in resources}
+    # Plain tuples, not model instances: a lab week can hold thousands of bookings, and building
+    # (and range-parsing) a Booking, a User and an Organization per row would dominate the request.
+    rows_qs = (
         Booking.objects.filter(resource_id__in=list(by_resource), status__in=ACTIVE_STATUSES)
         .overlapping(start - max_buffer, end + max_buffer)
-        .select_related("user", "user__member", "organization")
-        .only(
-            "id", "resource_id", "start", "end", "blocked_period", "status", "purpose", "user_id", "organization_id",
-            "user__username", "user__first_name", "user__last_name", "user__member__id", "user__member__audience",
-            "organization__name", "organization__short_name",
-        )
         .order_by("start", "id")
+        .values_list(
+            "id", "resource_id", "start", "end", "blocked_period__endswith", "status", "purpose", "user_id",
+            "user__username", "user__first_name", "user__last_name", "organization__name", "organization__short_name",
+        )
     )
-    for booking in bookings:
-        by_resource[booking.resource_id].append(booking)
+    for row in rows_qs:
+        by_resource[row[1]].append(row)
     rows = []
     for resource in resources:
         tz = resource.lab.tz
@@ -130,29 +142,32 @@ def lab_grid(
         if resource.status in UNAVAILABLE_STATUSES:
             free = []
         else:
-            free = subtract(calendar.bookable(), _busy_intervals(resource, resource_bookings))
+            periods = [_GridBooking(_GridPeriod(b[2], b[4])) for b in resource_bookings]
+            free = subtract(calendar.bookable(), _busy_intervals(resource, periods))
+        details_here = all_details or resource.lab_id in detail_lab_ids
         busy = []
-        for booking in resource_bookings:
-            if booking.end <= start or booking.start >= end:
+        for pk, _rid, b_start, b_end, blocked_until, status, purpose, user_id, username, first, last, org, org_short in resource_bookings:
+            if b_end <= start or b_start >= end:
                 continue  # only its clean-up buffer reaches into the range
+            mine = viewer_id is not None and user_id == viewer_id
             entry = {
-                "start": _local(booking.start, tz),
-                "end": _local(booking.end, tz),
-                "blocked_until": _local(booking.blocked_period.upper, tz),
-                "status": booking.status,
-                "mine": viewer_id is not None and booking.user_id == viewer_id,
+                "start": _local(b_start, tz),
+                "end": _local(b_end, tz),
+                "blocked_until": _local(blocked_until, tz),
+                "status": status,
+                "mine": mine,
                 "booking_id": None,
                 "user": None,
                 "organization": None,
                 "purpose": None,
             }
-            if all_details or entry["mine"] or resource.lab_id in detail_lab_ids:
-                user = booking.user
+            if details_here or mine:
+                full_name = f"{first} {last}".strip()
                 entry.update(
-                    booking_id=booking.pk,
-                    user={"id": user.pk, "username": user.username, "name": user.get_full_name() or user.username},
-                    organization=(booking.organization.short_name or booking.organization.name) if booking.organization else None,
-                    purpose=booking.purpose,
+                    booking_id=pk,
+                    user={"id": user_id, "username": username, "name": full_name or username},
+                    organization=(org_short or org) if org else None,
+                    purpose=purpose,
                 )
             busy.append(entry)
         closures = [

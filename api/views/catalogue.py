@@ -22,6 +22,7 @@ from api.serializers.availability import (
     PartnerUsageSerializer,
     QuoteSerializer,
     RangeQuerySerializer,
+    grid_json,
 )
 from api.serializers.catalogue import (
     CategorySerializer,
@@ -142,7 +143,7 @@ class LabViewSet(viewsets.ReadOnlyModelViewSet):
             detail_lab_ids=scope.staffed,
             all_details=scope.is_admin,
         )
-        return Response(GridSerializer(grid).data)
+        return Response(grid_json(grid))
 
 
 def _resource_viewset(model, serializer_class, label: str, plural: str):

@@ -218,3 +218,15 @@ def test_search_ranks_an_exact_fit_before_a_longer_gap_at_the_same_start(world):
         {"category": "laser-cutter", "duration_minutes": 120, "start": iso(start), "end": iso(start + timedelta(hours=9))},
     ).json()["options"]
     assert [o["resource"]["id"] for o in options] == [snug.pk, roomy.pk]
+
+
+def test_the_hand_written_grid_matches_the_documented_serializer(world):
+    from api.serializers.availability import GridSerializer, grid_json
+    from bookings.selectors import lab_grid
+
+    start = next_weekday(hour=10)
+    make_booking(world.machine, world.users["sme"], start, start + timedelta(hours=1), purpose="x")
+    calendar_add_closure(target=world.space, start=start.replace(hour=14), end=start.replace(hour=15), title="Dọn dẹp")
+    day = day_of(start)
+    grid = lab_grid(lab=world.center, start=day, end=day + timedelta(days=1), all_details=True)
+    assert grid_json(grid) == GridSerializer(grid).data
