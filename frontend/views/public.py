@@ -76,10 +76,11 @@ def lab_detail(request: HttpRequest, slug: str) -> HttpResponse:
     if view == "week":
         day = day - timedelta(days=day.weekday())
     days = 1 if view == "day" else 7
-    resources = list(web.resources_for_page([lab.pk], prefetch=False))
+    resources = list(web.resources_for_timeline([lab.pk]))
     # The timeline shows every resource; the cards (photos, details) come a page at a time.
     page_of_cards = Paginator(resources, CARDS_PER_PAGE).get_page(request.GET.get("page"))
-    cards = list(page_of_cards.object_list)
+    shown = {r.pk for r in page_of_cards.object_list}
+    cards = list(web.resources_for_page(None, resource_ids=shown, prefetch=False)) if shown else []
     prefetch_related_objects(cards, "required_certifications")
     page_of_cards.object_list = [(r, web.equipment_of(r)) for r in cards]
     with timezone.override(tz):
