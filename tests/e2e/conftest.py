@@ -154,12 +154,17 @@ def browser(monkeypatch):
     if not Path(CHROMIUM).exists():
         pytest.skip(f"Chromium not found at {CHROMIUM}")
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from django.db import connections
+
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             yield browser
         finally:
             browser.close()
+            # While Playwright's loop runs, the test's queries go through connections of their
+            # own context; close them here, or they keep the test database from being dropped.
+            connections.close_all()
 
 
 @pytest.hookimpl(hookwrapper=True)
