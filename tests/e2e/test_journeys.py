@@ -32,8 +32,18 @@ def sign_in(page, base: str, username: str, next_path: str = "/") -> None:
     assert "/accounts/login/" not in page.url, page.inner_text("main")
 
 
+def with_server_password(account):
+    """Give ``account`` PASSWORD hashed with scrypt, which the server process can always check
+    (whatever hasher list the test process runs with)."""
+    from django.contrib.auth.hashers import make_password
+
+    account.password = make_password(PASSWORD, hasher="scrypt")
+    account.save(update_fields=["password"])
+    return account
+
+
 def user(name: str, **extra):
-    return make_user(name, password=PASSWORD, **extra)
+    return with_server_password(make_user(name, **extra))
 
 
 def next_weekday_slot(lab, hour: int = 10):
@@ -133,9 +143,7 @@ def test_manager_approves_a_request_and_the_students_page_updates_live(daphne_se
     open_weekdays(lab)
     machine = make_equipment(lab, name_vi="Cánh tay robot", approval_policy=Resource.ApprovalPolicy.MANAGER)
     student = user("dung")
-    manager = make_manager(lab, "manager-robot")
-    manager.set_password(PASSWORD)
-    manager.save()
+    with_server_password(make_manager(lab, "manager-robot"))
     start = next_weekday_slot(lab, hour=14)
     booking = booking_request(resource=machine, user=student, start=start, end=start + timedelta(hours=1), purpose="Đồ án")
     assert booking.status == BookingStatus.REQUESTED
