@@ -121,15 +121,14 @@ def render_timeline(table) -> str:
             append(f'<small class="tl-note">{esc(row.note)}</small>')
         append(f'</div><div class="tl-track{" tl-down" if row.down else ""}" role="cell">')
         append(lines)
-        for seg in row.segments:
+        for kind, left, width, text, url in row.segments:
             # Segment text is escaped when built; the title is the accessible name (role="img"
             # for the plain ones), said once to keep a 1,000-row week small.
-            title = f"{labels[seg.kind]} {seg.text}" if seg.kind in labels else seg.text
-            style = f"left:{seg.left:.3f}%;width:{seg.width:.3f}%"
-            if seg.url:
-                append(f'<a class="tl-seg tl-{seg.kind}" style="{style}" href="{seg.url.replace("&", "&amp;")}" title="{title}"></a>')
+            title = f"{labels[kind]} {text}" if kind in labels else text
+            if url:
+                append(f'<a class="tl-seg tl-{kind}" style="left:{left:.3f}%;width:{width:.3f}%" href="{url.replace("&", "&amp;")}" title="{title}"></a>')
             else:
-                append(f'<span class="tl-seg tl-{seg.kind}" style="{style}" role="img" title="{title}"></span>')
+                append(f'<span class="tl-seg tl-{kind}" style="left:{left:.3f}%;width:{width:.3f}%" role="img" title="{title}"></span>')
         append("</div></div>")
     append("</div>")
     return "".join(out)

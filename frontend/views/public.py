@@ -136,7 +136,7 @@ def _resource_context(request: HttpRequest, resource, *, week_start=None) -> dic
         "hours": list(table.hours),
         "language": language(),
         "free": [[s.astimezone(tz).strftime(local), e.astimezone(tz).strftime(local)] for s, e in table.free.get(resource.pk, [])],
-        "busy": [[s.strftime(local), e.strftime(local), kind] for s, e, kind in table.busy.get(resource.pk, [])],
+        "busy": [[s.astimezone(tz).strftime(local), e.astimezone(tz).strftime(local), kind] for s, e, kind in table.busy.get(resource.pk, [])],
     }
     return {
         "calendar_data": calendar_data,
