@@ -123,16 +123,23 @@ def lab_grid(
     by_resource: dict[int, list] = {r.pk: [] for r in resources}
     # Plain tuples, not model instances: a lab week can hold thousands of bookings, and building
     # (and range-parsing) a Booking, a User and an Organization per row would dominate the request.
-    rows_qs = (
-        Booking.objects.filter(resource_id__in=list(by_resource), status__in=ACTIVE_STATUSES)
-        .overlapping(start - max_buffer, end + max_buffer)
-        .order_by("start", "id")
-        .values_list(
-            "id", "resource_id", "start", "end", "blocked_period__endswith", "status", "purpose", "user_id",
-            "user__username", "user__first_name", "user__last_name", "organization__name", "organization__short_name",
-        )
+    columns = (
+        "id", "resource_id", "start", "end", "blocked_period__endswith", "status", "purpose", "user_id",
+        "user__username", "user__first_name", "user__last_name", "organization__name", "organization__short_name",
     )
-    for row in rows_qs:
+    active = Booking.objects.filter(resource_id__in=list(by_resource), status__in=ACTIVE_STATUSES).overlapping(
+        start - max_buffer, end + max_buffer
+    )
+    # Exclusive bookings are read through the exclusion constraint's GiST index (it is partial on
+    # "active and exclusive", so the query must say exclusive=True for the planner to use it);
+    # without it a lab with a million bookings is scanned resource by resource.
+    # Non-exclusive rows are read only for resources that have seats now (capacity > 1).
+    shared_ids = [r.pk for r in resources if not r.is_exclusive]
+    parts = [active.filter(exclusive=True).values_list(*columns)]
+    if shared_ids:
+        parts.append(active.filter(exclusive=False, resource_id__in=shared_ids).values_list(*columns))
+    rows_qs = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    for row in sorted(rows_qs, key=lambda r: (r[2], r[0])):
         by_resource[row[1]].append(row)
     rows = []
     for resource in resources:

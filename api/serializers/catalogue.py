@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.core.exceptions import ObjectDoesNotExist
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -251,8 +250,3 @@ class RevokeSerializer(serializers.Serializer):
     """Why a grant is withdrawn (optional)."""
 
     reason = serializers.CharField(required=False, allow_blank=True, max_length=1000, default="")
-
-
-@extend_schema_field(OpenApiTypes.OBJECT)
-class JSONObjectField(serializers.JSONField):
-    """A free-form JSON object."""

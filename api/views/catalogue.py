@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 
 from django.db.models import Count
 from django.utils import timezone
@@ -316,9 +316,3 @@ class OrganizationViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return api_selectors.organizations_visible(scope_of(self.request)).order_by("name", "id")
-
-
-def day_bounds(day, tz) -> tuple[datetime, datetime]:
-    """Midnight to midnight of ``day`` in ``tz``."""
-    start = datetime.combine(day, time(0), tzinfo=tz)
-    return start, start + timedelta(days=1)

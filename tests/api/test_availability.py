@@ -230,3 +230,19 @@ def test_the_hand_written_grid_matches_the_documented_serializer(world):
     day = day_of(start)
     grid = lab_grid(lab=world.center, start=day, end=day + timedelta(days=1), all_details=True)
     assert grid_json(grid) == GridSerializer(grid).data
+
+
+def test_grid_shows_bookings_of_shared_spaces_and_keeps_them_free_until_full(world):
+    world.space.capacity = 2
+    world.space.save()
+    start = next_weekday(hour=10)
+    make_booking(world.space, world.users["sme"], start, start + timedelta(hours=1))
+    body = world.client("anonymous").get(f"/api/labs/{world.lab.pk}/grid/", {"date": start.date().isoformat()}).json()
+    row = next(r for r in body["resources"] if r["resource"]["id"] == world.space.pk)
+    assert [(b["start"], b["end"]) for b in row["busy"]] == [(iso(start), iso(start + timedelta(hours=1)))]
+    assert row["free"] == [{"start": iso(start.replace(hour=8)), "end": iso(start.replace(hour=17))}]
+    make_booking(world.space, world.users["student"], start, start + timedelta(hours=1))
+    body = world.client("anonymous").get(f"/api/labs/{world.lab.pk}/grid/", {"date": start.date().isoformat()}).json()
+    row = next(r for r in body["resources"] if r["resource"]["id"] == world.space.pk)
+    assert {"start": iso(start.replace(hour=8)), "end": iso(start)} in row["free"]
+    assert len(row["free"]) == 2

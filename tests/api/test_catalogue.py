@@ -129,3 +129,17 @@ def test_pagination_respects_page_size(world):
     body = world.client("anonymous").get("/api/resources/", {"page_size": 1}).json()
     assert body["count"] == 3 and len(body["results"]) == 1 and body["next"]
     assert world.client("anonymous").get("/api/resources/", {"page": 99}).status_code == 404
+
+
+def test_price_quote_uses_the_callers_audience_rate(world):
+    from labs.models import ResourceRate
+
+    ResourceRate.objects.create(resource=world.machine, audience="sme", hourly_rate_vnd=150_000)
+    start = next_weekday(hour=9)
+    params = {"start": iso(start), "end": iso(start + timedelta(hours=2))}
+    body = world.client("sme").get(f"/api/resources/{world.machine.pk}/quote/", params).json()
+    assert body["hourly_rate_vnd"] == 150_000
+    assert body["price_vnd"] == 300_000
+    assert world.client("anonymous").get(f"/api/resources/{world.machine.pk}/quote/", params).status_code == 401
+    bad = world.client("sme").get(f"/api/resources/{world.machine.pk}/quote/", {"start": "x", "end": "y"})
+    assert bad.status_code == 400
