@@ -28,6 +28,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -190,6 +191,7 @@ class Screen:
         self.url = f"ws://127.0.0.1:{port}/ws/labs/{lab}/?token={token}"
         self.origin = f"http://127.0.0.1:{port}"
         self.arrivals: dict[int, float] = {}
+        self.after_publish: dict[int, float] = {}  # ms from the server's sent_at (same machine clock)
         self.ready = asyncio.Event()
         self.task: asyncio.Task | None = None
         self.connection = None
@@ -205,7 +207,10 @@ class Screen:
         async for raw in self.connection:
             message = json.loads(raw)
             if message.get("type") == "booking.changed":
-                self.arrivals.setdefault(message["booking"]["id"], time.monotonic())
+                booking_id = message["booking"]["id"]
+                self.arrivals.setdefault(booking_id, time.monotonic())
+                sent = datetime.fromisoformat(message["sent_at"]).timestamp()
+                self.after_publish.setdefault(booking_id, (time.time() - sent) * 1000)
 
 
 def post_check_in(port: int, booking_id: int, api_token: str) -> None:
@@ -217,7 +222,7 @@ def post_check_in(port: int, booking_id: int, api_token: str) -> None:
         assert response.status == 200, response.status
 
 
-async def measure(ports: list[int], data: dict, bookings: list[int], clients: int) -> tuple[list[float], list[float]]:
+async def measure(ports: list[int], data: dict, bookings: list[int], clients: int) -> tuple[list[float], list[float], list[float]]:
     """Connect ``clients`` screens spread over ``ports``, make each change; every latency and each request's duration (ms)."""
     gate = asyncio.Semaphore(50)
     screens = [Screen(ports[i % len(ports)], data["lab"], data["token"]) for i in range(clients)]
@@ -226,6 +231,7 @@ async def measure(ports: list[int], data: dict, bookings: list[int], clients: in
     await asyncio.wait_for(asyncio.gather(*(s.ready.wait() for s in screens)), timeout=300)
     latencies: list[float] = []
     requests: list[float] = []
+    fanout: list[float] = []
     try:
         for booking_id in bookings:
             await asyncio.sleep(0.5)  # let the server settle between changes
@@ -239,13 +245,14 @@ async def measure(ports: list[int], data: dict, bookings: list[int], clients: in
             if missing:
                 raise RuntimeError(f"{missing} of {clients} screens never received booking {booking_id}")
             latencies.extend((s.arrivals[booking_id] - started) * 1000 for s in screens)
+            fanout.extend(s.after_publish[booking_id] for s in screens)
     finally:
         for screen in screens:
             if screen.connection is not None:
                 await screen.connection.close()
             screen.task.cancel()
         await asyncio.gather(*(s.task for s in screens), return_exceptions=True)
-    return latencies, requests
+    return latencies, requests, fanout
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -298,13 +305,13 @@ def main() -> int:
                     taken.add(port)
                 bookings, booking_pool = booking_pool[: args.changes], booking_pool[args.changes :]
                 print(f"  {layer}: {args.clients} screens on {len(processes)} daphne process(es), {len(bookings)} change(s) …", flush=True)
-                latencies, requests = asyncio.run(measure([p for _, p in processes], data, bookings, args.clients))
+                latencies, requests, fanout = asyncio.run(measure([p for _, p in processes], data, bookings, args.clients))
             finally:
                 for process, _ in processes:
                     stop(process)
             rows.append(
-                (layer, len(processes), len(latencies), percentile(latencies, 50), percentile(latencies, 99), max(latencies),
-                 statistics.median(requests))
+                (layer, len(processes), len(latencies), percentile(fanout, 50), percentile(fanout, 99), max(fanout),
+                 percentile(latencies, 99), statistics.median(requests))
             )
     finally:
         if redis_process is not None:
@@ -314,12 +321,18 @@ def main() -> int:
     names = {"memory": "in-memory", "redis": "Redis", "redis2": "Redis, 2 processes"}
     print()
     print(f"WebSocket fan-out: {args.clients} screens on one lab, check-in via the API -> booking.changed on every screen")
-    print(f"{'layer':<20} {'daphne':>6} {'deliveries':>10} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'request ms':>10}  p99 ≤ {TARGET_P99_MS} ms")
-    for layer, procs, count, p50, p99, worst, request in rows:
+    print(
+        f"{'layer':<20} {'daphne':>6} {'deliveries':>10} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}  p99 ≤ {TARGET_P99_MS}"
+        f" {'p99 from request':>17} {'request ms':>10}"
+    )
+    for layer, procs, count, p50, p99, worst, p99_request, request in rows:
         passed = "yes" if p99 <= TARGET_P99_MS else "NO"
-        print(f"{names.get(layer, layer):<20} {procs:>6} {count:>10} {p50:>8.1f} {p99:>8.1f} {worst:>8.1f} {request:>10.1f}  {passed}")
-    print("(latency: from just before the check-in request to the message's arrival at each screen;")
-    print(" request: median duration of the check-in HTTP request itself, which the latency includes)")
+        print(
+            f"{names.get(layer, layer):<20} {procs:>6} {count:>10} {p50:>8.1f} {p99:>8.1f} {worst:>8.1f}  {passed:>8}"
+            f" {p99_request:>17.1f} {request:>10.1f}"
+        )
+    print("p50/p99/max: from the commit (the message's sent_at, stamped after commit) to its arrival at each screen.")
+    print("p99 from request: from just before the check-in HTTP request; request ms: that request's median duration.")
     return 0  # a report, not a gate: the table says whether the target was met
 
 

@@ -5,7 +5,8 @@ here directly. The public functions only take a snapshot of the fields that chan
 query) and register a ``transaction.on_commit`` callback; the callback builds the messages (a few
 small queries) and hands them to the channel layer with ``group_send``.
 
-Message schema (version 1, documented in frontend/LIVE.md):
+Message schema (version 1, documented in frontend/LIVE.md; on the channel layer each message is
+wrapped as ``{"type": <its type>, "text": <its JSON>}``):
 
 * ``booking.changed`` — {"v": 1, "type": "booking.changed", "change": ..., "lab_id": ...,
   "resource_id": ..., "booking": {...}, "sent_at": ...}
@@ -19,6 +20,7 @@ appear as initials or an organisation only), ``approvals.<lab id>`` for the reso
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime, timedelta
 from types import SimpleNamespace
@@ -122,14 +124,20 @@ def local_day(moment: datetime, tz) -> tuple[datetime, datetime]:
 
 
 def send_to_groups(groups: list[str], message: dict) -> None:
-    """Send one message to several groups now (synchronous callers only; used after commit)."""
+    """Send one message to several groups now (synchronous callers only; used after commit).
+
+    The message travels as its JSON text (``{"type": ..., "text": ...}``): serialised once here
+    instead of once per socket, and copied cheaply by the in-memory layer (which deep-copies every
+    message for every member of a group). Consumers forward ``text`` as it is.
+    """
     layer = get_channel_layer()
     if layer is None or not groups:
         return
+    envelope = {"type": message["type"], "text": json.dumps(message, ensure_ascii=False, separators=(",", ":"))}
 
     async def _send_all() -> None:
         for group in groups:
-            await layer.group_send(group, message)
+            await layer.group_send(group, envelope)
 
     try:
         async_to_sync(_send_all)()

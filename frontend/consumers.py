@@ -78,12 +78,12 @@ class _LiveConsumer(AsyncJsonWebsocketConsumer):
     async def send_snapshot(self) -> None:
         raise NotImplementedError
 
-    # Events from bookings.events, forwarded as they are (they carry the schema version).
+    # Events from bookings.events arrive as JSON text already (serialised once for every socket).
     async def booking_changed(self, event) -> None:
-        await self.send_json(event)
+        await self.send(text_data=event["text"])
 
     async def resource_state(self, event) -> None:
-        await self.send_json(event)
+        await self.send(text_data=event["text"])
 
 
 class LabOccupancyConsumer(_LiveConsumer):
@@ -117,7 +117,7 @@ class LabOccupancyConsumer(_LiveConsumer):
         await self.send_json(snapshot)
 
     async def token_revoked(self, event) -> None:
-        await self.send_json({"v": SCHEMA_VERSION, "type": "token.revoked"})
+        await self.send(text_data=event["text"])
         await self.close(code=CLOSE_TOKEN_REVOKED)
 
 

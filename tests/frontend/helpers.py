@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 
 from channels.layers import get_channel_layer
@@ -30,7 +31,11 @@ class Listener:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
 
     def receive(self, timeout: float = 3.0) -> dict:
-        return self.run(asyncio.wait_for(self.layer.receive(self.channel), timeout), timeout + 2)
+        """The next message, decoded from the {"type", "text"} envelope bookings.events sends."""
+        envelope = self.run(asyncio.wait_for(self.layer.receive(self.channel), timeout), timeout + 2)
+        message = json.loads(envelope["text"])
+        assert message["type"] == envelope["type"]
+        return message
 
     def close(self) -> None:
         async def _shutdown():
