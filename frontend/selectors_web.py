@@ -11,13 +11,11 @@ import zoneinfo
 from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import NamedTuple
 from datetime import date, datetime, time, timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.db.models import Count, F, Prefetch, Q, Sum
 from django.urls import reverse
 from django.utils import timezone
@@ -204,6 +202,22 @@ def _display_hours(calendars, tz, default=(7, 19)) -> tuple[int, int]:
     return max(0, min(first, default[0])), min(24, max(last, default[1]))
 
 
+class _Period(NamedTuple):
+    """A booking's blocked period as bookings.selectors._busy_intervals reads it (lower, upper)."""
+
+    lower: datetime
+    upper: datetime
+
+
+class _Held:
+    """The one attribute of a booking that _busy_intervals uses, without building a model per row."""
+
+    __slots__ = ("blocked_period",)
+
+    def __init__(self, blocked_period: _Period) -> None:
+        self.blocked_period = blocked_period
+
+
 def build_timeline(
     *, resources: list[Resource], start_day: date, days: int, tz: zoneinfo.ZoneInfo, user=None, caption: str = "", link_free: bool = True
 ) -> Timeline:
@@ -230,7 +244,7 @@ def build_timeline(
             .order_by("start")
             .values_list("resource_id", "user_id", "start", "end", "status", "blocked_until")
         ):
-            held_by_resource[row[0]].append(SimpleNamespace(blocked_period=DateTimeTZRange(row[2], row[5], "[)")))
+            held_by_resource[row[0]].append(_Held(_Period(row[2], row[5])))
             if row[3] > start and row[2] < end:
                 bookings_by_resource[row[0]].append(row)
     free: dict[int, list] = {}
