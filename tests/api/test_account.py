@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.test import override_settings
 from django.utils import timezone
 from icalendar import Calendar
 from rest_framework.authtoken.models import Token
@@ -77,31 +76,19 @@ def test_a_bad_token_is_401_authentication_failed(world):
     assert response.json()["code"] == "authentication_failed"
 
 
-@override_settings(REST_FRAMEWORK={
-    **__import__("django.conf", fromlist=["settings"]).settings.REST_FRAMEWORK,
-    "DEFAULT_THROTTLE_RATES": {"anon": "3/minute", "user": "5/minute"},
-})
-def test_anonymous_clients_are_throttled_with_429_and_retry_after(world):
-    from rest_framework.settings import api_settings
+def test_anonymous_clients_are_throttled_with_429_and_retry_after(world, monkeypatch):
     from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
-    api_settings.reload()
-    AnonRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
-    UserRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
-    try:
-        client = APIClient()
-        statuses = [client.get("/api/labs/").status_code for _ in range(5)]
-        assert statuses[:3] == [200, 200, 200]
-        last = client.get("/api/labs/")
-        assert last.status_code == 429
-        assert last.json()["code"] == "throttled"
-        assert int(last["Retry-After"]) > 0
-    finally:
-        api_settings.reload()
-        from django.conf import settings
-
-        AnonRateThrottle.THROTTLE_RATES = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
-        UserRateThrottle.THROTTLE_RATES = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+    # The rates are read when a throttle is made; monkeypatch restores the class attribute afterwards.
+    monkeypatch.setattr(AnonRateThrottle, "THROTTLE_RATES", {"anon": "3/minute", "user": "5/minute"})
+    monkeypatch.setattr(UserRateThrottle, "THROTTLE_RATES", {"anon": "3/minute", "user": "5/minute"})
+    client = APIClient()
+    statuses = [client.get("/api/labs/").status_code for _ in range(3)]
+    assert statuses == [200, 200, 200]
+    last = client.get("/api/labs/")
+    assert last.status_code == 429
+    assert last.json()["code"] == "throttled"
+    assert int(last["Retry-After"]) > 0
 
 
 # --- Me ----------------------------------------------------------------------------------------
