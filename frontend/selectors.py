@@ -30,14 +30,7 @@ def _parse(value: str | None) -> datetime | None:
 
 def booking_url(resource: Resource) -> str:
     """The absolute address of a resource's booking page (what the tile's QR code opens)."""
-    for name in ("resource_detail", "frontend:resource_detail", "resource"):
-        try:
-            path = reverse(name, kwargs={"slug": resource.slug})
-            break
-        except NoReverseMatch:
-            continue
-    else:
-        path = f"/resources/{resource.slug}/"
+    path = reverse("resource", kwargs={"slug": resource.slug})
     return f"{settings.PUBLIC_URL}{path}"
 
 

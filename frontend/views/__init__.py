@@ -3,6 +3,7 @@
 from frontend.views.account import (  # noqa: F401
     LoginView,
     booking_cancel,
+    booking_link,
     booking_check_in,
     booking_reschedule,
     my_bookings,
@@ -10,6 +11,9 @@ from frontend.views.account import (  # noqa: F401
     my_feed,
     profile,
     qr_check_in,
+    waitlist_accept,
+    waitlist_leave,
+    waitlist_link,
 )
 from frontend.views.manager import (  # noqa: F401
     booking_decide,

@@ -217,3 +217,55 @@ __all__ = [
     "profile",
     "qr_check_in",
 ]
+
+
+@login_required
+def booking_link(request: HttpRequest, pk: int) -> HttpResponse:
+    """The address e-mails give for a booking: my bookings, scrolled to that one."""
+    booking = _my_booking(request, pk)
+    return redirect(f"{reverse('my_bookings')}#booking-{booking.pk}")
+
+
+def _my_entry(request: HttpRequest, pk: int):
+    from bookings.models import WaitlistEntry
+
+    return get_object_or_404(WaitlistEntry.objects.select_related("resource", "resource__lab"), pk=pk, user=request.user)
+
+
+@login_required
+def waitlist_link(request: HttpRequest, pk: int) -> HttpResponse:
+    """The address a waitlist offer e-mail gives: my waitlist, scrolled to that entry."""
+    entry = _my_entry(request, pk)
+    return redirect(f"{reverse('my_bookings')}#waitlist-{entry.pk}")
+
+
+@login_required
+@require_POST
+def waitlist_accept(request: HttpRequest, pk: int) -> HttpResponse:
+    """Take the slot held for me; every rule is checked again by the service."""
+    from bookings.waitlist import waitlist_accept as accept
+
+    entry = _my_entry(request, pk)
+    try:
+        booking = accept(entry=entry, by=request.user)
+    except BookingError as exc:
+        _refused(request, exc)
+        return redirect(f"{reverse('my_bookings')}#waitlist-{entry.pk}")
+    messages.success(request, _("The held slot is now your booking."))
+    return redirect(f"{reverse('my_bookings')}#booking-{booking.pk}")
+
+
+@login_required
+@require_POST
+def waitlist_leave(request: HttpRequest, pk: int) -> HttpResponse:
+    """Leave a waitlist; a hold I had passes to the next in line."""
+    from bookings.waitlist import waitlist_leave as leave
+
+    entry = _my_entry(request, pk)
+    try:
+        leave(entry=entry, by=request.user)
+    except BookingError as exc:
+        _refused(request, exc)
+    else:
+        messages.success(request, _("You left the waitlist."))
+    return redirect("my_bookings")

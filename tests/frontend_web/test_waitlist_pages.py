@@ -1,0 +1,81 @@
+"""The waitlist from the browser: the links e-mails give, taking a held slot and leaving."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+
+from bookings.models import Booking, BookingStatus, WaitlistEntry
+from bookings.services import booking_cancel, booking_request
+from bookings.waitlist import waitlist_join
+from tests.factories import make_equipment, make_user
+from tests.frontend_web.test_actions import next_weekday
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _offer(lab):
+    """A booked slot, a student waiting for it, then the booking cancelled: the student holds it."""
+    machine = make_equipment(lab)
+    holder, waiting = make_user(), make_user()
+    start = next_weekday(lab, hour=10) + timedelta(days=2)
+    booking = booking_request(resource=machine, user=holder, start=start, end=start + timedelta(hours=1))
+    entry = waitlist_join(resource=machine, user=waiting, window_start=start - timedelta(hours=1), window_end=start + timedelta(hours=2), duration=timedelta(hours=1))
+    booking_cancel(booking=booking, by=holder, reason="ốm")
+    entry.refresh_from_db()
+    assert entry.status == WaitlistEntry.Status.OFFERED
+    return machine, waiting, entry
+
+
+def test_the_booking_link_of_an_email_opens_my_bookings_at_that_booking(client, lab):
+    machine = make_equipment(lab)
+    owner = make_user()
+    start = next_weekday(lab, hour=9) + timedelta(days=2)
+    booking = booking_request(resource=machine, user=owner, start=start, end=start + timedelta(hours=1))
+    client.force_login(owner)
+    response = client.get(f"/bookings/{booking.pk}/")
+    assert response.status_code == 302 and response["Location"].endswith(f"#booking-{booking.pk}")
+    client.force_login(make_user())
+    assert client.get(f"/bookings/{booking.pk}/").status_code == 404
+
+
+def test_holder_takes_the_held_slot_from_my_bookings(client, lab):
+    machine, waiting, entry = _offer(lab)
+    client.force_login(waiting)
+    page = client.get(f"/waitlist/{entry.pk}/", follow=True).content.decode()
+    assert f'id="waitlist-{entry.pk}"' in page and reverse("waitlist_accept", args=[entry.pk]) in page
+    response = client.post(reverse("waitlist_accept", args=[entry.pk]))
+    assert response.status_code == 302
+    booking = Booking.objects.get(resource=machine, user=waiting)
+    assert booking.status in (BookingStatus.CONFIRMED, BookingStatus.REQUESTED)
+    assert response["Location"].endswith(f"#booking-{booking.pk}")
+
+
+def test_someone_else_cannot_take_or_see_my_hold(client, lab):
+    _machine, _waiting, entry = _offer(lab)
+    client.force_login(make_user())
+    assert client.post(reverse("waitlist_accept", args=[entry.pk])).status_code == 404
+    assert client.get(f"/waitlist/{entry.pk}/").status_code == 404
+    entry.refresh_from_db()
+    assert entry.status == WaitlistEntry.Status.OFFERED
+
+
+def test_leaving_the_waitlist_from_my_bookings(client, lab):
+    _machine, waiting, entry = _offer(lab)
+    client.force_login(waiting)
+    assert client.post(reverse("waitlist_leave", args=[entry.pk])).status_code == 302
+    entry.refresh_from_db()
+    assert entry.status == WaitlistEntry.Status.CANCELLED
+
+
+def test_taking_a_slot_without_a_hold_is_refused_with_a_message(client, lab):
+    machine = make_equipment(lab)
+    user = make_user()
+    start = next_weekday(lab, hour=13) + timedelta(days=3)
+    entry = waitlist_join(resource=machine, user=user, window_start=start, window_end=start + timedelta(hours=2), duration=timedelta(hours=1))
+    client.force_login(user)
+    page = client.post(reverse("waitlist_accept", args=[entry.pk]), follow=True).content.decode()
+    assert not Booking.objects.filter(user=user).exists()
+    assert "Không có khung giờ nào đang được giữ cho bạn" in page
