@@ -6,13 +6,16 @@ from django.contrib import admin
 from django.contrib.staticfiles.urls import staticfiles_urlpatterns
 from django.urls import include, path
 
+from frontend import views as frontend_views
+
 admin.site.site_header = "labshare — quản trị / administration"
 admin.site.site_title = "labshare"
 admin.site.index_title = "Phòng lab, thiết bị và lịch đặt / Labs, equipment and bookings"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Django's language switch, which also saves a signed-in member's preference.
+    path("i18n/setlang/", frontend_views.set_language, name="set_language"),
     path("api/", include("api.urls", namespace="api")),
     path("", include("frontend.urls")),
 ]

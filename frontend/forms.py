@@ -168,3 +168,16 @@ class GrantForm(forms.Form):
         if user is None:
             raise forms.ValidationError(_("No active user with this user name or e-mail."))
         return user
+
+
+class ProfileForm(forms.Form):
+    """What a member may change about themselves."""
+
+    first_name = forms.CharField(label=_("Given name"), max_length=150, required=False)
+    last_name = forms.CharField(label=_("Family name"), max_length=150, required=False)
+    email = forms.EmailField(label=_("E-mail"), required=True)
+    phone = forms.RegexField(
+        label=_("Phone"), regex=r"^[0-9+ ().-]{0,40}$", required=False, max_length=40,
+        error_messages={"invalid": _("Digits, spaces and + ( ) . - only.")},
+    )
+    language = forms.ChoiceField(label=_("Preferred language"), choices=[("vi", "Tiếng Việt"), ("en", "English")])

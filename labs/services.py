@@ -206,3 +206,33 @@ def certification_revoke(*, grant, by, reason: str = ""):
                 grant.note = (f"{grant.note} — {reason}" if grant.note else reason)[:300]
             grant.save(update_fields=["revoked_at", "revoked_by", "note"])
     return grant
+
+
+def member_update_profile(
+    *, user, first_name: str, last_name: str, email: str, phone: str, language: str
+) -> "Member":
+    """A user updates their own name, e-mail, phone and preferred language (which e-mails use).
+
+    Audience and organisation are not self-service: a lab manager or admin sets them, because
+    they decide prices, quotas and billing.
+    """
+    from labs.models import Member
+
+    if language not in Member.Language.values:
+        raise ValueError(f"unknown language {language!r}")
+    with transaction.atomic():
+        user.first_name, user.last_name, user.email = first_name.strip(), last_name.strip(), email.strip()
+        user.save(update_fields=["first_name", "last_name", "email"])
+        member, _created = Member.objects.get_or_create(user=user)
+        member.phone, member.language = phone.strip(), language
+        member.save(update_fields=["phone", "language"])
+    return member
+
+
+def member_set_language(*, user, language: str) -> None:
+    """Remember a signed-in user's language choice (pages and e-mails follow it)."""
+    from labs.models import Member
+
+    if language not in Member.Language.values or not getattr(user, "is_authenticated", False):
+        return
+    Member.objects.update_or_create(user=user, defaults={"language": language})

@@ -11,6 +11,7 @@ from frontend.views.account import (  # noqa: F401
     my_feed,
     profile,
     qr_check_in,
+    set_language,
     waitlist_accept,
     waitlist_leave,
     waitlist_link,

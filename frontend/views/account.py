@@ -17,7 +17,7 @@ from bookings.errors import BookingError
 from bookings.models import ACTIVE_STATUSES, Booking, BookingStatus
 from bookings.selectors import user_quota_usage
 from frontend import selectors_web as web
-from frontend.forms import IntervalForm, ReasonForm
+from frontend.forms import IntervalForm, ProfileForm, ReasonForm
 from frontend.views.common import is_htmx, language
 
 
@@ -37,12 +37,39 @@ class LoginView(auth_views.LoginView):
 
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
-    """Who I am here: audience, organisation, language, certifications."""
-    return render(
-        request,
-        "frontend/profile.html",
-        {"member": web.member_of(request.user), "grants": web.my_certifications(request.user)},
-    )
+    """Who I am here (audience, organisation, certifications) and what I may change myself."""
+    from labs.services import member_update_profile
+
+    member = web.member_of(request.user)
+    if request.method == "POST":
+        form = ProfileForm(request.POST)
+        if form.is_valid():
+            member = member_update_profile(user=request.user, **form.cleaned_data)
+            messages.success(request, _("Your profile is saved."))
+            response = redirect("profile")
+            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, member.language, max_age=settings.LANGUAGE_COOKIE_AGE, samesite="Lax")
+            return response
+    else:
+        user = request.user
+        form = ProfileForm(
+            initial={
+                "first_name": user.first_name, "last_name": user.last_name, "email": user.email,
+                "phone": member.phone if member else "", "language": member.language if member else "vi",
+            }
+        )
+    return render(request, "frontend/profile.html", {"member": member, "form": form, "grants": web.my_certifications(request.user)})
+
+
+def set_language(request: HttpRequest) -> HttpResponse:
+    """Django's language switch, and for a signed-in member also their saved preference."""
+    from django.views.i18n import set_language as django_set_language
+
+    from labs.services import member_set_language
+
+    response = django_set_language(request)
+    if request.method == "POST" and request.user.is_authenticated:
+        member_set_language(user=request.user, language=request.POST.get("language", ""))
+    return response
 
 
 def _feed_url(request: HttpRequest) -> tuple[bool, str | None]:

@@ -79,3 +79,34 @@ def test_taking_a_slot_without_a_hold_is_refused_with_a_message(client, lab):
     page = client.post(reverse("waitlist_accept", args=[entry.pk]), follow=True).content.decode()
     assert not Booking.objects.filter(user=user).exists()
     assert "Không có khung giờ nào đang được giữ cho bạn" in page
+
+
+def test_member_edits_their_profile_and_language_which_emails_then_use(client):
+    user = make_user(language="vi")
+    client.force_login(user)
+    response = client.post(
+        reverse("profile"), {"first_name": "An", "last_name": "Trần", "email": "an@example.test", "phone": "+84 912 345 678", "language": "en"}
+    )
+    assert response.status_code == 302 and response.cookies["django_language"].value == "en"
+    user.refresh_from_db()
+    assert (user.first_name, user.email, user.member.phone, user.member.language) == ("An", "an@example.test", "+84 912 345 678", "en")
+
+
+def test_bad_profile_input_is_a_form_error_and_changes_nothing(client):
+    user = make_user(language="vi")
+    client.force_login(user)
+    response = client.post(reverse("profile"), {"email": "not-an-email", "phone": "<script>", "language": "fr"})
+    assert response.status_code == 200
+    assert set(response.context["form"].errors) == {"email", "phone", "language"}
+    user.refresh_from_db()
+    assert user.member.language == "vi"
+
+
+def test_language_switch_saves_a_signed_in_members_preference(client):
+    user = make_user(language="vi")
+    client.force_login(user)
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    user.member.refresh_from_db()
+    assert user.member.language == "en"
+    client.logout()
+    assert client.post(reverse("set_language"), {"language": "vi", "next": "/"}).status_code == 302
