@@ -28,9 +28,8 @@ def resources_visible(model=Resource) -> QuerySet:
     return qs.order_by("lab__name_vi", "name_vi", "id")
 
 
-def bookings_visible(scope: Scope) -> QuerySet[Booking]:
-    """Bookings shown in full: one's own, those of labs one staffs or manages, all for admins."""
-    qs = Booking.objects.select_related("resource", "resource__lab", "user", "user__member", "organization")
+def _own_or_staffed(qs: QuerySet, scope: Scope) -> QuerySet:
+    """Rows of the user's own, plus those on resources of labs they staff or manage; all for admins."""
     if scope.is_admin:
         return qs
     if scope.user_id is None:
@@ -39,32 +38,24 @@ def bookings_visible(scope: Scope) -> QuerySet[Booking]:
     if scope.staffed:
         visible |= Q(resource__lab_id__in=scope.staffed)
     return qs.filter(visible)
+
+
+def bookings_visible(scope: Scope) -> QuerySet[Booking]:
+    """Bookings shown in full: one's own, those of labs one staffs or manages, all for admins."""
+    qs = Booking.objects.select_related("resource", "resource__lab", "user", "user__member", "organization")
+    return _own_or_staffed(qs, scope)
 
 
 def series_visible(scope: Scope) -> QuerySet[BookingSeries]:
     """Series: one's own, and those on resources of labs one manages or staffs."""
     qs = BookingSeries.objects.select_related("resource", "resource__lab", "user")
-    if scope.is_admin:
-        return qs
-    if scope.user_id is None:
-        return qs.none()
-    visible = Q(user_id=scope.user_id)
-    if scope.staffed:
-        visible |= Q(resource__lab_id__in=scope.staffed)
-    return qs.filter(visible)
+    return _own_or_staffed(qs, scope)
 
 
 def waitlist_visible(scope: Scope) -> QuerySet[WaitlistEntry]:
     """Waitlist entries: one's own, and those of labs one manages or staffs."""
     qs = WaitlistEntry.objects.select_related("resource", "resource__lab", "user")
-    if scope.is_admin:
-        return qs
-    if scope.user_id is None:
-        return qs.none()
-    visible = Q(user_id=scope.user_id)
-    if scope.staffed:
-        visible |= Q(resource__lab_id__in=scope.staffed)
-    return qs.filter(visible)
+    return _own_or_staffed(qs, scope)
 
 
 def grants_visible(scope: Scope) -> QuerySet[CertificationGrant]:
