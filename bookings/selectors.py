@@ -20,16 +20,24 @@ def _busy_intervals(resource: Resource, bookings: list[Booking]) -> list[Interva
     [bs, bu) exactly when [s, e) meets [bs - buffer, bu). For capacity > 1, only the stretches
     where every seat is taken count.
     """
-    buffer = resource.cleanup_buffer
     periods = [(b.blocked_period.lower, b.blocked_period.upper) for b in bookings]
-    if resource.capacity > 1:
+    return busy_periods(periods, capacity=resource.capacity, buffer=resource.cleanup_buffer)
+
+
+def busy_periods(periods: list[tuple], *, capacity: int, buffer):
+    """:func:`_busy_intervals` on bare (lower, upper) blocked periods, merged.
+
+    Works on datetimes with a timedelta ``buffer`` or on POSIX timestamps with a buffer in
+    seconds (the web timeline of 1,000 resources stays in timestamps).
+    """
+    if capacity > 1:
         points = sorted([(s, 1) for s, _ in periods] + [(e, -1) for _, e in periods], key=lambda p: (p[0], p[1]))
         full, current, since = [], 0, None
         for moment, delta in points:
             current += delta
-            if current >= resource.capacity and since is None:
+            if current >= capacity and since is None:
                 since = moment
-            elif current < resource.capacity and since is not None:
+            elif current < capacity and since is not None:
                 full.append((since, moment))
                 since = None
         periods = full
