@@ -11,15 +11,18 @@ through a selector, then forward the events the services publish after commit. C
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from bookings.events import SCHEMA_VERSION, approvals_group, display_token_group, lab_group, user_group
-from frontend import selectors
+from frontend import fanout, selectors
 from frontend.services import display_token_authenticate
 from labs.selectors import managed_lab_ids
+
+logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
@@ -49,34 +52,94 @@ class DisplayTokenAuthMiddleware:
 
 
 class _LiveConsumer(AsyncJsonWebsocketConsumer):
-    """Shared plumbing: group bookkeeping, refusals with a close code, forwarding of events."""
+    """Shared plumbing: group membership through frontend.fanout, refusals with a close code, forwarding of events.
 
-    groups_joined: list[str]
+    The consumer has no channel of its own (``channel_layer_alias = None``): its groups reach it
+    through the process's single subscription per group (frontend/fanout.py), which calls
+    ``live_event`` with each message.
+    """
+
+    channel_layer_alias = None
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.groups_joined: list[str] = []
+        self._hub: fanout.Hub | None = None
+        # Events that arrive while a snapshot is being read wait here and follow it: a snapshot read
+        # before a change committed must not be sent after that change (it would undo it on screen).
+        # A list from the first join until the first snapshot is sent; None while events pass straight through.
+        self._held: list[dict] | None = None
+        self._closed = False
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # Also when the server cancels the consumer without a disconnect: no subscription may leak.
+            await self._leave_all()
 
     async def _join(self, groups: list[str]) -> None:
-        self.groups_joined = list(groups)
-        for group in self.groups_joined:
-            await self.channel_layer.group_add(group, self.channel_name)
+        self._held = []
+        self._hub = fanout.hub()
+        if self._hub is None:
+            return
+        for group in groups:
+            await self._hub.join(group, self)
+            self.groups_joined.append(group)
+
+    async def _leave_all(self) -> None:
+        while self.groups_joined:
+            await self._hub.leave(self.groups_joined.pop(), self)
 
     async def _refuse(self, code: int) -> None:
         # Accept first so the browser sees the close code (a refused handshake is only an HTTP 403).
-        self.groups_joined = []
         await self.accept()
         await self.close(code=code)
 
+    async def close(self, code=None, reason=None) -> None:
+        self._closed = True
+        await super().close(code=code, reason=reason)
+
     async def disconnect(self, code) -> None:
-        for group in getattr(self, "groups_joined", []):
-            await self.channel_layer.group_discard(group, self.channel_name)
+        self._closed = True
+        await self._leave_all()
 
     async def receive_json(self, content, **kwargs) -> None:
         kind = content.get("type") if isinstance(content, dict) else None
         if kind == "snapshot":
-            await self.send_snapshot()
+            await self._snapshot()
         elif kind == "ping":
             await self.send_json({"v": SCHEMA_VERSION, "type": "pong"})
 
+    async def _snapshot(self) -> None:
+        """Send the snapshot, holding back events that arrive meanwhile, then send those in order."""
+        if self._held is None:
+            self._held = []
+        try:
+            await self.send_snapshot()
+        finally:
+            while self._held:
+                await self._forward(self._held.pop(0))
+            self._held = None  # no await since the loop's last check: nothing can slip in between
+
     async def send_snapshot(self) -> None:
         raise NotImplementedError
+
+    async def live_event(self, message: dict) -> None:
+        """One channel-layer message for one of our groups (called by the fan-out reader)."""
+        if self._held is not None:
+            self._held.append(message)
+        else:
+            await self._forward(message)
+
+    async def _forward(self, message: dict) -> None:
+        if self._closed:
+            return
+        handler = getattr(self, message.get("type", "").replace(".", "_"), None)
+        if handler is None:
+            logger.warning("live: no handler for %r on %s", message.get("type"), type(self).__name__)
+            return
+        await handler(message)
 
     # Events from bookings.events arrive as JSON text already (serialised once for every socket).
     async def booking_changed(self, event) -> None:
@@ -110,7 +173,7 @@ class LabOccupancyConsumer(_LiveConsumer):
                 return await self._refuse(CLOSE_UNAUTHENTICATED)
         await self._join(groups)
         await self.accept()
-        await self.send_snapshot()
+        await self._snapshot()
 
     async def send_snapshot(self) -> None:
         snapshot = await database_sync_to_async(selectors.lab_occupancy)(lab=self.lab)
@@ -145,7 +208,7 @@ class ApprovalQueueConsumer(_LiveConsumer):
         # included) delivers each event once.
         await self._join([approvals_group(i) for i in sorted(self.lab_ids)])
         await self.accept()
-        await self.send_snapshot()
+        await self._snapshot()
 
     async def send_snapshot(self) -> None:
         items = await database_sync_to_async(selectors.approval_queue)(lab_ids=self.lab_ids)
@@ -162,7 +225,7 @@ class MyBookingsConsumer(_LiveConsumer):
         self.user = user
         await self._join([user_group(user.pk)])
         await self.accept()
-        await self.send_snapshot()
+        await self._snapshot()
 
     async def send_snapshot(self) -> None:
         items = await database_sync_to_async(selectors.user_upcoming_bookings)(user=self.user)
