@@ -114,19 +114,66 @@ def resources_for_page(lab_ids=None, *, resource_ids=None, include_retired: bool
 #: What a timeline row needs of a resource (the cards below it load the rest for one page only).
 TIMELINE_FIELDS = (
     "id", "slug", "name_vi", "name_en", "status", "capacity", "min_duration", "max_duration", "cleanup_buffer",
-    "calendar_id", "lab_id", "lab__id", "lab__parent_id", "lab__calendar_id", "lab__timezone", "lab__slug", "lab__name_vi",
+    "calendar_id", "lab_id",
+)
+#: What labs.calendars needs of the resource's lab, in the model's field order (as Model.from_db wants).
+TIMELINE_LAB_FIELDS = tuple(
+    f.attname for f in Lab._meta.concrete_fields if f.attname in {"id", "parent_id", "calendar_id", "timezone", "slug", "name_vi"}
 )
 
 
-def resources_for_timeline(lab_ids):
-    """Resources of these labs with just the fields a timeline row uses (1,000 rows stay cheap)."""
-    return (
+class TimelineResource:
+    """A resource as a timeline row reads it: the ``TIMELINE_FIELDS`` and its lab.
+
+    Built from one tuple per row: two model instances (resource and lab) per row were the
+    largest cost of a lab page of 1,000 resources. Offers what build_timeline and
+    labs.calendars read of a Resource (``pk``, ``name``, ``get_status_display``, ``lab``...).
+    """
+
+    __slots__ = (*TIMELINE_FIELDS, "lab")
+
+    def __init__(self, values: tuple, lab: Lab) -> None:
+        for name, value in zip(TIMELINE_FIELDS, values):
+            setattr(self, name, value)
+        self.lab = lab
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+    @property
+    def name(self) -> str:
+        """The name in the active language, as Resource.name."""
+        if (get_language() or "vi").startswith("en") and self.name_en:
+            return self.name_en
+        return self.name_vi
+
+    def get_status_display(self) -> str:
+        """The status's label in the active language, as Resource.get_status_display."""
+        return str(dict(Resource.Status.choices).get(self.status, self.status))
+
+    def __repr__(self) -> str:
+        return f"<TimelineResource {self.id} {self.slug}>"
+
+
+def resources_for_timeline(lab_ids) -> list[TimelineResource]:
+    """Resources of these labs with just the fields a timeline row uses, in one query (1,000 rows stay cheap)."""
+    labs: dict[int, Lab] = {}
+    rows = []
+    width = len(TIMELINE_FIELDS)
+    qs = (
         Resource.objects.filter(lab_id__in=list(lab_ids))
         .exclude(status=Resource.Status.RETIRED)
-        .select_related("lab")
-        .only(*TIMELINE_FIELDS)
         .order_by("name_vi", "pk")
+        .values_list(*TIMELINE_FIELDS, *(f"lab__{name}" for name in TIMELINE_LAB_FIELDS))
     )
+    for values in qs:
+        lab = labs.get(values[width - 1])
+        if lab is None:
+            # One Lab per lab, loaded as .only() would load it (the other fields deferred).
+            lab = labs[values[width - 1]] = Lab.from_db(qs.db, TIMELINE_LAB_FIELDS, values[width:])
+        rows.append(TimelineResource(values, lab))
+    return rows
 
 
 def equipment_of(resource: Resource):
