@@ -26,7 +26,7 @@ from django.utils.translation import get_language
 
 from bookings.models import ACTIVE_STATUSES, Booking, BookingStatus, WaitlistEntry
 from bookings.selectors import UNAVAILABLE_STATUSES, busy_periods, resources_availability
-from labs.calendars import resource_calendars, subtract
+from labs.calendars import AnyOf, resource_calendars, subtract
 from labs.models import CertificationGrant, Lab, LabRole, Resource
 
 # --- Navigation ---------------------------------------------------------------------------------
@@ -306,7 +306,7 @@ def build_timeline(
     if resources:
         max_buffer = max(r.cleanup_buffer for r in resources)
         for row in (
-            Booking.objects.filter(resource_id__in=[r.pk for r in resources], status__in=ACTIVE_STATUSES)
+            Booking.objects.filter(AnyOf("resource_id", [r.pk for r in resources]), status__in=ACTIVE_STATUSES)
             .overlapping(start - max_buffer, end + max_buffer)
             .annotate(start_ts=_epoch(F("start")), end_ts=_epoch(F("end")), until_ts=_epoch(F("blocked_period__endswith")))
             .order_by("start")
