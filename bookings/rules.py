@@ -16,6 +16,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import F, Sum
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from bookings import waitlist
@@ -48,6 +49,30 @@ class EffectivePolicy:
         """Labs whose bookings count for quotas and bans: the policy's lab and everything below it."""
         return Lab.objects.subtree_ids([self.lab_id or fallback_lab_id])
 
+    def scope_subquery(self, fallback_lab_id: int) -> RawSQL:
+        """``scope_lab_ids`` as a subquery, so the ban and quota counts need no query of their own."""
+        return RawSQL(_SUBTREE_SQL, [self.lab_id or fallback_lab_id])
+
+
+# The same trees as Lab.objects.subtree_ids / ancestor_ids, as subqueries of one statement.
+_SUBTREE_SQL = """
+    WITH RECURSIVE tree(id) AS (
+        SELECT id FROM labs_lab WHERE id = %s
+        UNION
+        SELECT child.id FROM labs_lab child JOIN tree ON child.parent_id = tree.id
+    )
+    SELECT id FROM tree
+"""
+_NEAREST_POLICY_SQL = """
+    WITH RECURSIVE up(id, parent_id, depth) AS (
+        SELECT id, parent_id, 0 FROM labs_lab WHERE id = %s
+        UNION ALL
+        SELECT l.id, l.parent_id, up.depth + 1 FROM labs_lab l JOIN up ON l.id = up.parent_id
+        WHERE up.depth < 32
+    )
+    SELECT p.id FROM up JOIN bookings_bookingpolicy p ON p.lab_id = up.id ORDER BY up.depth LIMIT 1
+"""
+
 
 def _default_policy() -> EffectivePolicy:
     defaults = BookingPolicy()
@@ -67,24 +92,22 @@ def _default_policy() -> EffectivePolicy:
 def policy_for(lab: Lab | int) -> EffectivePolicy:
     """The booking policy of ``lab``: its own, else the nearest center's above it, else the defaults."""
     lab_id = lab if isinstance(lab, int) else lab.pk
-    ancestors = Lab.objects.ancestor_ids(lab_id)
-    policies = {p.lab_id: p for p in BookingPolicy.objects.filter(lab_id__in=ancestors).prefetch_related("quotas")}
-    for ancestor_id in ancestors:
-        policy = policies.get(ancestor_id)
-        if policy is not None:
-            return EffectivePolicy(
-                lab_id=policy.lab_id,
-                request_hold=timedelta(hours=policy.request_hold_hours),
-                cancel_cutoff=policy.cancel_cutoff,
-                check_in_before=policy.check_in_before,
-                check_in_after=policy.check_in_after,
-                no_show_grace=policy.no_show_grace,
-                no_show_ban_threshold=policy.no_show_ban_threshold,
-                no_show_ban_window=policy.no_show_ban_window,
-                no_show_ban_length=policy.no_show_ban_length,
-                quotas=tuple(policy.quotas.all()),
-            )
-    return _default_policy()
+    # One statement finds the nearest policy up the tree (plus one for its quotas).
+    policy = BookingPolicy.objects.filter(pk__in=RawSQL(_NEAREST_POLICY_SQL, [lab_id])).prefetch_related("quotas").first()
+    if policy is None:
+        return _default_policy()
+    return EffectivePolicy(
+        lab_id=policy.lab_id,
+        request_hold=timedelta(hours=policy.request_hold_hours),
+        cancel_cutoff=policy.cancel_cutoff,
+        check_in_before=policy.check_in_before,
+        check_in_after=policy.check_in_after,
+        no_show_grace=policy.no_show_grace,
+        no_show_ban_threshold=policy.no_show_ban_threshold,
+        no_show_ban_window=policy.no_show_ban_window,
+        no_show_ban_length=policy.no_show_ban_length,
+        quotas=tuple(policy.quotas.all()),
+    )
 
 
 # --- Small helpers --------------------------------------------------------------------------------
@@ -209,7 +232,7 @@ def needs_approval(*, resource: Resource, user, start: datetime, actor=None) -> 
 # --- Checks that count other rows (call after the locks) ------------------------------------------
 
 
-def check_ban(resource: Resource, user, policy: EffectivePolicy, now: datetime, scope: list[int]) -> None:
+def check_ban(resource: Resource, user, policy: EffectivePolicy, now: datetime, scope: list[int] | RawSQL) -> None:
     """No booking for ``ban_length`` after the N-th no-show within ``ban_window``."""
     n = policy.no_show_ban_threshold
     if n <= 0:
@@ -240,7 +263,7 @@ def applicable_quotas(resource: Resource, user, policy: EffectivePolicy) -> list
 
 
 def check_quotas(
-    resource: Resource, user, start: datetime, end: datetime, quotas: list[QuotaRule], now: datetime, scope: list[int], exclude_pk: int | None
+    resource: Resource, user, start: datetime, end: datetime, quotas: list[QuotaRule], now: datetime, scope: list[int] | RawSQL, exclude_pk: int | None
 ) -> None:
     """Hours per week (the lab's local Monday to Monday of the start) and active future bookings."""
     tz = resource.lab.tz
@@ -395,7 +418,7 @@ def check_request(
     if quotas:
         lock_user(user)
 
-    scope = policy.scope_lab_ids(resource.lab_id)
+    scope = policy.scope_subquery(resource.lab_id)
     check_ban(resource, user, policy, now, scope)
     if quotas:
         check_quotas(resource, user, start, end, quotas, now, scope, exclude_pk)
