@@ -105,11 +105,38 @@ class Hub:
         except Exception:  # noqa: BLE001 - the socket is gone either way; a broken layer must not stop the close
             logger.exception("fan-out: leaving group %s failed", subscription.group)
 
+    def _refresh_interval(self) -> float | None:
+        """How often to renew a membership on layers whose group memberships expire (None: never)."""
+        expiry = getattr(self.layer, "group_expiry", None)
+        return max(1.0, expiry / 4) if expiry else None
+
+    async def _renew(self, subscription: Subscription) -> None:
+        # Channels' in-memory layer (and the list-based Redis layer) drop a group membership
+        # group_expiry seconds (a day) after it was added. A wall screen stays connected for
+        # weeks on the one subscription of its process, so the membership is renewed well
+        # before it can lapse.
+        try:
+            await self.layer.group_add(subscription.group, subscription.channel)
+        except Exception:  # noqa: BLE001 - a later renewal tries again
+            logger.exception("fan-out: renewing group %s failed", subscription.group)
+
     async def _read(self, subscription: Subscription) -> None:
         """Receive the group's messages and hand each to every local member, in join order."""
+        interval = self._refresh_interval()
+        loop = asyncio.get_running_loop()
+        renew_at = loop.time() + interval if interval else None
         while True:
             try:
-                message = await self.layer.receive(subscription.channel)
+                if renew_at is not None:
+                    if loop.time() >= renew_at:
+                        await self._renew(subscription)
+                        renew_at = loop.time() + interval
+                    try:
+                        message = await asyncio.wait_for(self.layer.receive(subscription.channel), timeout=max(0.0, renew_at - loop.time()))
+                    except asyncio.TimeoutError:
+                        continue
+                else:
+                    message = await self.layer.receive(subscription.channel)
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001 - keep the screens subscribed through a layer hiccup

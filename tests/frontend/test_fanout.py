@@ -191,3 +191,28 @@ async def test_a_failing_member_does_not_starve_the_others(memory_layer):
     await hub.leave("lab.7", healthy)
     await hub.leave("lab.7", healthy)  # leaving twice is harmless
     assert hub.subscriptions == {}
+
+
+async def test_a_subscription_outlives_the_layers_group_expiry():
+    """A wall screen stays connected for weeks: its process's membership is renewed before it lapses."""
+    layer = InMemoryChannelLayer(group_expiry=2)
+    hub = fanout.Hub(layer)
+    received = []
+
+    class Screen:
+        async def live_event(self, message):
+            received.append(message)
+
+    screen = Screen()
+    await hub.join("lab.42", screen)
+    try:
+        await asyncio.sleep(3.5)  # past the 2 s expiry: without renewal the membership is gone
+        await layer.group_send("lab.42", {"type": "booking.changed", "text": "{}"})
+        for _ in range(50):
+            if received:
+                break
+            await asyncio.sleep(0.05)
+        assert received == [{"type": "booking.changed", "text": "{}"}]
+    finally:
+        await hub.leave("lab.42", screen)
+    assert "lab.42" not in hub.subscriptions
