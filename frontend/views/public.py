@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -153,8 +154,19 @@ def _resource_context(request: HttpRequest, resource, *, week_start=None) -> dic
         "week_start": week_start,
         "previous_week": week_start - timedelta(days=7),
         "next_week": week_start + timedelta(days=7),
-        "checkin_url": request.build_absolute_uri(reverse("qr_check_in", args=[resource.slug])),
+        **_checkin_qr(request, resource, lab),
     }
+
+
+def _checkin_qr(request: HttpRequest, resource, lab) -> dict:
+    """For the lab's staff: the machine's check-in address and its QR code, to print and stick on it."""
+    from frontend.screens import qr_svg
+    from labs.selectors import user_is_staff_of_lab
+
+    if not user_is_staff_of_lab(request.user, lab):
+        return {}
+    url = request.build_absolute_uri(reverse("qr_check_in", args=[resource.slug]))
+    return {"checkin_url": url, "checkin_qr": mark_safe(qr_svg(url))}  # noqa: S308 - SVG made by segno from our own URL
 
 
 def _get_resource(slug: str):

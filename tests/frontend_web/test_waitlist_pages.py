@@ -110,3 +110,16 @@ def test_language_switch_saves_a_signed_in_members_preference(client):
     assert user.member.language == "en"
     client.logout()
     assert client.post(reverse("set_language"), {"language": "vi", "next": "/"}).status_code == 302
+
+
+def test_lab_staff_see_the_machines_check_in_qr_code_and_students_do_not(client, lab):
+    from tests.factories import make_manager
+
+    machine = make_equipment(lab)
+    staff = make_manager(lab, role="staff")
+    client.force_login(staff)
+    page = client.get(reverse("resource", args=[machine.slug])).content.decode()
+    assert "<svg" in page and reverse("qr_check_in", args=[machine.slug]) in page
+    client.force_login(make_user())
+    page = client.get(reverse("resource", args=[machine.slug])).content.decode()
+    assert reverse("qr_check_in", args=[machine.slug]) not in page
