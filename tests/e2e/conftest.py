@@ -99,11 +99,17 @@ def _wait_for_sessions_to_close(timeout: float = 5.0) -> None:
         time.sleep(0.1)
 
 
-def start_live_server(*, ports: range | None = None, env: dict | None = None, timeout: float = 40.0) -> LiveServer:
-    """Start daphne on the test database and wait until it answers /healthz."""
+def start_live_server(
+    *, ports: range | None = None, port: int | None = None, env: dict | None = None, timeout: float = 40.0, log_name: str | None = None
+) -> LiveServer:
+    """Start daphne on the test database and wait until it answers /healthz.
+
+    ``port`` binds that exact port without the free-port probe (a restart on the address a page
+    knows: the probe refuses ports with connections in TIME_WAIT, which daphne binds fine).
+    """
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    port = free_port(ports)
-    log = ARTIFACTS / f"daphne-{port}.log"
+    port = port or free_port(ports)
+    log = ARTIFACTS / (log_name or f"daphne-{port}.log")
     environment = {**os.environ, "DATABASE_URL": database_url(), "DJANGO_SETTINGS_MODULE": "config.settings", **(env or {})}
     command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "tests.e2e.live_asgi:application"]
     with open(log, "wb") as out:

@@ -7,12 +7,8 @@ test database, with the in-memory channel layer). Screenshots go to tests/artifa
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
 import time
-import urllib.error
 import urllib.request
 from datetime import time as dtime, timedelta
 
@@ -23,7 +19,7 @@ from rest_framework.authtoken.models import Token
 from frontend.services import display_token_create
 from labs.models import Resource
 from labs.services import resource_set_status
-from tests.e2e.conftest import ARTIFACTS, ROOT, LiveServer, database_url, screenshot, start_live_server
+from tests.e2e.conftest import LiveServer, screenshot, start_live_server
 from tests.factories import make_equipment, make_lab, make_manager, make_partner, make_user, open_weekdays
 from tests.frontend.helpers import make_booking
 
@@ -42,30 +38,8 @@ def api_post(base: str, path: str, token: str) -> dict:
 
 
 def restart_on(port: int, timeout: float = 60.0) -> LiveServer:
-    """Start daphne again on the same port (the page reconnects to the address it knows).
-
-    Not start_live_server: its free-port probe refuses a port with connections still in TIME_WAIT,
-    which daphne itself (SO_REUSEADDR) binds without trouble.
-    """
-    log = ARTIFACTS / f"daphne-{port}-restart.log"
-    environment = {**os.environ, "DATABASE_URL": database_url(), "DJANGO_SETTINGS_MODULE": "config.settings"}
-    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "tests.e2e.live_asgi:application"]
-    with open(log, "wb") as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"daphne exited with {process.returncode}; see {log}")
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
-                if response.status == 200:
-                    return LiveServer(url=url, process=process, log=log)
-        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-            pass
-        time.sleep(0.2)
-    process.terminate()
-    raise RuntimeError(f"daphne did not answer within {timeout} s; see {log}")
+    """Start daphne again on the same port (the page reconnects to the address it knows)."""
+    return start_live_server(port=port, timeout=timeout, log_name=f"daphne-{port}-restart.log")
 
 
 def in_thread(function, **kwargs) -> None:
