@@ -136,6 +136,17 @@ def _refused(request: HttpRequest, exc: BookingError) -> None:
     messages.error(request, exc.message_in(language()))
 
 
+def _attempt(request: HttpRequest, action, success: str) -> HttpResponse:
+    """Run a service call for my bookings page: its refusal in my language, or ``success``; then back."""
+    try:
+        action()
+    except BookingError as exc:
+        _refused(request, exc)
+    else:
+        messages.success(request, success)
+    return redirect("my_bookings")
+
+
 @login_required
 @require_POST
 def booking_cancel(request: HttpRequest, pk: int) -> HttpResponse:
@@ -145,13 +156,7 @@ def booking_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     booking = _my_booking(request, pk)
     form = ReasonForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
-    try:
-        cancel(booking=booking, by=request.user, reason=reason)
-    except BookingError as exc:
-        _refused(request, exc)
-    else:
-        messages.success(request, _("Booking cancelled."))
-    return redirect("my_bookings")
+    return _attempt(request, lambda: cancel(booking=booking, by=request.user, reason=reason), _("Booking cancelled."))
 
 
 @login_required
@@ -193,13 +198,7 @@ def booking_check_in(request: HttpRequest, pk: int) -> HttpResponse:
     from bookings.services import booking_check_in as check_in
 
     booking = _my_booking(request, pk)
-    try:
-        check_in(booking=booking, by=request.user)
-    except BookingError as exc:
-        _refused(request, exc)
-    else:
-        messages.success(request, _("Checked in. Enjoy the machine!"))
-    return redirect("my_bookings")
+    return _attempt(request, lambda: check_in(booking=booking, by=request.user), _("Checked in. Enjoy the machine!"))
 
 
 @login_required
@@ -289,10 +288,4 @@ def waitlist_leave(request: HttpRequest, pk: int) -> HttpResponse:
     from bookings.waitlist import waitlist_leave as leave
 
     entry = _my_entry(request, pk)
-    try:
-        leave(entry=entry, by=request.user)
-    except BookingError as exc:
-        _refused(request, exc)
-    else:
-        messages.success(request, _("You left the waitlist."))
-    return redirect("my_bookings")
+    return _attempt(request, lambda: leave(entry=entry, by=request.user), _("You left the waitlist."))
