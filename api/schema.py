@@ -152,7 +152,7 @@ BOOKING_EXAMPLE = {
 class TokenSchemeExtension(OpenApiAuthenticationExtension):
     """Document DRF token authentication as ``Authorization: Token <key>``."""
 
-    target_class = "rest_framework.authentication.TokenAuthentication"
+    target_class = "api.authentication.TokenAuthentication"
     name = "tokenAuth"
     priority = 1
 

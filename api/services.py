@@ -62,11 +62,11 @@ def idempotent(*, user, key: str | None, endpoint: str, fingerprint: str) -> Ite
     the same transaction as the booking; the second insert waits on the unique index until the
     first transaction ends, then either sees the stored answer (and replays it) or, if the first
     failed and rolled back, runs the write itself. Failed writes are not remembered, so a retry
-    after an error is a fresh attempt. Without a key this is a plain transaction.
+    after an error is a fresh attempt. Without a key there is nothing to record: the write's
+    own service owns its transaction.
     """
     if not key:
-        with transaction.atomic():
-            yield IdempotentCall(record=None)
+        yield IdempotentCall(record=None)
         return
     existing = IdempotencyKey.objects.filter(user=user, endpoint=endpoint, key=key).first()
     if existing is not None:

@@ -124,39 +124,69 @@ def local_day(moment: datetime, tz) -> tuple[datetime, datetime]:
 
 
 def send_to_groups(groups: list[str], message: dict) -> None:
-    """Send one message to several groups now (synchronous callers only; used after commit).
+    """Send one message to several groups now (synchronous callers only; used after commit)."""
+    send_messages([(groups, message)])
 
-    The message travels as its JSON text (``{"type": ..., "text": ...}``): serialised once here
+
+def send_messages(messages: list[tuple[list[str], dict]]) -> None:
+    """Send each (groups, message) pair now, all in one hop to the event loop (synchronous callers only).
+
+    A message travels as its JSON text (``{"type": ..., "text": ...}``): serialised once here
     instead of once per socket, and copied cheaply by the in-memory layer (which deep-copies every
     message for every member of a group). Consumers forward ``text`` as it is.
     """
     layer = get_channel_layer()
-    if layer is None or not groups:
+    if layer is None:
         return
-    envelope = {"type": message["type"], "text": json.dumps(message, ensure_ascii=False, separators=(",", ":"))}
+    sends = [
+        (group, {"type": message["type"], "text": json.dumps(message, ensure_ascii=False, separators=(",", ":"))})
+        for groups, message in messages
+        for group in groups
+    ]
+    if not sends:
+        return
 
     async def _send_all() -> None:
-        for group in groups:
+        for group, envelope in sends:
             await layer.group_send(group, envelope)
 
     try:
         async_to_sync(_send_all)()
     except Exception:  # noqa: BLE001 - the booking is committed; a broken layer must not fail the request
-        logger.exception("live update %s to %s could not be sent", message.get("type"), groups)
+        logger.exception("live update %s to %s could not be sent", [m.get("type") for _, m in messages], [g for g, _ in sends])
 
 
-def _booking_messages(snapshot: dict, change: str) -> list[tuple[list[str], dict]]:
-    """Build the messages for one booking change (runs after commit)."""
+def _cached(instance, field: str):
+    """The related object ``instance.<field>`` if it is already loaded, else None (never a query)."""
+    descriptor = getattr(type(instance), field, None)
+    field_obj = getattr(descriptor, "field", None)
+    if field_obj is None or not field_obj.is_cached(instance):
+        return None
+    return getattr(instance, field)
+
+
+def _booking_messages(snapshot: dict, change: str, loaded: dict) -> list[tuple[list[str], dict]]:
+    """Build the messages for one booking change (runs after commit).
+
+    ``loaded`` holds the resource (with its lab), user and organisation when the service already
+    had them in memory, as they were at the change; whatever is missing is read now.
+    """
     from django.contrib.auth import get_user_model
 
     from labs.models import Lab, Organization, Resource
 
-    resource = Resource.objects.select_related("lab").only("id", "lab_id", "name_vi", "name_en", "lab__timezone").get(
-        pk=snapshot["resource_id"]
-    )
+    resource = loaded.get("resource")
+    if resource is None or _cached(resource, "lab") is None:
+        resource = Resource.objects.select_related("lab").only("id", "lab_id", "name_vi", "name_en", "lab__timezone").get(
+            pk=snapshot["resource_id"]
+        )
     tz = resource.lab.tz
-    user = get_user_model().objects.select_related("member").filter(pk=snapshot["user_id"]).first()
-    organization = Organization.objects.filter(pk=snapshot["organization_id"]).first() if snapshot["organization_id"] else None
+    user = loaded.get("user")
+    if user is None:
+        user = get_user_model().objects.select_related("member").filter(pk=snapshot["user_id"]).first()
+    organization = loaded.get("organization")
+    if organization is None and snapshot["organization_id"]:
+        organization = Organization.objects.filter(pk=snapshot["organization_id"]).first()
     who = public_label(organization=organization, user=user)
 
     # The state as the service saw it at this change, not as the row may be by now.
@@ -206,15 +236,16 @@ def publish_booking_changed(booking, *, change: str) -> None:
         "purpose": booking.purpose,
         "previous_status": getattr(booking, "_live_previous_status", None),
     }
+    # Related objects the service already loaded (no query here): names and labels as at the change.
+    loaded = {field: _cached(booking, field) for field in ("resource", "user", "organization")}
 
     def _after_commit() -> None:
         try:
-            messages = _booking_messages(snapshot, change)
+            messages = _booking_messages(snapshot, change, loaded)
         except Exception:  # noqa: BLE001 - committed already; log and keep the request alive
             logger.exception("live update for booking %s could not be built", snapshot["id"])
             return
-        for groups, message in messages:
-            send_to_groups(groups, message)
+        send_messages(messages)
 
     transaction.on_commit(_after_commit)
 

@@ -1,4 +1,8 @@
-"""E-mail about bookings, in each recipient's language, sent only after the transaction commits.
+"""E-mail about bookings, in each recipient's language, sent by the worker once the change commits.
+
+``notify`` enqueues a procrastinate job (bookings.tasks.send_notification) inside the change's
+transaction: a rolled-back change sends nothing, a committed one cannot lose its e-mail, a failing
+mail server is retried, and the request never waits for SMTP.
 
 Templates live in bookings/templates/bookings/email/<kind>.<language>.txt; the first line is the
 subject. Times are shown in the lab's time zone, money in VND the Vietnamese way (1.250.000 ₫).
@@ -8,18 +12,13 @@ when the booking is rescheduled or cancelled.
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
-from functools import partial
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
-
-logger = logging.getLogger(__name__)
 
 KINDS = (
     "requested",
@@ -204,10 +203,12 @@ def _booking_context(booking, recipient, language: str, reason: str) -> dict:
     }
 
 
-def _send_booking(booking_id: int, kind: str, reason: str) -> int:
-    """Build and send the e-mails of ``kind`` (runs after commit); returns how many were sent."""
+def send_booking_email(*, booking_id: int, kind: str, reason: str = "") -> int:
+    """Build and send the e-mails of ``kind`` about a booking (in the worker); returns how many were sent."""
     from bookings.models import Booking
 
+    if kind not in KINDS:
+        raise ValueError(f"unknown notification kind {kind!r}")
     booking = Booking.objects.select_related("resource__lab", "resource__location", "user__member").filter(pk=booking_id).first()
     if booking is None:
         return 0
@@ -225,25 +226,28 @@ def _send_booking(booking_id: int, kind: str, reason: str) -> int:
     return sent
 
 
-def _safely(func, *args) -> None:
-    # After commit the booking is already saved: a mail-server failure is logged, never a 500.
-    try:
-        func(*args)
-    except Exception:
-        logger.exception("could not send notification %s%r", func.__name__, args)
+def notification_jobs(booking, *, kinds, reason: str = "") -> list:
+    """The jobs sending the e-mails of ``kinds`` about ``booking`` (to defer with the change's other jobs)."""
+    from bookings.tasks import notification_job
+
+    for kind in kinds:
+        if kind not in KINDS:
+            raise ValueError(f"unknown notification kind {kind!r}")
+    return [notification_job(booking, kind=kind, reason=reason) for kind in kinds]
 
 
 def notify(booking, *, kind: str, reason: str = "") -> None:
-    """Schedule the e-mail of ``kind`` about ``booking`` for after the transaction commits.
+    """Have the worker send the e-mail of ``kind`` about ``booking`` once the transaction commits.
 
     Nothing is sent if the transaction rolls back. Unknown kinds are a programming error.
     """
-    if kind not in KINDS:
-        raise ValueError(f"unknown notification kind {kind!r}")
-    transaction.on_commit(partial(_safely, _send_booking, booking.pk, kind, reason))
+    from bookings.tasks import defer_jobs
+
+    defer_jobs(notification_jobs(booking, kinds=(kind,), reason=reason))
 
 
-def _send_waitlist_offer(entry_id: int) -> int:
+def send_waitlist_offer_email(*, entry_id: int) -> int:
+    """Tell the entry's user (in the worker) that a slot is held for them; nothing if the offer is gone."""
     from bookings.models import WaitlistEntry
 
     entry = WaitlistEntry.objects.select_related("resource__lab", "user__member").filter(pk=entry_id).first()
@@ -266,5 +270,7 @@ def _send_waitlist_offer(entry_id: int) -> int:
 
 
 def notify_waitlist_offer(entry) -> None:
-    """Tell the first in line, after commit, that a slot is held for them and until when."""
-    transaction.on_commit(partial(_safely, _send_waitlist_offer, entry.pk))
+    """Have the worker tell the first in line, once the offer commits, that a slot is held for them and until when."""
+    from bookings.tasks import defer_jobs, waitlist_offer_job
+
+    defer_jobs([waitlist_offer_job(entry)])

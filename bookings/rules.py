@@ -383,12 +383,15 @@ def check_request(
     end: datetime,
     now: datetime | None = None,
     exclude_booking: Booking | None = None,
+    holds: bool = True,
 ) -> EffectivePolicy:
     """Every rule for booking (or moving a booking to) [start, end); raises BookingError.
 
     Must run inside the transaction that then writes the booking: it takes the row locks that
     make the counting checks safe (resource rows in id order, then the user's row). Returns the
-    effective policy so the caller does not look it up again.
+    effective policy so the caller does not look it up again. ``holds=False`` leaves out the
+    waitlist-hold check for writers that run it after their write, under the queue lock
+    (bookings.services does): checking it before as well would only repeat the query.
     """
     now = now or timezone.now()
     exclude_pk = exclude_booking.pk if exclude_booking is not None else None
@@ -424,7 +427,8 @@ def check_request(
         check_quotas(resource, user, start, end, quotas, now, scope, exclude_pk)
     check_capacity(resource, start, end, exclude_pk)
     check_space(resource, start, end, exclude_pk, space_id, contents)
-    check_hold(resource, user, start, end)
+    if holds:
+        check_hold(resource, user, start, end)
     return policy
 
 

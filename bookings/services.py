@@ -102,11 +102,15 @@ def _record(booking: Booking, *, actor, from_status: str, to_status: str, source
     )
 
 
-def _after_change(booking: Booking, *, change: str, previous: str, notify: tuple[str, ...] = (), reason: str = "", freed=None) -> None:
-    """The hooks every status change runs inside its transaction (jobs, e-mail, live, waitlist)."""
-    tasks.schedule_booking_jobs(booking)
-    for kind in notify:
-        notifications.notify(booking, kind=kind, reason=reason)
+def _after_change(
+    booking: Booking, *, change: str, previous: str, notify: tuple[str, ...] = (), reason: str = "", freed=None, policy=None
+) -> None:
+    """The hooks every status change runs inside its transaction (jobs, e-mail, live, waitlist).
+
+    The status's jobs and the e-mails go to the queue in one insert; ``policy`` is the lab's
+    booking policy when the caller already has it.
+    """
+    tasks.defer_jobs(tasks.booking_jobs(booking, policy=policy) + notifications.notification_jobs(booking, kinds=notify, reason=reason))
     booking._live_previous_status = previous
     events.publish_booking_changed(booking, change=change)
     if freed is not None and freed[0] < freed[1]:
@@ -164,12 +168,13 @@ def booking_request(
 
 
 def _recheck_hold_after_write(booking: Booking) -> None:
-    """Close the race "a waitlist offer is made while this booking is being written".
+    """The waitlist-hold rule, checked after the write: closes the race "an offer is made meanwhile".
 
-    rules.check_hold read the holds before the write without a lock; an offer made in between
-    would not see our row yet. Taking the resource's waitlist lock *after* the write means an
+    A check before the write (without a lock) would miss an offer made in between, which would
+    not see our row yet either. Taking the resource's waitlist lock *after* the write means an
     offer in progress either finished (and is seen here) or will see this booking. Never before
-    the write: a cancellation holding that lock may be waiting for our row (deadlock).
+    the write: a cancellation holding that lock may be waiting for our row (deadlock). So the
+    writers ask rules.check_request to leave the hold out and run it only here.
     """
     entry = waitlist.held_conflict(resource=booking.resource, start=booking.start, end=booking.end, user=booking.user, lock=True)
     if entry is not None:
@@ -182,7 +187,7 @@ def _request(*, resource, user, start, end, purpose, organization, actor, waitli
     now = timezone.now()
     with _lock_errors(), transaction.atomic():
         _set_lock_timeout()
-        policy = rules.check_request(resource=resource, user=user, start=start, end=end, now=now)
+        policy = rules.check_request(resource=resource, user=user, start=start, end=end, now=now, holds=False)
         approval = rules.needs_approval(resource=resource, user=user, start=start, actor=actor)
         booking = Booking(
             resource=resource,
@@ -205,9 +210,9 @@ def _request(*, resource, user, start, end, purpose, organization, actor, waitli
         details = {"waitlist_entry": waitlist_entry.pk} if waitlist_entry is not None else {}
         _record(booking, actor=actor or user, from_status="", to_status=booking.status, source=source, at=now, **details)
         if approval:
-            _after_change(booking, change="requested", previous="", notify=("requested", "approval_needed"))
+            _after_change(booking, change="requested", previous="", notify=("requested", "approval_needed"), policy=policy)
         else:
-            _after_change(booking, change="confirmed", previous="", notify=("confirmed",))
+            _after_change(booking, change="confirmed", previous="", notify=("confirmed",), policy=policy)
     return booking
 
 
@@ -270,7 +275,8 @@ def booking_cancel(*, booking: Booking, by, reason: str = "") -> Booking:
         source = Source.MANAGER if as_manager and by.pk != locked.user_id else Source.USER
         _record(locked, actor=by, from_status=previous, to_status=locked.status, source=source, at=now, reason=locked.reason)
         _after_change(
-            locked, change="cancelled", previous=previous, notify=("cancelled",), reason=locked.reason, freed=(max(locked.start, now), locked.end)
+            locked, change="cancelled", previous=previous, notify=("cancelled",), reason=locked.reason, freed=(max(locked.start, now), locked.end),
+            policy=policy,
         )
     return _sync(booking, locked)
 
@@ -290,7 +296,7 @@ def booking_reschedule(*, booking: Booking, by, start: datetime, end: datetime) 
         now = timezone.now()
         as_manager = rules.check_can_move(locked, by)
         resource = locked.resource
-        policy = rules.check_request(resource=resource, user=locked.user, start=start, end=end, now=now, exclude_booking=locked)
+        policy = rules.check_request(resource=resource, user=locked.user, start=start, end=end, now=now, exclude_booking=locked, holds=False)
         old_start, old_end, previous = locked.start, locked.end, locked.status
         locked.start, locked.end = start, end
         locked.blocked_period = blocked_period_for(resource, start, end)
@@ -314,7 +320,7 @@ def booking_reschedule(*, booking: Booking, by, start: datetime, end: datetime) 
             new={"start": start.astimezone(tz).isoformat(), "end": end.astimezone(tz).isoformat()},
         )
         notify = ("rescheduled", "approval_needed") if locked.status != previous else ("rescheduled",)
-        _after_change(locked, change="rescheduled", previous=previous, notify=notify, freed=(max(old_start, now), old_end))
+        _after_change(locked, change="rescheduled", previous=previous, notify=notify, freed=(max(old_start, now), old_end), policy=policy)
     return _sync(booking, locked)
 
 
@@ -331,7 +337,7 @@ def booking_check_in(*, booking: Booking, by, at: datetime | None = None) -> Boo
         locked.checked_in_at, locked.checked_in_by = at, by
         locked.save()
         _record(locked, actor=by, from_status=previous, to_status=locked.status, source=Source.STAFF if as_staff else Source.USER, at=at)
-        _after_change(locked, change="checked_in", previous=previous)
+        _after_change(locked, change="checked_in", previous=previous, policy=policy)
     return _sync(booking, locked)
 
 
@@ -383,7 +389,7 @@ def booking_mark_no_show(*, booking: Booking, at: datetime | None = None) -> Boo
         locked.status = BookingStatus.NO_SHOW
         locked.save()
         _record(locked, actor=None, from_status=previous, to_status=locked.status, source=Source.JOB, at=at, reason="no_show_grace_passed")
-        _after_change(locked, change="no_show", previous=previous, notify=("no_show",), freed=(max(at, locked.start), locked.end))
+        _after_change(locked, change="no_show", previous=previous, notify=("no_show",), freed=(max(at, locked.start), locked.end), policy=policy)
     return _sync(booking, locked)
 
 

@@ -28,6 +28,8 @@ from procrastinate import exceptions as procrastinate_exceptions
 from procrastinate import manager as procrastinate_manager
 from procrastinate.contrib.django import app
 from procrastinate.contrib.django.django_connector import DjangoConnector
+from procrastinate.jobs import Job
+from procrastinate.retry import RetryStrategy
 from procrastinate.tasks import configure_task
 
 from bookings.errors import BookingError
@@ -55,34 +57,47 @@ _django_jobs = procrastinate_manager.JobManager(connector=DjangoConnector())
 # --- Deferring ------------------------------------------------------------------------------
 
 
-def _defer(task, *, at: datetime, queueing_lock: str, **task_kwargs) -> int | None:
-    """Enqueue ``task`` for ``at`` in the current transaction; a duplicate still waiting is a no-op.
-
-    The insert runs in a savepoint: a queueing-lock clash (same job already waiting) is a unique
-    violation, which would otherwise abort the caller's whole transaction.
-    """
-    deferrer = configure_task(
+def new_job(task, *, at: datetime | None, queueing_lock: str | None = None, **task_kwargs) -> Job:
+    """A job of ``task`` to run at ``at`` (now when None), not yet deferred."""
+    return configure_task(
         name=task.name,
         job_manager=_django_jobs,
         queue=task.queue,
         schedule_at=at,
         queueing_lock=queueing_lock,
         task_kwargs=task_kwargs,
-    )
+    ).job
+
+
+def defer_jobs(jobs: list[Job]) -> None:
+    """Enqueue ``jobs`` in the current transaction, in one statement; duplicates still waiting are no-ops.
+
+    The insert runs in a savepoint: a queueing-lock clash (the same job already waiting) is a
+    unique violation, which would otherwise abort the caller's whole transaction. After a clash
+    the jobs are enqueued one by one, so only the duplicates are skipped.
+    """
+    if not jobs:
+        return
     try:
         with transaction.atomic():
-            return deferrer.defer()
+            _django_jobs.batch_defer_jobs(jobs=jobs)
+        return
     except procrastinate_exceptions.AlreadyEnqueued:
-        return None
+        if len(jobs) == 1:
+            return
+    for job in jobs:
+        try:
+            with transaction.atomic():
+                _django_jobs.defer_job(job=job)
+        except procrastinate_exceptions.AlreadyEnqueued:
+            pass
 
 
-def _no_show_grace(booking: Booking) -> timedelta:
+def _no_show_grace(booking: Booking, policy=None) -> timedelta:
     """The lab's no-show grace period (per-lab policy, inherited from the center above)."""
-    try:
-        from bookings.rules import policy_for
-    except ImportError:  # the engine's rules module is not there yet
-        return timedelta(minutes=15)
-    return policy_for(booking.resource.lab).no_show_grace
+    from bookings.rules import policy_for  # rules imports the waitlist, which imports this module
+
+    return (policy or policy_for(booking.resource.lab)).no_show_grace
 
 
 def _request_expires_at(booking: Booking) -> datetime:
@@ -92,38 +107,55 @@ def _request_expires_at(booking: Booking) -> datetime:
     return min(booking.created_at + timedelta(hours=settings.LABSHARE_REQUEST_HOLD_HOURS), booking.start)
 
 
-def schedule_booking_jobs(booking: Booking) -> None:
-    """Enqueue, inside the caller's transaction, the jobs the booking's current status needs.
+def booking_jobs(booking: Booking, *, policy=None) -> list[Job]:
+    """The jobs the booking's current status needs (``policy``: the lab's, when the caller has it).
 
     ``requested``: its expiry. ``confirmed``: reminders 24 h and 1 h before (those still ahead),
     the no-show check after the grace period and completion at the end. ``checked_in``:
     completion at the end. Other statuses need nothing (jobs already queued find nothing to do).
-    Queueing locks carry the target time, so calling this twice enqueues nothing more, and a
+    Queueing locks carry the target time, so deferring them twice enqueues nothing more, and a
     rescheduled booking gets fresh jobs while the stale ones turn into no-ops.
     """
     now = timezone.now()
     pk = booking.pk
     status = booking.status
+    jobs = []
     if status == BookingStatus.REQUESTED:
         when = _request_expires_at(booking)
-        _defer(expire_request, at=when, queueing_lock=f"booking:{pk}:expire:{when.isoformat()}", booking_id=pk)
+        jobs.append(new_job(expire_request, at=when, queueing_lock=f"booking:{pk}:expire:{when.isoformat()}", booking_id=pk))
     elif status == BookingStatus.CONFIRMED:
         for kind, before in REMINDERS.items():
             when = booking.start - before
             if when > now and settings.LABSHARE_REMINDERS_ENABLED:
                 start = booking.start.astimezone(dt_timezone.utc).isoformat()
-                _defer(send_reminder, at=when, queueing_lock=f"booking:{pk}:{kind}:{start}", booking_id=pk, kind=kind, start=start)
-        when = booking.start + _no_show_grace(booking)
-        _defer(mark_no_show, at=when, queueing_lock=f"booking:{pk}:no_show:{when.isoformat()}", booking_id=pk)
-        _defer(complete_booking, at=booking.end, queueing_lock=f"booking:{pk}:complete:{booking.end.isoformat()}", booking_id=pk)
+                jobs.append(new_job(send_reminder, at=when, queueing_lock=f"booking:{pk}:{kind}:{start}", booking_id=pk, kind=kind, start=start))
+        when = booking.start + _no_show_grace(booking, policy)
+        jobs.append(new_job(mark_no_show, at=when, queueing_lock=f"booking:{pk}:no_show:{when.isoformat()}", booking_id=pk))
+        jobs.append(new_job(complete_booking, at=booking.end, queueing_lock=f"booking:{pk}:complete:{booking.end.isoformat()}", booking_id=pk))
     elif status == BookingStatus.CHECKED_IN:
-        _defer(complete_booking, at=booking.end, queueing_lock=f"booking:{pk}:complete:{booking.end.isoformat()}", booking_id=pk)
+        jobs.append(new_job(complete_booking, at=booking.end, queueing_lock=f"booking:{pk}:complete:{booking.end.isoformat()}", booking_id=pk))
+    return jobs
+
+
+def schedule_booking_jobs(booking: Booking, *, policy=None) -> None:
+    """Enqueue, inside the caller's transaction, the jobs the booking's current status needs (see ``booking_jobs``)."""
+    defer_jobs(booking_jobs(booking, policy=policy))
+
+
+def notification_job(booking: Booking, *, kind: str, reason: str = "") -> Job:
+    """The e-mail of ``kind`` about ``booking``, sent by the worker once the change commits."""
+    return new_job(send_notification, at=None, booking_id=booking.pk, kind=kind, reason=reason)
+
+
+def hold_expiry_job(entry: WaitlistEntry) -> Job:
+    """The lapse of a waitlist hold at its expiry time."""
+    when = entry.offer_expires_at
+    return new_job(expire_waitlist_hold, at=when, queueing_lock=f"waitlist:{entry.pk}:lapse:{when.isoformat()}", entry_id=entry.pk)
 
 
 def schedule_hold_expiry(entry: WaitlistEntry) -> None:
     """Enqueue (in the caller's transaction) the lapse of a waitlist hold at its expiry time."""
-    when = entry.offer_expires_at
-    _defer(expire_waitlist_hold, at=when, queueing_lock=f"waitlist:{entry.pk}:lapse:{when.isoformat()}", entry_id=entry.pk)
+    defer_jobs([hold_expiry_job(entry)])
 
 
 # --- Jobs -----------------------------------------------------------------------------------
@@ -208,7 +240,7 @@ def _reminder_already_handled(context, *, booking_id: int, kind: str, start: str
 @app.task(name="bookings.send_reminder", queue=QUEUE_NOTIFICATIONS, pass_context=True)
 def send_reminder(context=None, *, booking_id: int, kind: str, start: str) -> str:
     """Remind the user of a confirmed booking 24 h / 1 h before; nothing if it moved, ended or was cancelled."""
-    from bookings.notifications import notify
+    from bookings.notifications import send_booking_email
 
     if kind not in REMINDERS:
         return "unknown_kind"
@@ -221,8 +253,38 @@ def send_reminder(context=None, *, booking_id: int, kind: str, start: str) -> st
             return "not_due"
         if _reminder_already_handled(context, booking_id=booking_id, kind=kind, start=start):
             return "duplicate"
-        notify(booking, kind=kind)
+    send_booking_email(booking_id=booking_id, kind=kind)
     return "done"
+
+
+#: A mail server that refuses or times out is tried again, waiting 7 s, 9 s, 13 s, 21 s, … 17 min
+#: (5 s + 2^n): ten attempts over about 35 minutes, then the job is marked failed.
+MAIL_RETRY = RetryStrategy(max_attempts=10, wait=5, exponential_wait=2)
+
+
+@app.task(name="bookings.send_notification", queue=QUEUE_NOTIFICATIONS, retry=MAIL_RETRY)
+def send_notification(*, booking_id: int, kind: str, reason: str = "") -> int:
+    """Send the e-mails of one booking change (enqueued with the change, so none is sent for a rollback).
+
+    Runs in the worker, never in the request: a slow or failing mail server delays nobody's
+    booking, and a failure is retried. Returns how many messages were sent.
+    """
+    from bookings.notifications import send_booking_email
+
+    return send_booking_email(booking_id=booking_id, kind=kind, reason=reason)
+
+
+@app.task(name="bookings.send_waitlist_offer", queue=QUEUE_NOTIFICATIONS, retry=MAIL_RETRY)
+def send_waitlist_offer(*, entry_id: int) -> int:
+    """Tell the first in line that a slot is held for them, and until when (nothing if the offer is gone)."""
+    from bookings.notifications import send_waitlist_offer_email
+
+    return send_waitlist_offer_email(entry_id=entry_id)
+
+
+def waitlist_offer_job(entry: WaitlistEntry) -> Job:
+    """The e-mail offering a held slot to a waitlist entry, sent by the worker once the offer commits."""
+    return new_job(send_waitlist_offer, at=None, entry_id=entry.pk)
 
 
 @app.task(name="bookings.expire_waitlist_hold", queue=QUEUE_BOOKINGS)

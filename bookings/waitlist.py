@@ -156,9 +156,8 @@ def _offer(resource, start: datetime, end: datetime) -> list[WaitlistEntry]:
     frees at once can never offer the same entry twice, and an entry offered one slot is not
     considered again for another.
     """
-    from bookings.notifications import notify_waitlist_offer
     from bookings.selectors import resource_availability
-    from bookings.tasks import schedule_hold_expiry
+    from bookings.tasks import defer_jobs, hold_expiry_job, waitlist_offer_job
     from labs.calendars import subtract
     from labs.models import Resource
 
@@ -196,8 +195,8 @@ def _offer(resource, start: datetime, end: datetime) -> list[WaitlistEntry]:
         entry.offered_at = now
         entry.offer_expires_at = expires
         entry.save(update_fields=["status", "offered_start", "offered_end", "offered_at", "offer_expires_at"])
-        schedule_hold_expiry(entry)
-        notify_waitlist_offer(entry)
+        # The hold's lapse and the e-mail telling the user, in the offer's transaction (one insert).
+        defer_jobs([hold_expiry_job(entry), waitlist_offer_job(entry)])
         offered.append(entry)
         buffer = resource.cleanup_buffer
         free = subtract(free, [(slot_start - buffer, slot_end + buffer)])

@@ -37,6 +37,12 @@ TIME_ZONE = env_timezone("TIME_ZONE", "Asia/Ho_Chi_Minh")
 # With no DATABASE_URL the project-local cluster is used (see config/localdb.py).
 DATABASES = {"default": env_database("DATABASE_URL", localdb.running_url())}
 DATABASES["default"]["TEST"] = {"NAME": env_str("LABSHARE_TEST_DB", "test_labshare")}
+# Persistent connections: opening one costs ~9 ms (SCRAM authentication and a new backend
+# process), more than a whole booking request once warm. Django serves sync views and Channels'
+# database calls on one thread per ASGI process, so each process keeps one connection; health
+# checks replace a connection the server dropped (restart, idle timeout) before it is used.
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 300, minimum=0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["OPTIONS"].setdefault("application_name", "labshare")
 
@@ -172,7 +178,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: its WWW-Authenticate header makes "not signed in" a 401, not a 403.
-        "rest_framework.authentication.TokenAuthentication",  # integrators and scripts
+        "api.authentication.TokenAuthentication",  # integrators and scripts (profile in the same query)
         "rest_framework.authentication.SessionAuthentication",  # the web app; CSRF on writes
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],

@@ -41,3 +41,30 @@ def student(db):
     from tests.factories import make_user
 
     return make_user("student")
+
+
+@pytest.fixture
+def run_mail_jobs(db):
+    """Run the e-mail jobs waiting in the queue, in order, as the worker would; returns how many ran.
+
+    E-mail leaves from the worker (bookings.tasks.send_notification / send_waitlist_offer), so a
+    test sees it only after running those jobs. They run here on the test's own connection, which
+    also sees jobs enqueued inside the test's (never committed) transaction; each job row is
+    removed once run, so a second call runs only newer ones.
+    """
+    from django.db import connection
+    from procrastinate.contrib.django.models import ProcrastinateJob
+
+    from bookings import tasks
+
+    mail_tasks = {task.name: task for task in (tasks.send_notification, tasks.send_waitlist_offer)}
+
+    def run() -> int:
+        jobs = list(ProcrastinateJob.objects.filter(task_name__in=list(mail_tasks), status="todo").order_by("id"))
+        for job in jobs:
+            mail_tasks[job.task_name](**job.args)
+            with connection.cursor() as cursor:
+                cursor.execute("DELETE FROM procrastinate_jobs WHERE id = %s", [job.id])
+        return len(jobs)
+
+    return run

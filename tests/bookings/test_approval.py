@@ -116,7 +116,9 @@ def notified(monkeypatch):
     from bookings import notifications
 
     sent = []
-    monkeypatch.setattr(notifications, "notify", lambda booking, *, kind, reason="": sent.append((booking.pk, kind, reason)))
+    monkeypatch.setattr(
+        notifications, "notification_jobs", lambda booking, *, kinds, reason="": sent.extend((booking.pk, k, reason) for k in kinds) or []
+    )
     return sent
 
 

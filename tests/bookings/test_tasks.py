@@ -66,7 +66,11 @@ def test_confirmed_booking_enqueues_reminders_no_show_check_and_completion(resou
     booking = book(resource, student)
     assert booking.status == BookingStatus.CONFIRMED
     scheduled = {job.task_name: job for job in jobs_for(booking)}
-    assert set(scheduled) == {"bookings.send_reminder", "bookings.mark_no_show", "bookings.complete"}
+    assert set(scheduled) == {"bookings.send_reminder", "bookings.mark_no_show", "bookings.complete", "bookings.send_notification"}
+    # The confirmation e-mail leaves now (from the worker), on the notifications queue.
+    assert scheduled["bookings.send_notification"].args == {"booking_id": booking.pk, "kind": "confirmed", "reason": ""}
+    assert scheduled["bookings.send_notification"].queue_name == tasks.QUEUE_NOTIFICATIONS
+    assert scheduled["bookings.send_notification"].scheduled_at is None
     reminders = sorted(jobs_for(booking, "bookings.send_reminder"), key=lambda j: j.scheduled_at)
     assert [r.scheduled_at for r in reminders] == [booking.start - timedelta(hours=24), booking.start - timedelta(hours=1)]
     assert [r.args["kind"] for r in reminders] == ["reminder_24h", "reminder_1h"]
@@ -80,9 +84,11 @@ def test_confirmed_booking_enqueues_reminders_no_show_check_and_completion(resou
 def test_requested_booking_enqueues_its_expiry_at_the_end_of_its_hold(approval_resource, student):
     booking = book(approval_resource, student)
     assert booking.status == BookingStatus.REQUESTED
-    [job] = jobs_for(booking)
+    [job] = jobs_for(booking).exclude(task_name="bookings.send_notification")
     assert job.task_name == "bookings.expire_request"
     assert job.scheduled_at == booking.expires_at
+    kinds = sorted(j.args["kind"] for j in jobs_for(booking, "bookings.send_notification"))
+    assert kinds == ["approval_needed", "requested"]
 
 
 def test_a_rolled_back_booking_enqueues_nothing(resource, student):
@@ -90,7 +96,7 @@ def test_a_rolled_back_booking_enqueues_nothing(resource, student):
     with pytest.raises(RuntimeError):
         with transaction.atomic():
             book(resource, student)
-            assert ProcrastinateJob.objects.count() == before + 4  # visible inside the transaction...
+            assert ProcrastinateJob.objects.count() == before + 5  # 4 status jobs and 1 e-mail, visible inside the transaction...
             raise RuntimeError("the request fails after the booking was written")
     assert ProcrastinateJob.objects.count() == before  # ...and gone with it
     assert not Booking.objects.exists()
@@ -115,6 +121,29 @@ def test_no_reminder_is_enqueued_for_a_moment_already_past(resource, student):
     tasks.schedule_booking_jobs(booking)
     new = jobs_for(booking).exclude(id__in=before)
     assert sorted(j.args.get("kind", j.task_name) for j in new) == ["bookings.complete", "bookings.mark_no_show", "reminder_1h"]
+
+
+def test_a_batch_with_one_job_already_waiting_still_enqueues_the_others(resource, student):
+    booking = book(resource, student)
+    [waiting] = jobs_for(booking, "bookings.complete")
+    fresh = tasks.new_job(tasks.expire_request, at=timezone.now(), queueing_lock=f"test:{booking.pk}:fresh", booking_id=booking.pk)
+    duplicate = tasks.new_job(tasks.complete_booking, at=booking.end, queueing_lock=waiting.queueing_lock, booking_id=booking.pk)
+    with transaction.atomic():
+        tasks.defer_jobs([fresh, duplicate])
+        assert Booking.objects.filter(pk=booking.pk).exists()  # the transaction is still usable
+    assert jobs_for(booking, "bookings.complete").count() == 1
+    assert jobs_for(booking, "bookings.expire_request").get().queueing_lock == f"test:{booking.pk}:fresh"
+
+
+def test_a_booking_request_enqueues_its_jobs_and_e_mail_in_one_statement(resource, student, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        book(resource, student)
+    defers = [q["sql"] for q in queries.captured_queries if "procrastinate_defer_jobs" in q["sql"]]
+    assert len(defers) == 1
+    assert "bookings.send_notification" in defers[0] and "bookings.complete" in defers[0]
 
 
 # --- Each job's effect, and running it twice ---------------------------------------------------
@@ -250,8 +279,8 @@ def test_real_worker_marks_a_due_no_show_and_a_duplicate_job_changes_nothing(lab
     start = timezone.now() - timedelta(minutes=20)
     move_to(booking, start=start, end=start + timedelta(hours=1))
     with transaction.atomic():
-        tasks._defer(tasks.mark_no_show, at=timezone.now(), queueing_lock=f"test:{booking.pk}:1", booking_id=booking.pk)
-        tasks._defer(tasks.mark_no_show, at=timezone.now(), queueing_lock=f"test:{booking.pk}:2", booking_id=booking.pk)
+        tasks.defer_jobs([tasks.new_job(tasks.mark_no_show, at=timezone.now(), queueing_lock=f"test:{booking.pk}:1", booking_id=booking.pk)])
+        tasks.defer_jobs([tasks.new_job(tasks.mark_no_show, at=timezone.now(), queueing_lock=f"test:{booking.pk}:2", booking_id=booking.pk)])
     _run_worker_once()
     booking.refresh_from_db()
     assert booking.status == BookingStatus.NO_SHOW
@@ -269,7 +298,7 @@ def test_real_worker_sends_a_reminder_only_once_for_duplicate_jobs(lab, mailoutb
     start = booking.start.isoformat()
     for n in range(2):
         with transaction.atomic():
-            tasks._defer(tasks.send_reminder, at=timezone.now(), queueing_lock=f"test:{booking.pk}:r{n}", booking_id=booking.pk, kind="reminder_24h", start=start)
+            tasks.defer_jobs([tasks.new_job(tasks.send_reminder, at=timezone.now(), queueing_lock=f"test:{booking.pk}:r{n}", booking_id=booking.pk, kind="reminder_24h", start=start)])
     _run_worker_once()
     assert len([m for m in mailoutbox if "Nhắc lịch" in m.subject]) == 1
     assert sorted(jobs_for(booking, "bookings.send_reminder").filter(queueing_lock__startswith="test:").values_list("status", flat=True)) == [
@@ -285,7 +314,7 @@ def test_manage_py_procrastinate_worker_one_shot_expires_a_due_request(lab):
     booking = book(resource, student)
     Booking.objects.filter(pk=booking.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     with transaction.atomic():
-        tasks._defer(tasks.expire_request, at=timezone.now(), queueing_lock=f"test:{booking.pk}:x", booking_id=booking.pk)
+        tasks.defer_jobs([tasks.new_job(tasks.expire_request, at=timezone.now(), queueing_lock=f"test:{booking.pk}:x", booking_id=booking.pk)])
         # A job on a queue that is not ours: the labshare worker must leave it alone.
         foreign = configure_task(name="bookings.complete", job_manager=tasks._django_jobs, queue="someone-else", task_kwargs={"booking_id": booking.pk}).defer()
     settings_dict = connection.settings_dict

@@ -334,8 +334,10 @@ def hooks(monkeypatch):
     from bookings import events, notifications, tasks, waitlist
 
     calls = []
-    monkeypatch.setattr(tasks, "schedule_booking_jobs", lambda booking: calls.append(("jobs", booking.status)))
-    monkeypatch.setattr(notifications, "notify", lambda booking, *, kind, reason="": calls.append(("notify", kind)))
+    monkeypatch.setattr(tasks, "booking_jobs", lambda booking, *, policy=None: calls.append(("jobs", booking.status)) or [])
+    monkeypatch.setattr(
+        notifications, "notification_jobs", lambda booking, *, kinds, reason="": calls.extend(("notify", k) for k in kinds) or []
+    )
     monkeypatch.setattr(events, "publish_booking_changed", lambda booking, *, change: calls.append(("live", change)))
     monkeypatch.setattr(
         waitlist, "waitlist_slot_freed", lambda *, resource, start, end: calls.append(("freed", resource.pk, start, end))

@@ -51,12 +51,12 @@ def full_day(resource):
     return [booking_request(resource=resource, user=owner, start=t(h), end=t(h + 3)) for h in (8, 11, 14)]
 
 
-def test_first_in_line_gets_the_hold_and_only_they_are_told(resource, full_day, mailoutbox, django_capture_on_commit_callbacks):
+def test_first_in_line_gets_the_hold_and_only_they_are_told(resource, full_day, mailoutbox, run_mail_jobs):
     first, second, third = make_user("first"), make_user("second"), make_user("third", language="en")
     entries = [waitlist_join(resource=resource, user=u, window_start=t(8), window_end=t(17), duration=timedelta(hours=1)) for u in (first, second, third)]
     mailoutbox.clear()
-    with django_capture_on_commit_callbacks(execute=True):
-        booking_cancel(booking=full_day[1], by=full_day[1].user)  # frees 11:00–14:00
+    booking_cancel(booking=full_day[1], by=full_day[1].user)  # frees 11:00–14:00
+    run_mail_jobs()
     for entry in entries:
         entry.refresh_from_db()
     assert [e.status for e in entries] == [Status.OFFERED, Status.OFFERED, Status.OFFERED]
@@ -65,12 +65,12 @@ def test_first_in_line_gets_the_hold_and_only_they_are_told(resource, full_day, 
     assert [m.to for m in offers(mailoutbox)] == [[first.email], [second.email], [third.email]]
 
 
-def test_one_freed_slot_is_offered_to_one_person_only(resource, full_day, mailoutbox, django_capture_on_commit_callbacks):
+def test_one_freed_slot_is_offered_to_one_person_only(resource, full_day, mailoutbox, run_mail_jobs):
     users = [make_user() for _ in range(4)]
     entries = [waitlist_join(resource=resource, user=u, window_start=t(11), window_end=t(14), duration=timedelta(hours=3)) for u in users]
     mailoutbox.clear()
-    with django_capture_on_commit_callbacks(execute=True):
-        booking_cancel(booking=full_day[1], by=full_day[1].user)
+    booking_cancel(booking=full_day[1], by=full_day[1].user)
+    run_mail_jobs()
     statuses = [WaitlistEntry.objects.get(pk=e.pk).status for e in entries]
     assert statuses == [Status.OFFERED, Status.WAITING, Status.WAITING, Status.WAITING]
     assert [m.to for m in offers(mailoutbox)] == [[users[0].email]]
@@ -107,17 +107,18 @@ def test_window_or_duration_that_does_not_fit_is_skipped(resource, full_day):
     assert (fits.status, fits.offered_start, fits.offered_end) == (Status.OFFERED, t(12), t(14))
 
 
-def test_lapsed_hold_passes_to_the_next_in_line(resource, full_day, mailoutbox, django_capture_on_commit_callbacks):
+def test_lapsed_hold_passes_to_the_next_in_line(resource, full_day, mailoutbox, run_mail_jobs):
     first, second = make_user("first"), make_user("second")
     a = waitlist_join(resource=resource, user=first, window_start=t(11), window_end=t(14), duration=timedelta(hours=3))
     b = waitlist_join(resource=resource, user=second, window_start=t(11), window_end=t(14), duration=timedelta(hours=3))
     booking_cancel(booking=full_day[1], by=full_day[1].user)
     assert waitlist_hold_lapse(entry_id=a.pk) == "not_due"  # the hold is still running
     WaitlistEntry.objects.filter(pk=a.pk).update(offer_expires_at=timezone.now() - timedelta(seconds=1))
+    run_mail_jobs()
     mailoutbox.clear()
-    with django_capture_on_commit_callbacks(execute=True):
-        assert tasks.expire_waitlist_hold(entry_id=a.pk) == "done"
-        assert tasks.expire_waitlist_hold(entry_id=a.pk) == "not_due"  # twice does no harm
+    assert tasks.expire_waitlist_hold(entry_id=a.pk) == "done"
+    assert tasks.expire_waitlist_hold(entry_id=a.pk) == "not_due"  # twice does no harm
+    run_mail_jobs()
     a.refresh_from_db()
     b.refresh_from_db()
     assert (a.status, b.status) == (Status.LAPSED, Status.OFFERED)
@@ -180,15 +181,16 @@ def test_leaving_with_a_hold_passes_it_on(resource, full_day):
     assert waitlist_leave(entry=b, by=manager).status == Status.CANCELLED
 
 
-def test_expired_request_offers_its_slot_to_the_first_in_line(lab, mailoutbox, django_capture_on_commit_callbacks):
+def test_expired_request_offers_its_slot_to_the_first_in_line(lab, mailoutbox, run_mail_jobs):
     resource = make_resource(lab, approval_policy=Resource.ApprovalPolicy.MANAGER)
     request = booking_request(resource=resource, user=make_user(), start=t(9), end=t(11))
     waiter = make_user()
     entry = waitlist_join(resource=resource, user=waiter, window_start=t(9), window_end=t(12), duration=timedelta(hours=2))
     Booking.objects.filter(pk=request.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    run_mail_jobs()
     mailoutbox.clear()
-    with django_capture_on_commit_callbacks(execute=True):
-        assert tasks.expire_request(booking_id=request.pk) == "done"
+    assert tasks.expire_request(booking_id=request.pk) == "done"
+    run_mail_jobs()
     entry.refresh_from_db()
     assert (entry.status, entry.offered_start, entry.offered_end) == (Status.OFFERED, t(9), t(11))
     assert [m.to for m in offers(mailoutbox)] == [[waiter.email]]
