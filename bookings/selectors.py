@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
+from django.db import connection
+
 from bookings.models import ACTIVE_STATUSES, Booking
-from labs.calendars import Interval, merge, resource_calendars, subtract
+from labs.calendars import Interval, merge, resource_calendars, subtract, to_us
 from labs.models import Resource
 
 #: Resource statuses in which nothing can be booked, whatever the calendars say.
@@ -82,19 +84,27 @@ def resources_availability(*, resources: list[Resource], start: datetime, end: d
 # --- API reads (appended by the API workstream) -------------------------------------------------
 
 
-def _local(moment: datetime, tz) -> datetime:
-    return moment.astimezone(tz)
+class GridBusy(NamedTuple):
+    """A busy interval of the lab grid; who and why only when the viewer may know (else None)."""
+
+    start: int
+    end: int
+    blocked_until: int
+    status: str
+    mine: bool
+    booking_id: int | None
+    user: dict | None
+    organization: str | None
+    purpose: str | None
 
 
-class _GridPeriod(NamedTuple):
-    lower: datetime
-    upper: datetime
+class GridWindow(NamedTuple):
+    """A closure, holiday or maintenance window of the lab grid."""
 
-
-class _GridBooking(NamedTuple):
-    """Just what _busy_intervals reads from a booking."""
-
-    blocked_period: _GridPeriod
+    start: int
+    end: int
+    kind: str
+    title: str
 
 
 def lab_grid(
@@ -108,10 +118,15 @@ def lab_grid(
 ) -> dict:
     """Every resource of ``lab`` and the labs below it over [start, end), in a constant number of queries.
 
-    For each resource: its busy intervals (active bookings), closures and maintenance windows, and
-    free intervals. Busy intervals carry personal data (booking id, name, purpose) only for the
-    viewer's own bookings, for bookings in ``detail_lab_ids`` (labs the viewer staffs or manages) or
-    when ``all_details``; everyone else sees a bare interval and status.
+    For each resource: its busy intervals (active bookings), closures and maintenance windows,
+    opening hours and free intervals. Busy intervals carry personal data (booking id, name,
+    purpose) only for the viewer's own bookings, for bookings in ``detail_lab_ids`` (labs the
+    viewer staffs or manages) or when ``all_details``; everyone else sees a bare interval and status.
+
+    Times in the rows are integer microseconds since the epoch (labs.calendars.to_us), not
+    datetimes: a lab week has thousands of intervals, and the API writes them straight to ISO 8601
+    in each row's ``tz`` (labs.calendars.IsoFormatter). Rows: ``{"resource", "tz", "open", "free",
+    "busy" (GridBusy), "closures" (GridWindow)}``; open and free are (start, end) pairs.
     """
     from labs.models import Lab
 
@@ -121,84 +136,150 @@ def lab_grid(
     resources = list(
         Resource.objects.filter(lab_id__in=lab_ids, lab__is_active=True)
         .exclude(status=Resource.Status.RETIRED)
-        .select_related("lab", "equipment", "equipment__category", "space")
+        .select_related("lab")
         .order_by("lab__name_vi", "name_vi", "id")
     )
     if not resources:
         return {"lab": lab, "start": start, "end": end, "resources": []}
     calendars = resource_calendars(resources, start, end)
+    start_us, end_us = to_us(start), to_us(end)
     max_buffer = max(r.cleanup_buffer for r in resources)
     by_resource: dict[int, list] = {r.pk: [] for r in resources}
-    # Plain tuples, not model instances: a lab week can hold thousands of bookings, and building
-    # (and range-parsing) a Booking, a User and an Organization per row would dominate the request.
-    columns = (
-        "id", "resource_id", "start", "end", "blocked_period__endswith", "status", "purpose", "user_id",
-        "user__username", "user__first_name", "user__last_name", "organization__name", "organization__short_name",
-    )
-    active = Booking.objects.filter(resource_id__in=list(by_resource), status__in=ACTIVE_STATUSES).overlapping(
-        start - max_buffer, end + max_buffer
-    )
-    # Exclusive bookings are read through the exclusion constraint's GiST index (it is partial on
-    # "active and exclusive", so the query must say exclusive=True for the planner to use it);
-    # without it a lab with a million bookings is scanned resource by resource.
-    # Non-exclusive rows are read only for resources that have seats now (capacity > 1).
-    shared_ids = [r.pk for r in resources if not r.is_exclusive]
-    parts = [active.filter(exclusive=True).values_list(*columns)]
-    if shared_ids:
-        parts.append(active.filter(exclusive=False, resource_id__in=shared_ids).values_list(*columns))
-    rows_qs = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
-    for row in sorted(rows_qs, key=lambda r: (r[2], r[0])):
+    for row in _grid_bookings(resources, start - max_buffer, end + max_buffer):
         by_resource[row[1]].append(row)
+    detailed = {r.pk for r in resources if all_details or r.lab_id in detail_lab_ids}
+    users = _grid_users({row[7] for rid, rows in by_resource.items() for row in rows if rid in detailed or row[7] == viewer_id})
+
+    # Opening hours, closures and lab-wide maintenance are the same window objects for every
+    # resource of a lab (labs.calendars shares them): convert and subtract them once per lab.
+    window_us: dict[int, GridWindow] = {}
+
+    def as_grid_window(window) -> GridWindow:
+        converted = window_us.get(id(window))
+        if converted is None:
+            converted = window_us[id(window)] = GridWindow(to_us(window.start), to_us(window.end), window.kind, window.title)
+        return converted
+
+    per_lab: dict[int, tuple[list, list]] = {}
     rows = []
     for resource in resources:
-        tz = resource.lab.tz
-        resource_bookings = by_resource[resource.pk]
         calendar = calendars[resource.pk]
+        own_calendar = resource.calendar_id
+        windows = [as_grid_window(w) for w in (*calendar.closures, *calendar.maintenance)]
+        lab_part = per_lab.get(resource.lab_id)
+        if lab_part is None:
+            open_us = [(to_us(s), to_us(e)) for s, e in calendar.open]
+            lab_windows = [
+                (w.start, w.end)
+                for w, original in zip(windows, (*calendar.closures, *calendar.maintenance))
+                if not own_calendar or original.calendar_id != own_calendar
+            ]
+            lab_part = per_lab[resource.lab_id] = (open_us, subtract(open_us, lab_windows))
+        open_us, bookable = lab_part
+        resource_bookings = by_resource[resource.pk]
         if resource.status in UNAVAILABLE_STATUSES:
             free = []
         else:
-            periods = [_GridBooking(_GridPeriod(b[2], b[4])) for b in resource_bookings]
-            free = subtract(calendar.bookable(), _busy_intervals(resource, periods))
-        details_here = all_details or resource.lab_id in detail_lab_ids
+            if own_calendar:
+                own = [(w.start, w.end) for w in (*calendar.closures, *calendar.maintenance) if w.calendar_id == own_calendar]
+                if own:
+                    bookable = subtract(bookable, [(to_us(s), to_us(e)) for s, e in own])
+            if resource_bookings:
+                busy_us = busy_periods(
+                    [(b[2], b[4]) for b in resource_bookings],
+                    capacity=resource.capacity,
+                    buffer=_as_us(resource.cleanup_buffer),
+                )
+                free = subtract(bookable, busy_us)
+            else:
+                free = list(bookable)
+        details_here = resource.pk in detailed
         busy = []
-        for pk, _rid, b_start, b_end, blocked_until, status, purpose, user_id, username, first, last, org, org_short in resource_bookings:
-            if b_end <= start or b_start >= end:
+        for pk, _rid, b_start, b_end, until, status, purpose, user_id, organization in resource_bookings:
+            if b_end <= start_us or b_start >= end_us:
                 continue  # only its clean-up buffer reaches into the range
             mine = viewer_id is not None and user_id == viewer_id
-            entry = {
-                "start": _local(b_start, tz),
-                "end": _local(b_end, tz),
-                "blocked_until": _local(blocked_until, tz),
-                "status": status,
-                "mine": mine,
-                "booking_id": None,
-                "user": None,
-                "organization": None,
-                "purpose": None,
-            }
             if details_here or mine:
-                full_name = f"{first} {last}".strip()
-                entry.update(
-                    booking_id=pk,
-                    user={"id": user_id, "username": username, "name": full_name or username},
-                    organization=(org_short or org) if org else None,
-                    purpose=purpose,
-                )
-            busy.append(entry)
-        closures = [
-            {"start": _local(w.start, tz), "end": _local(w.end, tz), "kind": w.kind, "title": w.title}
-            for w in sorted(calendar.closures + calendar.maintenance, key=lambda w: w.start)
-        ]
-        rows.append(
-            {
-                "resource": resource,
-                "busy": busy,
-                "closures": closures,
-                "open": [(_local(s, tz), _local(e, tz)) for s, e in calendar.open],
-                "free": [(_local(s, tz), _local(e, tz)) for s, e in free],
-            }
-        )
+                busy.append(GridBusy(b_start, b_end, until, status, mine, pk, users[user_id], organization, purpose))
+            else:
+                busy.append(GridBusy(b_start, b_end, until, status, mine, None, None, None, None))
+        windows.sort(key=_window_start)
+        rows.append({"resource": resource, "tz": resource.lab.tz, "busy": busy, "closures": windows, "open": open_us, "free": free})
     return {"lab": lab, "start": start, "end": end, "resources": rows}
+
+
+def _epoch_us_sql(column: str) -> str:
+    """SQL for a timestamp as integer microseconds since the epoch (exact: EXTRACT gives a numeric).
+
+    An integer reads several times faster than a timestamptz, which psycopg parses into an
+    aware datetime: a lab week holds thousands of bookings.
+    """
+    return f"(EXTRACT(EPOCH FROM {column}) * 1000000)::bigint"
+
+
+#: One row per active booking: id, resource, start, end, blocked until (epoch µs), status,
+#: purpose, user, organisation label (short name, else name; null without one).
+_GRID_BOOKINGS_SQL = f"""
+    SELECT b.id, b.resource_id, {_epoch_us_sql("b.start")}, {_epoch_us_sql('b."end"')},
+           {_epoch_us_sql("upper(b.blocked_period)")}, b.status, b.purpose, b.user_id,
+           CASE WHEN o.name <> '' THEN COALESCE(NULLIF(o.short_name, ''), o.name) END
+    FROM bookings_booking b LEFT JOIN labs_organization o ON o.id = b.organization_id
+    WHERE b.resource_id = ANY(%s::bigint[]) AND b.status IN ({", ".join(["%s"] * len(ACTIVE_STATUSES))})
+      AND b.blocked_period && tstzrange(%s, %s, '[)')
+"""
+
+
+def _grid_bookings(resources: list[Resource], start: datetime, end: datetime) -> list[tuple]:
+    """Active bookings of ``resources`` whose blocked period meets [start, end), by start then id.
+
+    Hand-written SQL, read as plain tuples of integers and strings: with the ORM (building the
+    query, a Booking, a User and an Organization per row, three parsed timestamps) this read was
+    most of a lab-week grid's time.
+    """
+    params = [str(status) for status in ACTIVE_STATUSES]
+    # Exclusive bookings are read through the exclusion constraint's GiST index (it is partial on
+    # "active and exclusive", so the query must say exclusive for the planner to use it): a lab
+    # with a million bookings is not scanned resource by resource. Non-exclusive rows are read
+    # only for the resources that have seats now (capacity > 1).
+    sql = f"{_GRID_BOOKINGS_SQL} AND b.exclusive"
+    all_params = [[r.pk for r in resources], *params, start, end]
+    shared_ids = [r.pk for r in resources if not r.is_exclusive]
+    if shared_ids:
+        sql = f"{sql} UNION ALL {_GRID_BOOKINGS_SQL} AND NOT b.exclusive"
+        all_params += [shared_ids, *params, start, end]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, all_params)
+        rows = cursor.fetchall()
+    rows.sort(key=_start_then_id)
+    return rows
+
+
+def _grid_users(user_ids: set[int]) -> dict[int, dict]:
+    """Who booked, as the grid shows it to those allowed to see it: {id: {id, username, name}}.
+
+    Always one query (an empty list included), so the grid's query count never depends on the data.
+    """
+    from django.contrib.auth import get_user_model
+
+    table = connection.ops.quote_name(get_user_model()._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id, username, first_name, last_name FROM {table} WHERE id = ANY(%s::bigint[])", [sorted(user_ids)])
+        return {
+            pk: {"id": pk, "username": username, "name": f"{first} {last}".strip() or username}
+            for pk, username, first, last in cursor.fetchall()
+        }
+
+
+def _start_then_id(row: tuple) -> tuple[int, int]:
+    return row[2], row[0]
+
+
+def _window_start(window: GridWindow) -> int:
+    return window.start
+
+
+def _as_us(duration: timedelta) -> int:
+    return (duration.days * 86_400 + duration.seconds) * 1_000_000 + duration.microseconds
 
 
 def _ceil_to_grid(moment: datetime, granularity, tz) -> datetime:

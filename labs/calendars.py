@@ -17,7 +17,7 @@ import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone as dt_timezone
+from datetime import datetime, timedelta, timezone as dt_timezone
 
 from django.db.models import BooleanField, Expression, F, Q
 from schedule.models import Occurrence
@@ -73,6 +73,86 @@ def subtract(base: Iterable[Interval], removed: Iterable[Interval]) -> list[Inte
 def clip(intervals: Iterable[Interval], start: datetime, end: datetime) -> list[Interval]:
     """Intervals cut to [start, end)."""
     return [(max(s, start), min(e, end)) for s, e in intervals if s < end and e > start]
+
+
+# --- Epoch microseconds: exact instants without datetime objects --------------------------------
+
+EPOCH = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
+_US = 1_000_000
+_US_PER_HOUR = 3_600 * _US
+_MM_SS = [f"{second // 60:02d}:{second % 60:02d}" for second in range(3600)]
+_DIGITS3 = [f"{n:03d}" for n in range(1000)]
+
+
+def to_us(moment: datetime) -> int:
+    """An aware datetime as integer microseconds since the epoch.
+
+    Integers, not float timestamps: interval maths on them is exact, so a free interval that ends
+    where a booking starts never gains or loses a microsecond in a rounding.
+    """
+    delta = moment - EPOCH
+    return (delta.days * 86_400 + delta.seconds) * _US + delta.microseconds
+
+
+def from_us(value: int, tz: zoneinfo.ZoneInfo | dt_timezone) -> datetime:
+    """Epoch microseconds as an aware datetime in ``tz``."""
+    return (EPOCH + timedelta(microseconds=value)).astimezone(tz)
+
+
+class IsoFormatter:
+    """ISO 8601 text of epoch microseconds in one time zone, equal to ``from_us(v, tz).isoformat()``.
+
+    A lab week grid writes ~7,000 instants; building an aware datetime, converting it and
+    formatting it costs several times more than this arithmetic. The zone's offset is looked up
+    once per UTC hour: an hour that starts and ends with the same offset has it throughout (no zone
+    in the tz database changes its offset twice within an hour); an hour with a change of offset
+    (daylight saving time) is formatted through datetime. One instance per zone and request: it
+    remembers the texts it made (a lab's days share their opening and closing times).
+    """
+
+    __slots__ = ("tz", "_texts", "_offsets", "_hours")
+
+    def __init__(self, tz: zoneinfo.ZoneInfo | dt_timezone) -> None:
+        self.tz = tz
+        self._texts: dict[int, str] = {}
+        # UTC hour -> (offset in microseconds, offset text), or None when the offset changes in it.
+        self._offsets: dict[int, tuple[int, str] | None] = {}
+        # Local hour (counted from the epoch) -> "YYYY-MM-DDTHH:".
+        self._hours: dict[int, str] = {}
+
+    def __call__(self, value: int) -> str:
+        text = self._texts.get(value)
+        if text is None:
+            text = self._texts[value] = self._format(value)
+        return text
+
+    def _format(self, value: int) -> str:
+        hour = value // _US_PER_HOUR
+        if hour in self._offsets:
+            offset = self._offsets[hour]
+        else:
+            offset = self._offsets[hour] = self._offset_of_hour(hour)
+        if offset is None:
+            return from_us(value, self.tz).isoformat()
+        offset_us, suffix = offset
+        local_hour, rest = divmod(value + offset_us, _US_PER_HOUR)
+        prefix = self._hours.get(local_hour)
+        if prefix is None:
+            prefix = self._hours[local_hour] = from_us(local_hour * _US_PER_HOUR, dt_timezone.utc).isoformat()[:14]
+        second, micro = divmod(rest, _US)
+        if micro:
+            return f"{prefix}{_MM_SS[second]}.{_DIGITS3[micro // 1000]}{_DIGITS3[micro % 1000]}{suffix}"
+        return f"{prefix}{_MM_SS[second]}{suffix}"
+
+    def _offset_of_hour(self, hour: int) -> tuple[int, str] | None:
+        """(offset in microseconds, its ISO text) if one offset holds over the whole UTC hour."""
+        first = from_us(hour * _US_PER_HOUR, self.tz).utcoffset()
+        last = from_us((hour + 1) * _US_PER_HOUR - 1, self.tz).utcoffset()
+        if first is None or first != last:
+            return None
+        # The offset's text as datetime writes it ("+07:00", or "-00:44:30" for an old zone).
+        suffix = datetime(2000, 1, 1, tzinfo=dt_timezone(first)).isoformat()[19:]
+        return to_us(EPOCH + first), suffix
 
 
 # --- Queries over many ids ------------------------------------------------------------------------

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, time, timedelta
+from json.encoder import encode_basestring
 
 from rest_framework import serializers
+from rest_framework.renderers import JSONRenderer
 
 from api.fields import AwareDateTimeField, DurationMinutesField
+from labs.calendars import IsoFormatter
 from labs.models import Resource
 
 #: The longest range one availability request may cover (keeps every request cheap).
@@ -226,46 +230,104 @@ class PartnerUsageSerializer(serializers.Serializer):
     by_resource = PartnerUsageResourceSerializer(many=True)
 
 
-def _interval_json(interval) -> dict:
-    start, end = interval
-    return {"start": start.isoformat(), "end": end.isoformat()}
+class JSONText(str):
+    """A JSON document already written out (the lab grid): GridJSONRenderer sends it as it is."""
 
 
-def grid_json(grid: dict) -> dict:
-    """The lab grid in GridSerializer's shape, built directly.
+class GridJSONRenderer(JSONRenderer):
+    """DRF's JSONRenderer, except that a :class:`JSONText` is sent as it is (errors render as usual).
 
-    A lab week holds thousands of intervals; DRF's field-by-field serializers cost more than the
-    database work there, so the grid is written out by hand (the schema still documents
-    GridSerializer, and the tests check the shape).
+    The text is what JSONRenderer would write for the same data (compact, UTF-8, U+2028/U+2029
+    escaped); asked for indentation (``; indent=4``, the browsable API), it is parsed and rendered.
     """
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if isinstance(data, JSONText):
+            if self.get_indent(accepted_media_type, renderer_context or {}) is None:
+                return data.encode()
+            data = json.loads(data)
+        return super().render(data, accepted_media_type, renderer_context)
+
+
+_TRUE_FALSE = ("false", "true")
+_NO_DETAILS = '"booking_id":null,"user":null,"organization":null,"purpose":null}'
+
+
+def _text(value) -> str:
+    """A JSON string (or null), as json.dumps(ensure_ascii=False) writes it."""
+    return "null" if value is None else encode_basestring(value)
+
+
+def grid_json_text(grid: dict) -> JSONText:
+    """The lab grid (bookings.selectors.lab_grid) in GridSerializer's shape, as JSON text.
+
+    A lab week holds thousands of intervals. DRF's field-by-field serializers, a datetime per
+    instant and then json.dumps over ~20,000 small dicts cost several times the database work, so
+    the document is written directly: instants go from the selector's epoch microseconds to
+    ISO 8601 through one formatter per time zone, strings through json's own escaping. The text is
+    byte for byte what JSONRenderer writes for :func:`grid_json` (tests compare both with
+    GridSerializer, which documents the shape in the schema).
+    """
+    formatters: dict[str, IsoFormatter] = {}
+    statuses: dict[str, str] = {}
+    users: dict[int, str] = {}
     rows = []
     for row in grid["resources"]:
         resource = row["resource"]
+        lab = resource.lab
+        iso = formatters.get(lab.timezone)
+        if iso is None:
+            iso = formatters[lab.timezone] = IsoFormatter(row["tz"])
         busy = []
-        for b in row["busy"]:
-            busy.append({
-                "start": b["start"].isoformat(), "end": b["end"].isoformat(), "blocked_until": b["blocked_until"].isoformat(),
-                "status": b["status"], "mine": b["mine"], "booking_id": b["booking_id"], "user": b["user"],
-                "organization": b["organization"], "purpose": b["purpose"],
-            })
-        rows.append({
-            "resource": {
-                "id": resource.pk, "slug": resource.slug, "name": resource.name, "kind": resource.kind, "status": resource.status,
-                "lab": resource.lab_id, "lab_name": resource.lab.name, "timezone": resource.lab.timezone, "capacity": resource.capacity,
-            },
-            "open": [_interval_json(i) for i in row["open"]],
-            "free": [_interval_json(i) for i in row["free"]],
-            "busy": busy,
-            "closures": [
-                {"start": c["start"].isoformat(), "end": c["end"].isoformat(), "kind": c["kind"], "title": c["title"]}
-                for c in row["closures"]
-            ],
-        })
-    tz = grid["lab"].tz
-    return {
-        "lab": grid["lab"].pk,
-        "timezone": grid["lab"].timezone,
-        "start": grid["start"].astimezone(tz).isoformat(),
-        "end": grid["end"].astimezone(tz).isoformat(),
-        "resources": rows,
-    }
+        for b_start, b_end, until, status, mine, booking_id, user, organization, purpose in row["busy"]:
+            status_text = statuses.get(status)
+            if status_text is None:
+                status_text = statuses[status] = _text(status)
+            head = (
+                f'{{"start":"{iso(b_start)}","end":"{iso(b_end)}","blocked_until":"{iso(until)}",'
+                f'"status":{status_text},"mine":{_TRUE_FALSE[mine]},'
+            )
+            if booking_id is None and user is None and organization is None and purpose is None:
+                busy.append(head + _NO_DETAILS)
+                continue
+            if user is None:
+                user_text = "null"
+            else:
+                user_text = users.get(id(user))
+                if user_text is None:
+                    user_text = users[id(user)] = (
+                        f'{{"id":{user["id"]},"username":{_text(user["username"])},"name":{_text(user["name"])}}}'
+                    )
+            busy.append(
+                f'{head}"booking_id":{"null" if booking_id is None else booking_id},"user":{user_text},'
+                f'"organization":{_text(organization)},"purpose":{_text(purpose)}}}'
+            )
+        brief = (
+            f'{{"id":{resource.pk},"slug":{_text(resource.slug)},"name":{_text(resource.name)},"kind":{_text(resource.kind)},'
+            f'"status":{_text(resource.status)},"lab":{resource.lab_id},"lab_name":{_text(lab.name)},'
+            f'"timezone":{_text(lab.timezone)},"capacity":{resource.capacity}}}'
+        )
+        open_text = ",".join([f'{{"start":"{iso(s)}","end":"{iso(e)}"}}' for s, e in row["open"]])
+        free_text = ",".join([f'{{"start":"{iso(s)}","end":"{iso(e)}"}}' for s, e in row["free"]])
+        closures_text = ",".join(
+            [
+                f'{{"start":"{iso(w_start)}","end":"{iso(w_end)}","kind":{_text(kind)},"title":{_text(title)}}}'
+                for w_start, w_end, kind, title in row["closures"]
+            ]
+        )
+        rows.append(
+            f'{{"resource":{brief},"open":[{open_text}],"free":[{free_text}],"busy":[{",".join(busy)}],"closures":[{closures_text}]}}'
+        )
+    lab = grid["lab"]
+    tz = lab.tz
+    text = (
+        f'{{"lab":{lab.pk},"timezone":{_text(lab.timezone)},"start":{_text(grid["start"].astimezone(tz).isoformat())},'
+        f'"end":{_text(grid["end"].astimezone(tz).isoformat())},"resources":[{",".join(rows)}]}}'
+    )
+    # JSONRenderer's escaping of the two line separators JavaScript does not allow in strings.
+    return JSONText(text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+def grid_json(grid: dict) -> dict:
+    """The lab grid as plain JSON data (parsed from :func:`grid_json_text`, its one writer)."""
+    return json.loads(grid_json_text(grid))

@@ -10,6 +10,7 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.decorators import action
+from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.response import Response
 
 from api import selectors as api_selectors
@@ -17,12 +18,13 @@ from api.permissions import IsPartnerMemberOrAdmin, IsSignedIn, scope_of
 from api.schema import errors, ok
 from api.serializers.availability import (
     AvailabilitySerializer,
+    GridJSONRenderer,
     GridQuerySerializer,
     GridSerializer,
     PartnerUsageSerializer,
     QuoteSerializer,
     RangeQuerySerializer,
-    grid_json,
+    grid_json_text,
 )
 from api.serializers.catalogue import (
     CategorySerializer,
@@ -129,7 +131,9 @@ class LabViewSet(viewsets.ReadOnlyModelViewSet):
         responses={**ok(GridSerializer, example=GRID_EXAMPLE), **errors("validation_error", "naive_datetime", "not_found")},
         filters=False,
     )
-    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    # The grid is written as JSON text directly (see grid_json_text); GridJSONRenderer sends it.
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[],
+            renderer_classes=[GridJSONRenderer, BrowsableAPIRenderer])
     def grid(self, request, pk=None):
         lab = self.get_object()
         query = GridQuerySerializer(data=request.query_params, context={"lab": lab})
@@ -143,7 +147,7 @@ class LabViewSet(viewsets.ReadOnlyModelViewSet):
             detail_lab_ids=scope.staffed,
             all_details=scope.is_admin,
         )
-        return Response(grid_json(grid))
+        return Response(grid_json_text(grid))
 
 
 def _resource_viewset(model, serializer_class, label: str, plural: str):

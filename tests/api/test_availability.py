@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from bookings.models import Booking, BookingStatus
 from bookings.services import blocked_period_for
+from labs.calendars import from_us
 from labs.models import Resource
 from labs.services import calendar_add_closure
 from tests.api.conftest import iso, make_booking, next_weekday
@@ -220,16 +221,77 @@ def test_search_ranks_an_exact_fit_before_a_longer_gap_at_the_same_start(world):
     assert [o["resource"]["id"] for o in options] == [snug.pk, roomy.pk]
 
 
+def _grid_as_datetimes(grid: dict) -> dict:
+    """The selector's grid with aware datetimes instead of epoch microseconds (GridSerializer's input)."""
+    rows = []
+    for row in grid["resources"]:
+        tz = row["tz"]
+
+        def dt(value, tz=tz):
+            return from_us(value, tz)
+
+        rows.append({
+            "resource": row["resource"],
+            "open": [(dt(s), dt(e)) for s, e in row["open"]],
+            "free": [(dt(s), dt(e)) for s, e in row["free"]],
+            "busy": [{**b._asdict(), "start": dt(b.start), "end": dt(b.end), "blocked_until": dt(b.blocked_until)} for b in row["busy"]],
+            "closures": [{**w._asdict(), "start": dt(w.start), "end": dt(w.end)} for w in row["closures"]],
+        })
+    return {**grid, "resources": rows}
+
+
 def test_the_hand_written_grid_matches_the_documented_serializer(world):
     from api.serializers.availability import GridSerializer, grid_json
     from bookings.selectors import lab_grid
 
     start = next_weekday(hour=10)
-    make_booking(world.machine, world.users["sme"], start, start + timedelta(hours=1), purpose="x")
+    make_booking(world.machine, world.users["sme"], start, start + timedelta(hours=1), purpose="x", organization=world.sme_org)
+    make_booking(world.machine, world.users["student"], start + timedelta(hours=2, microseconds=250), start + timedelta(hours=3))
     calendar_add_closure(target=world.space, start=start.replace(hour=14), end=start.replace(hour=15), title="Dọn dẹp")
     day = day_of(start)
-    grid = lab_grid(lab=world.center, start=day, end=day + timedelta(days=1), all_details=True)
-    assert grid_json(grid) == GridSerializer(grid).data
+    grid = lab_grid(lab=world.center, start=day, end=day + timedelta(days=1), viewer_id=world.users["sme"].pk)
+    body = grid_json(grid)
+    assert body == GridSerializer(_grid_as_datetimes(grid)).data
+    busy = next(r for r in body["resources"] if r["resource"]["id"] == world.machine.pk)["busy"]
+    assert busy[0]["organization"] == "Công ty TNHH Sáng Tạo" and busy[0]["user"]["username"] == "sme"
+    assert busy[1]["start"] == iso(start + timedelta(hours=2, microseconds=250)) and busy[1]["user"] is None
+
+
+def test_the_grid_text_is_what_drfs_json_renderer_writes_for_the_same_data(world):
+    from rest_framework.renderers import JSONRenderer
+
+    from api.serializers.availability import grid_json, grid_json_text
+    from bookings.selectors import lab_grid
+
+    start = next_weekday(hour=10)
+    # Quotes, backslashes, Vietnamese, control and line-separator characters must be escaped as json does.
+    make_booking(world.machine, world.users["sme"], start, start + timedelta(hours=1), purpose='Mẫu "thử"\\ \n\u2028\u2029\x01 ✓')
+    calendar_add_closure(target=world.lab, start=start.replace(hour=14), end=start.replace(hour=15), title="Tết \u2028")
+    day = day_of(start)
+    grid = lab_grid(lab=world.center, start=day, end=day + timedelta(days=2), all_details=True)
+    text = grid_json_text(grid)
+    assert text.encode() == JSONRenderer().render(grid_json(grid))
+    assert "\u2028" not in text and "\\u2028" in text
+
+
+def test_the_grid_is_also_served_indented_and_in_the_browsable_api(world):
+    start = next_weekday(hour=10)
+    make_booking(world.machine, world.users["sme"], start, start + timedelta(hours=1))
+    path = f"/api/labs/{world.lab.pk}/grid/"
+    params = {"date": start.date().isoformat()}
+    compact = world.client("anonymous").get(path, params)
+    indented = world.client("anonymous").get(path, params, HTTP_ACCEPT="application/json; indent=4")
+    assert compact.status_code == indented.status_code == 200
+    assert b"\n    " in indented.content and b"\n" not in compact.content
+    assert indented.json() == compact.json()
+    page = world.client("anonymous").get(path, params, HTTP_ACCEPT="text/html")
+    assert page.status_code == 200 and b"blocked_until" in page.content
+
+
+def test_grid_errors_are_still_rendered_as_json(world):
+    response = world.client("anonymous").get(f"/api/labs/{world.lab.pk}/grid/", {"date": "2030-13-01"})
+    assert response.status_code == 400 and response["Content-Type"].startswith("application/json")
+    assert response.json()["code"] == "validation_error"
 
 
 def test_grid_shows_bookings_of_shared_spaces_and_keeps_them_free_until_full(world):
