@@ -6,19 +6,24 @@ a lab's calendar apply to it and every lab below it; maintenance lives on a reso
 (or a lab's, for the whole lab). Recurrences are expanded in the lab's own time zone, so "08:00"
 stays 08:00 on the wall clock whatever the server's zone.
 
-Everything here is batched: one query for the entries of any number of calendars and one for
-their persisted (cancelled or moved) occurrences, so a grid of 50 resources costs the same
-number of queries as one resource.
+Everything here is batched: one query for the lab chains (with the calendar stamp), one for the
+entries of any number of calendars and one for their persisted (cancelled or moved) occurrences,
+so a grid of 50 resources costs the same number of queries as one resource. Expanded calendars
+are kept per process, by whole weeks, for as long as the calendar stamp (bumped by database
+triggers on every calendar write, from any process) stays the same: then a read is one query.
 """
 
 from __future__ import annotations
 
+import threading
 import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 from datetime import datetime, timedelta, timezone as dt_timezone
 
+from django.db import connection
 from django.db.models import BooleanField, Expression, F, Q
 from schedule.models import Occurrence
 
@@ -206,7 +211,21 @@ def _entries_overlapping(calendar_ids: Iterable[int], start: datetime, end: date
     qs = CalendarEntry.objects.filter(AnyOf("calendar_id", calendar_ids)).filter(one_off | recurring).select_related("rule")
     if kinds is not None:
         qs = qs.filter(kind__in=list(kinds))
-    return list(qs)
+    return list(qs.order_by("id"))
+
+
+def _persisted_occurrences(entries: list[CalendarEntry], start: datetime, end: datetime) -> dict[int, dict[datetime, Occurrence]]:
+    """Cancelled or moved occurrences of ``entries`` that matter in [start, end), by entry and original start.
+
+    Those whose original time meets the range (they cancel or move a generated occurrence) and
+    those moved into it; one query for any number of entries.
+    """
+    persisted: dict[int, dict[datetime, Occurrence]] = defaultdict(dict)
+    if entries:
+        meets = Q(start__lt=end, end__gt=start) | Q(original_start__lt=end, original_end__gt=start)
+        for occ in Occurrence.objects.filter(AnyOf("event_id", [e.pk for e in entries])).filter(meets).order_by("id"):
+            persisted[occ.event_id][occ.original_start] = occ
+    return persisted
 
 
 def advance_recurrence(entry: CalendarEntry, start: datetime, tz: zoneinfo.ZoneInfo) -> CalendarEntry:
@@ -249,19 +268,24 @@ def advance_recurrence(entry: CalendarEntry, start: datetime, tz: zoneinfo.ZoneI
     return moved
 
 
-def expand(entries: list[CalendarEntry], start: datetime, end: datetime, tz: zoneinfo.ZoneInfo) -> list[Window]:
+def expand(
+    entries: list[CalendarEntry],
+    start: datetime,
+    end: datetime,
+    tz: zoneinfo.ZoneInfo,
+    persisted: dict[int, dict[datetime, Occurrence]] | None = None,
+) -> list[Window]:
     """Concrete occurrences of ``entries`` in [start, end), expanded in ``tz``.
 
     django-scheduler's public ``get_occurrences`` runs one query per event to find persisted
     occurrences; we expand with its rule engine (``_get_occurrence_list``) and apply persisted
-    occurrences (cancelled or moved by a manager) for all entries in a single query.
+    occurrences (cancelled or moved by a manager) for all entries in a single query (or from
+    ``persisted``, as :func:`_persisted_occurrences` reads them for a range covering this one).
     """
     local_start, local_end = start.astimezone(tz), end.astimezone(tz)
     generated = {entry.pk: advance_recurrence(entry, start, tz)._get_occurrence_list(local_start, local_end) for entry in entries}
-    persisted = defaultdict(dict)
-    if entries:
-        for occ in Occurrence.objects.filter(event_id__in=[e.pk for e in entries]):
-            persisted[occ.event_id][occ.original_start] = occ
+    if persisted is None:
+        persisted = _persisted_occurrences(entries, start, end)
     windows: list[Window] = []
     for entry in entries:
         overrides = persisted.get(entry.pk, {})
@@ -298,53 +322,168 @@ class ResourceCalendar:
         return subtract(self.open, [(w.start, w.end) for w in self.closures + self.maintenance])
 
 
+class _Chains(NamedTuple):
+    """Labs and their ancestors, which of their calendars hold opening hours, and the calendar stamp."""
+
+    chains: dict[int, list[Lab]]
+    open_calendar_ids: set[int]
+    stamp: int | None
+
+
+_CHAINS_SQL = """
+    WITH RECURSIVE up(origin, id, parent_id, calendar_id, timezone, depth) AS (
+        SELECT id, id, parent_id, calendar_id, timezone, 0 FROM labs_lab WHERE id = ANY(%s::bigint[])
+        UNION ALL
+        SELECT up.origin, lab.id, lab.parent_id, lab.calendar_id, lab.timezone, up.depth + 1
+        FROM labs_lab lab JOIN up ON lab.id = up.parent_id
+        WHERE up.depth < 31
+    )
+    SELECT up.origin, up.id, up.parent_id, up.calendar_id, up.timezone,
+           EXISTS (
+               SELECT 1 FROM schedule_event event JOIN labs_calendarentry entry ON entry.event_ptr_id = event.id
+               WHERE event.calendar_id = up.calendar_id AND entry.kind = %s
+           ),
+           (SELECT version FROM labs_calendar_stamp WHERE id = 1)
+    FROM up
+    ORDER BY up.origin, up.depth
+"""
+
+
+def _lab_chains(lab_ids: Iterable[int]) -> _Chains:
+    """:func:`lab_chains` for these labs, plus opening-hours calendars and the stamp, in one query.
+
+    Walks up from the given labs only (a recursive query), not over the whole network; at most 32
+    labs per chain, so a (forbidden) cycle cannot loop.
+    """
+    chains: dict[int, list[Lab]] = {}
+    open_calendar_ids: set[int] = set()
+    stamp = None
+    with connection.cursor() as cursor:
+        cursor.execute(_CHAINS_SQL, [sorted(set(lab_ids)), CalendarEntry.Kind.OPEN.value])
+        for origin, pk, parent_id, calendar_id, tz_name, has_open, stamp in cursor.fetchall():
+            chains.setdefault(origin, []).append(Lab(id=pk, parent_id=parent_id, calendar_id=calendar_id, timezone=tz_name))
+            if has_open:
+                open_calendar_ids.add(calendar_id)
+    return _Chains(chains, open_calendar_ids, stamp)
+
+
 def lab_chains(labs: Iterable[Lab]) -> dict[int, list[Lab]]:
-    """For each lab, the lab and its ancestors, nearest first (one query for the whole network)."""
-    all_labs = {lab.pk: lab for lab in Lab.objects.only("id", "parent_id", "calendar_id", "timezone")}
-    chains = {}
-    for lab in labs:
-        chain, node, guard = [], all_labs.get(lab.pk), 0
-        while node is not None and guard < 32:
-            chain.append(node)
-            node = all_labs.get(node.parent_id) if node.parent_id else None
-            guard += 1
-        chains[lab.pk] = chain
-    return chains
+    """For each lab, the lab and its ancestors, nearest first (one query)."""
+    labs = list(labs)
+    found = _lab_chains(lab.pk for lab in labs).chains
+    return {lab.pk: found.get(lab.pk, []) for lab in labs}
+
+
+# --- Expanded calendars, kept per process and checked against the calendar stamp ----------------
+
+#: Calendars are expanded over whole blocks of this many days (counted from the epoch), so
+#: requests for nearby ranges (one booking after another, the grid of the next day) share them.
+BLOCK_DAYS = 7
+_BLOCK = timedelta(days=BLOCK_DAYS)
+#: A bound on the windows lists kept per process (one per calendar, zone and span of blocks).
+CACHE_LIMIT = 20_000
+
+
+class _ExpansionCache:
+    """Expanded windows per (calendar, zone, span), valid for one database and calendar stamp.
+
+    The stamp (labs_calendar_stamp, bumped by triggers on every calendar write; see migration
+    labs 0002) is read in the lab-chain query that every call runs anyway. A different stamp, from
+    a write in any process, empties the cache before the next read, so no process ever serves
+    windows older than the calendars its own query just saw. Window objects are immutable and
+    shared; callers get fresh lists.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._identity: tuple | None = None
+        self._items: dict[tuple, tuple[Window, ...]] = {}
+
+    def lookup(self, identity: tuple, keys: Iterable[tuple]) -> dict[tuple, tuple[Window, ...]]:
+        with self._lock:
+            if identity != self._identity:
+                return {}
+            return {key: self._items[key] for key in keys if key in self._items}
+
+    def store(self, identity: tuple, items: dict[tuple, tuple[Window, ...]]) -> None:
+        with self._lock:
+            if identity != self._identity or len(self._items) + len(items) > CACHE_LIMIT:
+                self._identity, self._items = identity, {}
+            self._items.update(items)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._identity, self._items = None, {}
+
+
+_cache = _ExpansionCache()
+
+
+def clear_cache() -> None:
+    """Forget every expanded calendar of this process (tests use it to measure a cold start)."""
+    _cache.clear()
+
+
+def _span(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """The whole blocks covering [start, end)."""
+    first = (start - EPOCH) // _BLOCK
+    last = -((EPOCH - end) // _BLOCK)  # ceiling division
+    return EPOCH + first * _BLOCK, EPOCH + last * _BLOCK
+
+
+def _expanded(needed: set[tuple[int, str]], start: datetime, end: datetime, stamp: int | None) -> dict[tuple[int, str], list[Window]]:
+    """Windows of each (calendar, zone) in ``needed`` that meet [start, end).
+
+    Served from the process cache when the stamp matches; what is missing is expanded over whole
+    blocks in two queries (entries, persisted occurrences), whatever the number of calendars or zones.
+    """
+    span_start, span_end = _span(start, end)
+    identity = (connection.alias, connection.settings_dict.get("NAME"), stamp)
+    keys = {(calendar_id, tz_name): (calendar_id, tz_name, span_start, span_end) for calendar_id, tz_name in needed}
+    found = _cache.lookup(identity, keys.values()) if stamp is not None else {}
+    missing = [pair for pair, key in keys.items() if key not in found]
+    if missing:
+        entries = _entries_overlapping({calendar_id for calendar_id, _tz in missing}, span_start, span_end)
+        persisted = _persisted_occurrences(entries, span_start, span_end)
+        fresh: dict[tuple, list[Window]] = {keys[pair]: [] for pair in missing}
+        zones: dict[str, set[int]] = defaultdict(set)
+        for calendar_id, tz_name in missing:
+            zones[tz_name].add(calendar_id)
+        for tz_name, calendar_ids in zones.items():
+            mine = [entry for entry in entries if entry.calendar_id in calendar_ids]
+            for window in expand(mine, span_start, span_end, zoneinfo.ZoneInfo(tz_name), persisted):
+                fresh[keys[(window.calendar_id, tz_name)]].append(window)
+        frozen = {key: tuple(windows) for key, windows in fresh.items()}
+        if stamp is not None:
+            _cache.store(identity, frozen)
+        found.update(frozen)
+    return {pair: [w for w in found[key] if w.start < end and w.end > start] for pair, key in keys.items()}
 
 
 def resource_calendars(resources: list[Resource], start: datetime, end: datetime) -> dict[int, ResourceCalendar]:
     """Calendars of many resources over [start, end) in a constant number of queries.
 
     ``start`` and ``end`` must be aware. Results are aware datetimes in each lab's time zone.
+    One query (the lab chains, with the calendar stamp) when this process has expanded these
+    calendars for these weeks since they last changed; three when it has not.
     """
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("start and end must be aware datetimes")
     labs = {r.lab_id: r.lab for r in resources}
-    chains = lab_chains(labs.values())
-    lab_calendar_ids = {lab.calendar_id for chain in chains.values() for lab in chain if lab.calendar_id}
-    resource_calendar_ids = {r.calendar_id for r in resources if r.calendar_id}
-    calendar_ids = lab_calendar_ids | resource_calendar_ids
+    found = _lab_chains(labs)
+    chains, open_calendars = found.chains, found.open_calendar_ids
 
-    # Opening hours: which calendars define any at all (to find the nearest lab that does),
-    # then the entries themselves over the range, in one query each.
-    open_calendars = set(
-        CalendarEntry.objects.filter(calendar_id__in=lab_calendar_ids, kind=CalendarEntry.Kind.OPEN)
-        .values_list("calendar_id", flat=True)
-        .distinct()
-    )
-    entries = _entries_overlapping(calendar_ids, start, end)
-
-    # Expand every entry once per time zone (one occurrence query per zone, not per calendar:
-    # a grid of 50 machines has 50 resource calendars).
-    by_tz: dict[str, dict[int, list[Window]]] = {}
-
-    def windows_for(calendar_id: int, tz_name: str) -> list[Window]:
-        if tz_name not in by_tz:
-            grouped: dict[int, list[Window]] = defaultdict(list)
-            for window in expand(entries, start, end, zoneinfo.ZoneInfo(tz_name)):
-                grouped[window.calendar_id].append(window)
-            by_tz[tz_name] = grouped
-        return by_tz[tz_name].get(calendar_id, [])
+    # Which calendars each lab needs, in its own zone: its chain's (opening hours, closures,
+    # lab-wide maintenance) and its resources' own.
+    needed: set[tuple[int, str]] = set()
+    for lab_id, lab in labs.items():
+        for node in chains.get(lab_id, []):
+            if node.calendar_id:
+                needed.add((node.calendar_id, lab.timezone))
+    for resource in resources:
+        if resource.calendar_id:
+            needed.add((resource.calendar_id, labs[resource.lab_id].timezone))
+    windows = _expanded(needed, start, end, found.stamp)
 
     # Opening hours, closures and lab-wide maintenance come from the lab's chain, so they are the
     # same for every resource of a lab: work them out once per lab (a lab of 1,000 machines
@@ -354,16 +493,16 @@ def resource_calendars(resources: list[Resource], start: datetime, end: datetime
     def lab_part(lab: Lab) -> tuple[list[Interval], list[Window], list[Window], str]:
         tz_name = lab.timezone
         tz = zoneinfo.ZoneInfo(tz_name)
-        chain = chains.get(lab.pk, [lab])
+        chain = chains.get(lab.pk, [])
         opening_lab = next((node for node in chain if node.calendar_id in open_calendars), None)
-        open_windows = windows_for(opening_lab.calendar_id, tz_name) if opening_lab else []
+        open_windows = windows.get((opening_lab.calendar_id, tz_name), []) if opening_lab else []
         open_intervals = merge(
             (w.start.astimezone(tz), w.end.astimezone(tz)) for w in open_windows if w.kind == CalendarEntry.Kind.OPEN
         )
         closures, maintenance = [], []
         for calendar_id in [node.calendar_id for node in chain]:
             if calendar_id:
-                _sort_window(windows_for(calendar_id, tz_name), closures, maintenance)
+                _sort_window(windows.get((calendar_id, tz_name), []), closures, maintenance)
         return clip(open_intervals, start.astimezone(tz), end.astimezone(tz)), closures, maintenance, tz_name
 
     result: dict[int, ResourceCalendar] = {}
@@ -375,7 +514,7 @@ def resource_calendars(resources: list[Resource], start: datetime, end: datetime
         # Fresh lists per resource: callers may extend one resource's lists.
         closures, maintenance = list(lab_closures), list(lab_maintenance)
         if resource.calendar_id:
-            _sort_window(windows_for(resource.calendar_id, tz_name), closures, maintenance)
+            _sort_window(windows.get((resource.calendar_id, tz_name), []), closures, maintenance)
         result[resource.pk] = ResourceCalendar(open=list(open_intervals), closures=closures, maintenance=maintenance)
     return result
 
