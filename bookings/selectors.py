@@ -6,9 +6,10 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from django.db import connection
+from django.db.models.expressions import RawSQL
 
 from bookings.models import ACTIVE_STATUSES, Booking
-from labs.calendars import Interval, merge, resource_calendars, subtract, to_us
+from labs.calendars import Interval, merge, resource_calendars, subtract, subtract_merged, to_us
 from labs.models import Resource
 
 #: Resource statuses in which nothing can be booked, whatever the calendars say.
@@ -128,15 +129,13 @@ def lab_grid(
     in each row's ``tz`` (labs.calendars.IsoFormatter). Rows: ``{"resource", "tz", "open", "free",
     "busy" (GridBusy), "closures" (GridWindow)}``; open and free are (start, end) pairs.
     """
-    from labs.models import Lab
-
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("start and end must be aware datetimes")
-    lab_ids = Lab.objects.subtree_ids([lab.pk])
     resources = list(
-        Resource.objects.filter(lab_id__in=lab_ids, lab__is_active=True)
+        Resource.objects.filter(lab_id__in=RawSQL(_SUBTREE_SQL, [lab.pk]), lab__is_active=True)
         .exclude(status=Resource.Status.RETIRED)
         .select_related("lab")
+        .only(*_GRID_RESOURCE_FIELDS)
         .order_by("lab__name_vi", "name_vi", "id")
     )
     if not resources:
@@ -176,26 +175,25 @@ def lab_grid(
             ]
             lab_part = per_lab[resource.lab_id] = (open_us, subtract(open_us, lab_windows))
         open_us, bookable = lab_part
+        if own_calendar:
+            own = [(w.start, w.end) for w in (*calendar.closures, *calendar.maintenance) if w.calendar_id == own_calendar]
+            if own:
+                bookable = subtract(bookable, [(to_us(s), to_us(e)) for s, e in own])
         resource_bookings = by_resource[resource.pk]
-        if resource.status in UNAVAILABLE_STATUSES:
-            free = []
-        else:
-            if own_calendar:
-                own = [(w.start, w.end) for w in (*calendar.closures, *calendar.maintenance) if w.calendar_id == own_calendar]
-                if own:
-                    bookable = subtract(bookable, [(to_us(s), to_us(e)) for s, e in own])
-            if resource_bookings:
-                busy_us = busy_periods(
-                    [(b[2], b[4]) for b in resource_bookings],
-                    capacity=resource.capacity,
-                    buffer=_as_us(resource.cleanup_buffer),
-                )
-                free = subtract(bookable, busy_us)
-            else:
-                free = list(bookable)
         details_here = resource.pk in detailed
-        busy = []
+        exclusive = resource.capacity == 1
+        buffer = _as_us(resource.cleanup_buffer)
+        busy, cuts = [], []
         for pk, _rid, b_start, b_end, until, status, purpose, user_id, organization in resource_bookings:
+            if exclusive:
+                # Where a new booking may not lie: [start - buffer, blocked until), merged as it
+                # comes (rows arrive by start, so these intervals do too).
+                cut_start = b_start - buffer
+                if cuts and cut_start <= cuts[-1][1]:
+                    if until > cuts[-1][1]:
+                        cuts[-1] = (cuts[-1][0], until)
+                elif cut_start < until:
+                    cuts.append((cut_start, until))
             if b_end <= start_us or b_start >= end_us:
                 continue  # only its clean-up buffer reaches into the range
             mine = viewer_id is not None and user_id == viewer_id
@@ -203,9 +201,34 @@ def lab_grid(
                 busy.append(GridBusy(b_start, b_end, until, status, mine, pk, users[user_id], organization, purpose))
             else:
                 busy.append(GridBusy(b_start, b_end, until, status, mine, None, None, None, None))
+        if resource.status in UNAVAILABLE_STATUSES:
+            free = []
+        elif not exclusive:
+            # Seats: busy only where every seat is taken (bookings.selectors.busy_periods).
+            held = [(b[2], b[4]) for b in resource_bookings]
+            free = subtract_merged(bookable, busy_periods(held, capacity=resource.capacity, buffer=buffer)) if held else list(bookable)
+        else:
+            free = subtract_merged(bookable, cuts) if cuts else list(bookable)
         windows.sort(key=_window_start)
         rows.append({"resource": resource, "tz": resource.lab.tz, "busy": busy, "closures": windows, "open": open_us, "free": free})
     return {"lab": lab, "start": start, "end": end, "resources": rows}
+
+
+#: The lab and every lab below it (as Lab.objects.subtree_ids, but as a subquery of the resources query).
+_SUBTREE_SQL = """
+    WITH RECURSIVE tree(id) AS (
+        SELECT id FROM labs_lab WHERE id = %s
+        UNION
+        SELECT child.id FROM labs_lab child JOIN tree ON child.parent_id = tree.id
+    )
+    SELECT id FROM tree
+"""
+
+#: What the grid reads of a resource and its lab (labs.calendars and the API's grid_json_text included).
+_GRID_RESOURCE_FIELDS = (
+    "id", "slug", "name_vi", "name_en", "kind", "status", "capacity", "cleanup_buffer", "calendar_id", "lab_id",
+    "lab__id", "lab__name_vi", "lab__name_en", "lab__timezone", "lab__calendar_id", "lab__parent_id",
+)
 
 
 def _epoch_us_sql(column: str) -> str:

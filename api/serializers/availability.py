@@ -6,6 +6,7 @@ import json
 from datetime import datetime, time, timedelta
 from json.encoder import encode_basestring
 
+from django.utils.translation import get_language
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 
@@ -271,6 +272,9 @@ def grid_json_text(grid: dict) -> JSONText:
     formatters: dict[str, IsoFormatter] = {}
     statuses: dict[str, str] = {}
     users: dict[int, str] = {}
+    lab_names: dict[int, str] = {}
+    # BilingualNameMixin.name's choice, made once rather than per resource and lab.
+    english = (get_language() or "vi").startswith("en")
     rows = []
     for row in grid["resources"]:
         resource = row["resource"]
@@ -278,6 +282,10 @@ def grid_json_text(grid: dict) -> JSONText:
         iso = formatters.get(lab.timezone)
         if iso is None:
             iso = formatters[lab.timezone] = IsoFormatter(row["tz"])
+        lab_name = lab_names.get(lab.pk)
+        if lab_name is None:
+            lab_name = lab_names[lab.pk] = _text(lab.name_en if english and lab.name_en else lab.name_vi)
+        name = resource.name_en if english and resource.name_en else resource.name_vi
         busy = []
         for b_start, b_end, until, status, mine, booking_id, user, organization, purpose in row["busy"]:
             status_text = statuses.get(status)
@@ -303,8 +311,8 @@ def grid_json_text(grid: dict) -> JSONText:
                 f'"organization":{_text(organization)},"purpose":{_text(purpose)}}}'
             )
         brief = (
-            f'{{"id":{resource.pk},"slug":{_text(resource.slug)},"name":{_text(resource.name)},"kind":{_text(resource.kind)},'
-            f'"status":{_text(resource.status)},"lab":{resource.lab_id},"lab_name":{_text(lab.name)},'
+            f'{{"id":{resource.pk},"slug":{_text(resource.slug)},"name":{_text(name)},"kind":{_text(resource.kind)},'
+            f'"status":{_text(resource.status)},"lab":{resource.lab_id},"lab_name":{lab_name},'
             f'"timezone":{_text(lab.timezone)},"capacity":{resource.capacity}}}'
         )
         open_text = ",".join([f'{{"start":"{iso(s)}","end":"{iso(e)}"}}' for s, e in row["open"]])
