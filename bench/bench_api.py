@@ -7,7 +7,8 @@ Runs against live daphne servers on 127.0.0.1 (ports 18100–18199) and a separa
     uv run python -m config.localdb exec -- uv run python bench/bench_api.py
 
 Environment: BENCH_CREATIONS (per client, default 100), BENCH_GRID_REQUESTS (default 200),
-BENCH_BOOKINGS (default 1000000), BENCH_KEEP_DB=1 to keep the database for inspection.
+BENCH_BOOKINGS (default 1000000), BENCH_PROCESSES (default 1,2,3), BENCH_SKIP_GRID=1 or
+BENCH_SKIP_CREATIONS=1 to measure one part, BENCH_KEEP_DB=1 to keep the database for inspection.
 """
 
 from __future__ import annotations
@@ -34,6 +35,12 @@ TOTAL_BOOKINGS = int(os.environ.get("BENCH_BOOKINGS", "1000000"))
 GRID_RESOURCES = 50
 STEP_MINUTES = 288
 FILLER_RESOURCES = 150  # other labs' machines, so the 1,000,000 rows are not all in the measured lab
+#: How many daphne processes serve the creations (clients spread over them, as behind a proxy).
+PROCESSES = tuple(int(n) for n in os.environ.get("BENCH_PROCESSES", "1,2,3").split(","))
+
+
+class _SkipGrid(Exception):
+    """BENCH_SKIP_GRID=1: measure the creations only (no million-row load)."""
 
 
 def _with_db(url: str, name: str) -> str:
@@ -164,8 +171,11 @@ class Client:
         raise AssertionError("unreachable")
 
 
-def run_clients(urls: list[str], tokens: list[str], jobs: list[list[dict]]) -> dict:
-    """Each client posts its list of bookings as fast as it can; returns counts, time and latencies."""
+def run_clients(urls: list[str], tokens: list[str], jobs: list[list[dict]], *, method: str = "POST", path: str = "/api/bookings/") -> dict:
+    """Each client sends its list of requests (bodies) as fast as it can; returns counts, time and latencies.
+
+    POST bodies are bookings to create; for a GET each item only counts one request.
+    """
     results = {"201": 0, "409": 0, "other": 0, "latencies": [], "others": []}
     lock = threading.Lock()
     barrier = threading.Barrier(len(jobs) + 1)
@@ -176,9 +186,9 @@ def run_clients(urls: list[str], tokens: list[str], jobs: list[list[dict]]) -> d
         barrier.wait()
         for payload in jobs[i]:
             began = time.perf_counter()
-            status, body = client.request("POST", "/api/bookings/", payload)
+            status, body = client.request(method, path, payload if method == "POST" else None)
             mine["latencies"].append(time.perf_counter() - began)
-            key = str(status) if status in (201, 409) else "other"
+            key = "201" if status in (200, 201) else ("409" if status == 409 else "other")
             mine[key] += 1
             if key == "other" and len(mine["others"]) < 3:
                 mine["others"].append((status, body[:200]))
@@ -242,11 +252,16 @@ def main() -> int:
         day0 = datetime.combine(timezone.now().astimezone(tz).date() + timedelta(days=2), dtime(0), tzinfo=tz)
         write = data["write_machines"]
         offset = 0
-        for processes in (() if os.environ.get("BENCH_SKIP_CREATIONS") == "1" else (1, 2)):
+        for processes in (() if os.environ.get("BENCH_SKIP_CREATIONS") == "1" else PROCESSES):
             with daphne_servers(url, count=processes, start_port=18150) as urls:
                 # Warm-up: imports, caches and connections of each process.
                 run_clients(urls, data["tokens"], [[{"resource": write[-1].pk, "start": slot(day0, 500 + i)[0],
                                                      "end": slot(day0, 500 + i)[1]}] for i in range(CLIENTS)])
+                # The stack's own ceiling on this machine: the cheapest authenticated request
+                # (token check, one profile read, JSON), through the same daphne, Django and DRF.
+                result = run_clients(urls, data["tokens"], [[{}] * CREATIONS_PER_CLIENT for _ in range(CLIENTS)],
+                                     method="GET", path="/api/me/")
+                rows.append(("reference: GET /api/me/", processes, result))
                 distinct = [
                     [{"resource": write[(offset + i) % len(write)].pk, "start": slot(day0, k)[0], "end": slot(day0, k)[1]}
                      for k in range(CREATIONS_PER_CLIENT)]
@@ -262,6 +277,8 @@ def main() -> int:
                 result = run_clients(urls, data["tokens"], [list(same) for _ in range(CLIENTS)])
                 rows.append(("creations, contended slots", processes, result))
 
+        if os.environ.get("BENCH_SKIP_GRID") == "1":
+            raise _SkipGrid
         grid_ids = [m.pk for m in data["grid_machines"]]
         filler_ids = [m.pk for m in data["filler_machines"]]
         now = timezone.now()
@@ -295,6 +312,8 @@ def main() -> int:
             lab_grid(lab=data["grid_lab"], start=start, end=start + timedelta(days=7))
         grid_queries = len(queries.captured_queries)
         connection.close()
+    except _SkipGrid:
+        latencies = []
     finally:
         try:
             from django.db import connections
@@ -313,14 +332,20 @@ def main() -> int:
     print(f"|{'-' * 36}|{'-' * 18}|{'-' * 10}|{'-' * 8}|{'-' * 8}|{'-' * 7}|{'-' * 13}|{'-' * 12}|{'-' * 9}|{'-' * 9}|")
     for name, processes, r in rows:
         n = r["201"] + r["409"] + r["other"]
-        print(f"| {name + f' ({CLIENTS} clients)':<34} | {processes:>16} | {n:>8} | {r['201']:>6} | {r['409']:>6} | {r['other']:>5} | "
-              f"{r['201'] / r['seconds']:>11.1f} | {n / r['seconds']:>10.1f} | "
+        reference = name.startswith("reference")
+        created, conflicts = ("", "") if reference else (r["201"], r["409"])
+        rate = "" if reference else f"{r['201'] / r['seconds']:.1f}"
+        print(f"| {name + f' ({CLIENTS} clients)':<34} | {processes:>16} | {n:>8} | {created:>6} | {conflicts:>6} | {r['other']:>5} | "
+              f"{rate:>11} | {n / r['seconds']:>10.1f} | "
               f"{percentile(r['latencies'], 50) * 1000:>7.1f} | {percentile(r['latencies'], 95) * 1000:>7.1f} |")
-    print(f"| {'lab-week grid (50 resources)':<34} | {1:>16} | {GRID_REQUESTS:>8} | {'':>6} | {'':>6} | {'':>5} | {'':>11} | "
-          f"{GRID_REQUESTS / sum(latencies):>10.1f} | {percentile(latencies, 50) * 1000:>7.1f} | {percentile(latencies, 95) * 1000:>7.1f} |")
+    if latencies:
+        print(f"| {'lab-week grid (50 resources)':<34} | {1:>16} | {GRID_REQUESTS:>8} | {'':>6} | {'':>6} | {'':>5} | {'':>11} | "
+              f"{GRID_REQUESTS / sum(latencies):>10.1f} | {percentile(latencies, 50) * 1000:>7.1f} | {percentile(latencies, 95) * 1000:>7.1f} |")
     print()
-    print(f"Grid: {total:,} bookings in the database (bulk-loaded in {load_seconds:.0f} s with generate_series), "
-          f"{GRID_RESOURCES} resources in the lab, {busy} busy intervals in the week, {grid_queries} SQL queries per grid.")
+    if latencies:
+        print(f"Grid: {total:,} bookings in the database (bulk-loaded in {load_seconds:.0f} s with generate_series), "
+              f"{GRID_RESOURCES} resources in the lab, {busy} busy intervals in the week, {grid_queries} SQL queries per grid.")
+    print("Reference rows create nothing: GET /api/me/ (token check, one profile read, JSON) is the stack's ceiling for any request.")
     for name, processes, r in rows:
         if r["others"]:
             print(f"Unexpected answers in '{name}' ({processes} process(es)): {r['others'][:3]}")

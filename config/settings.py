@@ -37,13 +37,18 @@ TIME_ZONE = env_timezone("TIME_ZONE", "Asia/Ho_Chi_Minh")
 # With no DATABASE_URL the project-local cluster is used (see config/localdb.py).
 DATABASES = {"default": env_database("DATABASE_URL", localdb.running_url())}
 DATABASES["default"]["TEST"] = {"NAME": env_str("LABSHARE_TEST_DB", "test_labshare")}
-# Persistent connections: opening one costs ~9 ms (SCRAM authentication and a new backend
-# process), more than a whole booking request once warm. Django serves sync views and Channels'
-# database calls on one thread per ASGI process, so each process keeps one connection; health
-# checks replace a connection the server dropped (restart, idle timeout) before it is used.
-DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 300, minimum=0)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})
+# A connection pool per process (psycopg_pool, built into Django 5.1+): opening a connection costs
+# ~9 ms (SCRAM authentication and a new backend process), more than a warm booking request. Not
+# CONN_MAX_AGE: under ASGI each request runs in a thread of its own, so per-thread persistent
+# connections would pile up. Each request borrows a connection and gives it back when it ends;
+# the health check replaces one the server dropped (restart, idle timeout) before it is used.
+# DATABASE_POOL_MAX=0 turns pooling off (a connection per request).
+_pool_max = env_int("DATABASE_POOL_MAX", 10, minimum=0)
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if _pool_max:
+    DATABASES["default"]["OPTIONS"]["pool"] = {"min_size": min(2, _pool_max), "max_size": _pool_max, "timeout": 10}
 DATABASES["default"]["OPTIONS"].setdefault("application_name", "labshare")
 
 _email = env_email("EMAIL_URL", "console://")
