@@ -117,7 +117,7 @@ class IsoFormatter:
 
     A lab week grid writes ~7,000 instants; building an aware datetime, converting it and
     formatting it costs several times more than this arithmetic. The zone's offset is looked up
-    once per UTC hour: an hour that starts and ends with the same offset has it throughout (no zone
+    once per UTC hour (and remembered by the process): an hour that starts and ends with the same offset has it throughout (no zone
     in the tz database changes its offset twice within an hour); an hour with a change of offset
     (daylight saving time) is formatted through datetime. One instance per zone and request: it
     remembers the texts it made (a lab's days share their opening and closing times).
@@ -144,7 +144,7 @@ class IsoFormatter:
         if hour in self._offsets:
             offset = self._offsets[hour]
         else:
-            offset = self._offsets[hour] = self._offset_of_hour(hour)
+            offset = self._offsets[hour] = _offset_of_hour(self.tz, hour)
         if offset is None:
             return from_us(value, self.tz).isoformat()
         offset_us, suffix = offset
@@ -157,15 +157,27 @@ class IsoFormatter:
             return f"{prefix}{_MM_SS[second]}.{_DIGITS3[micro // 1000]}{_DIGITS3[micro % 1000]}{suffix}"
         return f"{prefix}{_MM_SS[second]}{suffix}"
 
-    def _offset_of_hour(self, hour: int) -> tuple[int, str] | None:
-        """(offset in microseconds, its ISO text) if one offset holds over the whole UTC hour."""
-        first = from_us(hour * _US_PER_HOUR, self.tz).utcoffset()
-        last = from_us((hour + 1) * _US_PER_HOUR - 1, self.tz).utcoffset()
-        if first is None or first != last:
-            return None
+
+#: (zone, UTC hour) -> what _offset_of_hour found; zones do not change while a process runs.
+_HOUR_OFFSETS: dict[tuple, tuple[int, str] | None] = {}
+
+
+def _offset_of_hour(tz: zoneinfo.ZoneInfo | dt_timezone, hour: int) -> tuple[int, str] | None:
+    """(offset in microseconds, its ISO text) if one offset holds over the whole UTC hour, else None."""
+    key = (tz, hour)
+    if key in _HOUR_OFFSETS:
+        return _HOUR_OFFSETS[key]
+    first = from_us(hour * _US_PER_HOUR, tz).utcoffset()
+    last = from_us((hour + 1) * _US_PER_HOUR - 1, tz).utcoffset()
+    if first is None or first != last:
+        found = None
+    else:
         # The offset's text as datetime writes it ("+07:00", or "-00:44:30" for an old zone).
-        suffix = datetime(2000, 1, 1, tzinfo=dt_timezone(first)).isoformat()[19:]
-        return to_us(EPOCH + first), suffix
+        found = to_us(EPOCH + first), datetime(2000, 1, 1, tzinfo=dt_timezone(first)).isoformat()[19:]
+    if len(_HOUR_OFFSETS) >= 100_000:
+        _HOUR_OFFSETS.clear()
+    _HOUR_OFFSETS[key] = found
+    return found
 
 
 # --- Queries over many ids ------------------------------------------------------------------------
