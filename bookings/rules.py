@@ -341,10 +341,11 @@ def check_capacity(resource: Resource, start: datetime, end: datetime, exclude_p
             _active_overlapping([resource.pk], start, end + resource.cleanup_buffer, exclude_pk)
             .filter(exclusive=False)
             .order_by("start")
+            .values_list("start", "end")
             .first()
         )
         if legacy is not None:
-            raise BookingError("slot_taken", conflict={"start": _iso(legacy.start, resource), "end": _iso(legacy.end, resource)})
+            raise BookingError("slot_taken", conflict={"start": _iso(legacy[0], resource), "end": _iso(legacy[1], resource)})
         return
     peak = count_peak(resource, start, end, exclude_pk)
     if peak >= resource.capacity:

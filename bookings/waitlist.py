@@ -243,7 +243,8 @@ def held_conflict(*, resource, start: datetime, end: datetime, user, lock: bool 
     )
     if user is not None:
         qs = qs.exclude(user_id=user.pk)
-    return qs.order_by("offered_start").first()
+    # Callers need who holds it and until when, not the whole entry (this runs on every booking).
+    return qs.order_by("offered_start").only("id", "user_id", "resource_id", "offered_start", "offered_end", "offer_expires_at").first()
 
 
 def waitlist_accept(*, entry: WaitlistEntry, by):
