@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import NamedTuple
 
 from django.db import connection
 
@@ -84,27 +83,13 @@ def resources_availability(*, resources: list[Resource], start: datetime, end: d
 # --- API reads (appended by the API workstream) -------------------------------------------------
 
 
-class GridBusy(NamedTuple):
-    """A busy interval of the lab grid; who and why only when the viewer may know (else None)."""
+#: The fields of a busy interval of the lab grid, a plain tuple (thousands per week: a NamedTuple
+#: costs 8x more to build). Who and why (booking id, user, organisation, purpose) are None unless
+#: the viewer may know.
+GRID_BUSY_FIELDS = ("start", "end", "blocked_until", "status", "mine", "booking_id", "user", "organization", "purpose")
 
-    start: int
-    end: int
-    blocked_until: int
-    status: str
-    mine: bool
-    booking_id: int | None
-    user: dict | None
-    organization: str | None
-    purpose: str | None
-
-
-class GridWindow(NamedTuple):
-    """A closure, holiday or maintenance window of the lab grid."""
-
-    start: int
-    end: int
-    kind: str
-    title: str
+#: The fields of a closure, holiday or maintenance window of the lab grid, a plain tuple.
+GRID_WINDOW_FIELDS = ("start", "end", "kind", "title")
 
 
 def lab_grid(
@@ -127,7 +112,8 @@ def lab_grid(
     Times in the rows are integer microseconds since the epoch (labs.calendars.to_us), not
     datetimes: a lab week has thousands of intervals, and the API writes them straight to ISO 8601
     in each row's ``tz`` (labs.calendars.IsoFormatter). Rows: ``{"resource", "tz", "open", "free",
-    "busy" (GridBusy), "closures" (GridWindow)}``; open and free are (start, end) pairs.
+    "busy", "closures"}``; open and free are (start, end) pairs, busy and closures tuples of
+    ``GRID_BUSY_FIELDS`` and ``GRID_WINDOW_FIELDS``. Resources of one lab share its ``open`` list.
     """
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("start and end must be aware datetimes")
@@ -145,12 +131,12 @@ def lab_grid(
 
     # Opening hours, closures and lab-wide maintenance are the same window objects for every
     # resource of a lab (labs.calendars shares them): convert and subtract them once per lab.
-    window_us: dict[int, GridWindow] = {}
+    window_us: dict[int, tuple] = {}
 
-    def as_grid_window(window) -> GridWindow:
+    def as_grid_window(window) -> tuple:
         converted = window_us.get(id(window))
         if converted is None:
-            converted = window_us[id(window)] = GridWindow(to_us(window.start), to_us(window.end), window.kind, window.title)
+            converted = window_us[id(window)] = (to_us(window.start), to_us(window.end), window.kind, window.title)
         return converted
 
     per_lab: dict[int, tuple[list, list]] = {}
@@ -163,7 +149,7 @@ def lab_grid(
         if lab_part is None:
             open_us = [(to_us(s), to_us(e)) for s, e in calendar.open]
             lab_windows = [
-                (w.start, w.end)
+                (w[0], w[1])
                 for w, original in zip(windows, (*calendar.closures, *calendar.maintenance))
                 if not own_calendar or original.calendar_id != own_calendar
             ]
@@ -192,9 +178,9 @@ def lab_grid(
                 continue  # only its clean-up buffer reaches into the range
             mine = viewer_id is not None and user_id == viewer_id
             if details_here or mine:
-                busy.append(GridBusy(b_start, b_end, until, status, mine, pk, users[user_id], organization, purpose))
+                busy.append((b_start, b_end, until, status, mine, pk, users[user_id], organization, purpose))
             else:
-                busy.append(GridBusy(b_start, b_end, until, status, mine, None, None, None, None))
+                busy.append((b_start, b_end, until, status, mine, None, None, None, None))
         if resource.status in UNAVAILABLE_STATUSES:
             free = []
         elif not exclusive:
@@ -345,8 +331,8 @@ def _start_then_id(row: tuple) -> tuple[int, int]:
     return row[2], row[0]
 
 
-def _window_start(window: GridWindow) -> int:
-    return window.start
+def _window_start(window: tuple) -> int:
+    return window[0]
 
 
 def _as_us(duration: timedelta) -> int:

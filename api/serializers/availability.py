@@ -273,6 +273,7 @@ def grid_json_text(grid: dict) -> JSONText:
     statuses: dict[str, str] = {}
     users: dict[int, str] = {}
     lab_names: dict[int, str] = {}
+    opening: dict[int, str] = {}  # the resources of a lab share its opening-hours list
     # BilingualNameMixin.name's choice, made once rather than per resource and lab.
     english = (get_language() or "vi").startswith("en")
     rows = []
@@ -292,7 +293,7 @@ def grid_json_text(grid: dict) -> JSONText:
             if status_text is None:
                 status_text = statuses[status] = _text(status)
             head = (
-                f'{{"start":"{iso(b_start)}","end":"{iso(b_end)}","blocked_until":"{iso(until)}",'
+                f'{{"start":"{iso[b_start]}","end":"{iso[b_end]}","blocked_until":"{iso[until]}",'
                 f'"status":{status_text},"mine":{_TRUE_FALSE[mine]},'
             )
             if booking_id is None and user is None and organization is None and purpose is None:
@@ -315,11 +316,13 @@ def grid_json_text(grid: dict) -> JSONText:
             f'"status":{_text(resource.status)},"lab":{resource.lab_id},"lab_name":{lab_name},'
             f'"timezone":{_text(lab.timezone)},"capacity":{resource.capacity}}}'
         )
-        open_text = ",".join([f'{{"start":"{iso(s)}","end":"{iso(e)}"}}' for s, e in row["open"]])
-        free_text = ",".join([f'{{"start":"{iso(s)}","end":"{iso(e)}"}}' for s, e in row["free"]])
+        open_text = opening.get(id(row["open"]))
+        if open_text is None:
+            open_text = opening[id(row["open"])] = ",".join([f'{{"start":"{iso[s]}","end":"{iso[e]}"}}' for s, e in row["open"]])
+        free_text = ",".join([f'{{"start":"{iso[s]}","end":"{iso[e]}"}}' for s, e in row["free"]])
         closures_text = ",".join(
             [
-                f'{{"start":"{iso(w_start)}","end":"{iso(w_end)}","kind":{_text(kind)},"title":{_text(title)}}}'
+                f'{{"start":"{iso[w_start]}","end":"{iso[w_end]}","kind":{_text(kind)},"title":{_text(title)}}}'
                 for w_start, w_end, kind, title in row["closures"]
             ]
         )

@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from bookings.models import Booking, BookingStatus
+from bookings.selectors import GRID_BUSY_FIELDS, GRID_WINDOW_FIELDS
 from bookings.services import blocked_period_for
 from labs.calendars import clear_cache, from_us
 from labs.models import Resource
@@ -244,8 +245,8 @@ def _grid_as_datetimes(grid: dict) -> dict:
             "resource": row["resource"],
             "open": [(dt(s), dt(e)) for s, e in row["open"]],
             "free": [(dt(s), dt(e)) for s, e in row["free"]],
-            "busy": [{**b._asdict(), "start": dt(b.start), "end": dt(b.end), "blocked_until": dt(b.blocked_until)} for b in row["busy"]],
-            "closures": [{**w._asdict(), "start": dt(w.start), "end": dt(w.end)} for w in row["closures"]],
+            "busy": [{**dict(zip(GRID_BUSY_FIELDS, b)), "start": dt(b[0]), "end": dt(b[1]), "blocked_until": dt(b[2])} for b in row["busy"]],
+            "closures": [{**dict(zip(GRID_WINDOW_FIELDS, w)), "start": dt(w[0]), "end": dt(w[1])} for w in row["closures"]],
         })
     return {**grid, "resources": rows}
 
