@@ -142,3 +142,24 @@ def test_a_berlin_grid_shows_the_night_the_clocks_go_back_with_both_offsets():
     assert {"start": "2030-10-27T02:30:00+02:00", "end": "2030-10-27T02:30:00+01:00"}.items() <= row["busy"][0].items()
     assert body["start"] == "2030-10-27T00:00:00+02:00" and body["end"] == "2030-10-28T00:00:00+01:00"
 
+
+
+def test_the_bookings_read_turns_timestamps_into_exact_microseconds_within_decades_of_the_range():
+    import random
+
+    from django.db import connection
+
+    from bookings.selectors import _epoch_us_sql
+    from labs.calendars import from_us, to_us
+
+    origin = datetime(2031, 7, 9, 13, 5, 59, 999_999, tzinfo=timezone.utc)
+    rng = random.Random(7)
+    span = 30 * 365 * 86_400 * 1_000_000
+    values = [to_us(origin) + rng.randrange(-span, span) for _ in range(5000)]
+    values += [to_us(origin) + d for d in (-1, 0, 1, 999_999, 1_000_001)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {_epoch_us_sql('x')} FROM unnest(%(values)s::timestamptz[]) AS x",
+            {"values": [from_us(v, timezone.utc) for v in values], "origin": origin, "origin_us": to_us(origin)},
+        )
+        assert [row[0] for row in cursor.fetchall()] == values
