@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from operator import itemgetter
 
 from django.db import connection
 
@@ -310,7 +311,7 @@ def _grid_bookings(resources: list, start: datetime, end: datetime) -> list[tupl
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    rows.sort(key=_start_then_id)
+    rows.sort(key=_START_THEN_ID)
     return rows
 
 
@@ -330,8 +331,7 @@ def _grid_users(user_ids: set[int]) -> dict[int, dict]:
         }
 
 
-def _start_then_id(row: tuple) -> tuple[int, int]:
-    return row[2], row[0]
+_START_THEN_ID = itemgetter(2, 0)
 
 
 def _window_start(window: tuple) -> int:

@@ -75,7 +75,7 @@ def subtract_merged(base: list[Interval], cuts: list[Interval]) -> list[Interval
                 continue
             if cut_start > cursor:
                 out.append((cursor, cut_start))
-            cursor = max(cursor, cut_end)
+            cursor = cut_end  # > cursor here
             if cursor >= end:
                 break
         if cursor < end:

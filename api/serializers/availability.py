@@ -259,6 +259,14 @@ def _text(value) -> str:
     return "null" if value is None else encode_basestring(value)
 
 
+class _Quoted(dict):
+    """``quoted[value]``: :func:`_text` of strings that repeat (purposes, organisations), remembered."""
+
+    def __missing__(self, value) -> str:
+        text = self[value] = _text(value)
+        return text
+
+
 def grid_json_text(grid: dict) -> JSONText:
     """The lab grid (bookings.selectors.lab_grid) in GridSerializer's shape, as JSON text.
 
@@ -270,7 +278,7 @@ def grid_json_text(grid: dict) -> JSONText:
     GridSerializer, which documents the shape in the schema).
     """
     formatters: dict[str, IsoFormatter] = {}
-    statuses: dict[str, str] = {}
+    quoted = _Quoted()
     users: dict[int, str] = {}
     lab_names: dict[int, str] = {}
     opening: dict[int, str] = {}  # the resources of a lab share its opening-hours list
@@ -289,12 +297,9 @@ def grid_json_text(grid: dict) -> JSONText:
         name = resource.name_en if english and resource.name_en else resource.name_vi
         busy = []
         for b_start, b_end, until, status, mine, booking_id, user, organization, purpose in row["busy"]:
-            status_text = statuses.get(status)
-            if status_text is None:
-                status_text = statuses[status] = _text(status)
             head = (
                 f'{{"start":"{iso[b_start]}","end":"{iso[b_end]}","blocked_until":"{iso[until]}",'
-                f'"status":{status_text},"mine":{_TRUE_FALSE[mine]},'
+                f'"status":{quoted[status]},"mine":{_TRUE_FALSE[mine]},'
             )
             if booking_id is None and user is None and organization is None and purpose is None:
                 busy.append(head + _NO_DETAILS)
@@ -309,7 +314,7 @@ def grid_json_text(grid: dict) -> JSONText:
                     )
             busy.append(
                 f'{head}"booking_id":{"null" if booking_id is None else booking_id},"user":{user_text},'
-                f'"organization":{_text(organization)},"purpose":{_text(purpose)}}}'
+                f'"organization":{quoted[organization]},"purpose":{quoted[purpose]}}}'
             )
         brief = (
             f'{{"id":{resource.pk},"slug":{_text(resource.slug)},"name":{_text(name)},"kind":{_text(resource.kind)},'
