@@ -20,8 +20,8 @@ import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import NamedTuple
 from datetime import datetime, timedelta, timezone as dt_timezone
+from typing import NamedTuple
 
 from django.db import connection
 from django.db.models import BooleanField, Expression, F, Q
