@@ -299,6 +299,16 @@ def test_the_grid_is_also_served_indented_and_in_the_browsable_api(world):
     assert page.status_code == 200 and b"blocked_until" in page.content
 
 
+@pytest.mark.parametrize("which", ["unknown", "inactive", "not a number"])
+def test_grid_of_a_lab_that_is_not_visible_is_404(world, which):
+    if which == "inactive":
+        world.other_lab.is_active = False
+        world.other_lab.save()
+    lab_id = {"unknown": 10**9, "inactive": world.other_lab.pk, "not a number": "abc"}[which]
+    response = world.client("student").get(f"/api/labs/{lab_id}/grid/", {"date": "2030-01-07"})
+    assert response.status_code == 404 and response.json()["code"] == "not_found"
+
+
 def test_grid_errors_are_still_rendered_as_json(world):
     response = world.client("anonymous").get(f"/api/labs/{world.lab.pk}/grid/", {"date": "2030-13-01"})
     assert response.status_code == 400 and response["Content-Type"].startswith("application/json")
