@@ -85,8 +85,8 @@ def resources_availability(*, resources: list[Resource], start: datetime, end: d
 
 
 #: The fields of a busy interval of the lab grid, a plain tuple (thousands per week: a NamedTuple
-#: costs 8x more to build). Who and why (booking id, user, organisation, purpose) are None unless
-#: the viewer may know.
+#: costs 8x more to build). Who and why (booking id, user as (id, username, name), organisation,
+#: purpose) are None unless the viewer may know.
 GRID_BUSY_FIELDS = ("start", "end", "blocked_until", "status", "mine", "booking_id", "user", "organization", "purpose")
 
 #: The fields of a closure, holiday or maintenance window of the lab grid, a plain tuple.
@@ -315,8 +315,8 @@ def _grid_bookings(resources: list, start: datetime, end: datetime) -> list[tupl
     return rows
 
 
-def _grid_users(user_ids: set[int]) -> dict[int, dict]:
-    """Who booked, as the grid shows it to those allowed to see it: {id: {id, username, name}}.
+def _grid_users(user_ids: set[int]) -> dict[int, tuple[int, str, str]]:
+    """Who booked, as the grid shows it to those allowed to see it: {id: (id, username, name)}.
 
     Always one query (an empty list included), so the grid's query count never depends on the data.
     """
@@ -325,10 +325,7 @@ def _grid_users(user_ids: set[int]) -> dict[int, dict]:
     table = connection.ops.quote_name(get_user_model()._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT id, username, first_name, last_name FROM {table} WHERE id = ANY(%s::bigint[])", [sorted(user_ids)])
-        return {
-            pk: {"id": pk, "username": username, "name": f"{first} {last}".strip() or username}
-            for pk, username, first, last in cursor.fetchall()
-        }
+        return {pk: (pk, username, f"{first} {last}".strip() or username) for pk, username, first, last in cursor.fetchall()}
 
 
 _START_THEN_ID = itemgetter(2, 0)

@@ -267,6 +267,30 @@ class _Quoted(dict):
         return text
 
 
+#: (zone, busy tuple) -> its JSON text. The text is a pure function of the key (every field of the
+#: interval, the user as (id, username, name)), so it is never stale; a grid asked for again (the
+#: same week on a wall screen, a web page, an integrator's script) skips most of the writing.
+_BUSY_TEXTS: dict[tuple, str] = {}
+#: About 10 MB of texts per process at most.
+BUSY_TEXTS_LIMIT = 20_000
+
+
+def _busy_text(entry: tuple, iso: IsoFormatter, quoted: _Quoted) -> str:
+    """One busy interval (bookings.selectors.GRID_BUSY_FIELDS) as JSON text."""
+    b_start, b_end, until, status, mine, booking_id, user, organization, purpose = entry
+    head = (
+        f'{{"start":"{iso[b_start]}","end":"{iso[b_end]}","blocked_until":"{iso[until]}",'
+        f'"status":{quoted[status]},"mine":{_TRUE_FALSE[mine]},'
+    )
+    if booking_id is None and user is None and organization is None and purpose is None:
+        return head + _NO_DETAILS
+    user_text = "null" if user is None else f'{{"id":{user[0]},"username":{quoted[user[1]]},"name":{quoted[user[2]]}}}'
+    return (
+        f'{head}"booking_id":{"null" if booking_id is None else booking_id},"user":{user_text},'
+        f'"organization":{quoted[organization]},"purpose":{quoted[purpose]}}}'
+    )
+
+
 def grid_json_text(grid: dict) -> JSONText:
     """The lab grid (bookings.selectors.lab_grid) in GridSerializer's shape, as JSON text.
 
@@ -279,7 +303,6 @@ def grid_json_text(grid: dict) -> JSONText:
     """
     formatters: dict[str, IsoFormatter] = {}
     quoted = _Quoted()
-    users: dict[int, str] = {}
     lab_names: dict[int, str] = {}
     opening: dict[int, str] = {}  # the resources of a lab share its opening-hours list
     # BilingualNameMixin.name's choice, made once rather than per resource and lab.
@@ -296,26 +319,15 @@ def grid_json_text(grid: dict) -> JSONText:
             lab_name = lab_names[lab.pk] = _text(lab.name_en if english and lab.name_en else lab.name_vi)
         name = resource.name_en if english and resource.name_en else resource.name_vi
         busy = []
-        for b_start, b_end, until, status, mine, booking_id, user, organization, purpose in row["busy"]:
-            head = (
-                f'{{"start":"{iso[b_start]}","end":"{iso[b_end]}","blocked_until":"{iso[until]}",'
-                f'"status":{quoted[status]},"mine":{_TRUE_FALSE[mine]},'
-            )
-            if booking_id is None and user is None and organization is None and purpose is None:
-                busy.append(head + _NO_DETAILS)
-                continue
-            if user is None:
-                user_text = "null"
-            else:
-                user_text = users.get(id(user))
-                if user_text is None:
-                    user_text = users[id(user)] = (
-                        f'{{"id":{user["id"]},"username":{_text(user["username"])},"name":{_text(user["name"])}}}'
-                    )
-            busy.append(
-                f'{head}"booking_id":{"null" if booking_id is None else booking_id},"user":{user_text},'
-                f'"organization":{quoted[organization]},"purpose":{quoted[purpose]}}}'
-            )
+        for entry in row["busy"]:
+            key = (iso.tz, entry)
+            text = _BUSY_TEXTS.get(key)
+            if text is None:
+                text = _busy_text(entry, iso, quoted)
+                if len(_BUSY_TEXTS) >= BUSY_TEXTS_LIMIT:
+                    _BUSY_TEXTS.clear()
+                _BUSY_TEXTS[key] = text
+            busy.append(text)
         brief = (
             f'{{"id":{resource.pk},"slug":{_text(resource.slug)},"name":{_text(name)},"kind":{_text(resource.kind)},'
             f'"status":{_text(resource.status)},"lab":{resource.lab_id},"lab_name":{lab_name},'

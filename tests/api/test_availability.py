@@ -245,7 +245,13 @@ def _grid_as_datetimes(grid: dict) -> dict:
             "resource": row["resource"],
             "open": [(dt(s), dt(e)) for s, e in row["open"]],
             "free": [(dt(s), dt(e)) for s, e in row["free"]],
-            "busy": [{**dict(zip(GRID_BUSY_FIELDS, b)), "start": dt(b[0]), "end": dt(b[1]), "blocked_until": dt(b[2])} for b in row["busy"]],
+            "busy": [
+                {
+                    **dict(zip(GRID_BUSY_FIELDS, b)), "start": dt(b[0]), "end": dt(b[1]), "blocked_until": dt(b[2]),
+                    "user": dict(zip(("id", "username", "name"), b[6])) if b[6] else None,
+                }
+                for b in row["busy"]
+            ],
             "closures": [{**dict(zip(GRID_WINDOW_FIELDS, w)), "start": dt(w[0]), "end": dt(w[1])} for w in row["closures"]],
         })
     return {**grid, "resources": rows}
@@ -297,6 +303,29 @@ def test_the_grid_is_also_served_indented_and_in_the_browsable_api(world):
     assert indented.json() == compact.json()
     page = world.client("anonymous").get(path, params, HTTP_ACCEPT="text/html")
     assert page.status_code == 200 and b"blocked_until" in page.content
+
+
+def test_a_grid_asked_for_again_shows_changed_names_purposes_and_statuses(world, monkeypatch):
+    from api.serializers import availability
+
+    monkeypatch.setattr(availability, "BUSY_TEXTS_LIMIT", 3)  # and the remembered texts stay bounded
+    start = next_weekday(hour=10)
+    booking = make_booking(world.machine, world.users["sme"], start, start + timedelta(hours=1), purpose="Mẫu")
+    for hour in (12, 13, 14):
+        make_booking(world.machine, world.users["student"], start.replace(hour=hour), start.replace(hour=hour, minute=30))
+    params = {"date": start.date().isoformat()}
+
+    def first_busy():
+        body = world.client("staff").get(f"/api/labs/{world.lab.pk}/grid/", params).json()
+        return next(r for r in body["resources"] if r["resource"]["id"] == world.machine.pk)["busy"][0]
+
+    assert first_busy()["purpose"] == "Mẫu" and first_busy()["user"]["name"] == world.users["sme"].get_full_name()
+    Booking.objects.filter(pk=booking.pk).update(purpose="Khác", status=BookingStatus.CHECKED_IN)
+    world.users["sme"].first_name, world.users["sme"].last_name = "Lan", "Trần"
+    world.users["sme"].save()
+    busy = first_busy()
+    assert (busy["purpose"], busy["status"], busy["user"]["name"]) == ("Khác", "checked_in", "Lan Trần")
+    assert len(availability._BUSY_TEXTS) <= 3
 
 
 @pytest.mark.parametrize("which", ["unknown", "inactive", "not a number"])
