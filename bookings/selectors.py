@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from operator import itemgetter
 
 from django.db import connection
+from django.utils.translation import get_language
 
 from bookings.models import ACTIVE_STATUSES, Booking
 from labs.calendars import Interval, merge, resource_calendars, subtract, subtract_merged, to_us
@@ -240,8 +241,6 @@ class GridResource:
     @property
     def name(self) -> str:
         """The name in the active language, as Resource.name."""
-        from django.utils.translation import get_language
-
         if (get_language() or "vi").startswith("en") and self.name_en:
             return self.name_en
         return self.name_vi
@@ -290,7 +289,7 @@ _GRID_BOOKINGS_SQL = f"""
 """
 
 
-def _grid_bookings(resources: list, start: datetime, end: datetime) -> list[tuple]:
+def _grid_bookings(resources: list[GridResource], start: datetime, end: datetime) -> list[tuple]:
     """Active bookings of ``resources`` whose blocked period meets [start, end), by start then id.
 
     Hand-written SQL, read as plain tuples of integers and strings: with the ORM (building the
