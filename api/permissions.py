@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from labs.selectors import managed_lab_ids, staff_lab_ids
+from labs.selectors import role_lab_ids
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Scope:
 
 
 def scope_of(request) -> Scope:
-    """The caller's management scope, cached on the request (two queries at most)."""
+    """The caller's management scope, cached on the request (one query at most)."""
     cached = getattr(request, "_labshare_scope", None)
     if cached is not None:
         return cached
@@ -40,7 +40,8 @@ def scope_of(request) -> Scope:
     elif user.is_superuser:
         scope = Scope(user.pk, True, frozenset(), frozenset())
     else:
-        scope = Scope(user.pk, False, frozenset(managed_lab_ids(user)), frozenset(staff_lab_ids(user)))
+        managed, staffed = role_lab_ids(user)
+        scope = Scope(user.pk, False, frozenset(managed), frozenset(staffed))
     request._labshare_scope = scope
     return scope
 
