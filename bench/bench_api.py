@@ -143,7 +143,9 @@ def load_bookings(*, resource_ids: list[int], user_id: int, total: int, around: 
             """,
             {"user": user_id, "resources": resource_ids, "first": first, "n": per_resource, "step": STEP_MINUTES},
         )
-        cursor.execute("ANALYZE bookings_booking")
+        # As a live database would be: vacuumed (visibility map set, so autovacuum does not start
+        # on the fresh million rows in the middle of the measurement) and analysed.
+        cursor.execute("VACUUM (ANALYZE) bookings_booking")
     return time.perf_counter() - began
 
 
