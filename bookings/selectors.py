@@ -6,11 +6,11 @@ from datetime import datetime, timedelta
 from operator import itemgetter
 
 from django.db import connection
-from django.utils.translation import get_language
 
 from bookings.models import ACTIVE_STATUSES, Booking
 from labs.calendars import Interval, merge, resource_calendars, subtract, subtract_merged, to_us
 from labs.models import Lab, Resource
+from labs.rows import ResourceRow, rows_with_labs
 
 #: Resource statuses in which nothing can be booked, whatever the calendars say.
 UNAVAILABLE_STATUSES = (Resource.Status.DOWN, Resource.Status.RETIRED, Resource.Status.MAINTENANCE)
@@ -216,53 +216,18 @@ _GRID_RESOURCES_SQL = f"""
 """
 
 
-class GridResource:
-    """A resource as a grid row reads it: the ``GRID_RESOURCE_FIELDS`` and its lab.
+class GridResource(ResourceRow):
+    """A resource as a grid row reads it (what lab_grid, labs.calendars and grid_json_text use)."""
 
-    Built from one tuple per row (model instances with deferred fields cost ~0.1 ms each); offers
-    what lab_grid, labs.calendars and grid_json_text read of a Resource.
-    """
-
-    __slots__ = (*GRID_RESOURCE_FIELDS, "lab")
-
-    def __init__(self, values: tuple, lab) -> None:
-        for name, value in zip(GRID_RESOURCE_FIELDS, values):
-            setattr(self, name, value)
-        self.lab = lab
-
-    @property
-    def pk(self) -> int:
-        return self.id
-
-    @property
-    def is_exclusive(self) -> bool:
-        return self.capacity == 1
-
-    @property
-    def name(self) -> str:
-        """The name in the active language, as Resource.name."""
-        if (get_language() or "vi").startswith("en") and self.name_en:
-            return self.name_en
-        return self.name_vi
-
-    def __repr__(self) -> str:
-        return f"<GridResource {self.id} {self.slug}>"
+    FIELDS = GRID_RESOURCE_FIELDS
+    __slots__ = FIELDS
 
 
 def _grid_resources(lab_id: int) -> list[GridResource]:
     """Resources (not retired) of the lab and the active labs below it, by lab name, name and id; one query."""
-    labs: dict[int, Lab] = {}
-    resources = []
-    width = len(GRID_RESOURCE_FIELDS)
     with connection.cursor() as cursor:
         cursor.execute(_GRID_RESOURCES_SQL, [lab_id, Resource.Status.RETIRED.value])
-        for values in cursor.fetchall():
-            lab = labs.get(values[width - 1])
-            if lab is None:
-                # One Lab per lab, as .only() would load it (the other fields deferred).
-                lab = labs[values[width - 1]] = Lab.from_db(connection.alias, GRID_LAB_FIELDS, values[width:])
-            resources.append(GridResource(values[:width], lab))
-    return resources
+        return rows_with_labs(GridResource, cursor.fetchall(), GRID_LAB_FIELDS, connection.alias)
 
 
 def _epoch_us_sql(column: str) -> str:
