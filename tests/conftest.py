@@ -68,3 +68,16 @@ def run_mail_jobs(db):
         return len(jobs)
 
     return run
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_connection_pools(django_db_setup, django_db_blocker):
+    """Close the psycopg pools before the test database is dropped (their idle connections would block it)."""
+    yield
+    from django.db import connections
+
+    with django_db_blocker.unblock():
+        for conn in connections.all():
+            conn.close()
+            if conn.vendor == "postgresql" and conn.pool is not None:
+                conn.close_pool()
