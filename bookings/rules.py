@@ -74,18 +74,17 @@ _NEAREST_POLICY_SQL = """
 """
 
 
-def _default_policy() -> EffectivePolicy:
-    defaults = BookingPolicy()
+#: The fields an EffectivePolicy takes as they are from a BookingPolicy row (or its defaults).
+_COPIED_POLICY_FIELDS = (
+    "cancel_cutoff", "check_in_before", "check_in_after", "no_show_grace",
+    "no_show_ban_threshold", "no_show_ban_window", "no_show_ban_length",
+)
+
+
+def _effective(source: BookingPolicy, *, lab_id: int | None, request_hold: timedelta, quotas=()) -> EffectivePolicy:
     return EffectivePolicy(
-        lab_id=None,
-        request_hold=timedelta(hours=getattr(settings, "LABSHARE_REQUEST_HOLD_HOURS", defaults.request_hold_hours)),
-        cancel_cutoff=defaults.cancel_cutoff,
-        check_in_before=defaults.check_in_before,
-        check_in_after=defaults.check_in_after,
-        no_show_grace=defaults.no_show_grace,
-        no_show_ban_threshold=defaults.no_show_ban_threshold,
-        no_show_ban_window=defaults.no_show_ban_window,
-        no_show_ban_length=defaults.no_show_ban_length,
+        lab_id=lab_id, request_hold=request_hold, quotas=tuple(quotas),
+        **{name: getattr(source, name) for name in _COPIED_POLICY_FIELDS},
     )
 
 
@@ -95,18 +94,11 @@ def policy_for(lab: Lab | int) -> EffectivePolicy:
     # One statement finds the nearest policy up the tree (plus one for its quotas).
     policy = BookingPolicy.objects.filter(pk__in=RawSQL(_NEAREST_POLICY_SQL, [lab_id])).prefetch_related("quotas").first()
     if policy is None:
-        return _default_policy()
-    return EffectivePolicy(
-        lab_id=policy.lab_id,
-        request_hold=timedelta(hours=policy.request_hold_hours),
-        cancel_cutoff=policy.cancel_cutoff,
-        check_in_before=policy.check_in_before,
-        check_in_after=policy.check_in_after,
-        no_show_grace=policy.no_show_grace,
-        no_show_ban_threshold=policy.no_show_ban_threshold,
-        no_show_ban_window=policy.no_show_ban_window,
-        no_show_ban_length=policy.no_show_ban_length,
-        quotas=tuple(policy.quotas.all()),
+        defaults = BookingPolicy()  # the model's field defaults, never saved
+        hold_hours = getattr(settings, "LABSHARE_REQUEST_HOLD_HOURS", defaults.request_hold_hours)
+        return _effective(defaults, lab_id=None, request_hold=timedelta(hours=hold_hours))
+    return _effective(
+        policy, lab_id=policy.lab_id, request_hold=timedelta(hours=policy.request_hold_hours), quotas=policy.quotas.all()
     )
 
 
