@@ -1,7 +1,7 @@
 """E-mail about bookings, in each recipient's language, sent by the worker once the change commits.
 
-``notify`` enqueues a procrastinate job (bookings.tasks.send_notification) inside the change's
-transaction: a rolled-back change sends nothing, a committed one cannot lose its e-mail, a failing
+``notification_jobs`` gives the procrastinate jobs (bookings.tasks.send_notification) that the
+services enqueue inside the change's transaction, with its other jobs: a rolled-back change sends nothing, a committed one cannot lose its e-mail, a failing
 mail server is retried, and the request never waits for SMTP.
 
 Templates live in bookings/templates/bookings/email/<kind>.<language>.txt; the first line is the
@@ -203,12 +203,16 @@ def _booking_context(booking, recipient, language: str, reason: str) -> dict:
     }
 
 
+def _check_kind(kind: str) -> None:
+    if kind not in KINDS:
+        raise ValueError(f"unknown notification kind {kind!r}")  # a programming error, never user input
+
+
 def send_booking_email(*, booking_id: int, kind: str, reason: str = "") -> int:
     """Build and send the e-mails of ``kind`` about a booking (in the worker); returns how many were sent."""
     from bookings.models import Booking
 
-    if kind not in KINDS:
-        raise ValueError(f"unknown notification kind {kind!r}")
+    _check_kind(kind)
     booking = Booking.objects.select_related("resource__lab", "resource__location", "user__member").filter(pk=booking_id).first()
     if booking is None:
         return 0
@@ -231,19 +235,8 @@ def notification_jobs(booking, *, kinds, reason: str = "") -> list:
     from bookings.tasks import notification_job
 
     for kind in kinds:
-        if kind not in KINDS:
-            raise ValueError(f"unknown notification kind {kind!r}")
+        _check_kind(kind)
     return [notification_job(booking, kind=kind, reason=reason) for kind in kinds]
-
-
-def notify(booking, *, kind: str, reason: str = "") -> None:
-    """Have the worker send the e-mail of ``kind`` about ``booking`` once the transaction commits.
-
-    Nothing is sent if the transaction rolls back. Unknown kinds are a programming error.
-    """
-    from bookings.tasks import defer_jobs
-
-    defer_jobs(notification_jobs(booking, kinds=(kind,), reason=reason))
 
 
 def send_waitlist_offer_email(*, entry_id: int) -> int:
@@ -267,10 +260,3 @@ def send_waitlist_offer_email(*, entry_id: int) -> int:
     }
     subject, body = _render(f"bookings/email/waitlist_offer.{language}.txt", context, language)
     return EmailMessage(subject=subject, body=body, to=[entry.user.email]).send()
-
-
-def notify_waitlist_offer(entry) -> None:
-    """Have the worker tell the first in line, once the offer commits, that a slot is held for them and until when."""
-    from bookings.tasks import defer_jobs, waitlist_offer_job
-
-    defer_jobs([waitlist_offer_job(entry)])

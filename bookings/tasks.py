@@ -153,11 +153,6 @@ def hold_expiry_job(entry: WaitlistEntry) -> Job:
     return new_job(expire_waitlist_hold, at=when, queueing_lock=f"waitlist:{entry.pk}:lapse:{when.isoformat()}", entry_id=entry.pk)
 
 
-def schedule_hold_expiry(entry: WaitlistEntry) -> None:
-    """Enqueue (in the caller's transaction) the lapse of a waitlist hold at its expiry time."""
-    defer_jobs([hold_expiry_job(entry)])
-
-
 # --- Jobs -----------------------------------------------------------------------------------
 
 
@@ -237,7 +232,12 @@ def _reminder_already_handled(context, *, booking_id: int, kind: str, start: str
     )
 
 
-@app.task(name="bookings.send_reminder", queue=QUEUE_NOTIFICATIONS, pass_context=True)
+#: A mail server that refuses or times out is tried again, waiting 7 s, 9 s, 13 s, 21 s, … 17 min
+#: (5 s + 2^n): ten attempts over about 35 minutes, then the job is marked failed.
+MAIL_RETRY = RetryStrategy(max_attempts=10, wait=5, exponential_wait=2)
+
+
+@app.task(name="bookings.send_reminder", queue=QUEUE_NOTIFICATIONS, pass_context=True, retry=MAIL_RETRY)
 def send_reminder(context=None, *, booking_id: int, kind: str, start: str) -> str:
     """Remind the user of a confirmed booking 24 h / 1 h before; nothing if it moved, ended or was cancelled."""
     from bookings.notifications import send_booking_email
@@ -255,11 +255,6 @@ def send_reminder(context=None, *, booking_id: int, kind: str, start: str) -> st
             return "duplicate"
     send_booking_email(booking_id=booking_id, kind=kind)
     return "done"
-
-
-#: A mail server that refuses or times out is tried again, waiting 7 s, 9 s, 13 s, 21 s, … 17 min
-#: (5 s + 2^n): ten attempts over about 35 minutes, then the job is marked failed.
-MAIL_RETRY = RetryStrategy(max_attempts=10, wait=5, exponential_wait=2)
 
 
 @app.task(name="bookings.send_notification", queue=QUEUE_NOTIFICATIONS, retry=MAIL_RETRY)

@@ -9,9 +9,9 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from bookings import notifications
+from bookings import notifications, tasks
 from bookings.models import Booking, BookingStatus
-from bookings.notifications import KINDS, booking_ics, format_vnd, notify
+from bookings.notifications import KINDS, booking_ics, format_vnd, notification_jobs
 from bookings.services import booking_request
 from labs.models import Resource
 from tests.factories import at, make_lab, make_manager, make_resource, make_space, make_user, open_weekdays
@@ -79,7 +79,7 @@ def test_nothing_is_sent_when_the_transaction_rolls_back(resource, student, mail
     with pytest.raises(RuntimeError):
         with transaction.atomic():
             booking = book(resource, student)
-            notify(booking, kind="reminder_1h")
+            tasks.defer_jobs(notification_jobs(booking, kinds=("reminder_1h",)))
             raise RuntimeError("rolled back")
     assert run_mail_jobs() == 0
     assert mailoutbox == []
@@ -133,7 +133,7 @@ def test_every_kind_renders_in_both_languages(resource, language, mailoutbox, ru
     run_mail_jobs()
     mailoutbox.clear()
     for kind in KINDS:
-        notify(booking, kind=kind, reason="Máy đang bảo trì")
+        tasks.defer_jobs(notification_jobs(booking, kinds=(kind,), reason="Máy đang bảo trì"))
     run_mail_jobs()
     assert len(mailoutbox) == len(KINDS)
     for mail in mailoutbox:
@@ -147,13 +147,11 @@ def test_every_kind_renders_in_both_languages(resource, language, mailoutbox, ru
 def test_unknown_kind_is_a_programming_error(resource, student):
     booking = book(resource, student)
     with pytest.raises(ValueError):
-        notify(booking, kind="birthday")
+        notification_jobs(booking, kinds=("birthday",))
 
 
 def test_a_failing_mail_server_never_touches_the_booking_and_the_job_is_retried(resource, student, settings, run_mail_jobs):
     from procrastinate.contrib.django.models import ProcrastinateJob
-
-    from bookings import tasks
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 1  # nothing listens there
@@ -176,12 +174,12 @@ def test_a_failing_mail_server_never_touches_the_booking_and_the_job_is_retried(
     assert [wait_after(n) for n in (0, 1, 2)] == [7, 9, 13]
     assert wait_after(9) == 5 + 2**10  # the tenth and last attempt comes about 35 minutes after the first
     assert wait_after(10) is None
+    # Reminders and waitlist offers leave by the same road.
+    assert tasks.send_reminder.retry_strategy is strategy is tasks.send_waitlist_offer.retry_strategy
     assert Booking.objects.get(pk=booking.pk).status == BookingStatus.CONFIRMED
 
 
 def test_an_email_job_for_a_booking_that_is_gone_sends_nothing(db, mailoutbox):
-    from bookings import tasks
-
     assert tasks.send_notification(booking_id=987654, kind="confirmed") == 0
     assert mailoutbox == []
 
