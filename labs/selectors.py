@@ -7,22 +7,6 @@ from django.db import connection
 from labs.models import Lab, LabRole
 
 
-def managed_lab_ids(user, *, roles: tuple[str, ...] = (LabRole.Role.MANAGER,)) -> set[int]:
-    """Ids of the labs ``user`` manages: those with a role, and every lab below them (a center
-    manager manages its sub-labs). Superusers manage everything."""
-    if user is None or not user.is_authenticated:
-        return set()
-    if user.is_superuser:
-        return set(Lab.objects.values_list("id", flat=True))
-    direct = list(LabRole.objects.filter(user=user, role__in=roles).values_list("lab_id", flat=True))
-    return set(Lab.objects.subtree_ids(direct))
-
-
-def staff_lab_ids(user) -> set[int]:
-    """Labs where ``user`` is staff or manager (staff may check people in)."""
-    return managed_lab_ids(user, roles=(LabRole.Role.MANAGER, LabRole.Role.STAFF))
-
-
 #: The labs a user staffs, each marked managed or not, roles inherited down the tree. UNION (not
 #: UNION ALL) keeps a malformed parent cycle from recursing for ever.
 _ROLE_TREE_SQL = """
@@ -36,7 +20,10 @@ _ROLE_TREE_SQL = """
 
 
 def role_lab_ids(user) -> tuple[set[int], set[int]]:
-    """(``managed_lab_ids(user)``, ``staff_lab_ids(user)``) in one query: every API request asks both."""
+    """(labs ``user`` manages, labs ``user`` staffs or manages), sub-labs included, in one query.
+
+    The API's scope asks both on every request; ``managed_lab_ids`` and ``staff_lab_ids`` read one side.
+    """
     if user is None or not user.is_authenticated:
         return set(), set()
     if user.is_superuser:
@@ -46,6 +33,17 @@ def role_lab_ids(user) -> tuple[set[int], set[int]]:
         cursor.execute(_ROLE_TREE_SQL, [LabRole.Role.MANAGER.value, user.pk])
         rows = cursor.fetchall()
     return {lab_id for lab_id, managed in rows if managed}, {lab_id for lab_id, _managed in rows}
+
+
+def managed_lab_ids(user) -> set[int]:
+    """Ids of the labs ``user`` manages: those with a role, and every lab below them (a center
+    manager manages its sub-labs). Superusers manage everything."""
+    return role_lab_ids(user)[0]
+
+
+def staff_lab_ids(user) -> set[int]:
+    """Labs where ``user`` is staff or manager, and every lab below them (staff may check people in)."""
+    return role_lab_ids(user)[1]
 
 
 def user_manages_lab(user, lab: Lab) -> bool:
