@@ -158,11 +158,8 @@ def send_messages(messages: list[tuple[list[str], dict]]) -> None:
 
 def _cached(instance, field: str):
     """The related object ``instance.<field>`` if it is already loaded, else None (never a query)."""
-    descriptor = getattr(type(instance), field, None)
-    field_obj = getattr(descriptor, "field", None)
-    if field_obj is None or not field_obj.is_cached(instance):
-        return None
-    return getattr(instance, field)
+    relation = type(instance)._meta.get_field(field)
+    return relation.get_cached_value(instance) if relation.is_cached(instance) else None
 
 
 def _booking_messages(snapshot: dict, change: str, loaded: dict) -> list[tuple[list[str], dict]]:
