@@ -39,7 +39,10 @@ UNPROCESSABLE_CODES = {"idempotency_key_reused"}
 #: Messages for the API's own codes (the domain's live in bookings.errors.MESSAGES).
 API_MESSAGES: dict[str, tuple[str, str]] = {
     "validation_error": ("Dữ liệu gửi lên không hợp lệ.", "The request data is invalid."),
-    "parse_error": ("Không đọc được nội dung yêu cầu (JSON không hợp lệ).", "The request body could not be parsed (malformed JSON)."),
+    "parse_error": (
+        "Không đọc được nội dung yêu cầu (JSON không hợp lệ).",
+        "The request body could not be parsed (malformed JSON).",
+    ),
     "not_authenticated": ("Bạn cần đăng nhập.", "Authentication is required."),
     "authentication_failed": ("Thông tin đăng nhập không đúng.", "The credentials are not valid."),
     "permission_denied": ("Bạn không có quyền thực hiện thao tác này.", "You are not allowed to do this."),
@@ -126,7 +129,9 @@ def domain_error_response(exc: BookingError) -> Response:
     headers = {}
     if exc.code == "lock_timeout":
         headers["Retry-After"] = str(int(details.get("retry_after") or 1))
-    return Response(error_body(exc.code, messages=messages, details=details, **extra), status=http_status, headers=headers)
+    return Response(
+        error_body(exc.code, messages=messages, details=details, **extra), status=http_status, headers=headers
+    )
 
 
 def _field_errors(detail: Any) -> Any:

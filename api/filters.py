@@ -28,7 +28,9 @@ def resource_filterset(model):
 
     class ResourceFilter(django_filters.FilterSet):
         lab = BoundedNumberFilter(method="filter_lab", label="Lab id (its sub-labs included)")
-        lab_slug = django_filters.CharFilter(method="filter_lab_slug", label="Lab slug (its sub-labs included)", max_length=80)
+        lab_slug = django_filters.CharFilter(
+            method="filter_lab_slug", label="Lab slug (its sub-labs included)", max_length=80
+        )
         status = django_filters.ChoiceFilter(choices=Resource.Status.choices)
         kind = django_filters.ChoiceFilter(choices=Resource.Kind.choices)
         certification = django_filters.CharFilter(
@@ -75,7 +77,9 @@ class BookingFilter(django_filters.FilterSet):
     user = BoundedNumberFilter(field_name="user_id")
     mine = django_filters.BooleanFilter(method="filter_mine", label="Only my own bookings")
     starts_after = django_filters.IsoDateTimeFilter(field_name="end", lookup_expr="gt", label="Ends after (ISO 8601)")
-    starts_before = django_filters.IsoDateTimeFilter(field_name="start", lookup_expr="lt", label="Starts before (ISO 8601)")
+    starts_before = django_filters.IsoDateTimeFilter(
+        field_name="start", lookup_expr="lt", label="Starts before (ISO 8601)"
+    )
 
     class Meta:
         model = Booking

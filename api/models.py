@@ -11,7 +11,9 @@ from django.utils.translation import gettext_lazy as _
 class IdempotencyKey(models.Model):
     """The first answer to a POST made with an ``Idempotency-Key``; a retry gets it again."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="+"
+    )
     key = models.CharField(_("key"), max_length=255)
     endpoint = models.CharField(_("endpoint"), max_length=200)
     fingerprint = models.CharField(_("request fingerprint"), max_length=64, help_text=_("SHA-256 of the request body"))
@@ -31,7 +33,9 @@ class IdempotencyKey(models.Model):
 class FeedToken(models.Model):
     """The secret in an iCal feed URL: a user's own bookings, or a resource's busy times."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("owner"), on_delete=models.CASCADE, related_name="feed_tokens")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("owner"), on_delete=models.CASCADE, related_name="feed_tokens"
+    )
     resource = models.ForeignKey(
         "labs.Resource", verbose_name=_("resource"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
@@ -43,9 +47,13 @@ class FeedToken(models.Model):
         verbose_name = _("feed token")
         verbose_name_plural = _("feed tokens")
         constraints = [
-            models.UniqueConstraint(fields=["user"], condition=models.Q(resource__isnull=True), name="feedtoken_one_per_user"),
             models.UniqueConstraint(
-                fields=["user", "resource"], condition=models.Q(resource__isnull=False), name="feedtoken_one_per_user_resource"
+                fields=["user"], condition=models.Q(resource__isnull=True), name="feedtoken_one_per_user"
+            ),
+            models.UniqueConstraint(
+                fields=["user", "resource"],
+                condition=models.Q(resource__isnull=False),
+                name="feedtoken_one_per_user_resource",
             ),
         ]
 

@@ -33,7 +33,9 @@ class ErrorSerializer(serializers.Serializer):
     messages = ErrorMessagesSerializer()
     details = serializers.DictField(help_text="Structured details, e.g. the conflicting interval")
     errors = serializers.DictField(
-        child=serializers.ListField(child=FieldErrorSerializer()), required=False, help_text="Per-field errors (validation only)"
+        child=serializers.ListField(child=FieldErrorSerializer()),
+        required=False,
+        help_text="Per-field errors (validation only)",
     )
     conflict = serializers.DictField(required=False, help_text="The interval that holds the slot (slot_taken)")
 
@@ -76,14 +78,16 @@ def _example(code: str) -> dict:
     if code == "slot_taken":
         body["conflict"] = _EXAMPLE_DETAILS["slot_taken"]["conflict"]
     if code in ("validation_error", "naive_datetime"):
-        body["errors"] = {"start": [{"code": "naive_datetime" if code == "naive_datetime" else "required", "message": "…"}]}
+        body["errors"] = {
+            "start": [{"code": "naive_datetime" if code == "naive_datetime" else "required", "message": "…"}]
+        }
     return body
 
 
 def errors(*codes: str) -> dict:
     """OpenAPI responses for the given error codes, grouped by HTTP status, one example per code."""
     by_status: dict[int, list[str]] = defaultdict(list)
-    for code in dict.fromkeys(codes + ("throttled",)):
+    for code in dict.fromkeys((*codes, "throttled")):
         by_status[DRF_STATUS.get(code) or status_for_domain_code(code)].append(code)
     responses = {}
     for http_status, status_codes in sorted(by_status.items()):
@@ -100,7 +104,11 @@ def errors(*codes: str) -> dict:
 
 def ok(serializer, *, description: str = "", example: dict | None = None, status_code: int = 200) -> dict:
     """An OpenAPI success response with an example."""
-    examples = [OpenApiExample(name="example", value=example, response_only=True, status_codes=[str(status_code)])] if example else []
+    examples = (
+        [OpenApiExample(name="example", value=example, response_only=True, status_codes=[str(status_code)])]
+        if example
+        else []
+    )
     return {status_code: OpenApiResponse(response=serializer, description=description, examples=examples)}
 
 

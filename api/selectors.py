@@ -18,7 +18,11 @@ def labs_visible() -> QuerySet[Lab]:
 
 def resources_visible(model=Resource) -> QuerySet:
     """Resources of active labs with what their representation needs, in a fixed number of queries."""
-    qs = model.objects.filter(lab__is_active=True).select_related("lab").prefetch_related("required_certifications", "rates")
+    qs = (
+        model.objects.filter(lab__is_active=True)
+        .select_related("lab")
+        .prefetch_related("required_certifications", "rates")
+    )
     if model is Resource:
         qs = qs.select_related("equipment", "equipment__category", "equipment__sponsor", "space")
     elif model is Equipment:
@@ -60,7 +64,9 @@ def waitlist_visible(scope: Scope) -> QuerySet[WaitlistEntry]:
 
 def grants_visible(scope: Scope) -> QuerySet[CertificationGrant]:
     """Certification grants: one's own, and those of certifications issued by labs one manages."""
-    qs = CertificationGrant.objects.select_related("certification", "certification__lab", "user", "granted_by", "revoked_by")
+    qs = CertificationGrant.objects.select_related(
+        "certification", "certification__lab", "user", "granted_by", "revoked_by"
+    )
     if scope.is_admin:
         return qs
     if scope.user_id is None:

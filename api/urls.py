@@ -19,8 +19,8 @@ from api.views.catalogue import (
     SpaceViewSet,
 )
 from api.views.certifications import CertificationGrantViewSet, CertificationViewSet
-from api.views.feeds import FeedView
 from api.views.errors import not_found
+from api.views.feeds import FeedView
 
 app_name = "api"
 

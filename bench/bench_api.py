@@ -20,7 +20,8 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import date, datetime, time as dtime, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
@@ -85,15 +86,24 @@ def setup_data():
 
     def lab(slug):
         made = Lab.objects.create(slug=slug, name_vi=slug, name_en=slug)
-        lab_add_opening_hours(lab=made, weekdays=list(range(7)), opens=dtime(0, 0), closes=dtime(23, 30),
-                              valid_from=date.today() - timedelta(days=800))
+        lab_add_opening_hours(
+            lab=made,
+            weekdays=list(range(7)),
+            opens=dtime(0, 0),
+            closes=dtime(23, 30),
+            valid_from=date.today() - timedelta(days=800),
+        )
         return made
 
     def machines(target, count, prefix):
         return [
             Equipment.objects.create(
-                lab=target, slug=f"{prefix}-{i}", name_vi=f"{prefix} {i}", category=category,
-                horizon=timedelta(days=3650), max_duration=timedelta(hours=8),
+                lab=target,
+                slug=f"{prefix}-{i}",
+                name_vi=f"{prefix} {i}",
+                category=category,
+                horizon=timedelta(days=3650),
+                max_duration=timedelta(hours=8),
             )
             for i in range(count)
         ]
@@ -163,7 +173,9 @@ class Client:
     def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, bytes]:
         for attempt in range(2):
             try:
-                self.conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=self.headers)
+                self.conn.request(
+                    method, path, body=json.dumps(body) if body is not None else None, headers=self.headers
+                )
                 response = self.conn.getresponse()
                 return response.status, response.read()
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
@@ -173,7 +185,9 @@ class Client:
         raise AssertionError("unreachable")
 
 
-def run_clients(urls: list[str], tokens: list[str], jobs: list[list[dict]], *, method: str = "POST", path: str = "/api/bookings/") -> dict:
+def run_clients(
+    urls: list[str], tokens: list[str], jobs: list[list[dict]], *, method: str = "POST", path: str = "/api/bookings/"
+) -> dict:
     """Each client sends its list of requests (bodies) as fast as it can; returns counts, time and latencies.
 
     POST bodies are bookings to create; for a GET each item only counts one request.
@@ -254,19 +268,36 @@ def main() -> int:
         day0 = datetime.combine(timezone.now().astimezone(tz).date() + timedelta(days=2), dtime(0), tzinfo=tz)
         write = data["write_machines"]
         offset = 0
-        for processes in (() if os.environ.get("BENCH_SKIP_CREATIONS") == "1" else PROCESSES):
+        for processes in () if os.environ.get("BENCH_SKIP_CREATIONS") == "1" else PROCESSES:
             with daphne_servers(url, count=processes, start_port=18150) as urls:
                 # Warm-up: imports, caches and connections of each process.
-                run_clients(urls, data["tokens"], [[{"resource": write[-1].pk, "start": slot(day0, 500 + i)[0],
-                                                     "end": slot(day0, 500 + i)[1]}] for i in range(CLIENTS)])
+                run_clients(
+                    urls,
+                    data["tokens"],
+                    [
+                        [{"resource": write[-1].pk, "start": slot(day0, 500 + i)[0], "end": slot(day0, 500 + i)[1]}]
+                        for i in range(CLIENTS)
+                    ],
+                )
                 # The stack's own ceiling on this machine: the cheapest authenticated request
                 # (token check, one profile read, JSON), through the same daphne, Django and DRF.
-                result = run_clients(urls, data["tokens"], [[{}] * CREATIONS_PER_CLIENT for _ in range(CLIENTS)],
-                                     method="GET", path="/api/me/")
+                result = run_clients(
+                    urls,
+                    data["tokens"],
+                    [[{}] * CREATIONS_PER_CLIENT for _ in range(CLIENTS)],
+                    method="GET",
+                    path="/api/me/",
+                )
                 rows.append(("reference: GET /api/me/", processes, result))
                 distinct = [
-                    [{"resource": write[(offset + i) % len(write)].pk, "start": slot(day0, k)[0], "end": slot(day0, k)[1]}
-                     for k in range(CREATIONS_PER_CLIENT)]
+                    [
+                        {
+                            "resource": write[(offset + i) % len(write)].pk,
+                            "start": slot(day0, k)[0],
+                            "end": slot(day0, k)[1],
+                        }
+                        for k in range(CREATIONS_PER_CLIENT)
+                    ]
                     for i in range(CLIENTS)
                 ]
                 offset += CLIENTS
@@ -274,8 +305,10 @@ def main() -> int:
                 rows.append(("creations, distinct slots", processes, result))
                 contended_resource = write[(offset) % len(write)].pk
                 offset += 1
-                same = [{"resource": contended_resource, "start": slot(day0, k)[0], "end": slot(day0, k)[1]}
-                        for k in range(CREATIONS_PER_CLIENT // 2)]
+                same = [
+                    {"resource": contended_resource, "start": slot(day0, k)[0], "end": slot(day0, k)[1]}
+                    for k in range(CREATIONS_PER_CLIENT // 2)
+                ]
                 result = run_clients(urls, data["tokens"], [list(same) for _ in range(CLIENTS)])
                 rows.append(("creations, contended slots", processes, result))
 
@@ -284,7 +317,9 @@ def main() -> int:
         grid_ids = [m.pk for m in data["grid_machines"]]
         filler_ids = [m.pk for m in data["filler_machines"]]
         now = timezone.now()
-        load_seconds = load_bookings(resource_ids=grid_ids + filler_ids, user_id=data["user_id"], total=TOTAL_BOOKINGS, around=now)
+        load_seconds = load_bookings(
+            resource_ids=grid_ids + filler_ids, user_id=data["user_id"], total=TOTAL_BOOKINGS, around=now
+        )
         from bookings.models import Booking
 
         total = Booking.objects.count()
@@ -329,25 +364,35 @@ def main() -> int:
     print()
     print(f"labshare API benchmark — {os.cpu_count()} CPU(s), PostgreSQL database {BENCH_DB}, daphne on 127.0.0.1")
     print()
-    print(f"| {'measure':<34} | {'daphne processes':>16} | {'requests':>8} | {'201':>6} | {'409':>6} | {'other':>5} | "
-          f"{'creations/s':>11} | {'requests/s':>10} | {'p50 ms':>7} | {'p95 ms':>7} |")
+    print(
+        f"| {'measure':<34} | {'daphne processes':>16} | {'requests':>8} | {'201':>6} | {'409':>6} | {'other':>5} | "
+        f"{'creations/s':>11} | {'requests/s':>10} | {'p50 ms':>7} | {'p95 ms':>7} |"
+    )
     print(f"|{'-' * 36}|{'-' * 18}|{'-' * 10}|{'-' * 8}|{'-' * 8}|{'-' * 7}|{'-' * 13}|{'-' * 12}|{'-' * 9}|{'-' * 9}|")
     for name, processes, r in rows:
         n = r["201"] + r["409"] + r["other"]
         reference = name.startswith("reference")
         created, conflicts = ("", "") if reference else (r["201"], r["409"])
         rate = "" if reference else f"{r['201'] / r['seconds']:.1f}"
-        print(f"| {name + f' ({CLIENTS} clients)':<34} | {processes:>16} | {n:>8} | {created:>6} | {conflicts:>6} | {r['other']:>5} | "
-              f"{rate:>11} | {n / r['seconds']:>10.1f} | "
-              f"{percentile(r['latencies'], 50) * 1000:>7.1f} | {percentile(r['latencies'], 95) * 1000:>7.1f} |")
+        print(
+            f"| {name + f' ({CLIENTS} clients)':<34} | {processes:>16} | {n:>8} | {created:>6} | {conflicts:>6} | {r['other']:>5} | "
+            f"{rate:>11} | {n / r['seconds']:>10.1f} | "
+            f"{percentile(r['latencies'], 50) * 1000:>7.1f} | {percentile(r['latencies'], 95) * 1000:>7.1f} |"
+        )
     if latencies:
-        print(f"| {'lab-week grid (50 resources)':<34} | {1:>16} | {GRID_REQUESTS:>8} | {'':>6} | {'':>6} | {'':>5} | {'':>11} | "
-              f"{GRID_REQUESTS / sum(latencies):>10.1f} | {percentile(latencies, 50) * 1000:>7.1f} | {percentile(latencies, 95) * 1000:>7.1f} |")
+        print(
+            f"| {'lab-week grid (50 resources)':<34} | {1:>16} | {GRID_REQUESTS:>8} | {'':>6} | {'':>6} | {'':>5} | {'':>11} | "
+            f"{GRID_REQUESTS / sum(latencies):>10.1f} | {percentile(latencies, 50) * 1000:>7.1f} | {percentile(latencies, 95) * 1000:>7.1f} |"
+        )
     print()
     if latencies:
-        print(f"Grid: {total:,} bookings in the database (bulk-loaded in {load_seconds:.0f} s with generate_series), "
-              f"{GRID_RESOURCES} resources in the lab, {busy} busy intervals in the week, {grid_queries} SQL queries per grid.")
-    print("Reference rows create nothing: GET /api/me/ (token check, one profile read, JSON) is the stack's ceiling for any request.")
+        print(
+            f"Grid: {total:,} bookings in the database (bulk-loaded in {load_seconds:.0f} s with generate_series), "
+            f"{GRID_RESOURCES} resources in the lab, {busy} busy intervals in the week, {grid_queries} SQL queries per grid."
+        )
+    print(
+        "Reference rows create nothing: GET /api/me/ (token check, one profile read, JSON) is the stack's ceiling for any request."
+    )
     for name, processes, r in rows:
         if r["others"]:
             print(f"Unexpected answers in '{name}' ({processes} process(es)): {r['others'][:3]}")

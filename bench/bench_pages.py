@@ -13,14 +13,15 @@ import os
 import statistics
 import sys
 import time
-from datetime import date, datetime, time as dtime, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ["LABSHARE_TEST_DB"] = "bench_pages"
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -43,11 +44,15 @@ def build(n: int, monday: date):
     from labs.services import calendar_add_closure, lab_add_opening_hours
 
     lab = Lab.objects.create(slug=f"bench-{n}", name_vi=f"Phòng lab {n} máy", name_en=f"Lab with {n} machines")
-    lab_add_opening_hours(lab=lab, weekdays=[0, 1, 2, 3, 4], opens=dtime(8), closes=dtime(17), valid_from=monday - timedelta(days=30))
+    lab_add_opening_hours(
+        lab=lab, weekdays=[0, 1, 2, 3, 4], opens=dtime(8), closes=dtime(17), valid_from=monday - timedelta(days=30)
+    )
     tz = lab.tz
     calendar_add_closure(
-        target=lab, start=datetime.combine(monday + timedelta(days=2), dtime(12), tzinfo=tz),
-        end=datetime.combine(monday + timedelta(days=2), dtime(17), tzinfo=tz), title="Họp toàn trường / All-hands",
+        target=lab,
+        start=datetime.combine(monday + timedelta(days=2), dtime(12), tzinfo=tz),
+        end=datetime.combine(monday + timedelta(days=2), dtime(17), tzinfo=tz),
+        title="Họp toàn trường / All-hands",
     )
     category, _ = Category.objects.get_or_create(slug="bench-cnc", defaults={"name_vi": "Máy CNC", "name_en": "CNC"})
     machines = []
@@ -70,11 +75,23 @@ def build(n: int, monday: date):
                 start = datetime.combine(monday + timedelta(days=day), dtime(hour), tzinfo=tz)
                 end = start + timedelta(hours=1, minutes=30)
                 bookings.append(
-                    Booking(resource=machine, user=user, start=start, end=end, blocked_period=DateTimeTZRange(start, end, "[)"),
-                            status=BookingStatus.CONFIRMED)
+                    Booking(
+                        resource=machine,
+                        user=user,
+                        start=start,
+                        end=end,
+                        blocked_period=DateTimeTZRange(start, end, "[)"),
+                        status=BookingStatus.CONFIRMED,
+                    )
                 )
     for machine, start in entries:  # CalendarEntry is a multi-table child: no bulk_create
-        CalendarEntry.objects.create(calendar=machine.calendar, kind=CalendarEntry.Kind.MAINTENANCE, title="Bảo trì", start=start, end=start + timedelta(hours=3))
+        CalendarEntry.objects.create(
+            calendar=machine.calendar,
+            kind=CalendarEntry.Kind.MAINTENANCE,
+            title="Bảo trì",
+            start=start,
+            end=start + timedelta(hours=3),
+        )
     Booking.objects.bulk_create(bookings, batch_size=2000)
     return lab, len(bookings)
 
@@ -116,14 +133,29 @@ def main() -> int:
                 median, worst = statistics.median(times), max(times)
                 passed = view != "week" or n < 1000 or median < TARGET_SECONDS
                 ok = ok and passed
-                rows.append((n, view, booking_count, median, worst, statistics.median(cpu), queries, size, setup_seconds, passed))
+                rows.append(
+                    (
+                        n,
+                        view,
+                        booking_count,
+                        median,
+                        worst,
+                        statistics.median(cpu),
+                        queries,
+                        size,
+                        setup_seconds,
+                        passed,
+                    )
+                )
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
 
     print()
     print(f"Lab page render (server side, {RUNS} runs each; target: week of 1,000 resources < {TARGET_SECONDS:.0f} s)")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"(load average {load:.1f} on {os.cpu_count()} CPUs while measuring; wall time grows with load, CPU time much less)")
+    print(
+        f"(load average {load:.1f} on {os.cpu_count()} CPUs while measuring; wall time grows with load, CPU time much less)"
+    )
     header = f"{'resources':>9} | {'view':<4} | {'bookings':>8} | {'median s':>8} | {'worst s':>7} | {'cpu s':>6} | {'queries':>7} | {'HTML KiB':>8} | {'ok':<3}"
     print(header)
     print("-" * len(header))

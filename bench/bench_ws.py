@@ -76,7 +76,10 @@ def create_database(admin_url: str) -> str:
         conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
     url = with_database(admin_url, BENCH_DB)
     subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--no-input", "-v0"], cwd=ROOT, check=True, env={**os.environ, "DATABASE_URL": url}
+        [sys.executable, "manage.py", "migrate", "--no-input", "-v0"],
+        cwd=ROOT,
+        check=True,
+        env={**os.environ, "DATABASE_URL": url},
     )
     return url
 
@@ -90,8 +93,10 @@ def drop_database(admin_url: str) -> None:
 
 def seed(changes: int) -> dict:
     """A lab with one machine per change, a booking that started a minute ago on each, a screen token."""
-    from datetime import time as dtime, timedelta
+    from datetime import time as dtime
+    from datetime import timedelta
 
+    from django.contrib.auth import get_user_model
     from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
     from django.utils import timezone
     from rest_framework.authtoken.models import Token
@@ -101,11 +106,11 @@ def seed(changes: int) -> dict:
     from labs.models import Lab, LabRole, Member, Resource
     from labs.services import lab_add_opening_hours
 
-    from django.contrib.auth import get_user_model
-
     User = get_user_model()
     lab = Lab.objects.create(slug="bench-lab", name_vi="Phòng lab đo tải", name_en="Bench lab")
-    lab_add_opening_hours(lab=lab, weekdays=list(range(7)), opens=dtime(0, 0), closes=dtime(23, 59), valid_from=timezone.now().date())
+    lab_add_opening_hours(
+        lab=lab, weekdays=list(range(7)), opens=dtime(0, 0), closes=dtime(23, 59), valid_from=timezone.now().date()
+    )
     manager = User.objects.create_user("bench-manager", password="x")
     Member.objects.create(user=manager)
     LabRole.objects.create(user=manager, lab=lab, role=LabRole.Role.MANAGER)
@@ -117,8 +122,12 @@ def seed(changes: int) -> dict:
     for n in range(changes * 3):
         machine = Resource.objects.create(lab=lab, slug=f"bench-machine-{n}", name_vi=f"Máy {n}")
         booking = Booking.objects.create(
-            resource=machine, user=booker, start=start, end=start + timedelta(hours=1),
-            blocked_period=DateTimeTZRange(start, start + timedelta(hours=1), "[)"), status="confirmed",
+            resource=machine,
+            user=booker,
+            start=start,
+            end=start + timedelta(hours=1),
+            blocked_period=DateTimeTZRange(start, start + timedelta(hours=1), "[)"),
+            status="confirmed",
         )
         booking_ids.append(booking.pk)
     return {"lab": lab.slug, "token": raw, "api_token": Token.objects.create(user=booker).key, "bookings": booking_ids}
@@ -134,7 +143,8 @@ def start_redis() -> tuple[subprocess.Popen, str]:
     port = free_port(REDIS_PORTS)
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
@@ -151,13 +161,33 @@ def start_redis() -> tuple[subprocess.Popen, str]:
 
 def start_daphne(database_url: str, redis_url: str | None, taken: set[int]) -> tuple[subprocess.Popen, int]:
     port = free_port(DAPHNE_PORTS, taken)
-    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "0", "LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DEBUG": "0",
+        "LOG_LEVEL": "WARNING",
+    }
     env.pop("REDIS_URL", None)
     if redis_url:
         env["REDIS_URL"] = redis_url
     process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "--websocket_connect_timeout", "60", "config.asgi:application"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "--websocket_connect_timeout",
+            "60",
+            "config.asgi:application",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -200,7 +230,9 @@ class Screen:
         import websockets
 
         async with gate:
-            self.connection = await websockets.connect(self.url, origin=self.origin, open_timeout=60, max_size=2**22, ping_interval=None)
+            self.connection = await websockets.connect(
+                self.url, origin=self.origin, open_timeout=60, max_size=2**22, ping_interval=None
+            )
             snapshot = json.loads(await asyncio.wait_for(self.connection.recv(), 60))
             assert snapshot["type"] == "snapshot", snapshot
             self.ready.set()
@@ -215,14 +247,18 @@ class Screen:
 
 def post_check_in(port: int, booking_id: int, api_token: str) -> None:
     request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/api/bookings/{booking_id}/check-in/", data=b"{}", method="POST",
+        f"http://127.0.0.1:{port}/api/bookings/{booking_id}/check-in/",
+        data=b"{}",
+        method="POST",
         headers={"Authorization": f"Token {api_token}", "Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=30) as response:
         assert response.status == 200, response.status
 
 
-async def measure(ports: list[int], data: dict, bookings: list[int], clients: int) -> tuple[list[float], list[float], list[float]]:
+async def measure(
+    ports: list[int], data: dict, bookings: list[int], clients: int
+) -> tuple[list[float], list[float], list[float]]:
     """Connect ``clients`` screens spread over ``ports``, make each change; every latency and each request's duration (ms)."""
     gate = asyncio.Semaphore(50)
     screens = [Screen(ports[i % len(ports)], data["lab"], data["token"]) for i in range(clients)]
@@ -304,16 +340,30 @@ def main() -> int:
                     processes.append((process, port))
                     taken.add(port)
                 bookings, booking_pool = booking_pool[: args.changes], booking_pool[args.changes :]
-                print(f"  {layer}: {args.clients} screens on {len(processes)} daphne process(es), {len(bookings)} change(s) …", flush=True)
+                print(
+                    f"  {layer}: {args.clients} screens on {len(processes)} daphne process(es), {len(bookings)} change(s) …",
+                    flush=True,
+                )
                 load_before = os.getloadavg()[0]
-                latencies, requests, fanout = asyncio.run(measure([p for _, p in processes], data, bookings, args.clients))
+                latencies, requests, fanout = asyncio.run(
+                    measure([p for _, p in processes], data, bookings, args.clients)
+                )
                 load = max(load_before, os.getloadavg()[0])  # the machine is shared: report how busy it was
             finally:
                 for process, _ in processes:
                     stop(process)
             rows.append(
-                (layer, len(processes), len(latencies), percentile(fanout, 50), percentile(fanout, 99), max(fanout),
-                 percentile(latencies, 99), statistics.median(requests), load)
+                (
+                    layer,
+                    len(processes),
+                    len(latencies),
+                    percentile(fanout, 50),
+                    percentile(fanout, 99),
+                    max(fanout),
+                    percentile(latencies, 99),
+                    statistics.median(requests),
+                    load,
+                )
             )
     finally:
         if redis_process is not None:
@@ -322,7 +372,9 @@ def main() -> int:
 
     names = {"memory": "in-memory", "redis": "Redis", "redis2": "Redis, 2 processes"}
     print()
-    print(f"WebSocket fan-out: {args.clients} screens on one lab, check-in via the API -> booking.changed on every screen")
+    print(
+        f"WebSocket fan-out: {args.clients} screens on one lab, check-in via the API -> booking.changed on every screen"
+    )
     print(
         f"{'layer':<20} {'daphne':>6} {'deliveries':>10} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}  p99 ≤ {TARGET_P99_MS}"
         f" {'p99 from request':>17} {'request ms':>10} {'load':>5}"
@@ -335,7 +387,9 @@ def main() -> int:
         )
     print("p50/p99/max: from the commit (the message's sent_at, stamped after commit) to its arrival at each screen.")
     print("p99 from request: from just before the check-in HTTP request; request ms: that request's median duration.")
-    print(f"load: the 1-minute load average around the layer's run ({os.cpu_count()} CPUs; other work on the machine counts too).")
+    print(
+        f"load: the 1-minute load average around the layer's run ({os.cpu_count()} CPUs; other work on the machine counts too)."
+    )
     return 0  # a report, not a gate: the table says whether the target was met
 
 

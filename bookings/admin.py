@@ -141,7 +141,13 @@ class BookingAdmin(LabScopedAdmin):
             {"fields": [("decided_by", "decided_at"), "reason", ("cancelled_by", "cancelled_at"), "expires_at"]},
         ),
         (_("At the machine"), {"fields": [("checked_in_at", "checked_in_by"), "checked_out_at"]}),
-        (_("Record"), {"fields": ["blocked_period", "exclusive", "series", ("created_at", "updated_at")], "classes": ["collapse"]}),
+        (
+            _("Record"),
+            {
+                "fields": ["blocked_period", "exclusive", "series", ("created_at", "updated_at")],
+                "classes": ["collapse"],
+            },
+        ),
     ]
 
     def has_add_permission(self, request) -> bool:
@@ -185,9 +191,7 @@ class BookingAdmin(LabScopedAdmin):
             else:
                 done.append(f"#{booking.pk}")
         if done:
-            self.message_user(
-                request, f"Đã {verb_vi} / {verb_en}: {', '.join(done)}", messages.SUCCESS
-            )
+            self.message_user(request, f"Đã {verb_vi} / {verb_en}: {', '.join(done)}", messages.SUCCESS)
         for line in failed:
             self.message_user(request, line, messages.ERROR)
 
@@ -264,7 +268,16 @@ class WaitlistEntryAdmin(ReadOnlyAdmin):
     """Who waits for which resource, and the holds they were offered."""
 
     lab_lookup = "resource__lab"
-    list_display = ["resource", "user", "window_start", "window_end", "duration", "status", "offered_start", "offer_expires_at"]
+    list_display = [
+        "resource",
+        "user",
+        "window_start",
+        "window_end",
+        "duration",
+        "status",
+        "offered_start",
+        "offer_expires_at",
+    ]
     list_filter = ["status", ("resource__lab", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["resource", "user"]
     search_fields = ["resource__name_vi", "user__username"]
@@ -289,7 +302,15 @@ def _register_policy_admin() -> None:
     class BookingPolicyAdmin(LabScopedAdmin):
         """Cut-offs, check-in window, no-show bans and quotas of a lab (inherited by its sub-labs)."""
 
-        list_display = ["lab", "request_hold_hours", "cancel_cutoff", "check_in_before", "check_in_after", "no_show_grace", "no_show_ban_threshold"]
+        list_display = [
+            "lab",
+            "request_hold_hours",
+            "cancel_cutoff",
+            "check_in_before",
+            "check_in_after",
+            "no_show_grace",
+            "no_show_ban_threshold",
+        ]
         list_select_related = ["lab"]
         search_fields = ["lab__name_vi", "lab__name_en"]
         autocomplete_fields = ["lab"]

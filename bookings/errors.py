@@ -181,4 +181,9 @@ class BookingError(Exception):
         return self.message_in(translation.get_language() or "vi")
 
     def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "message": self.message, "messages": {"vi": self.message_in("vi"), "en": self.message_in("en")}, **self.details}
+        return {
+            "code": self.code,
+            "message": self.message,
+            "messages": {"vi": self.message_in("vi"), "en": self.message_in("en")},
+            **self.details,
+        }

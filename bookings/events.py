@@ -37,7 +37,18 @@ logger = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
 
 BOOKING_CHANGES = frozenset(
-    {"requested", "confirmed", "rejected", "cancelled", "checked_in", "checked_out", "no_show", "expired", "completed", "rescheduled"}
+    {
+        "requested",
+        "confirmed",
+        "rejected",
+        "cancelled",
+        "checked_in",
+        "checked_out",
+        "no_show",
+        "expired",
+        "completed",
+        "rescheduled",
+    }
 )
 RESOURCE_CHANGES = frozenset({"status_changed", "maintenance_started", "maintenance_ended"})
 
@@ -152,8 +163,10 @@ def send_messages(messages: list[tuple[list[str], dict]]) -> None:
 
     try:
         async_to_sync(_send_all)()
-    except Exception:  # noqa: BLE001 - the booking is committed; a broken layer must not fail the request
-        logger.exception("live update %s to %s could not be sent", [m.get("type") for _, m in messages], [g for g, _ in sends])
+    except Exception:
+        logger.exception(
+            "live update %s to %s could not be sent", [m.get("type") for _, m in messages], [g for g, _ in sends]
+        )
 
 
 def _cached(instance, field: str):
@@ -174,8 +187,10 @@ def _booking_messages(snapshot: dict, change: str, loaded: dict) -> list[tuple[l
 
     resource = loaded.get("resource")
     if resource is None or _cached(resource, "lab") is None:
-        resource = Resource.objects.select_related("lab").only("id", "lab_id", "name_vi", "name_en", "lab__timezone").get(
-            pk=snapshot["resource_id"]
+        resource = (
+            Resource.objects.select_related("lab")
+            .only("id", "lab_id", "name_vi", "name_en", "lab__timezone")
+            .get(pk=snapshot["resource_id"])
         )
     tz = resource.lab.tz
     user = loaded.get("user")
@@ -209,7 +224,11 @@ def _booking_messages(snapshot: dict, change: str, loaded: dict) -> list[tuple[l
     if user is not None:
         messages.append(([user_group(user.pk)], {**base, "booking": detailed}))
         # Managers see who asked (they decide on it); wall screens never do.
-        requester = {"id": user.pk, "name": user.get_full_name() or user.get_username(), "organization": who if organization else ""}
+        requester = {
+            "id": user.pk,
+            "name": user.get_full_name() or user.get_username(),
+            "organization": who if organization else "",
+        }
         messages.append(([approvals_group(resource.lab_id)], {**base, "booking": {**detailed, "requester": requester}}))
     return messages
 
@@ -239,7 +258,7 @@ def publish_booking_changed(booking, *, change: str) -> None:
     def _after_commit() -> None:
         try:
             messages = _booking_messages(snapshot, change, loaded)
-        except Exception:  # noqa: BLE001 - committed already; log and keep the request alive
+        except Exception:
             logger.exception("live update for booking %s could not be built", snapshot["id"])
             return
         send_messages(messages)
@@ -280,7 +299,7 @@ def publish_resource_state(resource, *, change: str) -> None:
                 "sent_at": _iso(timezone.now(), tz),
             }
             groups = [lab_group(i) for i in Lab.objects.ancestor_ids(current.lab_id)]
-        except Exception:  # noqa: BLE001 - committed already; log and keep the request alive
+        except Exception:
             logger.exception("live update for resource %s could not be built", resource_id)
             return
         send_to_groups(groups, message)

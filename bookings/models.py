@@ -48,10 +48,19 @@ class Booking(models.Model):
     constraint compares: two active bookings of an exclusive resource can never overlap there.
     """
 
-    resource = models.ForeignKey(Resource, verbose_name=_("resource"), on_delete=models.PROTECT, related_name="bookings")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.PROTECT, related_name="bookings")
+    resource = models.ForeignKey(
+        Resource, verbose_name=_("resource"), on_delete=models.PROTECT, related_name="bookings"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.PROTECT, related_name="bookings"
+    )
     organization = models.ForeignKey(
-        Organization, verbose_name=_("billed organisation"), null=True, blank=True, on_delete=models.PROTECT, related_name="bookings"
+        Organization,
+        verbose_name=_("billed organisation"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="bookings",
     )
     start = models.DateTimeField(_("start"))
     end = models.DateTimeField(_("end"))
@@ -59,27 +68,49 @@ class Booking(models.Model):
     exclusive = models.BooleanField(
         _("exclusive"), default=True, help_text=_("Set for resources of capacity 1: the database refuses any overlap")
     )
-    status = models.CharField(_("status"), max_length=20, choices=BookingStatus.choices, default=BookingStatus.REQUESTED, db_index=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=BookingStatus.choices, default=BookingStatus.REQUESTED, db_index=True
+    )
     purpose = models.TextField(_("purpose"), blank=True)
     price_vnd = models.PositiveBigIntegerField(_("price (VND)"), null=True, blank=True)
     price_details = models.JSONField(_("price details"), default=dict, blank=True)
     expires_at = models.DateTimeField(_("request expires at"), null=True, blank=True)
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("decided by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     reason = models.TextField(_("reason"), blank=True, help_text=_("Why it was rejected or cancelled"))
     cancelled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("cancelled by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("cancelled by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     checked_in_at = models.DateTimeField(_("checked in at"), null=True, blank=True)
     checked_in_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("checked in by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("checked in by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     checked_out_at = models.DateTimeField(_("checked out at"), null=True, blank=True)
     series = models.ForeignKey(
-        "bookings.BookingSeries", verbose_name=_("series"), null=True, blank=True, on_delete=models.PROTECT, related_name="bookings"
+        "bookings.BookingSeries",
+        verbose_name=_("series"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="bookings",
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -135,7 +166,12 @@ class BookingEvent(models.Model):
 
     booking = models.ForeignKey(Booking, verbose_name=_("booking"), on_delete=models.PROTECT, related_name="events")
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("actor"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     source = models.CharField(_("source"), max_length=20, choices=Source.choices, default=Source.USER)
     from_status = models.CharField(_("from"), max_length=20, choices=BookingStatus.choices, blank=True)
@@ -161,16 +197,27 @@ class BookingSeries(models.Model):
         SKIP_CONFLICTS = "skip_conflicts", _("Skip conflicts")
 
     resource = models.ForeignKey(Resource, verbose_name=_("resource"), on_delete=models.PROTECT, related_name="series")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.PROTECT, related_name="booking_series")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.PROTECT, related_name="booking_series"
+    )
     organization = models.ForeignKey(
-        Organization, verbose_name=_("billed organisation"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Organization,
+        verbose_name=_("billed organisation"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     first_start = models.DateTimeField(_("first start"))
     duration = models.DurationField(_("duration of each occurrence"))
-    rrule = models.CharField(_("recurrence rule (RFC 5545)"), max_length=500, help_text=_("e.g. FREQ=WEEKLY;BYDAY=TU;COUNT=15"))
+    rrule = models.CharField(
+        _("recurrence rule (RFC 5545)"), max_length=500, help_text=_("e.g. FREQ=WEEKLY;BYDAY=TU;COUNT=15")
+    )
     mode = models.CharField(_("mode"), max_length=20, choices=Mode.choices, default=Mode.SKIP_CONFLICTS)
     purpose = models.TextField(_("purpose"), blank=True)
-    report = models.JSONField(_("report"), default=list, blank=True, help_text=_("Per occurrence: booked or refused, and why"))
+    report = models.JSONField(
+        _("report"), default=list, blank=True, help_text=_("Per occurrence: booked or refused, and why")
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
 
@@ -194,8 +241,12 @@ class WaitlistEntry(models.Model):
         CANCELLED = "cancelled", _("Cancelled")
         EXPIRED = "expired", _("Window passed")
 
-    resource = models.ForeignKey(Resource, verbose_name=_("resource"), on_delete=models.CASCADE, related_name="waitlist")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="waitlist_entries")
+    resource = models.ForeignKey(
+        Resource, verbose_name=_("resource"), on_delete=models.CASCADE, related_name="waitlist"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="waitlist_entries"
+    )
     window_start = models.DateTimeField(_("window start"))
     window_end = models.DateTimeField(_("window end"))
     duration = models.DurationField(_("wanted duration"))
@@ -205,14 +256,18 @@ class WaitlistEntry(models.Model):
     offered_end = models.DateTimeField(_("offered end"), null=True, blank=True)
     offered_at = models.DateTimeField(_("offered at"), null=True, blank=True)
     offer_expires_at = models.DateTimeField(_("hold expires at"), null=True, blank=True)
-    booking = models.ForeignKey(Booking, verbose_name=_("booking"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    booking = models.ForeignKey(
+        Booking, verbose_name=_("booking"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("waitlist entry")
         verbose_name_plural = _("waitlist entries")
         ordering = ["created_at", "id"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(window_start__lt=models.F("window_end")), name="waitlist_window_order"),
+            models.CheckConstraint(
+                condition=models.Q(window_start__lt=models.F("window_end")), name="waitlist_window_order"
+            ),
             models.CheckConstraint(condition=models.Q(duration__gt=timedelta(0)), name="waitlist_duration_positive"),
         ]
         indexes = [models.Index(fields=["resource", "status", "created_at"], name="waitlist_queue")]
@@ -228,17 +283,25 @@ class BookingPolicy(models.Model):
     defaults of the fields below apply (see ``bookings.rules.policy_for``).
     """
 
-    lab = models.OneToOneField("labs.Lab", verbose_name=_("lab"), on_delete=models.CASCADE, related_name="booking_policy")
+    lab = models.OneToOneField(
+        "labs.Lab", verbose_name=_("lab"), on_delete=models.CASCADE, related_name="booking_policy"
+    )
     request_hold_hours = models.PositiveIntegerField(
-        _("request hold (hours)"), default=48, help_text=_("How long a request awaiting approval holds its slot (never past its start)")
+        _("request hold (hours)"),
+        default=48,
+        help_text=_("How long a request awaiting approval holds its slot (never past its start)"),
     )
     cancel_cutoff = models.DurationField(
-        _("cancellation cut-off"), default=timedelta(hours=2), help_text=_("Users may cancel until this long before the start; managers any time")
+        _("cancellation cut-off"),
+        default=timedelta(hours=2),
+        help_text=_("Users may cancel until this long before the start; managers any time"),
     )
     check_in_before = models.DurationField(_("check-in opens before the start"), default=timedelta(minutes=15))
     check_in_after = models.DurationField(_("check-in closes after the start"), default=timedelta(minutes=15))
     no_show_grace = models.DurationField(
-        _("no-show grace period"), default=timedelta(minutes=15), help_text=_("A booking not checked in this long after its start is a no-show")
+        _("no-show grace period"),
+        default=timedelta(minutes=15),
+        help_text=_("A booking not checked in this long after its start is a no-show"),
     )
     no_show_ban_threshold = models.PositiveIntegerField(
         _("no-shows before a ban"), default=3, help_text=_("0 turns bans off")
@@ -250,10 +313,18 @@ class BookingPolicy(models.Model):
         verbose_name = _("booking policy")
         verbose_name_plural = _("booking policies")
         constraints = [
-            models.CheckConstraint(condition=models.Q(cancel_cutoff__gte=timedelta(0)), name="policy_cutoff_not_negative"),
-            models.CheckConstraint(condition=models.Q(check_in_before__gte=timedelta(0)), name="policy_checkin_before_not_negative"),
-            models.CheckConstraint(condition=models.Q(check_in_after__gte=timedelta(0)), name="policy_checkin_after_not_negative"),
-            models.CheckConstraint(condition=models.Q(no_show_grace__gte=timedelta(0)), name="policy_grace_not_negative"),
+            models.CheckConstraint(
+                condition=models.Q(cancel_cutoff__gte=timedelta(0)), name="policy_cutoff_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(check_in_before__gte=timedelta(0)), name="policy_checkin_before_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(check_in_after__gte=timedelta(0)), name="policy_checkin_after_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(no_show_grace__gte=timedelta(0)), name="policy_grace_not_negative"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -269,7 +340,12 @@ class QuotaRule(models.Model):
     policy = models.ForeignKey(BookingPolicy, verbose_name=_("policy"), on_delete=models.CASCADE, related_name="quotas")
     audience = models.CharField(_("audience"), max_length=20, choices=Audience.choices)
     category = models.ForeignKey(
-        "equipment.Category", verbose_name=_("equipment category"), null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+        "equipment.Category",
+        verbose_name=_("equipment category"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
         help_text=_("Empty: every resource"),
     )
     max_hours_per_week = models.DecimalField(
@@ -284,7 +360,8 @@ class QuotaRule(models.Model):
         verbose_name_plural = _("quotas")
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(max_hours_per_week__isnull=True) | models.Q(max_hours_per_week__gt=0), name="quota_hours_positive"
+                condition=models.Q(max_hours_per_week__isnull=True) | models.Q(max_hours_per_week__gt=0),
+                name="quota_hours_positive",
             ),
         ]
 

@@ -39,7 +39,20 @@ _WEEKDAYS = {
     "vi": ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật"),
     "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
 }
-_MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December")
+_MONTHS_EN = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
 # --- Formatting -------------------------------------------------------------------------------
@@ -213,7 +226,11 @@ def send_booking_email(*, booking_id: int, kind: str, reason: str = "") -> int:
     from bookings.models import Booking
 
     _check_kind(kind)
-    booking = Booking.objects.select_related("resource__lab", "resource__location", "user__member").filter(pk=booking_id).first()
+    booking = (
+        Booking.objects.select_related("resource__lab", "resource__location", "user__member")
+        .filter(pk=booking_id)
+        .first()
+    )
     if booking is None:
         return 0
     sent = 0
@@ -221,11 +238,17 @@ def send_booking_email(*, booking_id: int, kind: str, reason: str = "") -> int:
         if not recipient.email:
             continue
         language = language_of(recipient)
-        subject, body = _render(f"bookings/email/{kind}.{language}.txt", _booking_context(booking, recipient, language, reason), language)
+        subject, body = _render(
+            f"bookings/email/{kind}.{language}.txt", _booking_context(booking, recipient, language, reason), language
+        )
         message = EmailMessage(subject=subject, body=body, to=[recipient.email])
         method = _ICS_METHOD.get(kind)
         if method:
-            message.attach("labshare-booking.ics", booking_ics(booking, method=method, language=language), f"text/calendar; method={method}; charset=utf-8")
+            message.attach(
+                "labshare-booking.ics",
+                booking_ics(booking, method=method, language=language),
+                f"text/calendar; method={method}; charset=utf-8",
+            )
         sent += message.send()
     return sent
 

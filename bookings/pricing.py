@@ -35,7 +35,9 @@ def _hours_text(hours: Decimal) -> str:
     return format(hours.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP).normalize(), "f")
 
 
-def quote(*, resource: Resource, user, start: datetime, end: datetime, organization: Organization | None = None) -> dict:
+def quote(
+    *, resource: Resource, user, start: datetime, end: datetime, organization: Organization | None = None
+) -> dict:
     """The price of booking ``resource`` for [start, end) by ``user``, with how it was made."""
     audience = audience_of(user)
     hours = Decimal(int((end - start).total_seconds())) / Decimal(3600)
@@ -50,7 +52,11 @@ def quote(*, resource: Resource, user, start: datetime, end: datetime, organizat
         "audience": audience,
         "currency": "VND",
     }
-    rate = ResourceRate.objects.filter(resource_id=resource.pk, audience=audience).values_list("hourly_rate_vnd", flat=True).first()
+    rate = (
+        ResourceRate.objects.filter(resource_id=resource.pk, audience=audience)
+        .values_list("hourly_rate_vnd", flat=True)
+        .first()
+    )
     if rate is None:
         return result
     gross = round_vnd(Decimal(rate) * hours)

@@ -76,14 +76,21 @@ _NEAREST_POLICY_SQL = """
 
 #: The fields an EffectivePolicy takes as they are from a BookingPolicy row (or its defaults).
 _COPIED_POLICY_FIELDS = (
-    "cancel_cutoff", "check_in_before", "check_in_after", "no_show_grace",
-    "no_show_ban_threshold", "no_show_ban_window", "no_show_ban_length",
+    "cancel_cutoff",
+    "check_in_before",
+    "check_in_after",
+    "no_show_grace",
+    "no_show_ban_threshold",
+    "no_show_ban_window",
+    "no_show_ban_length",
 )
 
 
 def _effective(source: BookingPolicy, *, lab_id: int | None, request_hold: timedelta, quotas=()) -> EffectivePolicy:
     return EffectivePolicy(
-        lab_id=lab_id, request_hold=request_hold, quotas=tuple(quotas),
+        lab_id=lab_id,
+        request_hold=request_hold,
+        quotas=tuple(quotas),
         **{name: getattr(source, name) for name in _COPIED_POLICY_FIELDS},
     )
 
@@ -92,13 +99,18 @@ def policy_for(lab: Lab | int) -> EffectivePolicy:
     """The booking policy of ``lab``: its own, else the nearest center's above it, else the defaults."""
     lab_id = lab if isinstance(lab, int) else lab.pk
     # One statement finds the nearest policy up the tree (plus one for its quotas).
-    policy = BookingPolicy.objects.filter(pk__in=RawSQL(_NEAREST_POLICY_SQL, [lab_id])).prefetch_related("quotas").first()
+    policy = (
+        BookingPolicy.objects.filter(pk__in=RawSQL(_NEAREST_POLICY_SQL, [lab_id])).prefetch_related("quotas").first()
+    )
     if policy is None:
         defaults = BookingPolicy()  # the model's field defaults, never saved
         hold_hours = getattr(settings, "LABSHARE_REQUEST_HOLD_HOURS", defaults.request_hold_hours)
         return _effective(defaults, lab_id=None, request_hold=timedelta(hours=hold_hours))
     return _effective(
-        policy, lab_id=policy.lab_id, request_hold=timedelta(hours=policy.request_hold_hours), quotas=policy.quotas.all()
+        policy,
+        lab_id=policy.lab_id,
+        request_hold=timedelta(hours=policy.request_hold_hours),
+        quotas=policy.quotas.all(),
     )
 
 
@@ -146,7 +158,9 @@ def check_timing(resource: Resource, start: datetime, now: datetime) -> None:
     if start < now:
         raise BookingError("in_the_past", start=_iso(start, resource))
     if resource.lead_time and start < now + resource.lead_time:
-        raise BookingError("lead_time", earliest=_iso(now + resource.lead_time, resource), lead_time_hours=_hours(resource.lead_time))
+        raise BookingError(
+            "lead_time", earliest=_iso(now + resource.lead_time, resource), lead_time_hours=_hours(resource.lead_time)
+        )
     if start > now + resource.horizon:
         raise BookingError("horizon", latest=_iso(now + resource.horizon, resource), horizon_days=resource.horizon.days)
 
@@ -162,9 +176,13 @@ def check_duration(resource: Resource, start: datetime, end: datetime) -> None:
     tz = resource.lab.tz
     for moment in (start, end):
         local = moment.astimezone(tz)
-        since_midnight = local.replace(tzinfo=None) - local.replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
+        since_midnight = local.replace(tzinfo=None) - local.replace(
+            hour=0, minute=0, second=0, microsecond=0, tzinfo=None
+        )
         if since_midnight % resource.slot_granularity:
-            raise BookingError("slot_granularity", granularity_minutes=int(resource.slot_granularity.total_seconds() // 60))
+            raise BookingError(
+                "slot_granularity", granularity_minutes=int(resource.slot_granularity.total_seconds() // 60)
+            )
 
 
 def check_calendar(resource: Resource, start: datetime, end: datetime) -> None:
@@ -174,14 +192,26 @@ def check_calendar(resource: Resource, start: datetime, end: datetime) -> None:
     calendar = resource_calendars([resource], start, end)[resource.pk]
     for window in calendar.maintenance:
         if window.start < end and window.end > start:
-            raise BookingError("resource_unavailable", maintenance={"start": _iso(window.start, resource), "end": _iso(window.end, resource)})
+            raise BookingError(
+                "resource_unavailable",
+                maintenance={"start": _iso(window.start, resource), "end": _iso(window.end, resource)},
+            )
     for window in calendar.closures:
         if window.start < end and window.end > start:
             raise BookingError(
-                "closed", closure={"title": window.title, "kind": window.kind, "start": _iso(window.start, resource), "end": _iso(window.end, resource)}
+                "closed",
+                closure={
+                    "title": window.title,
+                    "kind": window.kind,
+                    "start": _iso(window.start, resource),
+                    "end": _iso(window.end, resource),
+                },
             )
     if subtract([(start, end)], calendar.open):
-        raise BookingError("outside_opening_hours", opening=[{"start": _iso(s, resource), "end": _iso(e, resource)} for s, e in calendar.open])
+        raise BookingError(
+            "outside_opening_hours",
+            opening=[{"start": _iso(s, resource), "end": _iso(e, resource)} for s, e in calendar.open],
+        )
 
 
 def missing_certifications(resource: Resource, user, at: datetime) -> list[str]:
@@ -189,7 +219,11 @@ def missing_certifications(resource: Resource, user, at: datetime) -> list[str]:
     required = {c.pk: c.code for c in resource.required_certifications.all()}
     if not required:
         return []
-    held = set(CertificationGrant.objects.valid_at(at).filter(user=user, certification_id__in=required).values_list("certification_id", flat=True))
+    held = set(
+        CertificationGrant.objects.valid_at(at)
+        .filter(user=user, certification_id__in=required)
+        .values_list("certification_id", flat=True)
+    )
     return sorted(code for pk, code in required.items() if pk not in held)
 
 
@@ -231,7 +265,9 @@ def check_ban(resource: Resource, user, policy: EffectivePolicy, now: datetime, 
         return
     since = now - policy.no_show_ban_length - policy.no_show_ban_window
     starts = list(
-        Booking.objects.filter(user=user, status=BookingStatus.NO_SHOW, resource__lab_id__in=scope, start__gte=since, start__lte=now)
+        Booking.objects.filter(
+            user=user, status=BookingStatus.NO_SHOW, resource__lab_id__in=scope, start__gte=since, start__lte=now
+        )
         .order_by("start")
         .values_list("start", flat=True)
     )
@@ -255,7 +291,14 @@ def applicable_quotas(resource: Resource, user, policy: EffectivePolicy) -> list
 
 
 def check_quotas(
-    resource: Resource, user, start: datetime, end: datetime, quotas: list[QuotaRule], now: datetime, scope: list[int] | RawSQL, exclude_pk: int | None
+    resource: Resource,
+    user,
+    start: datetime,
+    end: datetime,
+    quotas: list[QuotaRule],
+    now: datetime,
+    scope: list[int] | RawSQL,
+    exclude_pk: int | None,
 ) -> None:
     """Hours per week (the lab's local Monday to Monday of the start) and active future bookings."""
     tz = resource.lab.tz
@@ -269,15 +312,16 @@ def check_quotas(
         if exclude_pk:
             mine = mine.exclude(pk=exclude_pk)
         if quota.max_hours_per_week is not None:
-            used = (
-                mine.filter(status__in=(*ACTIVE_STATUSES, BookingStatus.COMPLETED), start__gte=week_start, start__lt=week_end)
-                .aggregate(total=Sum(F("end") - F("start")))["total"]
-                or timedelta(0)
-            )
+            used = mine.filter(
+                status__in=(*ACTIVE_STATUSES, BookingStatus.COMPLETED), start__gte=week_start, start__lt=week_end
+            ).aggregate(total=Sum(F("end") - F("start")))["total"] or timedelta(0)
             limit = timedelta(seconds=float(quota.max_hours_per_week) * 3600)
             if used + (end - start) > limit:
                 raise BookingError(
-                    "quota_hours_exceeded", used_hours=_hours(used), requested_hours=_hours(end - start), limit_hours=_hours(limit),
+                    "quota_hours_exceeded",
+                    used_hours=_hours(used),
+                    requested_hours=_hours(end - start),
+                    limit_hours=_hours(limit),
                     week_start=week_start.date().isoformat(),
                 )
         if quota.max_active_bookings is not None:
@@ -296,7 +340,12 @@ def related_space_ids(resource: Resource) -> tuple[int | None, list[int]]:
 
 def lock_resources(resource_ids: list[int]) -> None:
     """Lock resource rows in id order (one fixed order everywhere, so two requests never deadlock)."""
-    list(Resource.objects.select_for_update().filter(pk__in=sorted(set(resource_ids))).order_by("pk").values_list("pk", flat=True))
+    list(
+        Resource.objects.select_for_update()
+        .filter(pk__in=sorted(set(resource_ids)))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 def lock_user(user) -> None:
@@ -313,7 +362,9 @@ def count_peak(resource: Resource, start: datetime, end: datetime, exclude_pk: i
     """The most active bookings at any instant of [start, end + buffer) (capacity > 1)."""
     blocked_end = end + resource.cleanup_buffer
     points = []
-    for period in _active_overlapping([resource.pk], start, blocked_end, exclude_pk).values_list("blocked_period", flat=True):
+    for period in _active_overlapping([resource.pk], start, blocked_end, exclude_pk).values_list(
+        "blocked_period", flat=True
+    ):
         points.append((max(period.lower, start), 1))
         points.append((min(period.upper, blocked_end), -1))
     peak = current = 0
@@ -337,26 +388,46 @@ def check_capacity(resource: Resource, start: datetime, end: datetime, exclude_p
             .first()
         )
         if legacy is not None:
-            raise BookingError("slot_taken", conflict={"start": _iso(legacy[0], resource), "end": _iso(legacy[1], resource)})
+            raise BookingError(
+                "slot_taken", conflict={"start": _iso(legacy[0], resource), "end": _iso(legacy[1], resource)}
+            )
         return
     peak = count_peak(resource, start, end, exclude_pk)
     if peak >= resource.capacity:
         raise BookingError("capacity_full", capacity=resource.capacity, taken=peak)
 
 
-def check_space(resource: Resource, start: datetime, end: datetime, exclude_pk: int | None, space_id: int | None, contents: list[int]) -> None:
+def check_space(
+    resource: Resource,
+    start: datetime,
+    end: datetime,
+    exclude_pk: int | None,
+    space_id: int | None,
+    contents: list[int],
+) -> None:
     """An exclusively booked space blocks the machines inside it, and a booked machine blocks an
     exclusive booking of its space (both resource rows are locked)."""
     blocked_end = end + resource.cleanup_buffer
     if space_id:
-        other = _active_overlapping([space_id], start, blocked_end, exclude_pk).filter(exclusive=True).order_by("start").first()
+        other = (
+            _active_overlapping([space_id], start, blocked_end, exclude_pk)
+            .filter(exclusive=True)
+            .order_by("start")
+            .first()
+        )
         if other is not None:
-            raise BookingError("space_conflict", space_id=space_id, conflict={"start": _iso(other.start, resource), "end": _iso(other.end, resource)})
+            raise BookingError(
+                "space_conflict",
+                space_id=space_id,
+                conflict={"start": _iso(other.start, resource), "end": _iso(other.end, resource)},
+            )
     if contents:
         other = _active_overlapping(contents, start, blocked_end, exclude_pk).order_by("start").first()
         if other is not None:
             raise BookingError(
-                "space_conflict", resource_id=other.resource_id, conflict={"start": _iso(other.start, resource), "end": _iso(other.end, resource)}
+                "space_conflict",
+                resource_id=other.resource_id,
+                conflict={"start": _iso(other.start, resource), "end": _iso(other.end, resource)},
             )
 
 
@@ -430,9 +501,17 @@ def check_request(
 #: The one table of allowed status changes; anything else raises ``invalid_transition``.
 #: confirmed -> requested happens when a user moves a booking that needs approval.
 TRANSITIONS: dict[str, frozenset[str]] = {
-    BookingStatus.REQUESTED: frozenset({BookingStatus.CONFIRMED, BookingStatus.REJECTED, BookingStatus.CANCELLED, BookingStatus.EXPIRED}),
+    BookingStatus.REQUESTED: frozenset(
+        {BookingStatus.CONFIRMED, BookingStatus.REJECTED, BookingStatus.CANCELLED, BookingStatus.EXPIRED}
+    ),
     BookingStatus.CONFIRMED: frozenset(
-        {BookingStatus.CHECKED_IN, BookingStatus.CANCELLED, BookingStatus.NO_SHOW, BookingStatus.COMPLETED, BookingStatus.REQUESTED}
+        {
+            BookingStatus.CHECKED_IN,
+            BookingStatus.CANCELLED,
+            BookingStatus.NO_SHOW,
+            BookingStatus.COMPLETED,
+            BookingStatus.REQUESTED,
+        }
     ),
     BookingStatus.CHECKED_IN: frozenset({BookingStatus.COMPLETED}),
     BookingStatus.COMPLETED: frozenset(),
@@ -497,7 +576,11 @@ def check_can_check_in(booking: Booking, by, at: datetime, policy: EffectivePoli
     if by is not None and by.pk != booking.user_id and user_is_staff_of_lab(by, resource.lab):
         tz = resource.lab.tz
         if at.astimezone(tz).date() != booking.start.astimezone(tz).date() or at >= booking.end:
-            raise BookingError("check_in_window", opens=_iso(booking.start - policy.check_in_before, resource), closes=_iso(booking.end, resource))
+            raise BookingError(
+                "check_in_window",
+                opens=_iso(booking.start - policy.check_in_before, resource),
+                closes=_iso(booking.end, resource),
+            )
         return True
     if by is None or by.pk != booking.user_id:
         raise BookingError("not_permitted")

@@ -67,9 +67,11 @@ def resources_availability(*, resources: list[Resource], start: datetime, end: d
     calendars = resource_calendars(resources, start, end)
     max_buffer = max(r.cleanup_buffer for r in resources)
     bookings_by_resource: dict[int, list[Booking]] = {r.pk: [] for r in resources}
-    for booking in Booking.objects.filter(resource__in=[r.pk for r in resources], status__in=ACTIVE_STATUSES).overlapping(
-        start - max_buffer, end + max_buffer
-    ).only("id", "resource_id", "blocked_period"):
+    for booking in (
+        Booking.objects.filter(resource__in=[r.pk for r in resources], status__in=ACTIVE_STATUSES)
+        .overlapping(start - max_buffer, end + max_buffer)
+        .only("id", "resource_id", "blocked_period")
+    ):
         bookings_by_resource[booking.resource_id].append(booking)
     result = {}
     for resource in resources:
@@ -129,7 +131,9 @@ def lab_grid(
     for row in _grid_bookings(resources, start - max_buffer, end + max_buffer):
         by_resource[row[1]].append(row)
     detailed = {r.pk for r in resources if all_details or r.lab_id in detail_lab_ids}
-    users = _grid_users({row[7] for rid, rows in by_resource.items() for row in rows if rid in detailed or row[7] == viewer_id})
+    users = _grid_users(
+        {row[7] for rid, rows in by_resource.items() for row in rows if rid in detailed or row[7] == viewer_id}
+    )
 
     # Opening hours, closures and lab-wide maintenance are the same window objects for every
     # resource of a lab (labs.calendars shares them): convert and subtract them once per lab.
@@ -152,13 +156,15 @@ def lab_grid(
             open_us = [(to_us(s), to_us(e)) for s, e in calendar.open]
             lab_windows = [
                 (w[0], w[1])
-                for w, original in zip(windows, (*calendar.closures, *calendar.maintenance))
+                for w, original in zip(windows, (*calendar.closures, *calendar.maintenance), strict=False)
                 if not own_calendar or original.calendar_id != own_calendar
             ]
             lab_part = per_lab[resource.lab_id] = (open_us, subtract(open_us, lab_windows))
         open_us, bookable = lab_part
         if own_calendar:
-            own = [(w.start, w.end) for w in (*calendar.closures, *calendar.maintenance) if w.calendar_id == own_calendar]
+            own = [
+                (w.start, w.end) for w in (*calendar.closures, *calendar.maintenance) if w.calendar_id == own_calendar
+            ]
             if own:
                 bookable = subtract(bookable, [(to_us(s), to_us(e)) for s, e in own])
         resource_bookings = by_resource[resource.pk]
@@ -188,19 +194,45 @@ def lab_grid(
         elif not exclusive:
             # Seats: busy only where every seat is taken (bookings.selectors.busy_periods).
             held = [(b[2], b[4]) for b in resource_bookings]
-            free = subtract_merged(bookable, busy_periods(held, capacity=resource.capacity, buffer=buffer)) if held else list(bookable)
+            free = (
+                subtract_merged(bookable, busy_periods(held, capacity=resource.capacity, buffer=buffer))
+                if held
+                else list(bookable)
+            )
         else:
             free = subtract_merged(bookable, cuts) if cuts else list(bookable)
         windows.sort(key=_window_start)
-        rows.append({"resource": resource, "tz": resource.lab.tz, "busy": busy, "closures": windows, "open": open_us, "free": free})
+        rows.append(
+            {
+                "resource": resource,
+                "tz": resource.lab.tz,
+                "busy": busy,
+                "closures": windows,
+                "open": open_us,
+                "free": free,
+            }
+        )
     return {"lab": lab, "start": start, "end": end, "resources": rows}
 
 
 #: What the grid reads of a resource (labs.calendars and the API's grid_json_text included) and of its lab.
-GRID_RESOURCE_FIELDS = ("id", "slug", "name_vi", "name_en", "kind", "status", "capacity", "cleanup_buffer", "calendar_id", "lab_id")
+GRID_RESOURCE_FIELDS = (
+    "id",
+    "slug",
+    "name_vi",
+    "name_en",
+    "kind",
+    "status",
+    "capacity",
+    "cleanup_buffer",
+    "calendar_id",
+    "lab_id",
+)
 #: In the model's field order, as Model.from_db takes the values.
 GRID_LAB_FIELDS = tuple(
-    f.attname for f in Lab._meta.concrete_fields if f.attname in {"id", "name_vi", "name_en", "parent_id", "timezone", "calendar_id"}
+    f.attname
+    for f in Lab._meta.concrete_fields
+    if f.attname in {"id", "name_vi", "name_en", "parent_id", "timezone", "calendar_id"}
 )
 
 _GRID_RESOURCES_SQL = f"""
@@ -288,8 +320,12 @@ def _grid_users(user_ids: set[int]) -> dict[int, tuple[int, str, str]]:
 
     table = connection.ops.quote_name(get_user_model()._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id, username, first_name, last_name FROM {table} WHERE id = ANY(%s::bigint[])", [sorted(user_ids)])
-        return {pk: (pk, username, f"{first} {last}".strip() or username) for pk, username, first, last in cursor.fetchall()}
+        cursor.execute(
+            f"SELECT id, username, first_name, last_name FROM {table} WHERE id = ANY(%s::bigint[])", [sorted(user_ids)]
+        )
+        return {
+            pk: (pk, username, f"{first} {last}".strip() or username) for pk, username, first, last in cursor.fetchall()
+        }
 
 
 _START_THEN_ID = itemgetter(2, 0)
@@ -371,7 +407,15 @@ def availability_search(
                     }
                 )
                 break
-    options.sort(key=lambda o: (o["start"], o["free_until"] - o["end"], o["resource"].lab.name_vi, o["resource"].name_vi, o["resource"].pk))
+    options.sort(
+        key=lambda o: (
+            o["start"],
+            o["free_until"] - o["end"],
+            o["resource"].lab.name_vi,
+            o["resource"].name_vi,
+            o["resource"].pk,
+        )
+    )
     return options[:limit]
 
 
@@ -394,7 +438,9 @@ def partner_usage(*, partner, start: datetime, end: datetime) -> dict:
 
     by_audience = [
         {"audience": row["user__member__audience"] or "unknown", "hours": _hours(row["total"]), "bookings": row["n"]}
-        for row in base.values("user__member__audience").annotate(total=Sum(hours), n=Count("id")).order_by("user__member__audience")
+        for row in base.values("user__member__audience")
+        .annotate(total=Sum(hours), n=Count("id"))
+        .order_by("user__member__audience")
     ]
     by_organization = [
         {
@@ -408,8 +454,15 @@ def partner_usage(*, partner, start: datetime, end: datetime) -> dict:
         .order_by("organization__name")
     ]
     by_resource = [
-        {"resource_id": row["resource_id"], "resource": row["resource__name_vi"], "hours": _hours(row["total"]), "bookings": row["n"]}
-        for row in base.values("resource_id", "resource__name_vi").annotate(total=Sum(hours), n=Count("id")).order_by("resource__name_vi")
+        {
+            "resource_id": row["resource_id"],
+            "resource": row["resource__name_vi"],
+            "hours": _hours(row["total"]),
+            "bookings": row["n"],
+        }
+        for row in base.values("resource_id", "resource__name_vi")
+        .annotate(total=Sum(hours), n=Count("id"))
+        .order_by("resource__name_vi")
     ]
     return {
         "start": start,
@@ -441,7 +494,11 @@ def user_quota_usage(*, user, at: datetime | None = None) -> list[dict]:
     at = at or dj_timezone.now()
     audience = audience_of(user)
     rows = []
-    quotas = QuotaRule.objects.filter(audience=audience).select_related("policy__lab", "category").order_by("policy__lab__name_vi", "id")
+    quotas = (
+        QuotaRule.objects.filter(audience=audience)
+        .select_related("policy__lab", "category")
+        .order_by("policy__lab__name_vi", "id")
+    )
     for quota in quotas:
         lab = quota.policy.lab
         scope = Lab.objects.subtree_ids([lab.pk])
@@ -452,8 +509,9 @@ def user_quota_usage(*, user, at: datetime | None = None) -> list[dict]:
         if quota.category_id:
             mine = mine.filter(resource__equipment__category_id=quota.category_id)
         used = (
-            mine.filter(status__in=(*ACTIVE_STATUSES, BookingStatus.COMPLETED), start__gte=week_start, start__lt=week_end)
-            .aggregate(total=Sum(F("end") - F("start")))["total"]
+            mine.filter(
+                status__in=(*ACTIVE_STATUSES, BookingStatus.COMPLETED), start__gte=week_start, start__lt=week_end
+            ).aggregate(total=Sum(F("end") - F("start")))["total"]
         ) or timedelta(0)
         active = mine.filter(status__in=ACTIVE_STATUSES, end__gt=at).count()
         rows.append(

@@ -56,7 +56,9 @@ def blocked_period_for(resource: Resource, start: datetime, end: datetime) -> Da
 
 def _conflict_details(resource: Resource, start: datetime, end: datetime, exclude_pk: int | None = None) -> dict:
     """The active booking that holds (part of) the slot, as the interval users may see."""
-    qs = Booking.objects.filter(resource=resource, status__in=ACTIVE_STATUSES).overlapping(start, end + resource.cleanup_buffer)
+    qs = Booking.objects.filter(resource=resource, status__in=ACTIVE_STATUSES).overlapping(
+        start, end + resource.cleanup_buffer
+    )
     if exclude_pk:
         qs = qs.exclude(pk=exclude_pk)
     other = qs.order_by("start").first()
@@ -79,7 +81,9 @@ def _save_guarded(booking: Booking, **save_kwargs) -> None:
             booking.save(**save_kwargs)
     except IntegrityError as exc:
         if isinstance(exc.__cause__, psycopg.errors.ExclusionViolation):
-            raise BookingError("slot_taken", **_conflict_details(booking.resource, booking.start, booking.end, booking.pk)) from None
+            raise BookingError(
+                "slot_taken", **_conflict_details(booking.resource, booking.start, booking.end, booking.pk)
+            ) from None
         if isinstance(exc.__cause__, psycopg.errors.CheckViolation):
             raise BookingError("invalid_interval") from None
         raise
@@ -96,21 +100,40 @@ def _lock_booking(booking: Booking | int) -> Booking:
     return Booking.objects.select_for_update(of=("self",)).select_related("resource__lab").get(pk=pk)
 
 
-def _record(booking: Booking, *, actor, from_status: str, to_status: str, source: str, at: datetime, reason: str = "", **details) -> BookingEvent:
+def _record(
+    booking: Booking, *, actor, from_status: str, to_status: str, source: str, at: datetime, reason: str = "", **details
+) -> BookingEvent:
     return BookingEvent.objects.create(
-        booking=booking, actor=actor, from_status=from_status, to_status=to_status, source=source, at=at, reason=reason, details=details
+        booking=booking,
+        actor=actor,
+        from_status=from_status,
+        to_status=to_status,
+        source=source,
+        at=at,
+        reason=reason,
+        details=details,
     )
 
 
 def _after_change(
-    booking: Booking, *, change: str, previous: str, notify: tuple[str, ...] = (), reason: str = "", freed=None, policy=None
+    booking: Booking,
+    *,
+    change: str,
+    previous: str,
+    notify: tuple[str, ...] = (),
+    reason: str = "",
+    freed=None,
+    policy=None,
 ) -> None:
     """The hooks every status change runs inside its transaction (jobs, e-mail, live, waitlist).
 
     The status's jobs and the e-mails go to the queue in one insert; ``policy`` is the lab's
     booking policy when the caller already has it.
     """
-    tasks.defer_jobs(tasks.booking_jobs(booking, policy=policy) + notifications.notification_jobs(booking, kinds=notify, reason=reason))
+    tasks.defer_jobs(
+        tasks.booking_jobs(booking, policy=policy)
+        + notifications.notification_jobs(booking, kinds=notify, reason=reason)
+    )
     booking._live_previous_status = previous
     events.publish_booking_changed(booking, change=change)
     if freed is not None and freed[0] < freed[1]:
@@ -119,7 +142,13 @@ def _after_change(
 
 def _fix_price(booking: Booking) -> None:
     """Fix the price on a booking as it becomes confirmed."""
-    details = pricing.quote(resource=booking.resource, user=booking.user, start=booking.start, end=booking.end, organization=booking.organization)
+    details = pricing.quote(
+        resource=booking.resource,
+        user=booking.user,
+        start=booking.start,
+        end=booking.end,
+        organization=booking.organization,
+    )
     booking.price_vnd = details["price_vnd"]
     booking.price_details = details
 
@@ -162,7 +191,13 @@ def booking_request(
     ``slot_taken`` carries the conflicting interval, ``lock_timeout`` means retry shortly.
     """
     return _request(
-        resource=resource, user=user, start=start, end=end, purpose=purpose, organization=organization, actor=actor,
+        resource=resource,
+        user=user,
+        start=start,
+        end=end,
+        purpose=purpose,
+        organization=organization,
+        actor=actor,
         waitlist_entry=waitlist_entry,
     )
 
@@ -176,7 +211,9 @@ def _recheck_hold_after_write(booking: Booking) -> None:
     the write: a cancellation holding that lock may be waiting for our row (deadlock). So the
     writers ask rules.check_request to leave the hold out and run it only here.
     """
-    entry = waitlist.held_conflict(resource=booking.resource, start=booking.start, end=booking.end, user=booking.user, lock=True)
+    entry = waitlist.held_conflict(
+        resource=booking.resource, start=booking.start, end=booking.end, user=booking.user, lock=True
+    )
     if entry is not None:
         raise BookingError("slot_held", until=entry.offer_expires_at.astimezone(booking.resource.lab.tz).isoformat())
 
@@ -208,9 +245,13 @@ def _request(*, resource, user, start, end, purpose, organization, actor, waitli
         _save_guarded(booking, force_insert=True)
         _recheck_hold_after_write(booking)
         details = {"waitlist_entry": waitlist_entry.pk} if waitlist_entry is not None else {}
-        _record(booking, actor=actor or user, from_status="", to_status=booking.status, source=source, at=now, **details)
+        _record(
+            booking, actor=actor or user, from_status="", to_status=booking.status, source=source, at=now, **details
+        )
         if approval:
-            _after_change(booking, change="requested", previous="", notify=("requested", "approval_needed"), policy=policy)
+            _after_change(
+                booking, change="requested", previous="", notify=("requested", "approval_needed"), policy=policy
+            )
         else:
             _after_change(booking, change="confirmed", previous="", notify=("confirmed",), policy=policy)
     return booking
@@ -233,7 +274,15 @@ def booking_approve(*, booking: Booking, by, reason: str = "") -> Booking:
         locked.decided_by, locked.decided_at, locked.expires_at = by, now, None
         _fix_price(locked)
         locked.save()
-        _record(locked, actor=by, from_status=previous, to_status=locked.status, source=Source.MANAGER, at=now, reason=reason)
+        _record(
+            locked,
+            actor=by,
+            from_status=previous,
+            to_status=locked.status,
+            source=Source.MANAGER,
+            at=now,
+            reason=reason,
+        )
         _after_change(locked, change="confirmed", previous=previous, notify=("confirmed",), reason=reason)
     return _sync(booking, locked)
 
@@ -252,8 +301,23 @@ def booking_reject(*, booking: Booking, by, reason: str) -> Booking:
         locked.status = BookingStatus.REJECTED
         locked.decided_by, locked.decided_at, locked.reason = by, now, reason.strip()
         locked.save()
-        _record(locked, actor=by, from_status=previous, to_status=locked.status, source=Source.MANAGER, at=now, reason=locked.reason)
-        _after_change(locked, change="rejected", previous=previous, notify=("rejected",), reason=locked.reason, freed=(locked.start, locked.end))
+        _record(
+            locked,
+            actor=by,
+            from_status=previous,
+            to_status=locked.status,
+            source=Source.MANAGER,
+            at=now,
+            reason=locked.reason,
+        )
+        _after_change(
+            locked,
+            change="rejected",
+            previous=previous,
+            notify=("rejected",),
+            reason=locked.reason,
+            freed=(locked.start, locked.end),
+        )
     return _sync(booking, locked)
 
 
@@ -273,9 +337,16 @@ def booking_cancel(*, booking: Booking, by, reason: str = "") -> Booking:
         locked.cancelled_by, locked.cancelled_at, locked.reason = by, now, (reason or "").strip()
         locked.save()
         source = Source.MANAGER if as_manager and by.pk != locked.user_id else Source.USER
-        _record(locked, actor=by, from_status=previous, to_status=locked.status, source=source, at=now, reason=locked.reason)
+        _record(
+            locked, actor=by, from_status=previous, to_status=locked.status, source=source, at=now, reason=locked.reason
+        )
         _after_change(
-            locked, change="cancelled", previous=previous, notify=("cancelled",), reason=locked.reason, freed=(max(locked.start, now), locked.end),
+            locked,
+            change="cancelled",
+            previous=previous,
+            notify=("cancelled",),
+            reason=locked.reason,
+            freed=(max(locked.start, now), locked.end),
             policy=policy,
         )
     return _sync(booking, locked)
@@ -296,11 +367,17 @@ def booking_reschedule(*, booking: Booking, by, start: datetime, end: datetime) 
         now = timezone.now()
         as_manager = rules.check_can_move(locked, by)
         resource = locked.resource
-        policy = rules.check_request(resource=resource, user=locked.user, start=start, end=end, now=now, exclude_booking=locked, holds=False)
+        policy = rules.check_request(
+            resource=resource, user=locked.user, start=start, end=end, now=now, exclude_booking=locked, holds=False
+        )
         old_start, old_end, previous = locked.start, locked.end, locked.status
         locked.start, locked.end = start, end
         locked.blocked_period = blocked_period_for(resource, start, end)
-        if previous == BookingStatus.CONFIRMED and not as_manager and rules.needs_approval(resource=resource, user=locked.user, start=start):
+        if (
+            previous == BookingStatus.CONFIRMED
+            and not as_manager
+            and rules.needs_approval(resource=resource, user=locked.user, start=start)
+        ):
             rules.check_transition(locked, BookingStatus.REQUESTED)
             locked.status = BookingStatus.REQUESTED
             locked.expires_at = min(now + policy.request_hold, start)
@@ -315,12 +392,25 @@ def booking_reschedule(*, booking: Booking, by, start: datetime, end: datetime) 
         source = Source.MANAGER if as_manager and by.pk != locked.user_id else Source.USER
         tz = resource.lab.tz
         _record(
-            locked, actor=by, from_status=previous, to_status=locked.status, source=source, at=now, reason="rescheduled",
+            locked,
+            actor=by,
+            from_status=previous,
+            to_status=locked.status,
+            source=source,
+            at=now,
+            reason="rescheduled",
             old={"start": old_start.astimezone(tz).isoformat(), "end": old_end.astimezone(tz).isoformat()},
             new={"start": start.astimezone(tz).isoformat(), "end": end.astimezone(tz).isoformat()},
         )
         notify = ("rescheduled", "approval_needed") if locked.status != previous else ("rescheduled",)
-        _after_change(locked, change="rescheduled", previous=previous, notify=notify, freed=(max(old_start, now), old_end), policy=policy)
+        _after_change(
+            locked,
+            change="rescheduled",
+            previous=previous,
+            notify=notify,
+            freed=(max(old_start, now), old_end),
+            policy=policy,
+        )
     return _sync(booking, locked)
 
 
@@ -336,7 +426,14 @@ def booking_check_in(*, booking: Booking, by, at: datetime | None = None) -> Boo
         locked.status = BookingStatus.CHECKED_IN
         locked.checked_in_at, locked.checked_in_by = at, by
         locked.save()
-        _record(locked, actor=by, from_status=previous, to_status=locked.status, source=Source.STAFF if as_staff else Source.USER, at=at)
+        _record(
+            locked,
+            actor=by,
+            from_status=previous,
+            to_status=locked.status,
+            source=Source.STAFF if as_staff else Source.USER,
+            at=at,
+        )
         _after_change(locked, change="checked_in", previous=previous, policy=policy)
     return _sync(booking, locked)
 
@@ -352,7 +449,14 @@ def booking_check_out(*, booking: Booking, by, at: datetime | None = None) -> Bo
         locked.status = BookingStatus.COMPLETED
         locked.checked_out_at = at
         locked.save()
-        _record(locked, actor=by, from_status=previous, to_status=locked.status, source=Source.STAFF if as_staff else Source.USER, at=at)
+        _record(
+            locked,
+            actor=by,
+            from_status=previous,
+            to_status=locked.status,
+            source=Source.STAFF if as_staff else Source.USER,
+            at=at,
+        )
         _after_change(locked, change="checked_out", previous=previous, freed=(max(at, locked.start), locked.end))
     return _sync(booking, locked)
 
@@ -388,8 +492,23 @@ def booking_mark_no_show(*, booking: Booking, at: datetime | None = None) -> Boo
         previous = locked.status
         locked.status = BookingStatus.NO_SHOW
         locked.save()
-        _record(locked, actor=None, from_status=previous, to_status=locked.status, source=Source.JOB, at=at, reason="no_show_grace_passed")
-        _after_change(locked, change="no_show", previous=previous, notify=("no_show",), freed=(max(at, locked.start), locked.end), policy=policy)
+        _record(
+            locked,
+            actor=None,
+            from_status=previous,
+            to_status=locked.status,
+            source=Source.JOB,
+            at=at,
+            reason="no_show_grace_passed",
+        )
+        _after_change(
+            locked,
+            change="no_show",
+            previous=previous,
+            notify=("no_show",),
+            freed=(max(at, locked.start), locked.end),
+            policy=policy,
+        )
     return _sync(booking, locked)
 
 
@@ -404,8 +523,18 @@ def booking_expire(*, booking: Booking, at: datetime | None = None) -> Booking:
         previous = locked.status
         locked.status = BookingStatus.EXPIRED
         locked.save()
-        _record(locked, actor=None, from_status=previous, to_status=locked.status, source=Source.JOB, at=at, reason="request_not_answered")
-        _after_change(locked, change="expired", previous=previous, notify=("expired",), freed=(max(at, locked.start), locked.end))
+        _record(
+            locked,
+            actor=None,
+            from_status=previous,
+            to_status=locked.status,
+            source=Source.JOB,
+            at=at,
+            reason="request_not_answered",
+        )
+        _after_change(
+            locked, change="expired", previous=previous, notify=("expired",), freed=(max(at, locked.start), locked.end)
+        )
     return _sync(booking, locked)
 
 
@@ -423,7 +552,7 @@ def series_occurrences(*, rrule: str, first_start: datetime, tz) -> list[datetim
     """
     text = (rrule or "").strip()
     if text.upper().startswith("RRULE:"):
-        text = text[len("RRULE:"):]
+        text = text[len("RRULE:") :]
     if not text:
         raise BookingError("series_invalid_rrule")
     local_first = first_start.astimezone(tz)
@@ -474,8 +603,14 @@ def series_create(
     starts = series_occurrences(rrule=rrule, first_start=first_start, tz=tz)
     with transaction.atomic():
         series = BookingSeries.objects.create(
-            resource=resource, user=user, organization=organization, first_start=first_start, duration=duration, rrule=rrule,
-            mode=mode, purpose=purpose,
+            resource=resource,
+            user=user,
+            organization=organization,
+            first_start=first_start,
+            duration=duration,
+            rrule=rrule,
+            mode=mode,
+            purpose=purpose,
         )
         report, refused = [], 0
         for start in starts:
@@ -485,7 +620,13 @@ def series_create(
                 # Each occurrence runs in booking_request's own atomic block, a savepoint here:
                 # a refusal rolls back that occurrence only, and the loop goes on to report the rest.
                 booking = _request(
-                    resource=resource, user=user, start=start, end=end, purpose=purpose, organization=organization, actor=actor,
+                    resource=resource,
+                    user=user,
+                    start=start,
+                    end=end,
+                    purpose=purpose,
+                    organization=organization,
+                    actor=actor,
                     series=series,
                 )
             except BookingError as exc:
@@ -504,7 +645,9 @@ def series_create(
     return series
 
 
-def series_cancel(*, series: BookingSeries, by, from_start: datetime | None = None, reason: str = "", single: bool = False) -> list[Booking]:
+def series_cancel(
+    *, series: BookingSeries, by, from_start: datetime | None = None, reason: str = "", single: bool = False
+) -> list[Booking]:
     """Cancel one occurrence (``from_start`` with ``single=True``) or the rest of a series.
 
     The rest means every pending or confirmed occurrence from ``from_start`` (default: now) on.

@@ -17,8 +17,7 @@ job table cleaned by hand), so no transition silently never happens.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -122,18 +121,45 @@ def booking_jobs(booking: Booking, *, policy=None) -> list[Job]:
     jobs = []
     if status == BookingStatus.REQUESTED:
         when = _request_expires_at(booking)
-        jobs.append(new_job(expire_request, at=when, queueing_lock=f"booking:{pk}:expire:{when.isoformat()}", booking_id=pk))
+        jobs.append(
+            new_job(expire_request, at=when, queueing_lock=f"booking:{pk}:expire:{when.isoformat()}", booking_id=pk)
+        )
     elif status == BookingStatus.CONFIRMED:
         for kind, before in REMINDERS.items():
             when = booking.start - before
             if when > now and settings.LABSHARE_REMINDERS_ENABLED:
-                start = booking.start.astimezone(dt_timezone.utc).isoformat()
-                jobs.append(new_job(send_reminder, at=when, queueing_lock=f"booking:{pk}:{kind}:{start}", booking_id=pk, kind=kind, start=start))
+                start = booking.start.astimezone(UTC).isoformat()
+                jobs.append(
+                    new_job(
+                        send_reminder,
+                        at=when,
+                        queueing_lock=f"booking:{pk}:{kind}:{start}",
+                        booking_id=pk,
+                        kind=kind,
+                        start=start,
+                    )
+                )
         when = booking.start + _no_show_grace(booking, policy)
-        jobs.append(new_job(mark_no_show, at=when, queueing_lock=f"booking:{pk}:no_show:{when.isoformat()}", booking_id=pk))
-        jobs.append(new_job(complete_booking, at=booking.end, queueing_lock=f"booking:{pk}:complete:{booking.end.isoformat()}", booking_id=pk))
+        jobs.append(
+            new_job(mark_no_show, at=when, queueing_lock=f"booking:{pk}:no_show:{when.isoformat()}", booking_id=pk)
+        )
+        jobs.append(
+            new_job(
+                complete_booking,
+                at=booking.end,
+                queueing_lock=f"booking:{pk}:complete:{booking.end.isoformat()}",
+                booking_id=pk,
+            )
+        )
     elif status == BookingStatus.CHECKED_IN:
-        jobs.append(new_job(complete_booking, at=booking.end, queueing_lock=f"booking:{pk}:complete:{booking.end.isoformat()}", booking_id=pk))
+        jobs.append(
+            new_job(
+                complete_booking,
+                at=booking.end,
+                queueing_lock=f"booking:{pk}:complete:{booking.end.isoformat()}",
+                booking_id=pk,
+            )
+        )
     return jobs
 
 
@@ -150,7 +176,9 @@ def notification_job(booking: Booking, *, kind: str, reason: str = "") -> Job:
 def hold_expiry_job(entry: WaitlistEntry) -> Job:
     """The lapse of a waitlist hold at its expiry time."""
     when = entry.offer_expires_at
-    return new_job(expire_waitlist_hold, at=when, queueing_lock=f"waitlist:{entry.pk}:lapse:{when.isoformat()}", entry_id=entry.pk)
+    return new_job(
+        expire_waitlist_hold, at=when, queueing_lock=f"waitlist:{entry.pk}:lapse:{when.isoformat()}", entry_id=entry.pk
+    )
 
 
 # --- Jobs -----------------------------------------------------------------------------------
@@ -166,7 +194,12 @@ def _transition(booking_id: int, *, due, service: str) -> str:
     with transaction.atomic():
         # Row lock: a user checking in (or a manager approving) at the same moment waits for us,
         # or we wait for them and then see their state and do nothing.
-        booking = Booking.objects.select_for_update(of=("self",)).select_related("resource__lab").filter(pk=booking_id).first()
+        booking = (
+            Booking.objects.select_for_update(of=("self",))
+            .select_related("resource__lab")
+            .filter(pk=booking_id)
+            .first()
+        )
         if booking is None:
             return "missing"
         if not due(booking, timezone.now()):
@@ -249,7 +282,11 @@ def send_reminder(context=None, *, booking_id: int, kind: str, start: str) -> st
         if booking is None:
             return "missing"
         # Stale reminder: the booking was rescheduled (a new reminder exists) or is no longer confirmed.
-        if booking.status != BookingStatus.CONFIRMED or booking.start != datetime.fromisoformat(start) or booking.start <= timezone.now():
+        if (
+            booking.status != BookingStatus.CONFIRMED
+            or booking.start != datetime.fromisoformat(start)
+            or booking.start <= timezone.now()
+        ):
             return "not_due"
         if _reminder_already_handled(context, booking_id=booking_id, kind=kind, start=start):
             return "duplicate"
@@ -304,14 +341,26 @@ def sweep_overdue(*, limit: int = 500) -> dict[str, int]:
 
     now = timezone.now()
     done = {"expired": 0, "no_show": 0, "completed": 0, "holds_lapsed": 0, "waitlist_closed": 0}
-    requested = Booking.objects.filter(_q_request_overdue(now), status=BookingStatus.REQUESTED).order_by("id").values_list("id", flat=True)[:limit]
+    requested = (
+        Booking.objects.filter(_q_request_overdue(now), status=BookingStatus.REQUESTED)
+        .order_by("id")
+        .values_list("id", flat=True)[:limit]
+    )
     for pk in list(requested):
         done["expired"] += expire_request(booking_id=pk) == "done"
     # The grace period differs per lab; the job decides, the query only narrows to started ones.
-    confirmed = Booking.objects.filter(status=BookingStatus.CONFIRMED, start__lte=now).order_by("id").values_list("id", flat=True)[:limit]
+    confirmed = (
+        Booking.objects.filter(status=BookingStatus.CONFIRMED, start__lte=now)
+        .order_by("id")
+        .values_list("id", flat=True)[:limit]
+    )
     for pk in list(confirmed):
         done["no_show"] += mark_no_show(booking_id=pk) == "done"
-    checked_in = Booking.objects.filter(status=BookingStatus.CHECKED_IN, end__lte=now).order_by("id").values_list("id", flat=True)[:limit]
+    checked_in = (
+        Booking.objects.filter(status=BookingStatus.CHECKED_IN, end__lte=now)
+        .order_by("id")
+        .values_list("id", flat=True)[:limit]
+    )
     for pk in list(checked_in):
         done["completed"] += complete_booking(booking_id=pk) == "done"
     holds = WaitlistEntry.objects.filter(status=WaitlistEntry.Status.OFFERED, offer_expires_at__lte=now).order_by("id")
@@ -325,8 +374,10 @@ def sweep_overdue(*, limit: int = 500) -> dict[str, int]:
 
 def _q_request_overdue(now: datetime) -> Q:
     """Requests past their expiry (or their start, whichever comes first)."""
-    return Q(expires_at__lte=now) | Q(start__lte=now) | Q(
-        expires_at__isnull=True, created_at__lte=now - timedelta(hours=settings.LABSHARE_REQUEST_HOLD_HOURS)
+    return (
+        Q(expires_at__lte=now)
+        | Q(start__lte=now)
+        | Q(expires_at__isnull=True, created_at__lte=now - timedelta(hours=settings.LABSHARE_REQUEST_HOLD_HOURS))
     )
 
 

@@ -28,7 +28,6 @@ from django.utils import timezone
 from bookings.errors import BookingError
 from bookings.models import WaitlistEntry
 
-
 #: First key of the per-resource advisory lock (ASCII "WL"), so it cannot clash with other locks.
 _LOCK_NAMESPACE = 0x574C
 
@@ -81,13 +80,20 @@ def _validate_window(resource, window_start: datetime, window_end: datetime, dur
         raise BookingError("waitlist_window_too_short")
 
 
-def waitlist_join(*, resource, user, window_start: datetime, window_end: datetime, duration: timedelta) -> WaitlistEntry:
+def waitlist_join(
+    *, resource, user, window_start: datetime, window_end: datetime, duration: timedelta
+) -> WaitlistEntry:
     """Put ``user`` in line for ``resource``: any slot of ``duration`` inside [window_start, window_end)."""
     _validate_window(resource, window_start, window_end, duration)
     with transaction.atomic():
         # Joining twice with the same wish keeps one place in line (a double-click is not two entries).
         existing = WaitlistEntry.objects.filter(
-            resource=resource, user=user, window_start=window_start, window_end=window_end, duration=duration, status__in=_OPEN
+            resource=resource,
+            user=user,
+            window_start=window_start,
+            window_end=window_end,
+            duration=duration,
+            status__in=_OPEN,
         ).first()
         if existing is not None:
             return existing
@@ -106,7 +112,9 @@ def waitlist_leave(*, entry: WaitlistEntry, by) -> WaitlistEntry:
         with transaction.atomic():
             _set_lock_timeout()
             _lock_queue(entry.resource_id)
-            entry = WaitlistEntry.objects.select_for_update(of=("self",)).select_related("resource__lab").get(pk=entry.pk)
+            entry = (
+                WaitlistEntry.objects.select_for_update(of=("self",)).select_related("resource__lab").get(pk=entry.pk)
+            )
             if entry.status not in _OPEN:
                 return entry
             was_offered = entry.status == WaitlistEntry.Status.OFFERED
@@ -130,7 +138,10 @@ def waitlist_slot_freed(*, resource, start: datetime, end: datetime) -> None:
     if end <= now:
         return
     if not WaitlistEntry.objects.filter(
-        resource_id=resource.pk, status=WaitlistEntry.Status.WAITING, window_end__gt=max(start, now), window_start__lt=end
+        resource_id=resource.pk,
+        status=WaitlistEntry.Status.WAITING,
+        window_end__gt=max(start, now),
+        window_start__lt=end,
     ).exists():
         return
     _lock_queue(resource.pk)
@@ -141,7 +152,9 @@ def _held_intervals(resource, *, exclude_user_id: int | None = None, exclude_ent
     """Slots held by open offers, widened by the clean-up buffer as a booking there would be."""
     now = timezone.now()
     buffer = resource.cleanup_buffer
-    qs = WaitlistEntry.objects.filter(resource_id=resource.pk, status=WaitlistEntry.Status.OFFERED, offer_expires_at__gt=now)
+    qs = WaitlistEntry.objects.filter(
+        resource_id=resource.pk, status=WaitlistEntry.Status.OFFERED, offer_expires_at__gt=now
+    )
     if exclude_user_id is not None:
         qs = qs.exclude(user_id=exclude_user_id)
     if exclude_entry_id is not None:
@@ -203,7 +216,9 @@ def _offer(resource, start: datetime, end: datetime) -> list[WaitlistEntry]:
     return offered
 
 
-def _first_fit(resource, entry: WaitlistEntry, free, earliest: datetime, start: datetime, end: datetime) -> tuple[datetime, datetime] | None:
+def _first_fit(
+    resource, entry: WaitlistEntry, free, earliest: datetime, start: datetime, end: datetime
+) -> tuple[datetime, datetime] | None:
     """An on-grid slot of the entry's duration, inside its window and a free stretch, that uses the freed time.
 
     Preferably it starts where the freed slot starts; otherwise the earliest one that still
@@ -244,7 +259,11 @@ def held_conflict(*, resource, start: datetime, end: datetime, user, lock: bool 
     if user is not None:
         qs = qs.exclude(user_id=user.pk)
     # Callers need who holds it and until when, not the whole entry (this runs on every booking).
-    return qs.order_by("offered_start").only("id", "user_id", "resource_id", "offered_start", "offered_end", "offer_expires_at").first()
+    return (
+        qs.order_by("offered_start")
+        .only("id", "user_id", "resource_id", "offered_start", "offered_end", "offer_expires_at")
+        .first()
+    )
 
 
 def waitlist_accept(*, entry: WaitlistEntry, by):
@@ -262,7 +281,11 @@ def waitlist_accept(*, entry: WaitlistEntry, by):
         with transaction.atomic():
             _set_lock_timeout()
             _lock_queue(entry.resource_id)
-            entry = WaitlistEntry.objects.select_for_update(of=("self",)).select_related("resource__lab", "user").get(pk=entry.pk)
+            entry = (
+                WaitlistEntry.objects.select_for_update(of=("self",))
+                .select_related("resource__lab", "user")
+                .get(pk=entry.pk)
+            )
             if entry.status != WaitlistEntry.Status.OFFERED or entry.offer_expires_at <= timezone.now():
                 raise BookingError("waitlist_no_offer", status=entry.status)
             try:

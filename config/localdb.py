@@ -24,7 +24,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -190,8 +189,10 @@ def _init_cluster(bin_dir: Path, state: dict) -> None:
             _as_server_user(
                 [
                     str(bin_dir / "initdb"),
-                    "-D", str(CLUSTER),
-                    "-U", DB_USER,
+                    "-D",
+                    str(CLUSTER),
+                    "-U",
+                    DB_USER,
                     f"--pwfile={pwfile}",
                     "--auth-local=scram-sha-256",
                     "--auth-host=scram-sha-256",
@@ -222,9 +223,24 @@ def _psql(bin_dir: Path, state: dict, sql: str, dbname: str = "postgres") -> str
         psql = Path(shutil.which("psql") or "psql")
     env = dict(os.environ, PGPASSWORD=state["password"])
     result = subprocess.run(
-        [str(psql), "-h", "127.0.0.1", "-p", str(state["port"]), "-U", DB_USER, "-d", dbname,
-         "-v", "ON_ERROR_STOP=1", "-tAc", sql],
-        capture_output=True, text=True, env=env,
+        [
+            str(psql),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(state["port"]),
+            "-U",
+            DB_USER,
+            "-d",
+            dbname,
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-tAc",
+            sql,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
     )
     if result.returncode != 0:
         raise LocalDbError(f"psql failed: {result.stderr.strip()}")

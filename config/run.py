@@ -50,7 +50,11 @@ Nhấn Ctrl-C để dừng / Press Ctrl-C to stop.
         flush=True,
     )
     children = [
-        subprocess.Popen([sys.executable, "-m", "daphne", "-b", args.host, "-p", str(args.port), "config.asgi:application"], cwd=ROOT, env=env)
+        subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", args.host, "-p", str(args.port), "config.asgi:application"],
+            cwd=ROOT,
+            env=env,
+        )
     ]
     if not args.no_worker:
         children.append(subprocess.Popen([sys.executable, "manage.py", "procrastinate", "worker"], cwd=ROOT, env=env))

@@ -87,7 +87,17 @@ class PartnerAdmin(admin.ModelAdmin):
 class EquipmentAdmin(ResourceAdmin):
     """Machines: category, maker and model, sponsor, specifications, safety notes."""
 
-    list_display = ["name_vi", "slug", "lab", "category", "manufacturer", "model_number", "sponsor", "status", "approval_policy"]
+    list_display = [
+        "name_vi",
+        "slug",
+        "lab",
+        "category",
+        "manufacturer",
+        "model_number",
+        "sponsor",
+        "status",
+        "approval_policy",
+    ]
     list_filter = [
         "status",
         "approval_policy",

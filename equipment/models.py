@@ -34,7 +34,12 @@ class Partner(models.Model):
     agreement_start = models.DateField(_("agreement starts"), null=True, blank=True)
     agreement_end = models.DateField(_("agreement ends"), null=True, blank=True)
     organization = models.OneToOneField(
-        "labs.Organization", verbose_name=_("organisation"), null=True, blank=True, on_delete=models.SET_NULL, related_name="partner"
+        "labs.Organization",
+        verbose_name=_("organisation"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="partner",
     )
 
     class Meta:
@@ -79,14 +84,18 @@ class PartnerSubsidy(models.Model):
 
     partner = models.ForeignKey(Partner, verbose_name=_("partner"), on_delete=models.CASCADE, related_name="subsidies")
     audience = models.CharField(_("audience"), max_length=20, choices=Audience.choices)
-    percent = models.PositiveSmallIntegerField(_("subsidy (%)"), validators=[MinValueValidator(1), MaxValueValidator(100)])
+    percent = models.PositiveSmallIntegerField(
+        _("subsidy (%)"), validators=[MinValueValidator(1), MaxValueValidator(100)]
+    )
 
     class Meta:
         verbose_name = _("subsidy")
         verbose_name_plural = _("subsidies")
         constraints = [
             models.UniqueConstraint(fields=["partner", "audience"], name="partner_subsidy_unique"),
-            models.CheckConstraint(condition=models.Q(percent__gte=1, percent__lte=100), name="partner_subsidy_percent_range"),
+            models.CheckConstraint(
+                condition=models.Q(percent__gte=1, percent__lte=100), name="partner_subsidy_percent_range"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -96,14 +105,18 @@ class PartnerSubsidy(models.Model):
 class Equipment(Resource):
     """A machine: category, maker and model, sponsor, specifications and safety notes."""
 
-    category = models.ForeignKey(Category, verbose_name=_("category"), on_delete=models.PROTECT, related_name="equipment")
+    category = models.ForeignKey(
+        Category, verbose_name=_("category"), on_delete=models.PROTECT, related_name="equipment"
+    )
     manufacturer = models.CharField(_("manufacturer"), max_length=120, blank=True)
     model_number = models.CharField(_("model"), max_length=120, blank=True)
     serial_number = models.CharField(_("serial number"), max_length=120, blank=True)
     sponsor = models.ForeignKey(
         Partner, verbose_name=_("sponsor"), null=True, blank=True, on_delete=models.SET_NULL, related_name="equipment"
     )
-    specifications = models.JSONField(_("specifications"), default=dict, blank=True, help_text=_('e.g. {"bed": "600×400 mm", "power": "60 W"}'))
+    specifications = models.JSONField(
+        _("specifications"), default=dict, blank=True, help_text=_('e.g. {"bed": "600×400 mm", "power": "60 W"}')
+    )
     safety_notes_vi = models.TextField(_("safety notes (Vietnamese)"), blank=True)
     safety_notes_en = models.TextField(_("safety notes (English)"), blank=True)
 

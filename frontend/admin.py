@@ -72,7 +72,9 @@ class DisplayTokenAdmin(admin.ModelAdmin):
         obj._state.adding = False
         messages.warning(
             request,
-            _("Copy the screen address now; it is shown only once / Hãy sao chép địa chỉ màn hình ngay, nó chỉ hiện một lần: %(url)s")
+            _(
+                "Copy the screen address now; it is shown only once / Hãy sao chép địa chỉ màn hình ngay, nó chỉ hiện một lần: %(url)s"
+            )
             % {"url": screen_url(token.lab, raw)},
         )
 

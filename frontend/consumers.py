@@ -165,7 +165,9 @@ class LabOccupancyConsumer(_LiveConsumer):
             if self.token is None:
                 # Unknown, revoked, or another lab's token: tell which, so a screen can stop retrying.
                 known = await database_sync_to_async(_token_state)(raw)
-                return await self._refuse(CLOSE_TOKEN_REVOKED if known == "revoked" else CLOSE_FORBIDDEN if known else CLOSE_UNAUTHENTICATED)
+                return await self._refuse(
+                    CLOSE_TOKEN_REVOKED if known == "revoked" else CLOSE_FORBIDDEN if known else CLOSE_UNAUTHENTICATED
+                )
             groups.append(display_token_group(self.token.pk))
         else:
             user = self.scope.get("user")

@@ -45,7 +45,7 @@ class Member(Protocol):
 class Subscription:
     """One group's subscription in this process: its private channel, reader task and local members."""
 
-    __slots__ = ("group", "channel", "members", "task")
+    __slots__ = ("channel", "group", "members", "task")
 
     def __init__(self, group: str, channel: str) -> None:
         self.group = group
@@ -102,7 +102,7 @@ class Hub:
                 await task
         try:
             await self.layer.group_discard(subscription.group, subscription.channel)
-        except Exception:  # noqa: BLE001 - the socket is gone either way; a broken layer must not stop the close
+        except Exception:
             logger.exception("fan-out: leaving group %s failed", subscription.group)
 
     def _refresh_interval(self) -> float | None:
@@ -117,7 +117,7 @@ class Hub:
         # before it can lapse.
         try:
             await self.layer.group_add(subscription.group, subscription.channel)
-        except Exception:  # noqa: BLE001 - a later renewal tries again
+        except Exception:
             logger.exception("fan-out: renewing group %s failed", subscription.group)
 
     async def _read(self, subscription: Subscription) -> None:
@@ -132,14 +132,16 @@ class Hub:
                         await self._renew(subscription)
                         renew_at = loop.time() + interval
                     try:
-                        message = await asyncio.wait_for(self.layer.receive(subscription.channel), timeout=max(0.0, renew_at - loop.time()))
-                    except asyncio.TimeoutError:
+                        message = await asyncio.wait_for(
+                            self.layer.receive(subscription.channel), timeout=max(0.0, renew_at - loop.time())
+                        )
+                    except TimeoutError:
                         continue
                 else:
                     message = await self.layer.receive(subscription.channel)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - keep the screens subscribed through a layer hiccup
+            except Exception:
                 logger.exception("fan-out: receiving for group %s failed", subscription.group)
                 await asyncio.sleep(1)
                 continue
@@ -147,7 +149,7 @@ class Hub:
             for member in tuple(subscription.members):
                 try:
                     await member.live_event(message)
-                except Exception:  # noqa: BLE001 - one broken socket must not starve the others
+                except Exception:
                     logger.exception("fan-out: delivery to a member of %s failed", subscription.group)
 
 
@@ -168,4 +170,3 @@ def hub() -> Hub | None:
     if found is None:
         found = hubs[loop] = Hub(layer)
     return found
-

@@ -45,11 +45,21 @@ class TimeInput(forms.TimeInput):
 class FindForm(forms.Form):
     """Find a free machine: a category, how long, between which days, optionally in which lab."""
 
-    category = forms.ModelChoiceField(label=_("Kind of machine"), queryset=Category.objects.order_by("name_vi"), required=False, empty_label=_("Any kind"))
+    category = forms.ModelChoiceField(
+        label=_("Kind of machine"),
+        queryset=Category.objects.order_by("name_vi"),
+        required=False,
+        empty_label=_("Any kind"),
+    )
     duration = forms.TypedChoiceField(label=_("For how long"), choices=DURATION_CHOICES, coerce=int, initial=60)
     date_from = forms.DateField(label=_("From"), widget=DateInput())
     date_to = forms.DateField(label=_("Until"), widget=DateInput())
-    lab = forms.ModelChoiceField(label=_("Lab"), queryset=Lab.objects.filter(is_active=True).order_by("name_vi"), required=False, empty_label=_("Any lab"))
+    lab = forms.ModelChoiceField(
+        label=_("Lab"),
+        queryset=Lab.objects.filter(is_active=True).order_by("name_vi"),
+        required=False,
+        empty_label=_("Any lab"),
+    )
 
     def clean(self):
         data = super().clean()
@@ -94,13 +104,19 @@ class IntervalForm(forms.Form):
             return {}
         start = start.astimezone(tz)
         end = (end or start + timedelta(hours=1)).astimezone(tz)
-        return {"date": start.date(), "start_time": start.time().replace(second=0, microsecond=0), "end_time": end.time().replace(second=0, microsecond=0)}
+        return {
+            "date": start.date(),
+            "start_time": start.time().replace(second=0, microsecond=0),
+            "end_time": end.time().replace(second=0, microsecond=0),
+        }
 
 
 class BookingForm(IntervalForm):
     """Book a resource: when, why, and whether my organisation pays."""
 
-    purpose = forms.CharField(label=_("Purpose"), required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+    purpose = forms.CharField(
+        label=_("Purpose"), required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2})
+    )
     bill_organization = forms.BooleanField(label=_("Bill my organisation"), required=False)
 
     def __init__(self, *args, organization=None, **kwargs):
@@ -127,8 +143,12 @@ class MaintenanceForm(forms.Form):
     """A maintenance window on one resource of my labs."""
 
     resource = forms.ModelChoiceField(label=_("Resource"), queryset=None)
-    start = forms.DateTimeField(label=_("Starts"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"))
-    end = forms.DateTimeField(label=_("Ends"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"))
+    start = forms.DateTimeField(
+        label=_("Starts"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+    )
+    end = forms.DateTimeField(
+        label=_("Ends"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+    )
     title = forms.CharField(label=_("What is done"), max_length=200)
 
     def __init__(self, *args, resources, **kwargs):
@@ -141,8 +161,16 @@ class MaintenanceForm(forms.Form):
         if resource and start and end:
             # datetime-local carries no zone: it is the wall clock of the resource's lab.
             tz = resource.lab.tz
-            data["start"] = timezone.make_aware(timezone.make_naive(start), tz) if timezone.is_aware(start) else timezone.make_aware(start, tz)
-            data["end"] = timezone.make_aware(timezone.make_naive(end), tz) if timezone.is_aware(end) else timezone.make_aware(end, tz)
+            data["start"] = (
+                timezone.make_aware(timezone.make_naive(start), tz)
+                if timezone.is_aware(start)
+                else timezone.make_aware(start, tz)
+            )
+            data["end"] = (
+                timezone.make_aware(timezone.make_naive(end), tz)
+                if timezone.is_aware(end)
+                else timezone.make_aware(end, tz)
+            )
             if data["end"] <= data["start"]:
                 self.add_error("end", _("The end must be after the start."))
         return data
@@ -177,7 +205,10 @@ class ProfileForm(forms.Form):
     last_name = forms.CharField(label=_("Family name"), max_length=150, required=False)
     email = forms.EmailField(label=_("E-mail"), required=True)
     phone = forms.RegexField(
-        label=_("Phone"), regex=r"^[0-9+ ().-]{0,40}$", required=False, max_length=40,
+        label=_("Phone"),
+        regex=r"^[0-9+ ().-]{0,40}$",
+        required=False,
+        max_length=40,
         error_messages={"invalid": _("Digits, spaces and + ( ) . - only.")},
     )
     language = forms.ChoiceField(label=_("Preferred language"), choices=[("vi", "Tiếng Việt"), ("en", "English")])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.conf import settings
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 
 from bookings.events import SCHEMA_VERSION, booking_public_dict, local_day, public_label
@@ -34,7 +34,15 @@ def booking_url(resource: Resource) -> str:
     return f"{settings.PUBLIC_URL}{path}"
 
 
-def resource_state(*, status: str, bookings: list[dict], maintenance: list[dict], closures: list[dict], open_hours: list[dict], now: datetime) -> dict:
+def resource_state(
+    *,
+    status: str,
+    bookings: list[dict],
+    maintenance: list[dict],
+    closures: list[dict],
+    open_hours: list[dict],
+    now: datetime,
+) -> dict:
     """The state of one tile at ``now`` from what the screen holds (the same rules as screen.js).
 
     Precedence: down > maintenance > in use (checked in) > awaiting check-in (a booking has
@@ -47,7 +55,11 @@ def resource_state(*, status: str, bookings: list[dict], maintenance: list[dict]
     upcoming = sorted(
         (b for b in bookings if b["status"] in ACTIVE_STATUSES and _parse(b["start"]) > now), key=lambda b: b["start"]
     )
-    following = {"start": upcoming[0]["start"], "who": upcoming[0]["who"], "booking_id": upcoming[0]["id"]} if upcoming else None
+    following = (
+        {"start": upcoming[0]["start"], "who": upcoming[0]["who"], "booking_id": upcoming[0]["id"]}
+        if upcoming
+        else None
+    )
     if status in (Resource.Status.DOWN, Resource.Status.RETIRED):
         return {"state": "down", "next": following}
     if status == Resource.Status.MAINTENANCE:
@@ -57,8 +69,16 @@ def resource_state(*, status: str, bookings: list[dict], maintenance: list[dict]
         return {"state": "maintenance", "until": window["end"], "next": following}
     using = next((b for b in bookings if b["status"] == BookingStatus.CHECKED_IN and not b.get("checked_out_at")), None)
     if using is not None:
-        return {"state": "in_use", "who": using["who"], "until": using["end"], "booking_id": using["id"], "next": following}
-    started = next((b for b in bookings if b["status"] in (BookingStatus.CONFIRMED, BookingStatus.REQUESTED) and covers(b)), None)
+        return {
+            "state": "in_use",
+            "who": using["who"],
+            "until": using["end"],
+            "booking_id": using["id"],
+            "next": following,
+        }
+    started = next(
+        (b for b in bookings if b["status"] in (BookingStatus.CONFIRMED, BookingStatus.REQUESTED) and covers(b)), None
+    )
     if started is not None:
         return {
             "state": "awaiting_check_in",
@@ -142,21 +162,38 @@ def lab_occupancy(*, lab: Lab, at: datetime | None = None) -> dict:
     in_use = 0
     for resource in resources:
         calendar = calendars.get(resource.pk)
-        maintenance = [
-            {"start": _iso(w.start, tz), "end": _iso(w.end, tz), "title": w.title}
-            for w in sorted(calendar.maintenance, key=lambda w: w.start)
-        ] if calendar else []
-        closures = [
-            {"start": _iso(w.start, tz), "end": _iso(w.end, tz), "title": w.title}
-            for w in sorted(calendar.closures, key=lambda w: w.start)
-        ] if calendar else []
+        maintenance = (
+            [
+                {"start": _iso(w.start, tz), "end": _iso(w.end, tz), "title": w.title}
+                for w in sorted(calendar.maintenance, key=lambda w: w.start)
+            ]
+            if calendar
+            else []
+        )
+        closures = (
+            [
+                {"start": _iso(w.start, tz), "end": _iso(w.end, tz), "title": w.title}
+                for w in sorted(calendar.closures, key=lambda w: w.start)
+            ]
+            if calendar
+            else []
+        )
         open_hours = [{"start": _iso(s, tz), "end": _iso(e, tz)} for s, e in calendar.open] if calendar else []
         bookings = bookings_by_resource[resource.pk]
         state = resource_state(
-            status=resource.status, bookings=bookings, maintenance=maintenance, closures=closures, open_hours=open_hours, now=at
+            status=resource.status,
+            bookings=bookings,
+            maintenance=maintenance,
+            closures=closures,
+            open_hours=open_hours,
+            now=at,
         )
         in_use += state["state"] == "in_use"
-        category = getattr(getattr(resource, "equipment", None), "category", None) if resource.kind == Resource.Kind.EQUIPMENT else None
+        category = (
+            getattr(getattr(resource, "equipment", None), "category", None)
+            if resource.kind == Resource.Kind.EQUIPMENT
+            else None
+        )
         items.append(
             {
                 "id": resource.pk,
@@ -208,7 +245,10 @@ def approval_queue(*, lab_ids: set[int] | list[int]) -> list[dict]:
             {
                 **booking_public_dict(booking, tz, who=who),
                 "lab_id": booking.resource.lab_id,
-                "resource_name": {"vi": booking.resource.name_vi, "en": booking.resource.name_en or booking.resource.name_vi},
+                "resource_name": {
+                    "vi": booking.resource.name_vi,
+                    "en": booking.resource.name_en or booking.resource.name_vi,
+                },
                 "purpose": booking.purpose,
                 "requester": {
                     "id": booking.user_id,
@@ -234,9 +274,14 @@ def user_upcoming_bookings(*, user, at: datetime | None = None) -> list[dict]:
         tz = booking.resource.lab.tz
         items.append(
             {
-                **booking_public_dict(booking, tz, who=public_label(organization=booking.organization, user=booking.user)),
+                **booking_public_dict(
+                    booking, tz, who=public_label(organization=booking.organization, user=booking.user)
+                ),
                 "lab_id": booking.resource.lab_id,
-                "resource_name": {"vi": booking.resource.name_vi, "en": booking.resource.name_en or booking.resource.name_vi},
+                "resource_name": {
+                    "vi": booking.resource.name_vi,
+                    "en": booking.resource.name_en or booking.resource.name_vi,
+                },
                 "purpose": booking.purpose,
             }
         )

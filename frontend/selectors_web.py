@@ -11,10 +11,9 @@ import zoneinfo
 from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import NamedTuple
-from datetime import date, datetime, time, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
+from typing import NamedTuple
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -100,7 +99,9 @@ def resources_for_page(lab_ids=None, *, resource_ids=None, include_retired: bool
     ``prefetch=False`` leaves out trainings and rates (a timeline of 1,000 rows needs neither;
     prefetching costs a queryset per row); prefetch them for the rows shown as cards instead.
     """
-    qs = Resource.objects.select_related("lab", "equipment", "equipment__sponsor", "equipment__category", "space", "location")
+    qs = Resource.objects.select_related(
+        "lab", "equipment", "equipment__sponsor", "equipment__category", "space", "location"
+    )
     if prefetch:
         qs = qs.prefetch_related("required_certifications", "rates")
     if lab_ids is not None:
@@ -114,12 +115,23 @@ def resources_for_page(lab_ids=None, *, resource_ids=None, include_retired: bool
 
 #: What a timeline row needs of a resource (the cards below it load the rest for one page only).
 TIMELINE_FIELDS = (
-    "id", "slug", "name_vi", "name_en", "status", "capacity", "min_duration", "max_duration", "cleanup_buffer",
-    "calendar_id", "lab_id",
+    "id",
+    "slug",
+    "name_vi",
+    "name_en",
+    "status",
+    "capacity",
+    "min_duration",
+    "max_duration",
+    "cleanup_buffer",
+    "calendar_id",
+    "lab_id",
 )
 #: What labs.calendars needs of the resource's lab, in the model's field order (as Model.from_db wants).
 TIMELINE_LAB_FIELDS = tuple(
-    f.attname for f in Lab._meta.concrete_fields if f.attname in {"id", "parent_id", "calendar_id", "timezone", "slug", "name_vi"}
+    f.attname
+    for f in Lab._meta.concrete_fields
+    if f.attname in {"id", "parent_id", "calendar_id", "timezone", "slug", "name_vi"}
 )
 
 
@@ -218,7 +230,7 @@ class Timeline:
     @cached_property
     def busy(self) -> dict[int, list[tuple[datetime, datetime, str]]]:
         """Bookings shown per resource as (start, end, kind), aware datetimes in UTC."""
-        utc = dt_timezone.utc
+        utc = UTC
         return {
             pk: [(datetime.fromtimestamp(s, utc), datetime.fromtimestamp(e, utc), kind) for s, e, kind in rows]
             for pk, rows in self.busy_ts.items()
@@ -251,7 +263,14 @@ _CLOCK = [f"{minute // 60:02d}:{minute % 60:02d}" for minute in range(1440)]
 
 
 def build_timeline(
-    *, resources: list[Resource], start_day: date, days: int, tz: zoneinfo.ZoneInfo, user=None, caption: str = "", link_free: bool = True
+    *,
+    resources: list[Resource],
+    start_day: date,
+    days: int,
+    tz: zoneinfo.ZoneInfo,
+    user=None,
+    caption: str = "",
+    link_free: bool = True,
 ) -> Timeline:
     """Free, booked, closed and maintenance time of ``resources`` over ``days`` days from ``start_day``.
 
@@ -273,7 +292,9 @@ def build_timeline(
         for row in (
             Booking.objects.filter(AnyOf("resource_id", [r.pk for r in resources]), status__in=ACTIVE_STATUSES)
             .overlapping(start - max_buffer, end + max_buffer)
-            .annotate(start_ts=_epoch(F("start")), end_ts=_epoch(F("end")), until_ts=_epoch(F("blocked_period__endswith")))
+            .annotate(
+                start_ts=_epoch(F("start")), end_ts=_epoch(F("end")), until_ts=_epoch(F("blocked_period__endswith"))
+            )
             .order_by("start")
             .values_list("resource_id", "user_id", "start_ts", "end_ts", "status", "until_ts")
         ):
@@ -298,7 +319,9 @@ def build_timeline(
                 [(s.timestamp(), e.timestamp()) for s, e in calendar.open],
                 [(w.start.timestamp(), w.end.timestamp()) for w in windows if w.calendar_id != own_calendar],
             )
-        own = [(w.start.timestamp(), w.end.timestamp()) for w in windows if own_calendar and w.calendar_id == own_calendar]
+        own = [
+            (w.start.timestamp(), w.end.timestamp()) for w in windows if own_calendar and w.calendar_id == own_calendar
+        ]
         if own:
             bookable = subtract(bookable, own)
         held = held_by_resource.get(resource.pk)
@@ -330,9 +353,15 @@ def build_timeline(
             text = f"{ls.hour:02d}:{ls.minute:02d}–{le.hour:02d}:{le.minute:02d}"
             day_label = day_labels.get(ls.date()) or date_format(ls.date(), "D d/m")
         else:
-            text = f"{_CLOCK[int((s_ts + fixed_offset) // 60 % 1440)]}–{_CLOCK[int((e_ts + fixed_offset) // 60 % 1440)]}"
+            text = (
+                f"{_CLOCK[int((s_ts + fixed_offset) // 60 % 1440)]}–{_CLOCK[int((e_ts + fixed_offset) // 60 % 1440)]}"
+            )
             day_index = int((s_ts - start_ts) // 86400)
-            day_label = day_labels[day_list[day_index]] if 0 <= day_index < days else date_format(datetime.fromtimestamp(s_ts, tz).date(), "D d/m")
+            day_label = (
+                day_labels[day_list[day_index]]
+                if 0 <= day_index < days
+                else date_format(datetime.fromtimestamp(s_ts, tz).date(), "D d/m")
+            )
         if days > 1:
             text = f"{day_label} {text}"
         if text_prefix:
@@ -343,7 +372,9 @@ def build_timeline(
             a = s_ts if s_ts > window_start else window_start
             b = e_ts if e_ts < window_start + span else window_start + span
             if a < b:
-                out.append((kind, (index + (a - window_start) / span) * day_width, (b - a) / span * day_width, text, url))
+                out.append(
+                    (kind, (index + (a - window_start) / span) * day_width, (b - a) / span * day_width, text, url)
+                )
             index += 1
 
     def free_link(url: str, s_ts: float) -> str:
@@ -358,7 +389,9 @@ def build_timeline(
     ticks: list[Tick] = []
     if days == 1:
         for hour in range(h0, h1 + 1):
-            ticks.append(Tick(left=(hour - h0) * 3600.0 / span * 100.0, label=f"{hour:02d}:00" if hour < h1 else "", major=True))
+            ticks.append(
+                Tick(left=(hour - h0) * 3600.0 / span * 100.0, label=f"{hour:02d}:00" if hour < h1 else "", major=True)
+            )
     else:
         for index, day in enumerate(day_list):
             ticks.append(Tick(left=index * day_width, label=day_labels[day], major=True))
@@ -396,9 +429,20 @@ def build_timeline(
             place(b_start, b_end, kind, "", "", segments)
         down = resource.status in UNAVAILABLE_STATUSES
         label = resource.name_en if english and resource.name_en else resource.name_vi
-        rows.append(Row(label=label, url=url, note=resource.get_status_display() if down else "", down=down, segments=segments))
+        rows.append(
+            Row(label=label, url=url, note=resource.get_status_display() if down else "", down=down, segments=segments)
+        )
     return Timeline(
-        caption=caption, start=start, end=end, days=day_list, hours=(h0, h1), ticks=ticks, rows=rows, tz=tz, free_ts=free_ts, busy_ts=busy_ts
+        caption=caption,
+        start=start,
+        end=end,
+        days=day_list,
+        hours=(h0, h1),
+        ticks=ticks,
+        rows=rows,
+        tz=tz,
+        free_ts=free_ts,
+        busy_ts=busy_ts,
     )
 
 
@@ -503,7 +547,11 @@ def my_certifications(user, *, now: datetime | None = None):
     now = now or timezone.now()
     grants = list(CertificationGrant.objects.filter(user=user).select_related("certification", "certification__lab"))
     for grant in grants:
-        grant.is_valid = grant.revoked_at is None and grant.granted_at <= now and (grant.expires_at is None or grant.expires_at > now)
+        grant.is_valid = (
+            grant.revoked_at is None
+            and grant.granted_at <= now
+            and (grant.expires_at is None or grant.expires_at > now)
+        )
     return grants
 
 
@@ -569,7 +617,9 @@ def day_schedule(lab_ids, day: date, tz) -> list[Booking]:
 
 def affected_bookings(resource_or_lab, start: datetime, end: datetime) -> list[Booking]:
     """Active bookings a maintenance window or closure over [start, end) would hit."""
-    qs = Booking.objects.filter(status__in=ACTIVE_STATUSES, start__lt=end, end__gt=start).select_related("resource", "user")
+    qs = Booking.objects.filter(status__in=ACTIVE_STATUSES, start__lt=end, end__gt=start).select_related(
+        "resource", "user"
+    )
     if isinstance(resource_or_lab, Lab):
         qs = qs.filter(resource__lab_id__in=Lab.objects.subtree_ids([resource_or_lab.pk]))
     else:
@@ -584,7 +634,9 @@ def lab_certifications(lab_ids):
     return list(
         Certification.objects.filter(lab_id__in=list(lab_ids))
         .select_related("lab")
-        .prefetch_related(Prefetch("grants", queryset=CertificationGrant.objects.select_related("user").order_by("-granted_at")))
+        .prefetch_related(
+            Prefetch("grants", queryset=CertificationGrant.objects.select_related("user").order_by("-granted_at"))
+        )
         .order_by("lab__name_vi", "name_vi")
     )
 

@@ -31,7 +31,9 @@ def display_token_create(*, lab: Lab, name: str, by) -> tuple[DisplayToken, str]
         raise BookingError("name_required", message="Vui lòng đặt tên cho màn hình. / Please give the screen a name.")
     raw = secrets.token_urlsafe(32)
     with transaction.atomic():
-        token = DisplayToken.objects.create(lab=lab, name=name[:120], token_hash=hash_token(raw), prefix=raw[:8], created_by=by)
+        token = DisplayToken.objects.create(
+            lab=lab, name=name[:120], token_hash=hash_token(raw), prefix=raw[:8], created_by=by
+        )
     return token, raw
 
 

@@ -14,7 +14,8 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db import models
 from django.db.models import Count, Q
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _, ngettext
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from labs.models import (
     CalendarEntry,
@@ -264,11 +265,16 @@ class CertificationAdmin(LabScopedAdmin):
 
     def get_queryset(self, request):
         now = timezone.now()
-        return super().get_queryset(request).annotate(
-            _holders=Count(
-                "grants",
-                filter=Q(grants__revoked_at__isnull=True) & (Q(grants__expires_at__isnull=True) | Q(grants__expires_at__gt=now)),
-                distinct=True,
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                _holders=Count(
+                    "grants",
+                    filter=Q(grants__revoked_at__isnull=True)
+                    & (Q(grants__expires_at__isnull=True) | Q(grants__expires_at__gt=now)),
+                    distinct=True,
+                )
             )
         )
 
@@ -305,7 +311,13 @@ class CertificationGrantAdmin(LabScopedAdmin):
     list_display = ["user", "certification", "granted_at", "expires_at", "granted_by", "revoked_at"]
     list_filter = [GrantValidityFilter, ("certification", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["user", "certification", "granted_by"]
-    search_fields = ["user__username", "user__first_name", "user__last_name", "certification__name_vi", "certification__code"]
+    search_fields = [
+        "user__username",
+        "user__first_name",
+        "user__last_name",
+        "certification__name_vi",
+        "certification__code",
+    ]
     date_hierarchy = "granted_at"
     autocomplete_fields = ["user", "certification", "granted_by", "revoked_by"]
     actions = ["revoke"]
@@ -323,7 +335,11 @@ class CertificationGrantAdmin(LabScopedAdmin):
         count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now(), revoked_by=request.user)
         self.message_user(
             request,
-            ngettext("%(n)d grant revoked / Đã thu hồi %(n)d chứng chỉ.", "%(n)d grants revoked / Đã thu hồi %(n)d chứng chỉ.", count)
+            ngettext(
+                "%(n)d grant revoked / Đã thu hồi %(n)d chứng chỉ.",
+                "%(n)d grants revoked / Đã thu hồi %(n)d chứng chỉ.",
+                count,
+            )
             % {"n": count},
             messages.SUCCESS,
         )

@@ -20,7 +20,8 @@ import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
+from datetime import timezone as dt_timezone
 from typing import NamedTuple
 
 from django.db import connection
@@ -90,7 +91,7 @@ def clip(intervals: Iterable[Interval], start: datetime, end: datetime) -> list[
 
 # --- Epoch microseconds: exact instants without datetime objects --------------------------------
 
-EPOCH = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = 1_000_000
 _US_PER_HOUR = 3_600 * _US
 _MM_SS = [f"{second // 60:02d}:{second % 60:02d}" for second in range(3600)]
@@ -125,7 +126,7 @@ class IsoFormatter(dict):
     and request.
     """
 
-    __slots__ = ("tz", "_offsets", "_hours")
+    __slots__ = ("_hours", "_offsets", "tz")
 
     def __init__(self, tz: zoneinfo.ZoneInfo | dt_timezone) -> None:
         super().__init__()
@@ -154,7 +155,7 @@ class IsoFormatter(dict):
         local_hour, rest = divmod(value + offset_us, _US_PER_HOUR)
         prefix = self._hours.get(local_hour)
         if prefix is None:
-            prefix = self._hours[local_hour] = from_us(local_hour * _US_PER_HOUR, dt_timezone.utc).isoformat()[:14]
+            prefix = self._hours[local_hour] = from_us(local_hour * _US_PER_HOUR, UTC).isoformat()[:14]
         second, micro = divmod(rest, _US)
         if micro:
             return f"{prefix}{_MM_SS[second]}.{_DIGITS3[micro // 1000]}{_DIGITS3[micro % 1000]}{suffix}"
@@ -227,17 +228,27 @@ class Window:
     calendar_id: int
 
 
-def _entries_overlapping(calendar_ids: Iterable[int], start: datetime, end: datetime, kinds: Iterable[str] | None = None):
+def _entries_overlapping(
+    calendar_ids: Iterable[int], start: datetime, end: datetime, kinds: Iterable[str] | None = None
+):
     """Entries on these calendars that may have an occurrence in [start, end)."""
     one_off = Q(rule__isnull=True, start__lt=end, end__gt=start)
-    recurring = Q(rule__isnull=False, start__lt=end) & (Q(end_recurring_period__isnull=True) | Q(end_recurring_period__gt=start))
-    qs = CalendarEntry.objects.filter(AnyOf("calendar_id", calendar_ids)).filter(one_off | recurring).select_related("rule")
+    recurring = Q(rule__isnull=False, start__lt=end) & (
+        Q(end_recurring_period__isnull=True) | Q(end_recurring_period__gt=start)
+    )
+    qs = (
+        CalendarEntry.objects.filter(AnyOf("calendar_id", calendar_ids))
+        .filter(one_off | recurring)
+        .select_related("rule")
+    )
     if kinds is not None:
         qs = qs.filter(kind__in=list(kinds))
     return list(qs.order_by("id"))
 
 
-def _persisted_occurrences(entries: list[CalendarEntry], start: datetime, end: datetime) -> dict[int, dict[datetime, Occurrence]]:
+def _persisted_occurrences(
+    entries: list[CalendarEntry], start: datetime, end: datetime
+) -> dict[int, dict[datetime, Occurrence]]:
     """Cancelled or moved occurrences of ``entries`` that matter in [start, end), by entry and original start.
 
     Those whose original time meets the range (they cancel or move a generated occurrence) and
@@ -306,7 +317,9 @@ def expand(
     ``persisted``, as :func:`_persisted_occurrences` reads them for a range covering this one).
     """
     local_start, local_end = start.astimezone(tz), end.astimezone(tz)
-    generated = {entry.pk: advance_recurrence(entry, start, tz)._get_occurrence_list(local_start, local_end) for entry in entries}
+    generated = {
+        entry.pk: advance_recurrence(entry, start, tz)._get_occurrence_list(local_start, local_end) for entry in entries
+    }
     if persisted is None:
         persisted = _persisted_occurrences(entries, start, end)
     windows: list[Window] = []
@@ -324,8 +337,15 @@ def expand(
                 windows.append(Window(entry.kind, occ.start, occ.end, entry.title, entry.pk, entry.calendar_id))
         # An occurrence moved into the range from outside it.
         for original, override in overrides.items():
-            if original not in seen_originals and not override.cancelled and override.start < end and override.end > start:
-                windows.append(Window(entry.kind, override.start, override.end, entry.title, entry.pk, entry.calendar_id))
+            if (
+                original not in seen_originals
+                and not override.cancelled
+                and override.start < end
+                and override.end > start
+            ):
+                windows.append(
+                    Window(entry.kind, override.start, override.end, entry.title, entry.pk, entry.calendar_id)
+                )
     return windows
 
 
@@ -383,10 +403,13 @@ def _lab_chains(lab_ids: Iterable[int]) -> _Chains:
     stamp = None
     with connection.cursor() as cursor:
         cursor.execute(_CHAINS_SQL, [sorted(set(lab_ids)), CalendarEntry.Kind.OPEN.value])
-        for origin, pk, parent_id, calendar_id, tz_name, has_open, stamp in cursor.fetchall():
-            chains.setdefault(origin, []).append(Lab(id=pk, parent_id=parent_id, calendar_id=calendar_id, timezone=tz_name))
+        for origin, pk, parent_id, calendar_id, tz_name, has_open, row_stamp in cursor.fetchall():
+            chains.setdefault(origin, []).append(
+                Lab(id=pk, parent_id=parent_id, calendar_id=calendar_id, timezone=tz_name)
+            )
             if has_open:
                 open_calendar_ids.add(calendar_id)
+            stamp = row_stamp  # the same on every row
     return _Chains(chains, open_calendar_ids, stamp)
 
 
@@ -454,7 +477,9 @@ def _span(start: datetime, end: datetime) -> tuple[datetime, datetime]:
     return EPOCH + first * _BLOCK, EPOCH + last * _BLOCK
 
 
-def _expanded(needed: set[tuple[int, str]], start: datetime, end: datetime, stamp: int | None) -> dict[tuple[int, str], list[Window]]:
+def _expanded(
+    needed: set[tuple[int, str]], start: datetime, end: datetime, stamp: int | None
+) -> dict[tuple[int, str], list[Window]]:
     """Windows of each (calendar, zone) in ``needed`` that meet [start, end).
 
     Served from the process cache when the stamp matches; what is missing is expanded over whole
@@ -552,4 +577,4 @@ def _sort_window(windows: list[Window], closures: list[Window], maintenance: lis
 
 
 def to_utc(intervals: Iterable[Interval]) -> list[Interval]:
-    return [(s.astimezone(dt_timezone.utc), e.astimezone(dt_timezone.utc)) for s, e in intervals]
+    return [(s.astimezone(UTC), e.astimezone(UTC)) for s, e in intervals]

@@ -100,20 +100,33 @@ class Lab(BilingualNameMixin):
 
     slug = models.SlugField(_("slug"), max_length=80, unique=True)
     parent = models.ForeignKey(
-        "self", verbose_name=_("parent center"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+        "self",
+        verbose_name=_("parent center"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
     )
     short_name = models.CharField(_("short name"), max_length=40, blank=True)
     description_vi = models.TextField(_("description (Vietnamese)"), blank=True)
     description_en = models.TextField(_("description (English)"), blank=True)
     address = models.CharField(_("address"), max_length=300, blank=True)
-    timezone = models.CharField(_("time zone"), max_length=64, default="Asia/Ho_Chi_Minh", validators=[_timezone_validator])
+    timezone = models.CharField(
+        _("time zone"), max_length=64, default="Asia/Ho_Chi_Minh", validators=[_timezone_validator]
+    )
     photo = models.ImageField(_("photo"), upload_to="labs/", blank=True)
     contact_name = models.CharField(_("contact person"), max_length=120, blank=True)
     contact_email = models.EmailField(_("contact e-mail"), blank=True)
     contact_phone = models.CharField(_("contact phone"), max_length=40, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     calendar = models.OneToOneField(
-        Calendar, verbose_name=_("calendar"), null=True, blank=True, on_delete=models.PROTECT, related_name="lab", editable=False
+        Calendar,
+        verbose_name=_("calendar"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="lab",
+        editable=False,
     )
 
     objects = LabQuerySet.as_manager()
@@ -129,7 +142,9 @@ class Lab(BilingualNameMixin):
         node = self.parent
         while node is not None:
             if node.pk == self.pk and self.pk is not None:
-                raise ValidationError({"parent": _("A lab cannot be inside itself / Phòng lab không thể nằm trong chính nó")})
+                raise ValidationError(
+                    {"parent": _("A lab cannot be inside itself / Phòng lab không thể nằm trong chính nó")}
+                )
             if node.pk in seen:
                 break
             seen.add(node.pk)
@@ -158,7 +173,9 @@ class LabRole(models.Model):
         MANAGER = "manager", _("Lab manager")
         STAFF = "staff", _("Staff")
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="lab_roles")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="lab_roles"
+    )
     lab = models.ForeignKey(Lab, verbose_name=_("lab"), on_delete=models.CASCADE, related_name="roles")
     role = models.CharField(_("role"), max_length=20, choices=Role.choices)
 
@@ -173,7 +190,9 @@ class LabRole(models.Model):
 
 tax_code_validator = RegexValidator(
     r"^\d{10}(-\d{3})?$",
-    _("A Vietnamese tax code has 10 digits, or 10 digits, a dash and 3 digits / Mã số thuế gồm 10 chữ số hoặc 10-3 chữ số"),
+    _(
+        "A Vietnamese tax code has 10 digits, or 10 digits, a dash and 3 digits / Mã số thuế gồm 10 chữ số hoặc 10-3 chữ số"
+    ),
     code="invalid_tax_code",
 )
 
@@ -221,10 +240,17 @@ class Member(models.Model):
         VI = "vi", "Tiếng Việt"
         EN = "en", "English"
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="member")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="member"
+    )
     audience = models.CharField(_("audience"), max_length=20, choices=Audience.choices, default=Audience.STUDENT)
     organization = models.ForeignKey(
-        Organization, verbose_name=_("organisation"), null=True, blank=True, on_delete=models.SET_NULL, related_name="members"
+        Organization,
+        verbose_name=_("organisation"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="members",
     )
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     language = models.CharField(_("preferred language"), max_length=5, choices=Language.choices, default=Language.VI)
@@ -276,16 +302,30 @@ class CertificationGrantQuerySet(models.QuerySet):
 class CertificationGrant(models.Model):
     """A certification held by a user: who granted it, when, until when; revocation is kept, not deleted."""
 
-    certification = models.ForeignKey(Certification, verbose_name=_("certification"), on_delete=models.PROTECT, related_name="grants")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="certification_grants")
+    certification = models.ForeignKey(
+        Certification, verbose_name=_("certification"), on_delete=models.PROTECT, related_name="grants"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="certification_grants"
+    )
     granted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("granted by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("granted by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     granted_at = models.DateTimeField(_("granted at"))
     expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
     revoked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("revoked by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("revoked by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     note = models.CharField(_("note"), max_length=300, blank=True)
 
@@ -329,7 +369,9 @@ class Resource(BilingualNameMixin):
     lab = models.ForeignKey(Lab, verbose_name=_("lab"), on_delete=models.PROTECT, related_name="resources")
     slug = models.SlugField(_("slug"), max_length=80, unique=True)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, editable=False)
-    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.OPERATIONAL, db_index=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.OPERATIONAL, db_index=True
+    )
     description_vi = models.TextField(_("description (Vietnamese)"), blank=True)
     description_en = models.TextField(_("description (English)"), blank=True)
     photo = models.ImageField(_("photo"), upload_to="resources/", blank=True)
@@ -343,24 +385,42 @@ class Resource(BilingualNameMixin):
         help_text=_("The room this resource stands in; booking the room exclusively blocks it / Phòng đặt thiết bị"),
     )
     capacity = models.PositiveIntegerField(
-        _("capacity"), default=1, validators=[MinValueValidator(1)], help_text=_("Simultaneous bookings allowed (seats)")
+        _("capacity"),
+        default=1,
+        validators=[MinValueValidator(1)],
+        help_text=_("Simultaneous bookings allowed (seats)"),
     )
     # Booking rules (checked by bookings.rules on every request and move).
     min_duration = models.DurationField(_("minimum duration"), default=timedelta(minutes=30))
     max_duration = models.DurationField(_("maximum duration"), default=timedelta(hours=4))
     slot_granularity = models.DurationField(_("slot granularity"), default=timedelta(minutes=30))
     cleanup_buffer = models.DurationField(_("clean-up buffer"), default=timedelta(0))
-    lead_time = models.DurationField(_("lead time"), default=timedelta(0), help_text=_("How long before the start one must book"))
-    horizon = models.DurationField(_("booking horizon"), default=timedelta(days=30), help_text=_("How far ahead one may book"))
-    approval_policy = models.CharField(_("approval policy"), max_length=20, choices=ApprovalPolicy.choices, default=ApprovalPolicy.AUTOMATIC)
+    lead_time = models.DurationField(
+        _("lead time"), default=timedelta(0), help_text=_("How long before the start one must book")
+    )
+    horizon = models.DurationField(
+        _("booking horizon"), default=timedelta(days=30), help_text=_("How far ahead one may book")
+    )
+    approval_policy = models.CharField(
+        _("approval policy"), max_length=20, choices=ApprovalPolicy.choices, default=ApprovalPolicy.AUTOMATIC
+    )
     approval_audiences = models.JSONField(
-        _("audiences needing approval"), default=list, blank=True, help_text=_('For the "by audience" policy, e.g. ["sme", "external"]')
+        _("audiences needing approval"),
+        default=list,
+        blank=True,
+        help_text=_('For the "by audience" policy, e.g. ["sme", "external"]'),
     )
     required_certifications = models.ManyToManyField(
         Certification, verbose_name=_("required certifications"), blank=True, related_name="resources"
     )
     calendar = models.OneToOneField(
-        Calendar, verbose_name=_("calendar"), null=True, blank=True, on_delete=models.PROTECT, related_name="resource", editable=False
+        Calendar,
+        verbose_name=_("calendar"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="resource",
+        editable=False,
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
@@ -370,16 +430,26 @@ class Resource(BilingualNameMixin):
         ordering = ["lab__name_vi", "name_vi"]
         constraints = [
             models.CheckConstraint(condition=models.Q(capacity__gte=1), name="resource_capacity_positive"),
-            models.CheckConstraint(condition=models.Q(min_duration__gt=timedelta(0)), name="resource_min_duration_positive"),
-            models.CheckConstraint(condition=models.Q(max_duration__gte=models.F("min_duration")), name="resource_max_ge_min"),
-            models.CheckConstraint(condition=models.Q(slot_granularity__gt=timedelta(0)), name="resource_granularity_positive"),
-            models.CheckConstraint(condition=models.Q(cleanup_buffer__gte=timedelta(0)), name="resource_buffer_not_negative"),
+            models.CheckConstraint(
+                condition=models.Q(min_duration__gt=timedelta(0)), name="resource_min_duration_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(max_duration__gte=models.F("min_duration")), name="resource_max_ge_min"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(slot_granularity__gt=timedelta(0)), name="resource_granularity_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(cleanup_buffer__gte=timedelta(0)), name="resource_buffer_not_negative"
+            ),
         ]
 
     def clean(self) -> None:
         errors = {}
         if self.min_duration and self.max_duration and self.max_duration < self.min_duration:
-            errors["max_duration"] = _("Must be at least the minimum duration / Phải lớn hơn hoặc bằng thời lượng tối thiểu")
+            errors["max_duration"] = _(
+                "Must be at least the minimum duration / Phải lớn hơn hoặc bằng thời lượng tối thiểu"
+            )
         if self.approval_policy == self.ApprovalPolicy.AUDIENCE:
             unknown = [a for a in self.approval_audiences or [] if a not in Audience.values]
             if unknown:
@@ -460,7 +530,10 @@ class CalendarEntry(Event):
 
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, db_index=True)
     key = models.CharField(
-        _("import key"), max_length=120, blank=True, help_text=_("Set by importers (e.g. holidays) so a re-import updates, never duplicates")
+        _("import key"),
+        max_length=120,
+        blank=True,
+        help_text=_("Set by importers (e.g. holidays) so a re-import updates, never duplicates"),
     )
 
     class Meta:

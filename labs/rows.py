@@ -28,7 +28,7 @@ class ResourceRow:
             raise TypeError(f"{cls.__name__}.FIELDS must end with 'lab_id'")
 
     def __init__(self, values: tuple, lab: Lab) -> None:
-        for name, value in zip(self.FIELDS, values):
+        for name, value in zip(self.FIELDS, values, strict=False):
             setattr(self, name, value)
         self.lab = lab
 
@@ -55,7 +55,9 @@ class ResourceRow:
         return f"<{type(self).__name__} {self.id} {self.slug}>"
 
 
-def rows_with_labs(row_class: type[ResourceRow], value_rows: Iterable[tuple], lab_fields: tuple[str, ...], alias: str) -> list:
+def rows_with_labs(
+    row_class: type[ResourceRow], value_rows: Iterable[tuple], lab_fields: tuple[str, ...], alias: str
+) -> list:
     """``row_class`` rows from tuples of (``row_class.FIELDS``..., ``lab_fields``...).
 
     One Lab per lab, built as ``.only(*lab_fields)`` would build it (the other fields deferred) and

@@ -6,7 +6,6 @@ from django.db import connection
 
 from labs.models import Lab, LabRole
 
-
 #: The labs a user staffs, each marked managed or not, roles inherited down the tree. UNION (not
 #: UNION ALL) keeps a malformed parent cycle from recursing for ever.
 _ROLE_TREE_SQL = """

@@ -8,7 +8,7 @@ import holidays as holidays_lib
 from django.db import transaction
 from schedule.models import Rule
 
-from labs.models import CalendarEntry, Lab, Resource
+from labs.models import CalendarEntry, Lab, Member, Resource
 
 WEEKDAY_CODES = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
 
@@ -19,7 +19,9 @@ def _weekly_rule(weekdays: list[int]) -> Rule:
     codes = ",".join(WEEKDAY_CODES[d] for d in sorted(set(weekdays)))
     params = f"byweekday:{codes}"
     rule, _ = Rule.objects.get_or_create(
-        frequency="WEEKLY", params=params, defaults={"name": f"weekly {codes}"[:32], "description": f"Weekly on {codes}"}
+        frequency="WEEKLY",
+        params=params,
+        defaults={"name": f"weekly {codes}"[:32], "description": f"Weekly on {codes}"},
     )
     return rule
 
@@ -63,14 +65,22 @@ def lab_add_opening_hours(
 
 
 def calendar_add_closure(
-    *, target: Lab | Resource, start: datetime, end: datetime, title: str, by=None, kind: str = CalendarEntry.Kind.CLOSURE
+    *,
+    target: Lab | Resource,
+    start: datetime,
+    end: datetime,
+    title: str,
+    by=None,
+    kind: str = CalendarEntry.Kind.CLOSURE,
 ) -> CalendarEntry:
     """A one-off closure of a lab (and its sub-labs) or of one resource."""
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("closures need aware datetimes")
     if start >= end:
         raise ValueError("a closure must end after it starts")
-    return CalendarEntry.objects.create(calendar=target.calendar, kind=kind, title=title, start=start, end=end, creator=by)
+    return CalendarEntry.objects.create(
+        calendar=target.calendar, kind=kind, title=title, start=start, end=end, creator=by
+    )
 
 
 def _publish_resource_state(target: Lab | Resource, *, change: str) -> None:
@@ -88,13 +98,17 @@ def _publish_resource_state(target: Lab | Resource, *, change: str) -> None:
         publish_resource_state(resource, change=change)
 
 
-def calendar_add_maintenance(*, target: Lab | Resource, start: datetime, end: datetime, title: str, by=None) -> CalendarEntry:
+def calendar_add_maintenance(
+    *, target: Lab | Resource, start: datetime, end: datetime, title: str, by=None
+) -> CalendarEntry:
     """A maintenance window on a resource (or a whole lab): no bookings while it lasts.
 
     Wall screens get the window with the schedule and flip the tile themselves when it starts.
     """
     with transaction.atomic():
-        entry = calendar_add_closure(target=target, start=start, end=end, title=title, by=by, kind=CalendarEntry.Kind.MAINTENANCE)
+        entry = calendar_add_closure(
+            target=target, start=start, end=end, title=title, by=by, kind=CalendarEntry.Kind.MAINTENANCE
+        )
         _publish_resource_state(target, change="maintenance_started")
     return entry
 
@@ -104,7 +118,8 @@ def calendar_remove_maintenance(*, entry: CalendarEntry, by=None) -> None:
     if entry.kind != CalendarEntry.Kind.MAINTENANCE:
         raise ValueError("only maintenance entries are removed here")
     target: Lab | Resource | None = (
-        Resource.objects.filter(calendar_id=entry.calendar_id).first() or Lab.objects.filter(calendar_id=entry.calendar_id).first()
+        Resource.objects.filter(calendar_id=entry.calendar_id).first()
+        or Lab.objects.filter(calendar_id=entry.calendar_id).first()
     )
     with transaction.atomic():
         entry.delete()
@@ -163,7 +178,9 @@ def holidays_load(*, years: list[int], labs: list[Lab] | None = None, country: s
     return created
 
 
-def certification_grant(*, certification, user, by, expires_at: datetime | None = None, note: str = "", granted_at: datetime | None = None):
+def certification_grant(
+    *, certification, user, by, expires_at: datetime | None = None, note: str = "", granted_at: datetime | None = None
+):
     """Grant ``certification`` to ``user`` (a manager of the issuing lab, or a center above it, only).
 
     The expiry defaults to the certification's validity; a grant is a new row, so the history of
@@ -183,7 +200,12 @@ def certification_grant(*, certification, user, by, expires_at: datetime | None 
     if expires_at is not None and expires_at <= granted_at:
         raise ValidationError({"expires_at": "The expiry must be after the grant / Ngày hết hạn phải sau ngày cấp"})
     return CertificationGrant.objects.create(
-        certification=certification, user=user, granted_by=by, granted_at=granted_at, expires_at=expires_at, note=note[:300]
+        certification=certification,
+        user=user,
+        granted_by=by,
+        granted_at=granted_at,
+        expires_at=expires_at,
+        note=note[:300],
     )
 
 
@@ -208,9 +230,7 @@ def certification_revoke(*, grant, by, reason: str = ""):
     return grant
 
 
-def member_update_profile(
-    *, user, first_name: str, last_name: str, email: str, phone: str, language: str
-) -> "Member":
+def member_update_profile(*, user, first_name: str, last_name: str, email: str, phone: str, language: str) -> Member:
     """A user updates their own name, e-mail, phone and preferred language (which e-mails use).
 
     Audience and organisation are not self-service: a lab manager or admin sets them, because

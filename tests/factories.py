@@ -21,12 +21,24 @@ def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0, tz=HCM) 
     return datetime(year, month, day, hour, minute, tzinfo=tz)
 
 
-def make_user(username: str | None = None, *, audience: str = Audience.STUDENT, organization=None, language="vi", password="pw", **extra):
+def make_user(
+    username: str | None = None,
+    *,
+    audience: str = Audience.STUDENT,
+    organization=None,
+    language="vi",
+    password="pw",
+    **extra,
+):
     n = next(_seq)
     username = username or f"user{n}"
     user = get_user_model().objects.create_user(
-        username=username, password=password, email=f"{username}@example.test", first_name=extra.pop("first_name", "Văn"),
-        last_name=extra.pop("last_name", f"Nguyễn {n}"), **extra
+        username=username,
+        password=password,
+        email=f"{username}@example.test",
+        first_name=extra.pop("first_name", "Văn"),
+        last_name=extra.pop("last_name", f"Nguyễn {n}"),
+        **extra,
     )
     Member.objects.create(user=user, audience=audience, organization=organization, language=language)
     return user
@@ -35,7 +47,14 @@ def make_user(username: str | None = None, *, audience: str = Audience.STUDENT, 
 def make_lab(slug: str | None = None, *, parent: Lab | None = None, tz: str = "Asia/Ho_Chi_Minh", **extra) -> Lab:
     n = next(_seq)
     slug = slug or f"lab-{n}"
-    return Lab.objects.create(slug=slug, name_vi=extra.pop("name_vi", f"Phòng lab {n}"), name_en=f"Lab {n}", parent=parent, timezone=tz, **extra)
+    return Lab.objects.create(
+        slug=slug,
+        name_vi=extra.pop("name_vi", f"Phòng lab {n}"),
+        name_en=f"Lab {n}",
+        parent=parent,
+        timezone=tz,
+        **extra,
+    )
 
 
 def make_manager(lab: Lab, username: str | None = None, role: str = LabRole.Role.MANAGER):
@@ -50,7 +69,9 @@ def make_organization(kind: str = Organization.Kind.SME, **extra) -> Organizatio
 
 
 def make_category(slug: str = "laser-cutter") -> Category:
-    category, _ = Category.objects.get_or_create(slug=slug, defaults={"name_vi": "Máy cắt laser", "name_en": "Laser cutter"})
+    category, _ = Category.objects.get_or_create(
+        slug=slug, defaults={"name_vi": "Máy cắt laser", "name_en": "Laser cutter"}
+    )
     return category
 
 
@@ -61,16 +82,24 @@ def make_resource(lab: Lab | None = None, **extra) -> Resource:
     extra.setdefault("min_duration", timedelta(minutes=30))
     extra.setdefault("slot_granularity", timedelta(minutes=30))
     extra.setdefault("horizon", timedelta(days=365 * 10))
-    return Resource.objects.create(lab=lab, slug=extra.pop("slug", f"res-{n}"), name_vi=extra.pop("name_vi", f"Thiết bị {n}"), **extra)
+    return Resource.objects.create(
+        lab=lab, slug=extra.pop("slug", f"res-{n}"), name_vi=extra.pop("name_vi", f"Thiết bị {n}"), **extra
+    )
 
 
-def make_equipment(lab: Lab | None = None, *, category: Category | None = None, sponsor: Partner | None = None, **extra) -> Equipment:
+def make_equipment(
+    lab: Lab | None = None, *, category: Category | None = None, sponsor: Partner | None = None, **extra
+) -> Equipment:
     n = next(_seq)
     lab = lab or make_lab()
     extra.setdefault("horizon", timedelta(days=365 * 10))
     return Equipment.objects.create(
-        lab=lab, slug=extra.pop("slug", f"eq-{n}"), name_vi=extra.pop("name_vi", f"Máy {n}"), category=category or make_category(),
-        sponsor=sponsor, **extra
+        lab=lab,
+        slug=extra.pop("slug", f"eq-{n}"),
+        name_vi=extra.pop("name_vi", f"Máy {n}"),
+        category=category or make_category(),
+        sponsor=sponsor,
+        **extra,
     )
 
 
@@ -78,7 +107,9 @@ def make_space(lab: Lab | None = None, **extra) -> Space:
     n = next(_seq)
     lab = lab or make_lab()
     extra.setdefault("horizon", timedelta(days=365 * 10))
-    return Space.objects.create(lab=lab, slug=extra.pop("slug", f"space-{n}"), name_vi=extra.pop("name_vi", f"Phòng {n}"), **extra)
+    return Space.objects.create(
+        lab=lab, slug=extra.pop("slug", f"space-{n}"), name_vi=extra.pop("name_vi", f"Phòng {n}"), **extra
+    )
 
 
 def make_partner(name: str = "Festo", **extra) -> Partner:
@@ -87,15 +118,21 @@ def make_partner(name: str = "Festo", **extra) -> Partner:
 
 def make_certification(lab: Lab, code: str | None = None, validity_days: int | None = 365) -> Certification:
     n = next(_seq)
-    return Certification.objects.create(lab=lab, code=code or f"cert-{n}", name_vi=f"Chứng chỉ {n}", validity_days=validity_days)
+    return Certification.objects.create(
+        lab=lab, code=code or f"cert-{n}", name_vi=f"Chứng chỉ {n}", validity_days=validity_days
+    )
 
 
-def grant(user, certification: Certification, *, granted_at: datetime, expires_at: datetime | None = None, by=None) -> CertificationGrant:
+def grant(
+    user, certification: Certification, *, granted_at: datetime, expires_at: datetime | None = None, by=None
+) -> CertificationGrant:
     return CertificationGrant.objects.create(
         user=user, certification=certification, granted_at=granted_at, expires_at=expires_at, granted_by=by
     )
 
 
-def open_weekdays(lab: Lab, opens: time = time(8), closes: time = time(17), since: date = date(2020, 1, 6), weekdays=(0, 1, 2, 3, 4)):
+def open_weekdays(
+    lab: Lab, opens: time = time(8), closes: time = time(17), since: date = date(2020, 1, 6), weekdays=(0, 1, 2, 3, 4)
+):
     """Monday–Friday opening hours (by default 08:00–17:00) from ``since`` on."""
     return lab_add_opening_hours(lab=lab, weekdays=list(weekdays), opens=opens, closes=closes, valid_from=since)

@@ -7,47 +7,91 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('labs', '0001_initial'),
+        ("labs", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='FeedToken',
+            name="FeedToken",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('token', models.CharField(max_length=64, unique=True, verbose_name='token')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created at')),
-                ('rotated_at', models.DateTimeField(blank=True, null=True, verbose_name='rotated at')),
-                ('resource', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='labs.resource', verbose_name='resource')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='feed_tokens', to=settings.AUTH_USER_MODEL, verbose_name='owner')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("token", models.CharField(max_length=64, unique=True, verbose_name="token")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="created at")),
+                ("rotated_at", models.DateTimeField(blank=True, null=True, verbose_name="rotated at")),
+                (
+                    "resource",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="labs.resource",
+                        verbose_name="resource",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="feed_tokens",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="owner",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'feed token',
-                'verbose_name_plural': 'feed tokens',
-                'constraints': [models.UniqueConstraint(condition=models.Q(('resource__isnull', True)), fields=('user',), name='feedtoken_one_per_user'), models.UniqueConstraint(condition=models.Q(('resource__isnull', False)), fields=('user', 'resource'), name='feedtoken_one_per_user_resource')],
+                "verbose_name": "feed token",
+                "verbose_name_plural": "feed tokens",
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("resource__isnull", True)), fields=("user",), name="feedtoken_one_per_user"
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("resource__isnull", False)),
+                        fields=("user", "resource"),
+                        name="feedtoken_one_per_user_resource",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='IdempotencyKey',
+            name="IdempotencyKey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=255, verbose_name='key')),
-                ('endpoint', models.CharField(max_length=200, verbose_name='endpoint')),
-                ('fingerprint', models.CharField(help_text='SHA-256 of the request body', max_length=64, verbose_name='request fingerprint')),
-                ('status_code', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='status code')),
-                ('response_body', models.JSONField(blank=True, null=True, verbose_name='response body')),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name='created at')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='user')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("key", models.CharField(max_length=255, verbose_name="key")),
+                ("endpoint", models.CharField(max_length=200, verbose_name="endpoint")),
+                (
+                    "fingerprint",
+                    models.CharField(
+                        help_text="SHA-256 of the request body", max_length=64, verbose_name="request fingerprint"
+                    ),
+                ),
+                ("status_code", models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="status code")),
+                ("response_body", models.JSONField(blank=True, null=True, verbose_name="response body")),
+                (
+                    "created_at",
+                    models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name="created at"),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'idempotency key',
-                'verbose_name_plural': 'idempotency keys',
-                'constraints': [models.UniqueConstraint(fields=('user', 'endpoint', 'key'), name='idempotency_key_unique')],
+                "verbose_name": "idempotency key",
+                "verbose_name_plural": "idempotency keys",
+                "constraints": [
+                    models.UniqueConstraint(fields=("user", "endpoint", "key"), name="idempotency_key_unique")
+                ],
             },
         ),
     ]

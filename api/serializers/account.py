@@ -67,7 +67,9 @@ class QuotaUsageSerializer(serializers.Serializer):
 
     lab = serializers.IntegerField(source="lab.pk")
     lab_name = serializers.CharField(source="lab.name")
-    category = serializers.CharField(source="category.slug", allow_null=True, help_text="Equipment category slug (none: every resource)")
+    category = serializers.CharField(
+        source="category.slug", allow_null=True, help_text="Equipment category slug (none: every resource)"
+    )
     week_start = AwareDateTimeField()
     week_end = AwareDateTimeField()
     max_hours_per_week = serializers.FloatField(allow_null=True)

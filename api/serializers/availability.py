@@ -44,7 +44,9 @@ class GridQuerySerializer(serializers.Serializer):
     """Either a day (or week) in the lab's time zone: ``date`` + ``days``; or an explicit ``start``/``end``."""
 
     date = serializers.DateField(required=False, help_text="A day in the lab's time zone (YYYY-MM-DD)")
-    days = serializers.IntegerField(required=False, min_value=1, max_value=31, default=1, help_text="1 for a day, 7 for a week")
+    days = serializers.IntegerField(
+        required=False, min_value=1, max_value=31, default=1, help_text="1 for a day, 7 for a week"
+    )
     start = AwareDateTimeField(required=False)
     end = AwareDateTimeField(required=False)
 
@@ -74,8 +76,12 @@ class SearchQuerySerializer(RangeQuerySerializer):
     """Where and when to look for the earliest free slot of ``duration_minutes``."""
 
     duration_minutes = DurationMinutesField(max_value=60 * 24, help_text="How long the slot must be")
-    category = serializers.CharField(required=False, max_length=80, help_text="Equipment category slug, e.g. laser-cutter")
-    lab = serializers.IntegerField(required=False, min_value=1, max_value=BIG, help_text="Only this lab and its sub-labs")
+    category = serializers.CharField(
+        required=False, max_length=80, help_text="Equipment category slug, e.g. laser-cutter"
+    )
+    lab = serializers.IntegerField(
+        required=False, min_value=1, max_value=BIG, help_text="Only this lab and its sub-labs"
+    )
     kind = serializers.ChoiceField(choices=Resource.Kind.choices, required=False)
     limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=20)
 
@@ -335,7 +341,9 @@ def grid_json_text(grid: dict) -> JSONText:
         )
         open_text = opening.get(id(row["open"]))
         if open_text is None:
-            open_text = opening[id(row["open"])] = ",".join([f'{{"start":"{iso[s]}","end":"{iso[e]}"}}' for s, e in row["open"]])
+            open_text = opening[id(row["open"])] = ",".join(
+                [f'{{"start":"{iso[s]}","end":"{iso[e]}"}}' for s, e in row["open"]]
+            )
         free_text = ",".join([f'{{"start":"{iso[s]}","end":"{iso[e]}"}}' for s, e in row["free"]])
         closures_text = ",".join(
             [

@@ -43,9 +43,28 @@ class BookingSerializer(serializers.ModelSerializer):
     class Meta:
         model = Booking
         fields = [
-            "id", "resource", "resource_name", "lab", "timezone", "user", "organization", "start", "end", "blocked_until",
-            "status", "purpose", "price_vnd", "price_details", "expires_at", "reason", "decided_at", "cancelled_at",
-            "checked_in_at", "checked_out_at", "series", "created_at",
+            "id",
+            "resource",
+            "resource_name",
+            "lab",
+            "timezone",
+            "user",
+            "organization",
+            "start",
+            "end",
+            "blocked_until",
+            "status",
+            "purpose",
+            "price_vnd",
+            "price_details",
+            "expires_at",
+            "reason",
+            "decided_at",
+            "cancelled_at",
+            "checked_in_at",
+            "checked_out_at",
+            "series",
+            "created_at",
         ]
         read_only_fields = fields
 
@@ -59,7 +78,7 @@ class BookingDetailSerializer(BookingSerializer):
     events = serializers.SerializerMethodField()
 
     class Meta(BookingSerializer.Meta):
-        fields = BookingSerializer.Meta.fields + ["events"]
+        fields = [*BookingSerializer.Meta.fields, "events"]
         read_only_fields = fields
 
     def get_events(self, obj) -> list[dict]:
@@ -70,16 +89,24 @@ class BookingDetailSerializer(BookingSerializer):
 class BookingCreateSerializer(serializers.Serializer):
     """Book ``resource`` for [start, end) (ISO 8601 with an offset), optionally billed to one's organisation."""
 
-    resource = serializers.PrimaryKeyRelatedField(queryset=Resource.objects.filter(lab__is_active=True).select_related("lab"))
+    resource = serializers.PrimaryKeyRelatedField(
+        queryset=Resource.objects.filter(lab__is_active=True).select_related("lab")
+    )
     start = AwareDateTimeField()
     end = AwareDateTimeField()
     purpose = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
-    organization = serializers.PrimaryKeyRelatedField(queryset=Organization.objects.all(), required=False, allow_null=True)
+    organization = serializers.PrimaryKeyRelatedField(
+        queryset=Organization.objects.all(), required=False, allow_null=True
+    )
 
     def validate_organization(self, organization):
         request = self.context["request"]
         member = getattr(request.user, "member", None)
-        if organization is not None and not request.user.is_superuser and (member is None or member.organization_id != organization.pk):
+        if (
+            organization is not None
+            and not request.user.is_superuser
+            and (member is None or member.organization_id != organization.pk)
+        ):
             raise serializers.ValidationError("You can only bill your own organisation", code="not_member")
         return organization
 
@@ -121,8 +148,20 @@ class SeriesSerializer(serializers.ModelSerializer):
     class Meta:
         model = BookingSeries
         fields = [
-            "id", "resource", "user", "organization", "timezone", "first_start", "duration_minutes", "rrule", "mode",
-            "purpose", "report", "bookings", "created_at", "cancelled_at",
+            "id",
+            "resource",
+            "user",
+            "organization",
+            "timezone",
+            "first_start",
+            "duration_minutes",
+            "rrule",
+            "mode",
+            "purpose",
+            "report",
+            "bookings",
+            "created_at",
+            "cancelled_at",
         ]
         read_only_fields = fields
 
@@ -130,13 +169,17 @@ class SeriesSerializer(serializers.ModelSerializer):
 class SeriesCreateSerializer(serializers.Serializer):
     """A recurring booking from an RFC 5545 rule, e.g. ``FREQ=WEEKLY;BYDAY=TU;COUNT=15``."""
 
-    resource = serializers.PrimaryKeyRelatedField(queryset=Resource.objects.filter(lab__is_active=True).select_related("lab"))
+    resource = serializers.PrimaryKeyRelatedField(
+        queryset=Resource.objects.filter(lab__is_active=True).select_related("lab")
+    )
     first_start = AwareDateTimeField()
     duration_minutes = DurationMinutesField(max_value=60 * 24)
     rrule = serializers.CharField(max_length=500)
     mode = serializers.ChoiceField(choices=BookingSeries.Mode.choices, default=BookingSeries.Mode.SKIP_CONFLICTS)
     purpose = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
-    organization = serializers.PrimaryKeyRelatedField(queryset=Organization.objects.all(), required=False, allow_null=True)
+    organization = serializers.PrimaryKeyRelatedField(
+        queryset=Organization.objects.all(), required=False, allow_null=True
+    )
 
     validate_organization = BookingCreateSerializer.validate_organization
 
@@ -164,8 +207,19 @@ class WaitlistEntrySerializer(serializers.ModelSerializer):
     class Meta:
         model = WaitlistEntry
         fields = [
-            "id", "resource", "user", "timezone", "window_start", "window_end", "duration_minutes", "status", "created_at",
-            "offered_start", "offered_end", "offer_expires_at", "booking",
+            "id",
+            "resource",
+            "user",
+            "timezone",
+            "window_start",
+            "window_end",
+            "duration_minutes",
+            "status",
+            "created_at",
+            "offered_start",
+            "offered_end",
+            "offer_expires_at",
+            "booking",
         ]
         read_only_fields = fields
 
@@ -173,12 +227,16 @@ class WaitlistEntrySerializer(serializers.ModelSerializer):
 class WaitlistJoinSerializer(serializers.Serializer):
     """Wait for a slot of ``duration_minutes`` on ``resource`` inside the window."""
 
-    resource = serializers.PrimaryKeyRelatedField(queryset=Resource.objects.filter(lab__is_active=True).select_related("lab"))
+    resource = serializers.PrimaryKeyRelatedField(
+        queryset=Resource.objects.filter(lab__is_active=True).select_related("lab")
+    )
     window_start = AwareDateTimeField()
     window_end = AwareDateTimeField()
     duration_minutes = DurationMinutesField(max_value=60 * 24)
 
     def validate(self, attrs):
         if attrs["window_start"] >= attrs["window_end"]:
-            raise serializers.ValidationError({"window_end": [serializers.ErrorDetail("Must be after window_start", code="invalid_interval")]})
+            raise serializers.ValidationError(
+                {"window_end": [serializers.ErrorDetail("Must be after window_start", code="invalid_interval")]}
+            )
         return attrs

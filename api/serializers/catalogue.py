@@ -31,8 +31,21 @@ class LabSerializer(serializers.ModelSerializer):
     class Meta:
         model = Lab
         fields = [
-            "id", "slug", "name", "name_vi", "name_en", "short_name", "description", "address", "timezone",
-            "parent", "children", "contact_name", "contact_email", "contact_phone", "is_active",
+            "id",
+            "slug",
+            "name",
+            "name_vi",
+            "name_en",
+            "short_name",
+            "description",
+            "address",
+            "timezone",
+            "parent",
+            "children",
+            "contact_name",
+            "contact_email",
+            "contact_phone",
+            "is_active",
         ]
         read_only_fields = fields
 
@@ -81,7 +94,17 @@ class PartnerSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Partner
-        fields = ["id", "slug", "name", "website", "description", "agreement_start", "agreement_end", "organization", "equipment_count"]
+        fields = [
+            "id",
+            "slug",
+            "name",
+            "website",
+            "description",
+            "agreement_start",
+            "agreement_end",
+            "organization",
+            "equipment_count",
+        ]
         read_only_fields = fields
 
 
@@ -112,10 +135,31 @@ class ResourceSerializer(serializers.ModelSerializer):
     class Meta:
         model = Resource
         fields = [
-            "id", "kind", "slug", "name", "name_vi", "name_en", "description", "lab", "lab_slug", "timezone", "status",
-            "capacity", "location", "min_duration_minutes", "max_duration_minutes", "slot_granularity_minutes",
-            "cleanup_buffer_minutes", "lead_time_minutes", "horizon_days", "approval_policy", "approval_audiences",
-            "required_certifications", "rates", "category", "sponsor",
+            "id",
+            "kind",
+            "slug",
+            "name",
+            "name_vi",
+            "name_en",
+            "description",
+            "lab",
+            "lab_slug",
+            "timezone",
+            "status",
+            "capacity",
+            "location",
+            "min_duration_minutes",
+            "max_duration_minutes",
+            "slot_granularity_minutes",
+            "cleanup_buffer_minutes",
+            "lead_time_minutes",
+            "horizon_days",
+            "approval_policy",
+            "approval_audiences",
+            "required_certifications",
+            "rates",
+            "category",
+            "sponsor",
         ]
         read_only_fields = fields
 
@@ -146,7 +190,7 @@ class EquipmentSerializer(ResourceSerializer):
 
     class Meta(ResourceSerializer.Meta):
         model = Equipment
-        fields = ResourceSerializer.Meta.fields + ["manufacturer", "model_number", "specifications", "safety_notes"]
+        fields = [*ResourceSerializer.Meta.fields, "manufacturer", "model_number", "specifications", "safety_notes"]
         read_only_fields = fields
 
 
@@ -155,7 +199,7 @@ class SpaceSerializer(ResourceSerializer):
 
     class Meta(ResourceSerializer.Meta):
         model = Space
-        fields = ResourceSerializer.Meta.fields + ["area_m2", "floor", "amenities"]
+        fields = [*ResourceSerializer.Meta.fields, "area_m2", "floor", "amenities"]
         read_only_fields = fields
 
 
@@ -172,7 +216,9 @@ class OrganizationSerializer(serializers.ModelSerializer):
         request = self.context.get("request")
         user = getattr(request, "user", None)
         member = getattr(user, "member", None) if user and user.is_authenticated else None
-        if not (user and user.is_authenticated and (user.is_superuser or (member and member.organization_id == instance.pk))):
+        if not (
+            user and user.is_authenticated and (user.is_superuser or (member and member.organization_id == instance.pk))
+        ):
             for private in ("tax_code", "address", "email", "phone"):
                 data[private] = None
         return data
@@ -213,7 +259,17 @@ class CertificationGrantSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = CertificationGrant
-        fields = ["id", "certification", "user", "granted_by", "granted_at", "expires_at", "revoked_at", "note", "valid"]
+        fields = [
+            "id",
+            "certification",
+            "user",
+            "granted_by",
+            "granted_at",
+            "expires_at",
+            "revoked_at",
+            "note",
+            "valid",
+        ]
         read_only_fields = fields
 
     def get_valid(self, obj) -> bool:
@@ -237,11 +293,15 @@ class CertificationGrantCreateSerializer(serializers.Serializer):
 
         User = get_user_model()
         if attrs.get("user") is None and not attrs.get("username"):
-            raise serializers.ValidationError({"user": [serializers.ErrorDetail("Give user or username", code="required")]})
+            raise serializers.ValidationError(
+                {"user": [serializers.ErrorDetail("Give user or username", code="required")]}
+            )
         lookup = {"pk": attrs["user"]} if attrs.get("user") is not None else {"username": attrs["username"]}
         user = User.objects.filter(is_active=True, **lookup).first()
         if user is None:
-            raise serializers.ValidationError({"user": [serializers.ErrorDetail("Unknown user", code="does_not_exist")]})
+            raise serializers.ValidationError(
+                {"user": [serializers.ErrorDetail("Unknown user", code="does_not_exist")]}
+            )
         attrs["user_obj"] = user
         return attrs
 

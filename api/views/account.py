@@ -43,9 +43,13 @@ class LoginView(APIView):
         "`Authorization: Token <key>` (for scripts and integrators).",
         request=LoginSerializer,
         examples=[OpenApiExample("sign in", value={"username": "an.nguyen", "password": "…"}, request_only=True)],
-        responses={**ok(TokenSerializer, example={"token": "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b", "user": 12,
-                                                   "username": "an.nguyen"}),
-                   **errors("validation_error", "invalid_credentials")},
+        responses={
+            **ok(
+                TokenSerializer,
+                example={"token": "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b", "user": 12, "username": "an.nguyen"},
+            ),
+            **errors("validation_error", "invalid_credentials"),
+        },
         auth=[],
     )
     def post(self, request):
@@ -84,11 +88,24 @@ class MeView(APIView):
     @extend_schema(
         summary="My profile",
         description="Who you are: audience, organisation, language and your roles in labs.",
-        responses={**ok(MeSerializer, example={
-            "id": 12, "username": "an.nguyen", "first_name": "An", "last_name": "Nguyễn", "email": "an@example.vn",
-            "audience": "student", "organization": None, "language": "vi", "is_admin": False,
-            "roles": [{"lab": 3, "role": "staff"}],
-        }), **errors("not_authenticated")},
+        responses={
+            **ok(
+                MeSerializer,
+                example={
+                    "id": 12,
+                    "username": "an.nguyen",
+                    "first_name": "An",
+                    "last_name": "Nguyễn",
+                    "email": "an@example.vn",
+                    "audience": "student",
+                    "organization": None,
+                    "language": "vi",
+                    "is_admin": False,
+                    "roles": [{"lab": 3, "role": "staff"}],
+                },
+            ),
+            **errors("not_authenticated"),
+        },
     )
     def get(self, request):
         return Response(MeSerializer(request.user).data)
@@ -105,9 +122,11 @@ class MyCertificationsView(APIView):
         responses={**ok(CertificationGrantSerializer(many=True)), **errors("not_authenticated")},
     )
     def get(self, request):
-        grants = CertificationGrant.objects.filter(user=request.user).select_related(
-            "certification", "certification__lab", "user", "granted_by"
-        ).order_by("-granted_at", "-id")
+        grants = (
+            CertificationGrant.objects.filter(user=request.user)
+            .select_related("certification", "certification__lab", "user", "granted_by")
+            .order_by("-granted_at", "-id")
+        )
         return Response(CertificationGrantSerializer(grants, many=True).data)
 
 
@@ -120,11 +139,25 @@ class MyQuotaView(APIView):
         summary="My quota usage",
         description="For each quota that applies to your audience: hours used this week (the lab's local week) "
         "and active future bookings, against their limits.",
-        responses={**ok(QuotaUsageSerializer(many=True), example=[{
-            "lab": 3, "lab_name": "EIU FabLab", "category": "laser-cutter", "week_start": "2030-03-04T00:00:00+07:00",
-            "week_end": "2030-03-11T00:00:00+07:00", "max_hours_per_week": 4.0, "used_hours_this_week": 2.0,
-            "max_active_bookings": 3, "active_bookings": 1,
-        }]), **errors("not_authenticated")},
+        responses={
+            **ok(
+                QuotaUsageSerializer(many=True),
+                example=[
+                    {
+                        "lab": 3,
+                        "lab_name": "EIU FabLab",
+                        "category": "laser-cutter",
+                        "week_start": "2030-03-04T00:00:00+07:00",
+                        "week_end": "2030-03-11T00:00:00+07:00",
+                        "max_hours_per_week": 4.0,
+                        "used_hours_this_week": 2.0,
+                        "max_active_bookings": 3,
+                        "active_bookings": 1,
+                    }
+                ],
+            ),
+            **errors("not_authenticated"),
+        },
     )
     def get(self, request):
         rows = booking_selectors.user_quota_usage(user=request.user, at=timezone.now())
@@ -132,13 +165,24 @@ class MyQuotaView(APIView):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="My iCal feeds", description="Your feed tokens and their secret URLs.",
-                       responses={**ok(FeedTokenSerializer(many=True)), **errors("not_authenticated")}),
-    retrieve=extend_schema(summary="Get one of my iCal feeds", responses={**ok(FeedTokenSerializer), **errors("not_authenticated", "not_found")}),
-    destroy=extend_schema(summary="Withdraw an iCal feed", description="Its URL stops working.",
-                          responses={204: None, **errors("not_authenticated", "not_found")}),
+    list=extend_schema(
+        summary="My iCal feeds",
+        description="Your feed tokens and their secret URLs.",
+        responses={**ok(FeedTokenSerializer(many=True)), **errors("not_authenticated")},
+    ),
+    retrieve=extend_schema(
+        summary="Get one of my iCal feeds",
+        responses={**ok(FeedTokenSerializer), **errors("not_authenticated", "not_found")},
+    ),
+    destroy=extend_schema(
+        summary="Withdraw an iCal feed",
+        description="Its URL stops working.",
+        responses={204: None, **errors("not_authenticated", "not_found")},
+    ),
 )
-class FeedTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+class FeedTokenViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+):
     """Secret iCal feed URLs: your own bookings, or a resource's busy times."""
 
     permission_classes = [IsSignedIn, IsOwner]

@@ -13,7 +13,7 @@ from labs.models import Lab
 
 
 class AvailabilitySearchView(APIView):
-    """"The earliest free 2-hour slot on any laser cutter, in any lab, between X and Y"."""
+    """ "The earliest free 2-hour slot on any laser cutter, in any lab, between X and Y"."""
 
     permission_classes = []
 
@@ -23,16 +23,36 @@ class AvailabilitySearchView(APIView):
         "earliest free slot of `duration_minutes` in [start, end) (at most 31 days) that its rules allow "
         "(durations, time grid, lead time, horizon); ranked by start, then by the least fragmentation.",
         parameters=[SearchQuerySerializer],
-        responses={**ok(SearchResultSerializer, example={
-            "duration_minutes": 120, "start": "2030-03-04T08:00:00+07:00", "end": "2030-03-08T17:00:00+07:00",
-            "options": [{
-                "rank": 1,
-                "resource": {"id": 7, "slug": "laser-1", "name": "Máy cắt laser", "kind": "equipment", "status": "operational",
-                             "lab": 3, "lab_name": "EIU FabLab", "timezone": "Asia/Ho_Chi_Minh", "capacity": 1},
-                "start": "2030-03-04T08:00:00+07:00", "end": "2030-03-04T10:00:00+07:00",
-                "free_until": "2030-03-04T12:00:00+07:00",
-            }],
-        }), **errors("validation_error", "naive_datetime")},
+        responses={
+            **ok(
+                SearchResultSerializer,
+                example={
+                    "duration_minutes": 120,
+                    "start": "2030-03-04T08:00:00+07:00",
+                    "end": "2030-03-08T17:00:00+07:00",
+                    "options": [
+                        {
+                            "rank": 1,
+                            "resource": {
+                                "id": 7,
+                                "slug": "laser-1",
+                                "name": "Máy cắt laser",
+                                "kind": "equipment",
+                                "status": "operational",
+                                "lab": 3,
+                                "lab_name": "EIU FabLab",
+                                "timezone": "Asia/Ho_Chi_Minh",
+                                "capacity": 1,
+                            },
+                            "start": "2030-03-04T08:00:00+07:00",
+                            "end": "2030-03-04T10:00:00+07:00",
+                            "free_until": "2030-03-04T12:00:00+07:00",
+                        }
+                    ],
+                },
+            ),
+            **errors("validation_error", "naive_datetime"),
+        },
     )
     def get(self, request):
         query = SearchQuerySerializer(data=request.query_params)
@@ -50,9 +70,13 @@ class AvailabilitySearchView(APIView):
         )
         ranked = [{"rank": i, **option} for i, option in enumerate(options, start=1)]
         tz = data["start"].tzinfo
-        return Response(SearchResultSerializer({
-            "duration_minutes": int(data["duration_minutes"].total_seconds() // 60),
-            "start": data["start"].astimezone(tz),
-            "end": data["end"].astimezone(tz),
-            "options": ranked,
-        }).data)
+        return Response(
+            SearchResultSerializer(
+                {
+                    "duration_minutes": int(data["duration_minutes"].total_seconds() // 60),
+                    "start": data["start"].astimezone(tz),
+                    "end": data["end"].astimezone(tz),
+                    "options": ranked,
+                }
+            ).data
+        )

@@ -42,10 +42,28 @@ from bookings.models import WaitlistEntry
 
 #: Every refusal booking_request may answer with (bookings/rules.py and the database guard).
 REQUEST_CODES = (
-    "validation_error", "naive_datetime", "invalid_interval", "outside_opening_hours", "closed", "resource_unavailable",
-    "duration_too_short", "duration_too_long", "slot_granularity", "lead_time", "horizon", "in_the_past",
-    "certification_required", "quota_hours_exceeded", "quota_active_bookings_exceeded", "banned_no_show",
-    "not_authenticated", "slot_taken", "capacity_full", "space_conflict", "slot_held", "lock_timeout",
+    "validation_error",
+    "naive_datetime",
+    "invalid_interval",
+    "outside_opening_hours",
+    "closed",
+    "resource_unavailable",
+    "duration_too_short",
+    "duration_too_long",
+    "slot_granularity",
+    "lead_time",
+    "horizon",
+    "in_the_past",
+    "certification_required",
+    "quota_hours_exceeded",
+    "quota_active_bookings_exceeded",
+    "banned_no_show",
+    "not_authenticated",
+    "slot_taken",
+    "capacity_full",
+    "space_conflict",
+    "slot_held",
+    "lock_timeout",
 )
 TRANSITION_CODES = ("not_authenticated", "permission_denied", "not_found", "invalid_transition", "not_permitted")
 MAX_KEY_LENGTH = 255
@@ -73,7 +91,10 @@ def _detail(booking) -> dict:
     retrieve=extend_schema(
         summary="Get a booking",
         description="With its audit trail. Bookings you may not see answer 404.",
-        responses={**ok(BookingDetailSerializer, example={**BOOKING_EXAMPLE, "events": []}), **errors("not_authenticated", "not_found")},
+        responses={
+            **ok(BookingDetailSerializer, example={**BOOKING_EXAMPLE, "events": []}),
+            **errors("not_authenticated", "not_found"),
+        },
     ),
 )
 class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -112,14 +133,20 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         examples=[
             OpenApiExample(
                 "book two hours",
-                value={"resource": 7, "start": "2030-03-04T09:00:00+07:00", "end": "2030-03-04T11:00:00+07:00",
-                       "purpose": "Đồ án tốt nghiệp"},
+                value={
+                    "resource": 7,
+                    "start": "2030-03-04T09:00:00+07:00",
+                    "end": "2030-03-04T11:00:00+07:00",
+                    "purpose": "Đồ án tốt nghiệp",
+                },
                 request_only=True,
             )
         ],
         responses={
             **ok(BookingSerializer, example=BOOKING_EXAMPLE, status_code=201, description="Booked (or requested)"),
-            **ok(BookingSerializer, example=BOOKING_EXAMPLE, status_code=200, description="A replay of an earlier answer"),
+            **ok(
+                BookingSerializer, example=BOOKING_EXAMPLE, status_code=200, description="A replay of an earlier answer"
+            ),
             **errors(*REQUEST_CODES, "idempotency_key_reused", "idempotency_key_in_progress"),
         },
     )
@@ -131,7 +158,10 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             raise ValidationError({"Idempotency-Key": [f"At most {MAX_KEY_LENGTH} printable characters"]})
         data = serializer.validated_data
         with idempotent(
-            user=request.user, key=key, endpoint="bookings.create", fingerprint=request_fingerprint(_body_for_fingerprint(request))
+            user=request.user,
+            key=key,
+            endpoint="bookings.create",
+            fingerprint=request_fingerprint(_body_for_fingerprint(request)),
         ) as call:
             if call.is_replay:
                 return Response(call.replay_body, status=call.replay_status, headers={"Idempotent-Replayed": "true"})
@@ -152,15 +182,19 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         summary="Approve a requested booking",
         description="Managers of the booking's lab (or a center above it) only.",
         request=ReasonSerializer,
-        responses={**ok(BookingDetailSerializer, example={**BOOKING_EXAMPLE, "events": []}),
-                   **errors("validation_error", *TRANSITION_CODES, "slot_taken")},
+        responses={
+            **ok(BookingDetailSerializer, example={**BOOKING_EXAMPLE, "events": []}),
+            **errors("validation_error", *TRANSITION_CODES, "slot_taken"),
+        },
     )
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         booking = self._acting_on(IsLabManagerOfBookingLab)
         body = ReasonSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        booking = booking_services.booking_approve(booking=booking, by=request.user, reason=body.validated_data["reason"])
+        booking = booking_services.booking_approve(
+            booking=booking, by=request.user, reason=body.validated_data["reason"]
+        )
         return Response(_detail(booking))
 
     @extend_schema(
@@ -174,29 +208,41 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         booking = self._acting_on(IsLabManagerOfBookingLab)
         body = RejectSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        booking = booking_services.booking_reject(booking=booking, by=request.user, reason=body.validated_data["reason"])
+        booking = booking_services.booking_reject(
+            booking=booking, by=request.user, reason=body.validated_data["reason"]
+        )
         return Response(_detail(booking))
 
     @extend_schema(
         summary="Cancel a booking",
         description="The booker (until the lab's cancellation cut-off) or a manager of its lab (any time).",
         request=ReasonSerializer,
-        responses={**ok(BookingDetailSerializer), **errors("validation_error", "cancel_cutoff_passed", *TRANSITION_CODES)},
+        responses={
+            **ok(BookingDetailSerializer),
+            **errors("validation_error", "cancel_cutoff_passed", *TRANSITION_CODES),
+        },
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         booking = self._acting_on(IsBookingOwnerOrLabManager)
         body = ReasonSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        booking = booking_services.booking_cancel(booking=booking, by=request.user, reason=body.validated_data["reason"])
+        booking = booking_services.booking_cancel(
+            booking=booking, by=request.user, reason=body.validated_data["reason"]
+        )
         return Response(_detail(booking))
 
     @extend_schema(
         summary="Move a booking to another time",
         description="The booker or a manager of its lab; every rule is checked again for the new time.",
         request=RescheduleSerializer,
-        examples=[OpenApiExample("move by an hour", request_only=True,
-                                 value={"start": "2030-03-04T10:00:00+07:00", "end": "2030-03-04T12:00:00+07:00"})],
+        examples=[
+            OpenApiExample(
+                "move by an hour",
+                request_only=True,
+                value={"start": "2030-03-04T10:00:00+07:00", "end": "2030-03-04T12:00:00+07:00"},
+            )
+        ],
         responses={**ok(BookingDetailSerializer), **errors(*REQUEST_CODES, *TRANSITION_CODES)},
     )
     @action(detail=True, methods=["post"])
@@ -235,23 +281,48 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
 
 SERIES_EXAMPLE = {
-    "id": 5, "resource": 7, "user": {"id": 12, "username": "an.nguyen", "name": "An Nguyễn"}, "organization": None,
-    "timezone": "Asia/Ho_Chi_Minh", "first_start": "2030-03-05T13:00:00+07:00", "duration_minutes": 120,
-    "rrule": "FREQ=WEEKLY;BYDAY=TU;COUNT=3", "mode": "skip_conflicts", "purpose": "Lớp Festo",
+    "id": 5,
+    "resource": 7,
+    "user": {"id": 12, "username": "an.nguyen", "name": "An Nguyễn"},
+    "organization": None,
+    "timezone": "Asia/Ho_Chi_Minh",
+    "first_start": "2030-03-05T13:00:00+07:00",
+    "duration_minutes": 120,
+    "rrule": "FREQ=WEEKLY;BYDAY=TU;COUNT=3",
+    "mode": "skip_conflicts",
+    "purpose": "Lớp Festo",
     "report": [
-        {"start": "2030-03-05T13:00:00+07:00", "end": "2030-03-05T15:00:00+07:00", "status": "booked", "code": None, "booking_id": 90},
-        {"start": "2030-03-12T13:00:00+07:00", "end": "2030-03-12T15:00:00+07:00", "status": "refused", "code": "slot_taken",
-         "booking_id": None},
+        {
+            "start": "2030-03-05T13:00:00+07:00",
+            "end": "2030-03-05T15:00:00+07:00",
+            "status": "booked",
+            "code": None,
+            "booking_id": 90,
+        },
+        {
+            "start": "2030-03-12T13:00:00+07:00",
+            "end": "2030-03-12T15:00:00+07:00",
+            "status": "refused",
+            "code": "slot_taken",
+            "booking_id": None,
+        },
     ],
-    "bookings": [90], "created_at": "2030-03-01T09:00:00+07:00", "cancelled_at": None,
+    "bookings": [90],
+    "created_at": "2030-03-01T09:00:00+07:00",
+    "cancelled_at": None,
 }
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List recurring series", description="Your own; staff and managers also their labs'.",
-                       responses={**ok(SeriesSerializer(many=True)), **errors("not_authenticated")}),
-    retrieve=extend_schema(summary="Get a recurring series",
-                           responses={**ok(SeriesSerializer, example=SERIES_EXAMPLE), **errors("not_authenticated", "not_found")}),
+    list=extend_schema(
+        summary="List recurring series",
+        description="Your own; staff and managers also their labs'.",
+        responses={**ok(SeriesSerializer(many=True)), **errors("not_authenticated")},
+    ),
+    retrieve=extend_schema(
+        summary="Get a recurring series",
+        responses={**ok(SeriesSerializer, example=SERIES_EXAMPLE), **errors("not_authenticated", "not_found")},
+    ),
 )
 class SeriesViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Recurring bookings from an RRULE, with a per-occurrence report."""
@@ -271,12 +342,34 @@ class SeriesViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         "every occurrence or none (refused with `series_refused`); `skip_conflicts` books what it can and reports "
         "each refusal with its code.",
         request=SeriesCreateSerializer,
-        examples=[OpenApiExample("weekly class", request_only=True, value={
-            "resource": 7, "first_start": "2030-03-05T13:00:00+07:00", "duration_minutes": 120,
-            "rrule": "FREQ=WEEKLY;BYDAY=TU;COUNT=15", "mode": "skip_conflicts", "purpose": "Lớp Festo"})],
-        responses={**ok(SeriesSerializer, example=SERIES_EXAMPLE, status_code=201),
-                   **errors("validation_error", "naive_datetime", "not_authenticated", "series_invalid_rrule", "series_too_long",
-                            "series_empty", "series_refused", "invalid_mode", "lock_timeout")},
+        examples=[
+            OpenApiExample(
+                "weekly class",
+                request_only=True,
+                value={
+                    "resource": 7,
+                    "first_start": "2030-03-05T13:00:00+07:00",
+                    "duration_minutes": 120,
+                    "rrule": "FREQ=WEEKLY;BYDAY=TU;COUNT=15",
+                    "mode": "skip_conflicts",
+                    "purpose": "Lớp Festo",
+                },
+            )
+        ],
+        responses={
+            **ok(SeriesSerializer, example=SERIES_EXAMPLE, status_code=201),
+            **errors(
+                "validation_error",
+                "naive_datetime",
+                "not_authenticated",
+                "series_invalid_rrule",
+                "series_too_long",
+                "series_empty",
+                "series_refused",
+                "invalid_mode",
+                "lock_timeout",
+            ),
+        },
     )
     def create(self, request):
         serializer = SeriesCreateSerializer(data=request.data, context={"request": request})
@@ -309,24 +402,41 @@ class SeriesViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         body = SeriesCancelSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         booking_services.series_cancel(
-            series=series, by=request.user, from_start=body.validated_data.get("from_start"), reason=body.validated_data["reason"]
+            series=series,
+            by=request.user,
+            from_start=body.validated_data.get("from_start"),
+            reason=body.validated_data["reason"],
         )
         return Response(SeriesSerializer(self.get_queryset().get(pk=series.pk)).data)
 
 
 WAITLIST_EXAMPLE = {
-    "id": 3, "resource": 7, "user": {"id": 12, "username": "an.nguyen", "name": "An Nguyễn"}, "timezone": "Asia/Ho_Chi_Minh",
-    "window_start": "2030-03-04T08:00:00+07:00", "window_end": "2030-03-04T17:00:00+07:00", "duration_minutes": 120,
-    "status": "waiting", "created_at": "2030-03-01T09:00:00+07:00", "offered_start": None, "offered_end": None,
-    "offer_expires_at": None, "booking": None,
+    "id": 3,
+    "resource": 7,
+    "user": {"id": 12, "username": "an.nguyen", "name": "An Nguyễn"},
+    "timezone": "Asia/Ho_Chi_Minh",
+    "window_start": "2030-03-04T08:00:00+07:00",
+    "window_end": "2030-03-04T17:00:00+07:00",
+    "duration_minutes": 120,
+    "status": "waiting",
+    "created_at": "2030-03-01T09:00:00+07:00",
+    "offered_start": None,
+    "offered_end": None,
+    "offer_expires_at": None,
+    "booking": None,
 }
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List waitlist entries", description="Your own; staff and managers also their labs'.",
-                       responses={**ok(WaitlistEntrySerializer(many=True)), **errors("not_authenticated")}),
-    retrieve=extend_schema(summary="Get a waitlist entry",
-                           responses={**ok(WaitlistEntrySerializer, example=WAITLIST_EXAMPLE), **errors("not_authenticated", "not_found")}),
+    list=extend_schema(
+        summary="List waitlist entries",
+        description="Your own; staff and managers also their labs'.",
+        responses={**ok(WaitlistEntrySerializer(many=True)), **errors("not_authenticated")},
+    ),
+    retrieve=extend_schema(
+        summary="Get a waitlist entry",
+        responses={**ok(WaitlistEntrySerializer, example=WAITLIST_EXAMPLE), **errors("not_authenticated", "not_found")},
+    ),
 )
 class WaitlistViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """The waitlist: wait for a slot; the first in line gets a time-limited hold."""
@@ -344,15 +454,20 @@ class WaitlistViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         summary="Join the waitlist",
         description="Wait for a free slot of `duration_minutes` on the resource inside the window.",
         request=WaitlistJoinSerializer,
-        responses={**ok(WaitlistEntrySerializer, example=WAITLIST_EXAMPLE, status_code=201),
-                   **errors("validation_error", "naive_datetime", "invalid_interval", "not_authenticated")},
+        responses={
+            **ok(WaitlistEntrySerializer, example=WAITLIST_EXAMPLE, status_code=201),
+            **errors("validation_error", "naive_datetime", "invalid_interval", "not_authenticated"),
+        },
     )
     def create(self, request):
         serializer = WaitlistJoinSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         entry = waitlist_services.waitlist_join(
-            resource=data["resource"], user=request.user, window_start=data["window_start"], window_end=data["window_end"],
+            resource=data["resource"],
+            user=request.user,
+            window_start=data["window_start"],
+            window_end=data["window_end"],
             duration=data["duration_minutes"],
         )
         entry = self.get_queryset().get(pk=entry.pk)
@@ -376,8 +491,10 @@ class WaitlistViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         summary="Accept a held slot",
         description="Books the slot the waitlist offered you (the entry's own user only), while the hold lasts.",
         request=EmptySerializer,
-        responses={**ok(BookingSerializer, example=BOOKING_EXAMPLE, status_code=201),
-                   **errors(*REQUEST_CODES, *TRANSITION_CODES)},
+        responses={
+            **ok(BookingSerializer, example=BOOKING_EXAMPLE, status_code=201),
+            **errors(*REQUEST_CODES, *TRANSITION_CODES),
+        },
     )
     @action(detail=True, methods=["post"])
     def accept(self, request, pk=None):

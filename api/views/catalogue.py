@@ -14,6 +14,7 @@ from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.response import Response
 
 from api import selectors as api_selectors
+from api.filters import resource_filterset
 from api.permissions import IsPartnerMemberOrAdmin, IsSignedIn, scope_of
 from api.schema import errors, ok
 from api.serializers.availability import (
@@ -36,7 +37,6 @@ from api.serializers.catalogue import (
     ResourceSerializer,
     SpaceSerializer,
 )
-from api.filters import resource_filterset
 from bookings import selectors as booking_selectors
 from equipment.models import Category, Equipment, Partner
 from labs.models import Lab, Resource, Space
@@ -67,16 +67,29 @@ GRID_EXAMPLE = {
     "resources": [
         {
             "resource": {
-                "id": 7, "slug": "laser-1", "name": "Máy cắt laser", "kind": "equipment", "status": "operational",
-                "lab": 3, "lab_name": "EIU FabLab", "timezone": "Asia/Ho_Chi_Minh", "capacity": 1,
+                "id": 7,
+                "slug": "laser-1",
+                "name": "Máy cắt laser",
+                "kind": "equipment",
+                "status": "operational",
+                "lab": 3,
+                "lab_name": "EIU FabLab",
+                "timezone": "Asia/Ho_Chi_Minh",
+                "capacity": 1,
             },
             "open": [{"start": "2030-03-04T08:00:00+07:00", "end": "2030-03-04T17:00:00+07:00"}],
             "free": [{"start": "2030-03-04T11:00:00+07:00", "end": "2030-03-04T17:00:00+07:00"}],
             "busy": [
                 {
-                    "start": "2030-03-04T09:00:00+07:00", "end": "2030-03-04T11:00:00+07:00",
-                    "blocked_until": "2030-03-04T11:00:00+07:00", "status": "confirmed", "mine": False,
-                    "booking_id": None, "user": None, "organization": None, "purpose": None,
+                    "start": "2030-03-04T09:00:00+07:00",
+                    "end": "2030-03-04T11:00:00+07:00",
+                    "blocked_until": "2030-03-04T11:00:00+07:00",
+                    "status": "confirmed",
+                    "mine": False,
+                    "booking_id": None,
+                    "user": None,
+                    "organization": None,
+                    "purpose": None,
                 }
             ],
             "closures": [],
@@ -86,9 +99,14 @@ GRID_EXAMPLE = {
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List labs", description="Every active lab and center, with its time zone, parent and sub-labs.",
-                       responses={**ok(LabSerializer(many=True)), **errors()}),
-    retrieve=extend_schema(summary="Get a lab", responses={**ok(LabSerializer, example=LAB_EXAMPLE), **errors("not_found")}),
+    list=extend_schema(
+        summary="List labs",
+        description="Every active lab and center, with its time zone, parent and sub-labs.",
+        responses={**ok(LabSerializer(many=True)), **errors()},
+    ),
+    retrieve=extend_schema(
+        summary="Get a lab", responses={**ok(LabSerializer, example=LAB_EXAMPLE), **errors("not_found")}
+    ),
 )
 class LabViewSet(viewsets.ReadOnlyModelViewSet):
     """The lab network: centers and their sub-labs."""
@@ -131,12 +149,20 @@ class LabViewSet(viewsets.ReadOnlyModelViewSet):
             "names and purposes only for your own bookings and for labs you staff or manage."
         ),
         parameters=[GridQuerySerializer],
-        responses={**ok(GridSerializer, example=GRID_EXAMPLE), **errors("validation_error", "naive_datetime", "not_found")},
+        responses={
+            **ok(GridSerializer, example=GRID_EXAMPLE),
+            **errors("validation_error", "naive_datetime", "not_found"),
+        },
         filters=False,
     )
     # The grid is written as JSON text directly (see grid_json_text); GridJSONRenderer sends it.
-    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[],
-            renderer_classes=[GridJSONRenderer, BrowsableAPIRenderer])
+    @action(
+        detail=True,
+        methods=["get"],
+        pagination_class=None,
+        filter_backends=[],
+        renderer_classes=[GridJSONRenderer, BrowsableAPIRenderer],
+    )
     def grid(self, request, pk=None):
         lab = self.get_object()
         query = GridQuerySerializer(data=request.query_params, context={"lab": lab})
@@ -196,7 +222,9 @@ class ResourceViewSet(_ResourceBase):
             **ok(
                 AvailabilitySerializer,
                 example={
-                    "resource": 7, "timezone": "Asia/Ho_Chi_Minh", "start": "2030-03-04T00:00:00+07:00",
+                    "resource": 7,
+                    "timezone": "Asia/Ho_Chi_Minh",
+                    "start": "2030-03-04T00:00:00+07:00",
                     "end": "2030-03-05T00:00:00+07:00",
                     "free": [{"start": "2030-03-04T08:00:00+07:00", "end": "2030-03-04T12:00:00+07:00"}],
                 },
@@ -215,7 +243,13 @@ class ResourceViewSet(_ResourceBase):
         tz = resource.lab.tz
         return Response(
             AvailabilitySerializer(
-                {"resource": resource.pk, "timezone": resource.lab.timezone, "start": start.astimezone(tz), "end": end.astimezone(tz), "free": free}
+                {
+                    "resource": resource.pk,
+                    "timezone": resource.lab.timezone,
+                    "start": start.astimezone(tz),
+                    "end": end.astimezone(tz),
+                    "free": free,
+                }
             ).data
         )
 
@@ -224,8 +258,17 @@ class ResourceViewSet(_ResourceBase):
         description="The price in VND (rate for your audience, partner subsidy) of booking [start, end), before booking.",
         parameters=[RangeQuerySerializer],
         responses={
-            **ok(QuoteSerializer, example={"price_vnd": 300000, "hourly_rate_vnd": 150000, "hours": "2", "subsidy_percent": 0,
-                                           "subsidy_vnd": 0, "sponsor": None}),
+            **ok(
+                QuoteSerializer,
+                example={
+                    "price_vnd": 300000,
+                    "hourly_rate_vnd": 150000,
+                    "hours": "2",
+                    "subsidy_percent": 0,
+                    "subsidy_vnd": 0,
+                    "sponsor": None,
+                },
+            ),
             **errors("validation_error", "naive_datetime", "not_authenticated", "not_found"),
         },
         filters=False,
@@ -237,8 +280,16 @@ class ResourceViewSet(_ResourceBase):
         resource = self.get_object()
         query = RangeQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        return Response(QuoteSerializer(quote(resource=resource, user=request.user, start=query.validated_data["start"],
-                                              end=query.validated_data["end"])).data)
+        return Response(
+            QuoteSerializer(
+                quote(
+                    resource=resource,
+                    user=request.user,
+                    start=query.validated_data["start"],
+                    end=query.validated_data["end"],
+                )
+            ).data
+        )
 
 
 EquipmentViewSet = _resource_viewset(Equipment, EquipmentSerializer, "a machine", "machines")
@@ -246,7 +297,9 @@ SpaceViewSet = _resource_viewset(Space, SpaceSerializer, "a space", "spaces")
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List equipment categories", responses={**ok(CategorySerializer(many=True)), **errors()}),
+    list=extend_schema(
+        summary="List equipment categories", responses={**ok(CategorySerializer(many=True)), **errors()}
+    ),
     retrieve=extend_schema(summary="Get a category", responses={**ok(CategorySerializer), **errors("not_found")}),
 )
 class CategoryViewSet(viewsets.ReadOnlyModelViewSet):
@@ -279,18 +332,30 @@ class PartnerViewSet(viewsets.ReadOnlyModelViewSet):
             OpenApiParameter("end", str, description="ISO 8601 with an offset (default: now)"),
         ],
         responses={
-            **ok(PartnerUsageSerializer, example={
-                "partner": 1, "start": "2030-02-01T00:00:00+07:00", "end": "2030-03-01T00:00:00+07:00", "total_hours": 12.5,
-                "bookings": 7, "by_audience": [{"audience": "student", "hours": 10.5, "bookings": 6}],
-                "by_organization": [{"organization_id": None, "organization": None, "hours": 12.5, "bookings": 7}],
-                "by_resource": [{"resource_id": 7, "resource": "Máy cắt laser", "hours": 12.5, "bookings": 7}],
-            }),
+            **ok(
+                PartnerUsageSerializer,
+                example={
+                    "partner": 1,
+                    "start": "2030-02-01T00:00:00+07:00",
+                    "end": "2030-03-01T00:00:00+07:00",
+                    "total_hours": 12.5,
+                    "bookings": 7,
+                    "by_audience": [{"audience": "student", "hours": 10.5, "bookings": 6}],
+                    "by_organization": [{"organization_id": None, "organization": None, "hours": 12.5, "bookings": 7}],
+                    "by_resource": [{"resource_id": 7, "resource": "Máy cắt laser", "hours": 12.5, "bookings": 7}],
+                },
+            ),
             **errors("validation_error", "naive_datetime", "not_authenticated", "permission_denied", "not_found"),
         },
         filters=False,
     )
-    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[],
-            permission_classes=[IsSignedIn, IsPartnerMemberOrAdmin])
+    @action(
+        detail=True,
+        methods=["get"],
+        pagination_class=None,
+        filter_backends=[],
+        permission_classes=[IsSignedIn, IsPartnerMemberOrAdmin],
+    )
     def usage(self, request, pk=None):
         partner = self.get_object()
         params = request.query_params
@@ -307,11 +372,15 @@ class PartnerViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List organisations",
-                       description="Names and kinds for every signed-in user; contact and tax details for its members.",
-                       responses={**ok(OrganizationSerializer(many=True)), **errors("not_authenticated")}),
-    retrieve=extend_schema(summary="Get an organisation",
-                           responses={**ok(OrganizationSerializer), **errors("not_authenticated", "not_found")}),
+    list=extend_schema(
+        summary="List organisations",
+        description="Names and kinds for every signed-in user; contact and tax details for its members.",
+        responses={**ok(OrganizationSerializer(many=True)), **errors("not_authenticated")},
+    ),
+    retrieve=extend_schema(
+        summary="Get an organisation",
+        responses={**ok(OrganizationSerializer), **errors("not_authenticated", "not_found")},
+    ),
 )
 class OrganizationViewSet(viewsets.ReadOnlyModelViewSet):
     """Universities, companies and agencies whose members book."""

@@ -21,9 +21,14 @@ from labs.models import Certification
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List certifications", description="Trainings the labs grant (public).",
-                       responses={**ok(CertificationSerializer(many=True)), **errors()}),
-    retrieve=extend_schema(summary="Get a certification", responses={**ok(CertificationSerializer), **errors("not_found")}),
+    list=extend_schema(
+        summary="List certifications",
+        description="Trainings the labs grant (public).",
+        responses={**ok(CertificationSerializer(many=True)), **errors()},
+    ),
+    retrieve=extend_schema(
+        summary="Get a certification", responses={**ok(CertificationSerializer), **errors("not_found")}
+    ),
 )
 class CertificationViewSet(viewsets.ReadOnlyModelViewSet):
     """Trainings (laser-cutter safety, …) that resources may require."""
@@ -34,11 +39,15 @@ class CertificationViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List certification grants",
-                       description="Your own; managers also every grant of the certifications their labs issue.",
-                       responses={**ok(CertificationGrantSerializer(many=True)), **errors("not_authenticated")}),
-    retrieve=extend_schema(summary="Get a certification grant",
-                           responses={**ok(CertificationGrantSerializer), **errors("not_authenticated", "not_found")}),
+    list=extend_schema(
+        summary="List certification grants",
+        description="Your own; managers also every grant of the certifications their labs issue.",
+        responses={**ok(CertificationGrantSerializer(many=True)), **errors("not_authenticated")},
+    ),
+    retrieve=extend_schema(
+        summary="Get a certification grant",
+        responses={**ok(CertificationGrantSerializer), **errors("not_authenticated", "not_found")},
+    ),
 )
 class CertificationGrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Who holds which certification; managers grant and revoke."""
@@ -57,10 +66,17 @@ class CertificationGrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin
         description="Managers of the issuing lab (or a center above it) only. The expiry defaults to the "
         "certification's validity.",
         request=CertificationGrantCreateSerializer,
-        examples=[OpenApiExample("grant", request_only=True, value={"certification": 2, "username": "an.nguyen",
-                                                                     "note": "Khoá an toàn 12/2030"})],
-        responses={**ok(CertificationGrantSerializer, status_code=201),
-                   **errors("validation_error", "naive_datetime", "not_authenticated", "permission_denied")},
+        examples=[
+            OpenApiExample(
+                "grant",
+                request_only=True,
+                value={"certification": 2, "username": "an.nguyen", "note": "Khoá an toàn 12/2030"},
+            )
+        ],
+        responses={
+            **ok(CertificationGrantSerializer, status_code=201),
+            **errors("validation_error", "naive_datetime", "not_authenticated", "permission_denied"),
+        },
     )
     def create(self, request):
         body = CertificationGrantCreateSerializer(data=request.data)
@@ -70,7 +86,10 @@ class CertificationGrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin
         if not IsLabManagerOfCertificationLab().has_object_permission(request, self, certification):
             self.permission_denied(request, code="permission_denied")
         grant = lab_services.certification_grant(
-            certification=certification, user=data["user_obj"], by=request.user, expires_at=data.get("expires_at"),
+            certification=certification,
+            user=data["user_obj"],
+            by=request.user,
+            expires_at=data.get("expires_at"),
             note=data.get("note", ""),
         )
         grant = self.get_queryset().get(pk=grant.pk)
@@ -80,7 +99,10 @@ class CertificationGrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin
         summary="Revoke a certification grant",
         description="Managers of the issuing lab only; the grant stays as history with who revoked it and when.",
         request=RevokeSerializer,
-        responses={**ok(CertificationGrantSerializer), **errors("validation_error", "not_authenticated", "permission_denied", "not_found")},
+        responses={
+            **ok(CertificationGrantSerializer),
+            **errors("validation_error", "not_authenticated", "permission_denied", "not_found"),
+        },
     )
     @action(detail=True, methods=["post"])
     def revoke(self, request, pk=None):

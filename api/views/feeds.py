@@ -78,7 +78,9 @@ def resource_feed(feed) -> bytes:
     now = timezone.now()
     resource = feed.resource
     bookings = (
-        Booking.objects.filter(resource=resource, status__in=ACTIVE_STATUSES, end__gt=now - PAST, start__lt=now + FUTURE)
+        Booking.objects.filter(
+            resource=resource, status__in=ACTIVE_STATUSES, end__gt=now - PAST, start__lt=now + FUTURE
+        )
         .only("id", "start", "end", "updated_at")
         .order_by("start", "id")
     )

@@ -9,7 +9,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -20,50 +19,163 @@ class Migration(migrations.Migration):
         # The exclusion constraint compares the resource id (a btree type) inside a GiST index.
         BtreeGistExtension(),
         migrations.CreateModel(
-            name='BookingEvent',
+            name="BookingEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(choices=[('user', 'User'), ('manager', 'Manager'), ('staff', 'Staff'), ('job', 'Scheduled job'), ('system', 'System')], default='user', max_length=20, verbose_name='source')),
-                ('from_status', models.CharField(blank=True, choices=[('requested', 'Awaiting approval'), ('confirmed', 'Confirmed'), ('checked_in', 'Checked in'), ('completed', 'Completed'), ('rejected', 'Rejected'), ('expired', 'Expired'), ('cancelled', 'Cancelled'), ('no_show', 'No-show')], max_length=20, verbose_name='from')),
-                ('to_status', models.CharField(choices=[('requested', 'Awaiting approval'), ('confirmed', 'Confirmed'), ('checked_in', 'Checked in'), ('completed', 'Completed'), ('rejected', 'Rejected'), ('expired', 'Expired'), ('cancelled', 'Cancelled'), ('no_show', 'No-show')], max_length=20, verbose_name='to')),
-                ('at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name='at')),
-                ('reason', models.TextField(blank=True, verbose_name='reason')),
-                ('details', models.JSONField(blank=True, default=dict, verbose_name='details')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("user", "User"),
+                            ("manager", "Manager"),
+                            ("staff", "Staff"),
+                            ("job", "Scheduled job"),
+                            ("system", "System"),
+                        ],
+                        default="user",
+                        max_length=20,
+                        verbose_name="source",
+                    ),
+                ),
+                (
+                    "from_status",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("requested", "Awaiting approval"),
+                            ("confirmed", "Confirmed"),
+                            ("checked_in", "Checked in"),
+                            ("completed", "Completed"),
+                            ("rejected", "Rejected"),
+                            ("expired", "Expired"),
+                            ("cancelled", "Cancelled"),
+                            ("no_show", "No-show"),
+                        ],
+                        max_length=20,
+                        verbose_name="from",
+                    ),
+                ),
+                (
+                    "to_status",
+                    models.CharField(
+                        choices=[
+                            ("requested", "Awaiting approval"),
+                            ("confirmed", "Confirmed"),
+                            ("checked_in", "Checked in"),
+                            ("completed", "Completed"),
+                            ("rejected", "Rejected"),
+                            ("expired", "Expired"),
+                            ("cancelled", "Cancelled"),
+                            ("no_show", "No-show"),
+                        ],
+                        max_length=20,
+                        verbose_name="to",
+                    ),
+                ),
+                ("at", models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name="at")),
+                ("reason", models.TextField(blank=True, verbose_name="reason")),
+                ("details", models.JSONField(blank=True, default=dict, verbose_name="details")),
             ],
             options={
-                'verbose_name': 'booking event',
-                'verbose_name_plural': 'booking events',
-                'ordering': ['at', 'id'],
+                "verbose_name": "booking event",
+                "verbose_name_plural": "booking events",
+                "ordering": ["at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Booking',
+            name="Booking",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('start', models.DateTimeField(verbose_name='start')),
-                ('end', models.DateTimeField(verbose_name='end')),
-                ('blocked_period', django.contrib.postgres.fields.ranges.DateTimeRangeField(help_text='Booked time plus the clean-up buffer', verbose_name='blocked period')),
-                ('exclusive', models.BooleanField(default=True, help_text='Set for resources of capacity 1: the database refuses any overlap', verbose_name='exclusive')),
-                ('status', models.CharField(choices=[('requested', 'Awaiting approval'), ('confirmed', 'Confirmed'), ('checked_in', 'Checked in'), ('completed', 'Completed'), ('rejected', 'Rejected'), ('expired', 'Expired'), ('cancelled', 'Cancelled'), ('no_show', 'No-show')], db_index=True, default='requested', max_length=20, verbose_name='status')),
-                ('purpose', models.TextField(blank=True, verbose_name='purpose')),
-                ('price_vnd', models.PositiveBigIntegerField(blank=True, null=True, verbose_name='price (VND)')),
-                ('price_details', models.JSONField(blank=True, default=dict, verbose_name='price details')),
-                ('expires_at', models.DateTimeField(blank=True, null=True, verbose_name='request expires at')),
-                ('decided_at', models.DateTimeField(blank=True, null=True, verbose_name='decided at')),
-                ('reason', models.TextField(blank=True, help_text='Why it was rejected or cancelled', verbose_name='reason')),
-                ('cancelled_at', models.DateTimeField(blank=True, null=True, verbose_name='cancelled at')),
-                ('checked_in_at', models.DateTimeField(blank=True, null=True, verbose_name='checked in at')),
-                ('checked_out_at', models.DateTimeField(blank=True, null=True, verbose_name='checked out at')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('cancelled_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='cancelled by')),
-                ('checked_in_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='checked in by')),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='decided by')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("start", models.DateTimeField(verbose_name="start")),
+                ("end", models.DateTimeField(verbose_name="end")),
+                (
+                    "blocked_period",
+                    django.contrib.postgres.fields.ranges.DateTimeRangeField(
+                        help_text="Booked time plus the clean-up buffer", verbose_name="blocked period"
+                    ),
+                ),
+                (
+                    "exclusive",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Set for resources of capacity 1: the database refuses any overlap",
+                        verbose_name="exclusive",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("requested", "Awaiting approval"),
+                            ("confirmed", "Confirmed"),
+                            ("checked_in", "Checked in"),
+                            ("completed", "Completed"),
+                            ("rejected", "Rejected"),
+                            ("expired", "Expired"),
+                            ("cancelled", "Cancelled"),
+                            ("no_show", "No-show"),
+                        ],
+                        db_index=True,
+                        default="requested",
+                        max_length=20,
+                        verbose_name="status",
+                    ),
+                ),
+                ("purpose", models.TextField(blank=True, verbose_name="purpose")),
+                ("price_vnd", models.PositiveBigIntegerField(blank=True, null=True, verbose_name="price (VND)")),
+                ("price_details", models.JSONField(blank=True, default=dict, verbose_name="price details")),
+                ("expires_at", models.DateTimeField(blank=True, null=True, verbose_name="request expires at")),
+                ("decided_at", models.DateTimeField(blank=True, null=True, verbose_name="decided at")),
+                (
+                    "reason",
+                    models.TextField(blank=True, help_text="Why it was rejected or cancelled", verbose_name="reason"),
+                ),
+                ("cancelled_at", models.DateTimeField(blank=True, null=True, verbose_name="cancelled at")),
+                ("checked_in_at", models.DateTimeField(blank=True, null=True, verbose_name="checked in at")),
+                ("checked_out_at", models.DateTimeField(blank=True, null=True, verbose_name="checked out at")),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name="created at"),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                (
+                    "cancelled_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="cancelled by",
+                    ),
+                ),
+                (
+                    "checked_in_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="checked in by",
+                    ),
+                ),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="decided by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'booking',
-                'verbose_name_plural': 'bookings',
-                'ordering': ['start'],
+                "verbose_name": "booking",
+                "verbose_name_plural": "bookings",
+                "ordering": ["start"],
             },
         ),
     ]

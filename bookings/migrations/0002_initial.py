@@ -7,63 +7,103 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('bookings', '0001_initial'),
-        ('labs', '0001_initial'),
+        ("bookings", "0001_initial"),
+        ("labs", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='booking',
-            name='organization',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='bookings', to='labs.organization', verbose_name='billed organisation'),
+            model_name="booking",
+            name="organization",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="bookings",
+                to="labs.organization",
+                verbose_name="billed organisation",
+            ),
         ),
         migrations.AddField(
-            model_name='booking',
-            name='resource',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='bookings', to='labs.resource', verbose_name='resource'),
+            model_name="booking",
+            name="resource",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="bookings",
+                to="labs.resource",
+                verbose_name="resource",
+            ),
         ),
         migrations.AddField(
-            model_name='booking',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='bookings', to=settings.AUTH_USER_MODEL, verbose_name='user'),
+            model_name="booking",
+            name="user",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="bookings",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="user",
+            ),
         ),
         migrations.AddField(
-            model_name='bookingevent',
-            name='actor',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='actor'),
+            model_name="bookingevent",
+            name="actor",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="actor",
+            ),
         ),
         migrations.AddField(
-            model_name='bookingevent',
-            name='booking',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='events', to='bookings.booking', verbose_name='booking'),
+            model_name="bookingevent",
+            name="booking",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="events",
+                to="bookings.booking",
+                verbose_name="booking",
+            ),
         ),
         migrations.AddIndex(
-            model_name='booking',
-            index=models.Index(fields=['resource', 'start'], name='booking_resource_start'),
+            model_name="booking",
+            index=models.Index(fields=["resource", "start"], name="booking_resource_start"),
         ),
         migrations.AddIndex(
-            model_name='booking',
-            index=models.Index(fields=['user', 'start'], name='booking_user_start'),
+            model_name="booking",
+            index=models.Index(fields=["user", "start"], name="booking_user_start"),
         ),
         migrations.AddIndex(
-            model_name='booking',
-            index=models.Index(fields=['organization', 'start'], name='booking_org_start'),
+            model_name="booking",
+            index=models.Index(fields=["organization", "start"], name="booking_org_start"),
         ),
         migrations.AddConstraint(
-            model_name='booking',
-            constraint=models.CheckConstraint(condition=models.Q(('start__lt', models.F('end'))), name='booking_start_before_end'),
+            model_name="booking",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("start__lt", models.F("end"))), name="booking_start_before_end"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='booking',
-            constraint=models.CheckConstraint(condition=models.Q(('blocked_period__startswith', models.F('start')), ('blocked_period__endswith__gte', models.F('end'))), name='booking_blocked_period_covers_booking'),
+            model_name="booking",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("blocked_period__startswith", models.F("start")),
+                    ("blocked_period__endswith__gte", models.F("end")),
+                ),
+                name="booking_blocked_period_covers_booking",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='booking',
-            constraint=django.contrib.postgres.constraints.ExclusionConstraint(condition=models.Q(('exclusive', True), ('status__in', ('requested', 'confirmed', 'checked_in'))), expressions=[('resource', '='), ('blocked_period', '&&')], name='booking_no_overlap'),
+            model_name="booking",
+            constraint=django.contrib.postgres.constraints.ExclusionConstraint(
+                condition=models.Q(("exclusive", True), ("status__in", ("requested", "confirmed", "checked_in"))),
+                expressions=[("resource", "="), ("blocked_period", "&&")],
+                name="booking_no_overlap",
+            ),
         ),
     ]

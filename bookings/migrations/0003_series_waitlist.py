@@ -8,64 +8,171 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('bookings', '0002_initial'),
-        ('labs', '0001_initial'),
+        ("bookings", "0002_initial"),
+        ("labs", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='BookingSeries',
+            name="BookingSeries",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('first_start', models.DateTimeField(verbose_name='first start')),
-                ('duration', models.DurationField(verbose_name='duration of each occurrence')),
-                ('rrule', models.CharField(help_text='e.g. FREQ=WEEKLY;BYDAY=TU;COUNT=15', max_length=500, verbose_name='recurrence rule (RFC 5545)')),
-                ('mode', models.CharField(choices=[('all_or_nothing', 'All or nothing'), ('skip_conflicts', 'Skip conflicts')], default='skip_conflicts', max_length=20, verbose_name='mode')),
-                ('purpose', models.TextField(blank=True, verbose_name='purpose')),
-                ('report', models.JSONField(blank=True, default=list, help_text='Per occurrence: booked or refused, and why', verbose_name='report')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name='created at')),
-                ('cancelled_at', models.DateTimeField(blank=True, null=True, verbose_name='cancelled at')),
-                ('organization', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='labs.organization', verbose_name='billed organisation')),
-                ('resource', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='series', to='labs.resource', verbose_name='resource')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='booking_series', to=settings.AUTH_USER_MODEL, verbose_name='user')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("first_start", models.DateTimeField(verbose_name="first start")),
+                ("duration", models.DurationField(verbose_name="duration of each occurrence")),
+                (
+                    "rrule",
+                    models.CharField(
+                        help_text="e.g. FREQ=WEEKLY;BYDAY=TU;COUNT=15",
+                        max_length=500,
+                        verbose_name="recurrence rule (RFC 5545)",
+                    ),
+                ),
+                (
+                    "mode",
+                    models.CharField(
+                        choices=[("all_or_nothing", "All or nothing"), ("skip_conflicts", "Skip conflicts")],
+                        default="skip_conflicts",
+                        max_length=20,
+                        verbose_name="mode",
+                    ),
+                ),
+                ("purpose", models.TextField(blank=True, verbose_name="purpose")),
+                (
+                    "report",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text="Per occurrence: booked or refused, and why",
+                        verbose_name="report",
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name="created at"),
+                ),
+                ("cancelled_at", models.DateTimeField(blank=True, null=True, verbose_name="cancelled at")),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="labs.organization",
+                        verbose_name="billed organisation",
+                    ),
+                ),
+                (
+                    "resource",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="series",
+                        to="labs.resource",
+                        verbose_name="resource",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="booking_series",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'booking series',
-                'verbose_name_plural': 'booking series',
-                'ordering': ['-created_at'],
+                "verbose_name": "booking series",
+                "verbose_name_plural": "booking series",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.AddField(
-            model_name='booking',
-            name='series',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='bookings', to='bookings.bookingseries', verbose_name='series'),
+            model_name="booking",
+            name="series",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="bookings",
+                to="bookings.bookingseries",
+                verbose_name="series",
+            ),
         ),
         migrations.CreateModel(
-            name='WaitlistEntry',
+            name="WaitlistEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('window_start', models.DateTimeField(verbose_name='window start')),
-                ('window_end', models.DateTimeField(verbose_name='window end')),
-                ('duration', models.DurationField(verbose_name='wanted duration')),
-                ('status', models.CharField(choices=[('waiting', 'Waiting'), ('offered', 'Offered (hold)'), ('accepted', 'Accepted'), ('lapsed', 'Hold lapsed'), ('cancelled', 'Cancelled'), ('expired', 'Window passed')], db_index=True, default='waiting', max_length=20, verbose_name='status')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='joined at')),
-                ('offered_start', models.DateTimeField(blank=True, null=True, verbose_name='offered start')),
-                ('offered_end', models.DateTimeField(blank=True, null=True, verbose_name='offered end')),
-                ('offered_at', models.DateTimeField(blank=True, null=True, verbose_name='offered at')),
-                ('offer_expires_at', models.DateTimeField(blank=True, null=True, verbose_name='hold expires at')),
-                ('booking', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='bookings.booking', verbose_name='booking')),
-                ('resource', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='waitlist', to='labs.resource', verbose_name='resource')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='waitlist_entries', to=settings.AUTH_USER_MODEL, verbose_name='user')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("window_start", models.DateTimeField(verbose_name="window start")),
+                ("window_end", models.DateTimeField(verbose_name="window end")),
+                ("duration", models.DurationField(verbose_name="wanted duration")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("waiting", "Waiting"),
+                            ("offered", "Offered (hold)"),
+                            ("accepted", "Accepted"),
+                            ("lapsed", "Hold lapsed"),
+                            ("cancelled", "Cancelled"),
+                            ("expired", "Window passed"),
+                        ],
+                        db_index=True,
+                        default="waiting",
+                        max_length=20,
+                        verbose_name="status",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="joined at")),
+                ("offered_start", models.DateTimeField(blank=True, null=True, verbose_name="offered start")),
+                ("offered_end", models.DateTimeField(blank=True, null=True, verbose_name="offered end")),
+                ("offered_at", models.DateTimeField(blank=True, null=True, verbose_name="offered at")),
+                ("offer_expires_at", models.DateTimeField(blank=True, null=True, verbose_name="hold expires at")),
+                (
+                    "booking",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="bookings.booking",
+                        verbose_name="booking",
+                    ),
+                ),
+                (
+                    "resource",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="waitlist",
+                        to="labs.resource",
+                        verbose_name="resource",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="waitlist_entries",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'waitlist entry',
-                'verbose_name_plural': 'waitlist entries',
-                'ordering': ['created_at', 'id'],
-                'indexes': [models.Index(fields=['resource', 'status', 'created_at'], name='waitlist_queue')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('window_start__lt', models.F('window_end'))), name='waitlist_window_order'), models.CheckConstraint(condition=models.Q(('duration__gt', datetime.timedelta(0))), name='waitlist_duration_positive')],
+                "verbose_name": "waitlist entry",
+                "verbose_name_plural": "waitlist entries",
+                "ordering": ["created_at", "id"],
+                "indexes": [models.Index(fields=["resource", "status", "created_at"], name="waitlist_queue")],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("window_start__lt", models.F("window_end"))), name="waitlist_window_order"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("duration__gt", datetime.timedelta(0))), name="waitlist_duration_positive"
+                    ),
+                ],
             },
         ),
     ]

@@ -6,66 +6,177 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('bookings', '0003_series_waitlist'),
-        ('equipment', '0002_initial'),
-        ('labs', '0001_initial'),
+        ("bookings", "0003_series_waitlist"),
+        ("equipment", "0002_initial"),
+        ("labs", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='BookingPolicy',
+            name="BookingPolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('request_hold_hours', models.PositiveIntegerField(default=48, help_text='How long a request awaiting approval holds its slot (never past its start)', verbose_name='request hold (hours)')),
-                ('cancel_cutoff', models.DurationField(default=datetime.timedelta(seconds=7200), help_text='Users may cancel until this long before the start; managers any time', verbose_name='cancellation cut-off')),
-                ('check_in_before', models.DurationField(default=datetime.timedelta(seconds=900), verbose_name='check-in opens before the start')),
-                ('check_in_after', models.DurationField(default=datetime.timedelta(seconds=900), verbose_name='check-in closes after the start')),
-                ('no_show_grace', models.DurationField(default=datetime.timedelta(seconds=900), help_text='A booking not checked in this long after its start is a no-show', verbose_name='no-show grace period')),
-                ('no_show_ban_threshold', models.PositiveIntegerField(default=3, help_text='0 turns bans off', verbose_name='no-shows before a ban')),
-                ('no_show_ban_window', models.DurationField(default=datetime.timedelta(days=30), verbose_name='no-shows counted within')),
-                ('no_show_ban_length', models.DurationField(default=datetime.timedelta(days=14), verbose_name='ban length')),
-                ('lab', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='booking_policy', to='labs.lab', verbose_name='lab')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "request_hold_hours",
+                    models.PositiveIntegerField(
+                        default=48,
+                        help_text="How long a request awaiting approval holds its slot (never past its start)",
+                        verbose_name="request hold (hours)",
+                    ),
+                ),
+                (
+                    "cancel_cutoff",
+                    models.DurationField(
+                        default=datetime.timedelta(seconds=7200),
+                        help_text="Users may cancel until this long before the start; managers any time",
+                        verbose_name="cancellation cut-off",
+                    ),
+                ),
+                (
+                    "check_in_before",
+                    models.DurationField(
+                        default=datetime.timedelta(seconds=900), verbose_name="check-in opens before the start"
+                    ),
+                ),
+                (
+                    "check_in_after",
+                    models.DurationField(
+                        default=datetime.timedelta(seconds=900), verbose_name="check-in closes after the start"
+                    ),
+                ),
+                (
+                    "no_show_grace",
+                    models.DurationField(
+                        default=datetime.timedelta(seconds=900),
+                        help_text="A booking not checked in this long after its start is a no-show",
+                        verbose_name="no-show grace period",
+                    ),
+                ),
+                (
+                    "no_show_ban_threshold",
+                    models.PositiveIntegerField(
+                        default=3, help_text="0 turns bans off", verbose_name="no-shows before a ban"
+                    ),
+                ),
+                (
+                    "no_show_ban_window",
+                    models.DurationField(default=datetime.timedelta(days=30), verbose_name="no-shows counted within"),
+                ),
+                (
+                    "no_show_ban_length",
+                    models.DurationField(default=datetime.timedelta(days=14), verbose_name="ban length"),
+                ),
+                (
+                    "lab",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="booking_policy",
+                        to="labs.lab",
+                        verbose_name="lab",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'booking policy',
-                'verbose_name_plural': 'booking policies',
+                "verbose_name": "booking policy",
+                "verbose_name_plural": "booking policies",
             },
         ),
         migrations.CreateModel(
-            name='QuotaRule',
+            name="QuotaRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('audience', models.CharField(choices=[('student', 'Student'), ('staff', 'University staff'), ('researcher', 'Researcher'), ('sme', 'SME / start-up member'), ('external', 'External')], max_length=20, verbose_name='audience')),
-                ('max_hours_per_week', models.DecimalField(blank=True, decimal_places=2, help_text='Empty: no limit', max_digits=6, null=True, verbose_name='max hours per week')),
-                ('max_active_bookings', models.PositiveIntegerField(blank=True, help_text='Empty: no limit', null=True, verbose_name='max active future bookings')),
-                ('category', models.ForeignKey(blank=True, help_text='Empty: every resource', null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='equipment.category', verbose_name='equipment category')),
-                ('policy', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='quotas', to='bookings.bookingpolicy', verbose_name='policy')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "audience",
+                    models.CharField(
+                        choices=[
+                            ("student", "Student"),
+                            ("staff", "University staff"),
+                            ("researcher", "Researcher"),
+                            ("sme", "SME / start-up member"),
+                            ("external", "External"),
+                        ],
+                        max_length=20,
+                        verbose_name="audience",
+                    ),
+                ),
+                (
+                    "max_hours_per_week",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        help_text="Empty: no limit",
+                        max_digits=6,
+                        null=True,
+                        verbose_name="max hours per week",
+                    ),
+                ),
+                (
+                    "max_active_bookings",
+                    models.PositiveIntegerField(
+                        blank=True, help_text="Empty: no limit", null=True, verbose_name="max active future bookings"
+                    ),
+                ),
+                (
+                    "category",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Empty: every resource",
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="equipment.category",
+                        verbose_name="equipment category",
+                    ),
+                ),
+                (
+                    "policy",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="quotas",
+                        to="bookings.bookingpolicy",
+                        verbose_name="policy",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'quota',
-                'verbose_name_plural': 'quotas',
+                "verbose_name": "quota",
+                "verbose_name_plural": "quotas",
             },
         ),
         migrations.AddConstraint(
-            model_name='bookingpolicy',
-            constraint=models.CheckConstraint(condition=models.Q(('cancel_cutoff__gte', datetime.timedelta(0))), name='policy_cutoff_not_negative'),
+            model_name="bookingpolicy",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("cancel_cutoff__gte", datetime.timedelta(0))), name="policy_cutoff_not_negative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='bookingpolicy',
-            constraint=models.CheckConstraint(condition=models.Q(('check_in_before__gte', datetime.timedelta(0))), name='policy_checkin_before_not_negative'),
+            model_name="bookingpolicy",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("check_in_before__gte", datetime.timedelta(0))),
+                name="policy_checkin_before_not_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='bookingpolicy',
-            constraint=models.CheckConstraint(condition=models.Q(('check_in_after__gte', datetime.timedelta(0))), name='policy_checkin_after_not_negative'),
+            model_name="bookingpolicy",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("check_in_after__gte", datetime.timedelta(0))),
+                name="policy_checkin_after_not_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='bookingpolicy',
-            constraint=models.CheckConstraint(condition=models.Q(('no_show_grace__gte', datetime.timedelta(0))), name='policy_grace_not_negative'),
+            model_name="bookingpolicy",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("no_show_grace__gte", datetime.timedelta(0))), name="policy_grace_not_negative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='quotarule',
-            constraint=models.CheckConstraint(condition=models.Q(('max_hours_per_week__isnull', True), ('max_hours_per_week__gt', 0), _connector='OR'), name='quota_hours_positive'),
+            model_name="quotarule",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("max_hours_per_week__isnull", True), ("max_hours_per_week__gt", 0), _connector="OR"
+                ),
+                name="quota_hours_positive",
+            ),
         ),
     ]

@@ -6,77 +6,162 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('equipment', '0001_initial'),
-        ('labs', '0001_initial'),
+        ("equipment", "0001_initial"),
+        ("labs", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Partner',
+            name="Partner",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, unique=True, verbose_name='name')),
-                ('slug', models.SlugField(max_length=80, unique=True, verbose_name='slug')),
-                ('logo', models.ImageField(blank=True, upload_to='partners/', verbose_name='logo')),
-                ('website', models.URLField(blank=True, verbose_name='website')),
-                ('description_vi', models.TextField(blank=True, verbose_name='description (Vietnamese)')),
-                ('description_en', models.TextField(blank=True, verbose_name='description (English)')),
-                ('agreement_start', models.DateField(blank=True, null=True, verbose_name='agreement starts')),
-                ('agreement_end', models.DateField(blank=True, null=True, verbose_name='agreement ends')),
-                ('organization', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='partner', to='labs.organization', verbose_name='organisation')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200, unique=True, verbose_name="name")),
+                ("slug", models.SlugField(max_length=80, unique=True, verbose_name="slug")),
+                ("logo", models.ImageField(blank=True, upload_to="partners/", verbose_name="logo")),
+                ("website", models.URLField(blank=True, verbose_name="website")),
+                ("description_vi", models.TextField(blank=True, verbose_name="description (Vietnamese)")),
+                ("description_en", models.TextField(blank=True, verbose_name="description (English)")),
+                ("agreement_start", models.DateField(blank=True, null=True, verbose_name="agreement starts")),
+                ("agreement_end", models.DateField(blank=True, null=True, verbose_name="agreement ends")),
+                (
+                    "organization",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="partner",
+                        to="labs.organization",
+                        verbose_name="organisation",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'partner',
-                'verbose_name_plural': 'partners',
-                'ordering': ['name'],
+                "verbose_name": "partner",
+                "verbose_name_plural": "partners",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Equipment',
+            name="Equipment",
             fields=[
-                ('resource_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to='labs.resource')),
-                ('manufacturer', models.CharField(blank=True, max_length=120, verbose_name='manufacturer')),
-                ('model_number', models.CharField(blank=True, max_length=120, verbose_name='model')),
-                ('serial_number', models.CharField(blank=True, max_length=120, verbose_name='serial number')),
-                ('specifications', models.JSONField(blank=True, default=dict, help_text='e.g. {"bed": "600×400 mm", "power": "60 W"}', verbose_name='specifications')),
-                ('safety_notes_vi', models.TextField(blank=True, verbose_name='safety notes (Vietnamese)')),
-                ('safety_notes_en', models.TextField(blank=True, verbose_name='safety notes (English)')),
-                ('category', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='equipment', to='equipment.category', verbose_name='category')),
-                ('sponsor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='equipment', to='equipment.partner', verbose_name='sponsor')),
+                (
+                    "resource_ptr",
+                    models.OneToOneField(
+                        auto_created=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        parent_link=True,
+                        primary_key=True,
+                        serialize=False,
+                        to="labs.resource",
+                    ),
+                ),
+                ("manufacturer", models.CharField(blank=True, max_length=120, verbose_name="manufacturer")),
+                ("model_number", models.CharField(blank=True, max_length=120, verbose_name="model")),
+                ("serial_number", models.CharField(blank=True, max_length=120, verbose_name="serial number")),
+                (
+                    "specifications",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text='e.g. {"bed": "600×400 mm", "power": "60 W"}',
+                        verbose_name="specifications",
+                    ),
+                ),
+                ("safety_notes_vi", models.TextField(blank=True, verbose_name="safety notes (Vietnamese)")),
+                ("safety_notes_en", models.TextField(blank=True, verbose_name="safety notes (English)")),
+                (
+                    "category",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="equipment",
+                        to="equipment.category",
+                        verbose_name="category",
+                    ),
+                ),
+                (
+                    "sponsor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="equipment",
+                        to="equipment.partner",
+                        verbose_name="sponsor",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'equipment',
-                'verbose_name_plural': 'equipment',
+                "verbose_name": "equipment",
+                "verbose_name_plural": "equipment",
             },
-            bases=('labs.resource',),
+            bases=("labs.resource",),
         ),
         migrations.CreateModel(
-            name='PartnerSubsidy',
+            name="PartnerSubsidy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('audience', models.CharField(choices=[('student', 'Student'), ('staff', 'University staff'), ('researcher', 'Researcher'), ('sme', 'SME / start-up member'), ('external', 'External')], max_length=20, verbose_name='audience')),
-                ('percent', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(100)], verbose_name='subsidy (%)')),
-                ('partner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='subsidies', to='equipment.partner', verbose_name='partner')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "audience",
+                    models.CharField(
+                        choices=[
+                            ("student", "Student"),
+                            ("staff", "University staff"),
+                            ("researcher", "Researcher"),
+                            ("sme", "SME / start-up member"),
+                            ("external", "External"),
+                        ],
+                        max_length=20,
+                        verbose_name="audience",
+                    ),
+                ),
+                (
+                    "percent",
+                    models.PositiveSmallIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(100),
+                        ],
+                        verbose_name="subsidy (%)",
+                    ),
+                ),
+                (
+                    "partner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="subsidies",
+                        to="equipment.partner",
+                        verbose_name="partner",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'subsidy',
-                'verbose_name_plural': 'subsidies',
+                "verbose_name": "subsidy",
+                "verbose_name_plural": "subsidies",
             },
         ),
         migrations.AddConstraint(
-            model_name='partner',
-            constraint=models.CheckConstraint(condition=models.Q(('agreement_end__isnull', True), ('agreement_start__isnull', True), ('agreement_end__gte', models.F('agreement_start')), _connector='OR'), name='partner_agreement_order'),
+            model_name="partner",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("agreement_end__isnull", True),
+                    ("agreement_start__isnull", True),
+                    ("agreement_end__gte", models.F("agreement_start")),
+                    _connector="OR",
+                ),
+                name="partner_agreement_order",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='partnersubsidy',
-            constraint=models.UniqueConstraint(fields=('partner', 'audience'), name='partner_subsidy_unique'),
+            model_name="partnersubsidy",
+            constraint=models.UniqueConstraint(fields=("partner", "audience"), name="partner_subsidy_unique"),
         ),
         migrations.AddConstraint(
-            model_name='partnersubsidy',
-            constraint=models.CheckConstraint(condition=models.Q(('percent__gte', 1), ('percent__lte', 100)), name='partner_subsidy_percent_range'),
+            model_name="partnersubsidy",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("percent__gte", 1), ("percent__lte", 100)), name="partner_subsidy_percent_range"
+            ),
         ),
     ]

@@ -7,33 +7,74 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('labs', '0001_initial'),
+        ("labs", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DisplayToken',
+            name="DisplayToken",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(help_text='Where the screen hangs, e.g. “Entrance, ground floor”', max_length=120, verbose_name='name')),
-                ('token_hash', models.CharField(editable=False, max_length=64, unique=True, verbose_name='token hash')),
-                ('prefix', models.CharField(editable=False, max_length=12, verbose_name='token prefix')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name='created at')),
-                ('revoked_at', models.DateTimeField(blank=True, editable=False, null=True, verbose_name='revoked at')),
-                ('last_seen_at', models.DateTimeField(blank=True, editable=False, null=True, verbose_name='last seen at')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by')),
-                ('lab', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='display_tokens', to='labs.lab', verbose_name='lab')),
-                ('revoked_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='revoked by')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "name",
+                    models.CharField(
+                        help_text="Where the screen hangs, e.g. “Entrance, ground floor”",
+                        max_length=120,
+                        verbose_name="name",
+                    ),
+                ),
+                ("token_hash", models.CharField(editable=False, max_length=64, unique=True, verbose_name="token hash")),
+                ("prefix", models.CharField(editable=False, max_length=12, verbose_name="token prefix")),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name="created at"),
+                ),
+                ("revoked_at", models.DateTimeField(blank=True, editable=False, null=True, verbose_name="revoked at")),
+                (
+                    "last_seen_at",
+                    models.DateTimeField(blank=True, editable=False, null=True, verbose_name="last seen at"),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="created by",
+                    ),
+                ),
+                (
+                    "lab",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="display_tokens",
+                        to="labs.lab",
+                        verbose_name="lab",
+                    ),
+                ),
+                (
+                    "revoked_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="revoked by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'display token',
-                'verbose_name_plural': 'display tokens',
-                'ordering': ['lab__name_vi', 'name', 'id'],
+                "verbose_name": "display token",
+                "verbose_name_plural": "display tokens",
+                "ordering": ["lab__name_vi", "name", "id"],
             },
         ),
     ]

@@ -7,7 +7,6 @@ from datetime import timedelta
 
 from django import template
 from django.utils import translation
-from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -107,9 +106,13 @@ def render_timeline(table) -> str:
         '</div><div class="tl-track tl-scale" role="columnheader">',
     ]
     for tick in table.ticks:
-        out.append(f'<span class="tl-tick{" tl-tick-major" if tick.major else ""}" style="left:{tick.left:.3f}%">{esc(tick.label)}</span>')
+        out.append(
+            f'<span class="tl-tick{" tl-tick-major" if tick.major else ""}" style="left:{tick.left:.3f}%">{esc(tick.label)}</span>'
+        )
     out.append("</div></div>")
-    lines = "".join(f'<span class="tl-line" style="left:{tick.left:.3f}%"></span>' for tick in table.ticks if tick.major)
+    lines = "".join(
+        f'<span class="tl-line" style="left:{tick.left:.3f}%"></span>' for tick in table.ticks if tick.major
+    )
     append = out.append
     for row in table.rows:
         append('<div class="tl-row" role="row"><div class="tl-head" role="rowheader">')
@@ -126,9 +129,13 @@ def render_timeline(table) -> str:
             # for the plain ones), said once to keep a 1,000-row week small.
             title = f"{labels[kind]} {text}" if kind in labels else text
             if url:
-                append(f'<a class="tl-seg tl-{kind}" style="left:{left:.3f}%;width:{width:.3f}%" href="{url.replace("&", "&amp;")}" title="{title}"></a>')
+                append(
+                    f'<a class="tl-seg tl-{kind}" style="left:{left:.3f}%;width:{width:.3f}%" href="{url.replace("&", "&amp;")}" title="{title}"></a>'
+                )
             else:
-                append(f'<span class="tl-seg tl-{kind}" style="left:{left:.3f}%;width:{width:.3f}%" role="img" title="{title}"></span>')
+                append(
+                    f'<span class="tl-seg tl-{kind}" style="left:{left:.3f}%;width:{width:.3f}%" role="img" title="{title}"></span>'
+                )
         append("</div></div>")
     append("</div>")
     return "".join(out)

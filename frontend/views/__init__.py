@@ -3,8 +3,8 @@
 from frontend.views.account import (  # noqa: F401
     LoginView,
     booking_cancel,
-    booking_link,
     booking_check_in,
+    booking_link,
     booking_reschedule,
     my_bookings,
     my_bookings_list,

@@ -31,7 +31,9 @@ class LoginView(auth_views.LoginView):
         response = super().form_valid(form)
         member = web.member_of(form.get_user())
         if member and member.language in dict(settings.LANGUAGES):
-            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, member.language, max_age=settings.LANGUAGE_COOKIE_AGE, samesite="Lax")
+            response.set_cookie(
+                settings.LANGUAGE_COOKIE_NAME, member.language, max_age=settings.LANGUAGE_COOKIE_AGE, samesite="Lax"
+            )
         return response
 
 
@@ -47,17 +49,26 @@ def profile(request: HttpRequest) -> HttpResponse:
             member = member_update_profile(user=request.user, **form.cleaned_data)
             messages.success(request, _("Your profile is saved."))
             response = redirect("profile")
-            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, member.language, max_age=settings.LANGUAGE_COOKIE_AGE, samesite="Lax")
+            response.set_cookie(
+                settings.LANGUAGE_COOKIE_NAME, member.language, max_age=settings.LANGUAGE_COOKIE_AGE, samesite="Lax"
+            )
             return response
     else:
         user = request.user
         form = ProfileForm(
             initial={
-                "first_name": user.first_name, "last_name": user.last_name, "email": user.email,
-                "phone": member.phone if member else "", "language": member.language if member else "vi",
+                "first_name": user.first_name,
+                "last_name": user.last_name,
+                "email": user.email,
+                "phone": member.phone if member else "",
+                "language": member.language if member else "vi",
             }
         )
-    return render(request, "frontend/profile.html", {"member": member, "form": form, "grants": web.my_certifications(request.user)})
+    return render(
+        request,
+        "frontend/profile.html",
+        {"member": member, "form": form, "grants": web.my_certifications(request.user)},
+    )
 
 
 def set_language(request: HttpRequest) -> HttpResponse:
@@ -101,7 +112,9 @@ def _my_bookings_context(request: HttpRequest) -> dict:
     now = timezone.now()
     context = web.my_bookings(request.user, now=now)
     for booking in context["upcoming"]:
-        booking.can_check_in = booking.status == BookingStatus.CONFIRMED and booking.start - web.CHECK_IN_EARLY <= now < booking.end
+        booking.can_check_in = (
+            booking.status == BookingStatus.CONFIRMED and booking.start - web.CHECK_IN_EARLY <= now < booking.end
+        )
     context["now"] = now
     return context
 
@@ -171,7 +184,9 @@ def booking_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
         form = IntervalForm(request.POST, tz=tz)
         if form.is_valid():
             try:
-                reschedule(booking=booking, by=request.user, start=form.cleaned_data["start"], end=form.cleaned_data["end"])
+                reschedule(
+                    booking=booking, by=request.user, start=form.cleaned_data["start"], end=form.cleaned_data["end"]
+                )
             except BookingError as exc:
                 error = exc
             else:
@@ -186,7 +201,12 @@ def booking_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
         return render(
             request,
             "frontend/reschedule.html",
-            {"booking": booking, "form": form, "error": error, "error_message": error.message_in(language()) if error else ""},
+            {
+                "booking": booking,
+                "form": form,
+                "error": error,
+                "error_message": error.message_in(language()) if error else "",
+            },
             status=422 if error else 200,
         )
 
@@ -226,7 +246,12 @@ def qr_check_in(request: HttpRequest, slug: str) -> HttpResponse:
         return render(
             request,
             "frontend/qr_check_in.html",
-            {"resource": resource, "booking": booking, "error": error, "error_message": error.message_in(language()) if error else ""},
+            {
+                "resource": resource,
+                "booking": booking,
+                "error": error,
+                "error_message": error.message_in(language()) if error else "",
+            },
             status=422 if error else 200,
         )
 
@@ -255,7 +280,9 @@ def booking_link(request: HttpRequest, pk: int) -> HttpResponse:
 def _my_entry(request: HttpRequest, pk: int):
     from bookings.models import WaitlistEntry
 
-    return get_object_or_404(WaitlistEntry.objects.select_related("resource", "resource__lab"), pk=pk, user=request.user)
+    return get_object_or_404(
+        WaitlistEntry.objects.select_related("resource", "resource__lab"), pk=pk, user=request.user
+    )
 
 
 @login_required

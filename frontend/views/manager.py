@@ -77,16 +77,26 @@ def booking_decide(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         if decision == "approve":
             booking_approve(booking=booking, by=request.user, reason=reason)
-            messages.success(request, _("Approved: %(who)s, %(resource)s.") % {"who": booking.user.get_full_name() or booking.user, "resource": booking.resource.name})
+            messages.success(
+                request,
+                _("Approved: %(who)s, %(resource)s.")
+                % {"who": booking.user.get_full_name() or booking.user, "resource": booking.resource.name},
+            )
         elif decision == "reject":
             booking_reject(booking=booking, by=request.user, reason=reason)
-            messages.success(request, _("Rejected: %(who)s, %(resource)s.") % {"who": booking.user.get_full_name() or booking.user, "resource": booking.resource.name})
+            messages.success(
+                request,
+                _("Rejected: %(who)s, %(resource)s.")
+                % {"who": booking.user.get_full_name() or booking.user, "resource": booking.resource.name},
+            )
         else:
             messages.error(request, _("Choose approve or reject."))
     except BookingError as exc:
         messages.error(request, exc.message_in(language()))
     if is_htmx(request):
-        return render(request, "frontend/manage/_queue.html", {"queue": web.approval_queue(managed_lab_ids(request.user))})
+        return render(
+            request, "frontend/manage/_queue.html", {"queue": web.approval_queue(managed_lab_ids(request.user))}
+        )
     return redirect("manage")
 
 
@@ -100,7 +110,12 @@ def manage_maintenance(request: HttpRequest) -> HttpResponse:
     from labs.services import calendar_add_maintenance, calendar_remove_maintenance
 
     lab_ids = _managed(request)
-    resources = Resource.objects.filter(lab_id__in=lab_ids).exclude(status=Resource.Status.RETIRED).select_related("lab").order_by("lab__name_vi", "name_vi")
+    resources = (
+        Resource.objects.filter(lab_id__in=lab_ids)
+        .exclude(status=Resource.Status.RETIRED)
+        .select_related("lab")
+        .order_by("lab__name_vi", "name_vi")
+    )
     affected = None
     form = MaintenanceForm(request.POST or None, resources=resources)
     if request.method == "POST" and request.POST.get("remove"):
@@ -114,25 +129,37 @@ def manage_maintenance(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         affected = web.affected_bookings(data["resource"], data["start"], data["end"])
         if request.POST.get("confirm"):
-            calendar_add_maintenance(target=data["resource"], start=data["start"], end=data["end"], title=data["title"], by=request.user)
+            calendar_add_maintenance(
+                target=data["resource"], start=data["start"], end=data["end"], title=data["title"], by=request.user
+            )
             told, failed = 0, 0
             if request.POST.get("cancel_affected"):
                 from bookings.services import booking_cancel
 
                 for booking in affected:
                     try:
-                        booking_cancel(booking=booking, by=request.user, reason=_("Maintenance: %(title)s") % {"title": data["title"]})
+                        booking_cancel(
+                            booking=booking,
+                            by=request.user,
+                            reason=_("Maintenance: %(title)s") % {"title": data["title"]},
+                        )
                         told += 1
                     except BookingError:
                         failed += 1
-            messages.success(request, _("Maintenance window added. %(n)d booking(s) cancelled and their owners told.") % {"n": told})
+            messages.success(
+                request, _("Maintenance window added. %(n)d booking(s) cancelled and their owners told.") % {"n": told}
+            )
             if failed:
-                messages.warning(request, _("%(n)d booking(s) could not be cancelled; contact their owners.") % {"n": failed})
+                messages.warning(
+                    request, _("%(n)d booking(s) could not be cancelled; contact their owners.") % {"n": failed}
+                )
             return redirect("manage_maintenance")
     now = timezone.now()
     resource_by_calendar = {r.calendar_id: r for r in resources}
     entries = list(
-        CalendarEntry.objects.filter(calendar_id__in=list(resource_by_calendar), kind=CalendarEntry.Kind.MAINTENANCE, end__gt=now).order_by("start")[:100]
+        CalendarEntry.objects.filter(
+            calendar_id__in=list(resource_by_calendar), kind=CalendarEntry.Kind.MAINTENANCE, end__gt=now
+        ).order_by("start")[:100]
     )
     windows = [(entry, resource_by_calendar.get(entry.calendar_id)) for entry in entries]
     return render(request, "frontend/manage/maintenance.html", {"form": form, "affected": affected, "windows": windows})
@@ -149,13 +176,17 @@ def manage_certifications(request: HttpRequest) -> HttpResponse:
 
         try:
             if request.POST.get("revoke"):
-                grant = get_object_or_404(CertificationGrant, pk=request.POST["revoke"], certification__lab_id__in=lab_ids)
+                grant = get_object_or_404(
+                    CertificationGrant, pk=request.POST["revoke"], certification__lab_id__in=lab_ids
+                )
                 certification_revoke(grant=grant, by=request.user)
                 messages.success(request, _("Certification revoked."))
                 return redirect("manage_certifications")
             if form.is_valid():
                 data = form.cleaned_data
-                certification_grant(user=data["user"], certification=data["certification"], by=request.user, note=data["note"])
+                certification_grant(
+                    user=data["user"], certification=data["certification"], by=request.user, note=data["note"]
+                )
                 messages.success(request, _("Certification granted."))
                 return redirect("manage_certifications")
         except BookingError as exc:
@@ -180,7 +211,9 @@ def manage_displays(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         try:
             if request.POST.get("revoke"):
-                token = get_object_or_404(DisplayToken.objects.select_related("lab"), pk=request.POST["revoke"], lab_id__in=lab_ids)
+                token = get_object_or_404(
+                    DisplayToken.objects.select_related("lab"), pk=request.POST["revoke"], lab_id__in=lab_ids
+                )
                 display_token_revoke(token=token, by=request.user)
                 messages.success(request, _("Display token revoked; the screen stops at once."))
                 return redirect("manage_displays")

@@ -23,7 +23,6 @@ from frontend.forms import BookingForm, FindForm, IntervalForm
 from frontend.views.common import is_htmx, language, local_today, parse_date, parse_datetime
 from labs.models import CertificationGrant, Lab
 
-
 #: Resource cards per page on a lab page (the timeline above them shows all resources).
 CARDS_PER_PAGE = 48
 
@@ -86,7 +85,12 @@ def lab_detail(request: HttpRequest, slug: str) -> HttpResponse:
     page_of_cards.object_list = [(r, web.equipment_of(r)) for r in cards]
     with timezone.override(tz):
         table = web.build_timeline(
-            resources=resources, start_day=day, days=days, tz=tz, user=request.user, caption=_("Timeline of %(lab)s") % {"lab": lab.name}
+            resources=resources,
+            start_day=day,
+            days=days,
+            tz=tz,
+            user=request.user,
+            caption=_("Timeline of %(lab)s") % {"lab": lab.name},
         )
         step = timedelta(days=days)
         context = {
@@ -110,7 +114,9 @@ def _resource_context(request: HttpRequest, resource, *, week_start=None) -> dic
     today = local_today(tz)
     week_start = week_start or parse_date(request.GET.get("week"), today)
     week_start = week_start - timedelta(days=week_start.weekday())
-    table = web.build_timeline(resources=[resource], start_day=week_start, days=7, tz=tz, user=request.user, caption=resource.name)
+    table = web.build_timeline(
+        resources=[resource], start_day=week_start, days=7, tz=tz, user=request.user, caption=resource.name
+    )
     now = timezone.now()
     free_slots = []
     default_length = min(max(resource.min_duration, timedelta(hours=1)), resource.max_duration)
@@ -136,8 +142,14 @@ def _resource_context(request: HttpRequest, resource, *, week_start=None) -> dic
         "week": week_start.isoformat(),
         "hours": list(table.hours),
         "language": language(),
-        "free": [[s.astimezone(tz).strftime(local), e.astimezone(tz).strftime(local)] for s, e in table.free.get(resource.pk, [])],
-        "busy": [[s.astimezone(tz).strftime(local), e.astimezone(tz).strftime(local), kind] for s, e, kind in table.busy.get(resource.pk, [])],
+        "free": [
+            [s.astimezone(tz).strftime(local), e.astimezone(tz).strftime(local)]
+            for s, e in table.free.get(resource.pk, [])
+        ],
+        "busy": [
+            [s.astimezone(tz).strftime(local), e.astimezone(tz).strftime(local), kind]
+            for s, e, kind in table.busy.get(resource.pk, [])
+        ],
     }
     return {
         "calendar_data": calendar_data,
@@ -166,7 +178,7 @@ def _checkin_qr(request: HttpRequest, resource, lab) -> dict:
     if not user_is_staff_of_lab(request.user, lab):
         return {}
     url = request.build_absolute_uri(reverse("qr_check_in", args=[resource.slug]))
-    return {"checkin_url": url, "checkin_qr": mark_safe(qr_svg(url))}  # noqa: S308 - SVG made by segno from our own URL
+    return {"checkin_url": url, "checkin_qr": mark_safe(qr_svg(url))}
 
 
 def _get_resource(slug: str):
@@ -183,7 +195,9 @@ def resource_detail(request: HttpRequest, slug: str) -> HttpResponse:
     if start is not None and (end is None or end <= start):
         end = start + min(max(resource.min_duration, timedelta(hours=1)), resource.max_duration)
     member = web.member_of(request.user)
-    form = BookingForm(tz=tz, organization=member.organization if member else None, initial=IntervalForm.initial_for(start, end, tz))
+    form = BookingForm(
+        tz=tz, organization=member.organization if member else None, initial=IntervalForm.initial_for(start, end, tz)
+    )
     # A chosen slot's week is the week to show, unless the visitor asked for another one.
     week_start = None if request.GET.get("week") or start is None else start.astimezone(tz).date()
     with timezone.override(tz):
@@ -233,7 +247,13 @@ def resource_book(request: HttpRequest, slug: str) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         billed = organization if data.get("bill_organization") else None
-        arguments = {"resource": resource, "user": request.user, "start": data["start"], "end": data["end"], "organization": billed}
+        arguments = {
+            "resource": resource,
+            "user": request.user,
+            "start": data["start"],
+            "end": data["end"],
+            "organization": billed,
+        }
         try:
             if confirmed:
                 from bookings.services import booking_request
@@ -268,5 +288,13 @@ def resource_book(request: HttpRequest, slug: str) -> HttpResponse:
         shown_week = form.cleaned_data["start"].date() if form.is_valid() else None
         context.update(_resource_context(request, resource, week_start=shown_week))
         context.update({"form": form})
-        status = 200 if error is None and form.is_valid() else 400 if error is None else 409 if error.code == "slot_taken" else 422
+        status = (
+            200
+            if error is None and form.is_valid()
+            else 400
+            if error is None
+            else 409
+            if error.code == "slot_taken"
+            else 422
+        )
         return render(request, "frontend/resource.html", context, status=status)

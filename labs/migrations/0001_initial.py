@@ -9,237 +9,593 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('schedule', '0015_rename_indexes'),
+        ("schedule", "0015_rename_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Resource',
+            name="Resource",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name_vi', models.CharField(max_length=200, verbose_name='name (Vietnamese)')),
-                ('name_en', models.CharField(blank=True, max_length=200, verbose_name='name (English)')),
-                ('slug', models.SlugField(max_length=80, unique=True, verbose_name='slug')),
-                ('kind', models.CharField(choices=[('equipment', 'Equipment'), ('space', 'Space')], editable=False, max_length=20, verbose_name='kind')),
-                ('status', models.CharField(choices=[('operational', 'Operational'), ('maintenance', 'Under maintenance'), ('down', 'Out of order'), ('retired', 'Retired')], db_index=True, default='operational', max_length=20, verbose_name='status')),
-                ('description_vi', models.TextField(blank=True, verbose_name='description (Vietnamese)')),
-                ('description_en', models.TextField(blank=True, verbose_name='description (English)')),
-                ('photo', models.ImageField(blank=True, upload_to='resources/', verbose_name='photo')),
-                ('capacity', models.PositiveIntegerField(default=1, help_text='Simultaneous bookings allowed (seats)', validators=[django.core.validators.MinValueValidator(1)], verbose_name='capacity')),
-                ('min_duration', models.DurationField(default=datetime.timedelta(seconds=1800), verbose_name='minimum duration')),
-                ('max_duration', models.DurationField(default=datetime.timedelta(seconds=14400), verbose_name='maximum duration')),
-                ('slot_granularity', models.DurationField(default=datetime.timedelta(seconds=1800), verbose_name='slot granularity')),
-                ('cleanup_buffer', models.DurationField(default=datetime.timedelta(0), verbose_name='clean-up buffer')),
-                ('lead_time', models.DurationField(default=datetime.timedelta(0), help_text='How long before the start one must book', verbose_name='lead time')),
-                ('horizon', models.DurationField(default=datetime.timedelta(days=30), help_text='How far ahead one may book', verbose_name='booking horizon')),
-                ('approval_policy', models.CharField(choices=[('automatic', 'Automatic'), ('certified', 'Automatic for certified users'), ('manager', 'Always by a lab manager'), ('audience', 'By audience')], default='automatic', max_length=20, verbose_name='approval policy')),
-                ('approval_audiences', models.JSONField(blank=True, default=list, help_text='For the "by audience" policy, e.g. ["sme", "external"]', verbose_name='audiences needing approval')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('calendar', models.OneToOneField(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='resource', to='schedule.calendar', verbose_name='calendar')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name_vi", models.CharField(max_length=200, verbose_name="name (Vietnamese)")),
+                ("name_en", models.CharField(blank=True, max_length=200, verbose_name="name (English)")),
+                ("slug", models.SlugField(max_length=80, unique=True, verbose_name="slug")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("equipment", "Equipment"), ("space", "Space")],
+                        editable=False,
+                        max_length=20,
+                        verbose_name="kind",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("operational", "Operational"),
+                            ("maintenance", "Under maintenance"),
+                            ("down", "Out of order"),
+                            ("retired", "Retired"),
+                        ],
+                        db_index=True,
+                        default="operational",
+                        max_length=20,
+                        verbose_name="status",
+                    ),
+                ),
+                ("description_vi", models.TextField(blank=True, verbose_name="description (Vietnamese)")),
+                ("description_en", models.TextField(blank=True, verbose_name="description (English)")),
+                ("photo", models.ImageField(blank=True, upload_to="resources/", verbose_name="photo")),
+                (
+                    "capacity",
+                    models.PositiveIntegerField(
+                        default=1,
+                        help_text="Simultaneous bookings allowed (seats)",
+                        validators=[django.core.validators.MinValueValidator(1)],
+                        verbose_name="capacity",
+                    ),
+                ),
+                (
+                    "min_duration",
+                    models.DurationField(default=datetime.timedelta(seconds=1800), verbose_name="minimum duration"),
+                ),
+                (
+                    "max_duration",
+                    models.DurationField(default=datetime.timedelta(seconds=14400), verbose_name="maximum duration"),
+                ),
+                (
+                    "slot_granularity",
+                    models.DurationField(default=datetime.timedelta(seconds=1800), verbose_name="slot granularity"),
+                ),
+                ("cleanup_buffer", models.DurationField(default=datetime.timedelta(0), verbose_name="clean-up buffer")),
+                (
+                    "lead_time",
+                    models.DurationField(
+                        default=datetime.timedelta(0),
+                        help_text="How long before the start one must book",
+                        verbose_name="lead time",
+                    ),
+                ),
+                (
+                    "horizon",
+                    models.DurationField(
+                        default=datetime.timedelta(days=30),
+                        help_text="How far ahead one may book",
+                        verbose_name="booking horizon",
+                    ),
+                ),
+                (
+                    "approval_policy",
+                    models.CharField(
+                        choices=[
+                            ("automatic", "Automatic"),
+                            ("certified", "Automatic for certified users"),
+                            ("manager", "Always by a lab manager"),
+                            ("audience", "By audience"),
+                        ],
+                        default="automatic",
+                        max_length=20,
+                        verbose_name="approval policy",
+                    ),
+                ),
+                (
+                    "approval_audiences",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text='For the "by audience" policy, e.g. ["sme", "external"]',
+                        verbose_name="audiences needing approval",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                (
+                    "calendar",
+                    models.OneToOneField(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="resource",
+                        to="schedule.calendar",
+                        verbose_name="calendar",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'resource',
-                'verbose_name_plural': 'resources',
-                'ordering': ['lab__name_vi', 'name_vi'],
+                "verbose_name": "resource",
+                "verbose_name_plural": "resources",
+                "ordering": ["lab__name_vi", "name_vi"],
             },
         ),
         migrations.CreateModel(
-            name='CalendarEntry',
+            name="CalendarEntry",
             fields=[
-                ('event_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to='schedule.event')),
-                ('kind', models.CharField(choices=[('open', 'Opening hours'), ('closure', 'Closure'), ('holiday', 'Public holiday'), ('maintenance', 'Maintenance')], db_index=True, max_length=20, verbose_name='kind')),
-                ('key', models.CharField(blank=True, help_text='Set by importers (e.g. holidays) so a re-import updates, never duplicates', max_length=120, verbose_name='import key')),
+                (
+                    "event_ptr",
+                    models.OneToOneField(
+                        auto_created=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        parent_link=True,
+                        primary_key=True,
+                        serialize=False,
+                        to="schedule.event",
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("open", "Opening hours"),
+                            ("closure", "Closure"),
+                            ("holiday", "Public holiday"),
+                            ("maintenance", "Maintenance"),
+                        ],
+                        db_index=True,
+                        max_length=20,
+                        verbose_name="kind",
+                    ),
+                ),
+                (
+                    "key",
+                    models.CharField(
+                        blank=True,
+                        help_text="Set by importers (e.g. holidays) so a re-import updates, never duplicates",
+                        max_length=120,
+                        verbose_name="import key",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'calendar entry',
-                'verbose_name_plural': 'calendar entries',
-                'constraints': [models.UniqueConstraint(condition=models.Q(('key', ''), _negated=True), fields=('key',), name='calendarentry_key_unique')],
+                "verbose_name": "calendar entry",
+                "verbose_name_plural": "calendar entries",
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("key", ""), _negated=True), fields=("key",), name="calendarentry_key_unique"
+                    )
+                ],
             },
-            bases=('schedule.event',),
+            bases=("schedule.event",),
         ),
         migrations.CreateModel(
-            name='Lab',
+            name="Lab",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name_vi', models.CharField(max_length=200, verbose_name='name (Vietnamese)')),
-                ('name_en', models.CharField(blank=True, max_length=200, verbose_name='name (English)')),
-                ('slug', models.SlugField(max_length=80, unique=True, verbose_name='slug')),
-                ('short_name', models.CharField(blank=True, max_length=40, verbose_name='short name')),
-                ('description_vi', models.TextField(blank=True, verbose_name='description (Vietnamese)')),
-                ('description_en', models.TextField(blank=True, verbose_name='description (English)')),
-                ('address', models.CharField(blank=True, max_length=300, verbose_name='address')),
-                ('timezone', models.CharField(default='Asia/Ho_Chi_Minh', max_length=64, validators=[labs.models._timezone_validator], verbose_name='time zone')),
-                ('photo', models.ImageField(blank=True, upload_to='labs/', verbose_name='photo')),
-                ('contact_name', models.CharField(blank=True, max_length=120, verbose_name='contact person')),
-                ('contact_email', models.EmailField(blank=True, max_length=254, verbose_name='contact e-mail')),
-                ('contact_phone', models.CharField(blank=True, max_length=40, verbose_name='contact phone')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('calendar', models.OneToOneField(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='lab', to='schedule.calendar', verbose_name='calendar')),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='labs.lab', verbose_name='parent center')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name_vi", models.CharField(max_length=200, verbose_name="name (Vietnamese)")),
+                ("name_en", models.CharField(blank=True, max_length=200, verbose_name="name (English)")),
+                ("slug", models.SlugField(max_length=80, unique=True, verbose_name="slug")),
+                ("short_name", models.CharField(blank=True, max_length=40, verbose_name="short name")),
+                ("description_vi", models.TextField(blank=True, verbose_name="description (Vietnamese)")),
+                ("description_en", models.TextField(blank=True, verbose_name="description (English)")),
+                ("address", models.CharField(blank=True, max_length=300, verbose_name="address")),
+                (
+                    "timezone",
+                    models.CharField(
+                        default="Asia/Ho_Chi_Minh",
+                        max_length=64,
+                        validators=[labs.models._timezone_validator],
+                        verbose_name="time zone",
+                    ),
+                ),
+                ("photo", models.ImageField(blank=True, upload_to="labs/", verbose_name="photo")),
+                ("contact_name", models.CharField(blank=True, max_length=120, verbose_name="contact person")),
+                ("contact_email", models.EmailField(blank=True, max_length=254, verbose_name="contact e-mail")),
+                ("contact_phone", models.CharField(blank=True, max_length=40, verbose_name="contact phone")),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                (
+                    "calendar",
+                    models.OneToOneField(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="lab",
+                        to="schedule.calendar",
+                        verbose_name="calendar",
+                    ),
+                ),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="children",
+                        to="labs.lab",
+                        verbose_name="parent center",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'lab',
-                'verbose_name_plural': 'labs',
-                'ordering': ['name_vi'],
+                "verbose_name": "lab",
+                "verbose_name_plural": "labs",
+                "ordering": ["name_vi"],
             },
         ),
         migrations.CreateModel(
-            name='Certification',
+            name="Certification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name_vi', models.CharField(max_length=200, verbose_name='name (Vietnamese)')),
-                ('name_en', models.CharField(blank=True, max_length=200, verbose_name='name (English)')),
-                ('code', models.SlugField(max_length=60, unique=True, verbose_name='code')),
-                ('description_vi', models.TextField(blank=True, verbose_name='description (Vietnamese)')),
-                ('description_en', models.TextField(blank=True, verbose_name='description (English)')),
-                ('validity_days', models.PositiveIntegerField(blank=True, help_text='Empty: never expires / Để trống: không hết hạn', null=True, verbose_name='valid for (days)')),
-                ('lab', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='certifications', to='labs.lab', verbose_name='lab')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name_vi", models.CharField(max_length=200, verbose_name="name (Vietnamese)")),
+                ("name_en", models.CharField(blank=True, max_length=200, verbose_name="name (English)")),
+                ("code", models.SlugField(max_length=60, unique=True, verbose_name="code")),
+                ("description_vi", models.TextField(blank=True, verbose_name="description (Vietnamese)")),
+                ("description_en", models.TextField(blank=True, verbose_name="description (English)")),
+                (
+                    "validity_days",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        help_text="Empty: never expires / Để trống: không hết hạn",
+                        null=True,
+                        verbose_name="valid for (days)",
+                    ),
+                ),
+                (
+                    "lab",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="certifications",
+                        to="labs.lab",
+                        verbose_name="lab",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'certification',
-                'verbose_name_plural': 'certifications',
-                'ordering': ['lab__name_vi', 'name_vi'],
+                "verbose_name": "certification",
+                "verbose_name_plural": "certifications",
+                "ordering": ["lab__name_vi", "name_vi"],
             },
         ),
         migrations.CreateModel(
-            name='Organization',
+            name="Organization",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, unique=True, verbose_name='name')),
-                ('name_en', models.CharField(blank=True, max_length=200, verbose_name='name (English)')),
-                ('short_name', models.CharField(blank=True, max_length=40, verbose_name='short name')),
-                ('kind', models.CharField(choices=[('university', 'University'), ('school', 'School'), ('startup', 'Start-up'), ('sme', 'SME'), ('partner', 'Partner company'), ('government', 'Government agency')], max_length=20, verbose_name='kind')),
-                ('tax_code', models.CharField(blank=True, max_length=14, validators=[django.core.validators.RegexValidator('^\\d{10}(-\\d{3})?$', 'A Vietnamese tax code has 10 digits, or 10 digits, a dash and 3 digits / Mã số thuế gồm 10 chữ số hoặc 10-3 chữ số', code='invalid_tax_code')], verbose_name='tax code')),
-                ('address', models.CharField(blank=True, max_length=300, verbose_name='address')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='billing e-mail')),
-                ('phone', models.CharField(blank=True, max_length=40, verbose_name='phone')),
-                ('website', models.URLField(blank=True, verbose_name='website')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200, unique=True, verbose_name="name")),
+                ("name_en", models.CharField(blank=True, max_length=200, verbose_name="name (English)")),
+                ("short_name", models.CharField(blank=True, max_length=40, verbose_name="short name")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("university", "University"),
+                            ("school", "School"),
+                            ("startup", "Start-up"),
+                            ("sme", "SME"),
+                            ("partner", "Partner company"),
+                            ("government", "Government agency"),
+                        ],
+                        max_length=20,
+                        verbose_name="kind",
+                    ),
+                ),
+                (
+                    "tax_code",
+                    models.CharField(
+                        blank=True,
+                        max_length=14,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^\\d{10}(-\\d{3})?$",
+                                "A Vietnamese tax code has 10 digits, or 10 digits, a dash and 3 digits / Mã số thuế gồm 10 chữ số hoặc 10-3 chữ số",
+                                code="invalid_tax_code",
+                            )
+                        ],
+                        verbose_name="tax code",
+                    ),
+                ),
+                ("address", models.CharField(blank=True, max_length=300, verbose_name="address")),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="billing e-mail")),
+                ("phone", models.CharField(blank=True, max_length=40, verbose_name="phone")),
+                ("website", models.URLField(blank=True, verbose_name="website")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
             ],
             options={
-                'verbose_name': 'organisation',
-                'verbose_name_plural': 'organisations',
-                'ordering': ['name'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('tax_code', ''), _negated=True), fields=('tax_code',), name='organization_tax_code_unique')],
+                "verbose_name": "organisation",
+                "verbose_name_plural": "organisations",
+                "ordering": ["name"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("tax_code", ""), _negated=True),
+                        fields=("tax_code",),
+                        name="organization_tax_code_unique",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Member',
+            name="Member",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('audience', models.CharField(choices=[('student', 'Student'), ('staff', 'University staff'), ('researcher', 'Researcher'), ('sme', 'SME / start-up member'), ('external', 'External')], default='student', max_length=20, verbose_name='audience')),
-                ('phone', models.CharField(blank=True, max_length=40, verbose_name='phone')),
-                ('language', models.CharField(choices=[('vi', 'Tiếng Việt'), ('en', 'English')], default='vi', max_length=5, verbose_name='preferred language')),
-                ('student_id', models.CharField(blank=True, max_length=40, verbose_name='student / staff number')),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='member', to=settings.AUTH_USER_MODEL, verbose_name='user')),
-                ('organization', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='members', to='labs.organization', verbose_name='organisation')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "audience",
+                    models.CharField(
+                        choices=[
+                            ("student", "Student"),
+                            ("staff", "University staff"),
+                            ("researcher", "Researcher"),
+                            ("sme", "SME / start-up member"),
+                            ("external", "External"),
+                        ],
+                        default="student",
+                        max_length=20,
+                        verbose_name="audience",
+                    ),
+                ),
+                ("phone", models.CharField(blank=True, max_length=40, verbose_name="phone")),
+                (
+                    "language",
+                    models.CharField(
+                        choices=[("vi", "Tiếng Việt"), ("en", "English")],
+                        default="vi",
+                        max_length=5,
+                        verbose_name="preferred language",
+                    ),
+                ),
+                ("student_id", models.CharField(blank=True, max_length=40, verbose_name="student / staff number")),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="member",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="members",
+                        to="labs.organization",
+                        verbose_name="organisation",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'member',
-                'verbose_name_plural': 'members',
+                "verbose_name": "member",
+                "verbose_name_plural": "members",
             },
         ),
         migrations.CreateModel(
-            name='Space',
+            name="Space",
             fields=[
-                ('resource_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to='labs.resource')),
-                ('area_m2', models.PositiveIntegerField(blank=True, null=True, verbose_name='area (m²)')),
-                ('floor', models.CharField(blank=True, max_length=40, verbose_name='floor / room number')),
-                ('amenities', models.TextField(blank=True, verbose_name='amenities')),
+                (
+                    "resource_ptr",
+                    models.OneToOneField(
+                        auto_created=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        parent_link=True,
+                        primary_key=True,
+                        serialize=False,
+                        to="labs.resource",
+                    ),
+                ),
+                ("area_m2", models.PositiveIntegerField(blank=True, null=True, verbose_name="area (m²)")),
+                ("floor", models.CharField(blank=True, max_length=40, verbose_name="floor / room number")),
+                ("amenities", models.TextField(blank=True, verbose_name="amenities")),
             ],
             options={
-                'verbose_name': 'space',
-                'verbose_name_plural': 'spaces',
+                "verbose_name": "space",
+                "verbose_name_plural": "spaces",
             },
-            bases=('labs.resource',),
+            bases=("labs.resource",),
         ),
         migrations.AddField(
-            model_name='resource',
-            name='lab',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='resources', to='labs.lab', verbose_name='lab'),
+            model_name="resource",
+            name="lab",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="resources", to="labs.lab", verbose_name="lab"
+            ),
         ),
         migrations.AddField(
-            model_name='resource',
-            name='required_certifications',
-            field=models.ManyToManyField(blank=True, related_name='resources', to='labs.certification', verbose_name='required certifications'),
+            model_name="resource",
+            name="required_certifications",
+            field=models.ManyToManyField(
+                blank=True, related_name="resources", to="labs.certification", verbose_name="required certifications"
+            ),
         ),
         migrations.CreateModel(
-            name='CertificationGrant',
+            name="CertificationGrant",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('granted_at', models.DateTimeField(verbose_name='granted at')),
-                ('expires_at', models.DateTimeField(blank=True, null=True, verbose_name='expires at')),
-                ('revoked_at', models.DateTimeField(blank=True, null=True, verbose_name='revoked at')),
-                ('note', models.CharField(blank=True, max_length=300, verbose_name='note')),
-                ('certification', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='grants', to='labs.certification', verbose_name='certification')),
-                ('granted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='granted by')),
-                ('revoked_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='revoked by')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='certification_grants', to=settings.AUTH_USER_MODEL, verbose_name='user')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("granted_at", models.DateTimeField(verbose_name="granted at")),
+                ("expires_at", models.DateTimeField(blank=True, null=True, verbose_name="expires at")),
+                ("revoked_at", models.DateTimeField(blank=True, null=True, verbose_name="revoked at")),
+                ("note", models.CharField(blank=True, max_length=300, verbose_name="note")),
+                (
+                    "certification",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="grants",
+                        to="labs.certification",
+                        verbose_name="certification",
+                    ),
+                ),
+                (
+                    "granted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="granted by",
+                    ),
+                ),
+                (
+                    "revoked_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="revoked by",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="certification_grants",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'certification grant',
-                'verbose_name_plural': 'certification grants',
-                'ordering': ['-granted_at'],
-                'indexes': [models.Index(fields=['user', 'certification'], name='labs_certif_user_id_993b37_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('expires_at__isnull', True), ('expires_at__gt', models.F('granted_at')), _connector='OR'), name='grant_expires_after_granted')],
+                "verbose_name": "certification grant",
+                "verbose_name_plural": "certification grants",
+                "ordering": ["-granted_at"],
+                "indexes": [models.Index(fields=["user", "certification"], name="labs_certif_user_id_993b37_idx")],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("expires_at__isnull", True), ("expires_at__gt", models.F("granted_at")), _connector="OR"
+                        ),
+                        name="grant_expires_after_granted",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='LabRole',
+            name="LabRole",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('manager', 'Lab manager'), ('staff', 'Staff')], max_length=20, verbose_name='role')),
-                ('lab', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='roles', to='labs.lab', verbose_name='lab')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lab_roles', to=settings.AUTH_USER_MODEL, verbose_name='user')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("manager", "Lab manager"), ("staff", "Staff")], max_length=20, verbose_name="role"
+                    ),
+                ),
+                (
+                    "lab",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="roles",
+                        to="labs.lab",
+                        verbose_name="lab",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="lab_roles",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'lab role',
-                'verbose_name_plural': 'lab roles',
-                'constraints': [models.UniqueConstraint(fields=('user', 'lab', 'role'), name='labrole_unique')],
+                "verbose_name": "lab role",
+                "verbose_name_plural": "lab roles",
+                "constraints": [models.UniqueConstraint(fields=("user", "lab", "role"), name="labrole_unique")],
             },
         ),
         migrations.AddField(
-            model_name='resource',
-            name='location',
-            field=models.ForeignKey(blank=True, help_text='The room this resource stands in; booking the room exclusively blocks it / Phòng đặt thiết bị', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='contents', to='labs.space', verbose_name='inside space'),
+            model_name="resource",
+            name="location",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="The room this resource stands in; booking the room exclusively blocks it / Phòng đặt thiết bị",
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="contents",
+                to="labs.space",
+                verbose_name="inside space",
+            ),
         ),
         migrations.CreateModel(
-            name='ResourceRate',
+            name="ResourceRate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('audience', models.CharField(choices=[('student', 'Student'), ('staff', 'University staff'), ('researcher', 'Researcher'), ('sme', 'SME / start-up member'), ('external', 'External')], max_length=20, verbose_name='audience')),
-                ('hourly_rate_vnd', models.PositiveBigIntegerField(verbose_name='hourly rate (VND)')),
-                ('resource', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rates', to='labs.resource', verbose_name='resource')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "audience",
+                    models.CharField(
+                        choices=[
+                            ("student", "Student"),
+                            ("staff", "University staff"),
+                            ("researcher", "Researcher"),
+                            ("sme", "SME / start-up member"),
+                            ("external", "External"),
+                        ],
+                        max_length=20,
+                        verbose_name="audience",
+                    ),
+                ),
+                ("hourly_rate_vnd", models.PositiveBigIntegerField(verbose_name="hourly rate (VND)")),
+                (
+                    "resource",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="rates",
+                        to="labs.resource",
+                        verbose_name="resource",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'hourly rate',
-                'verbose_name_plural': 'hourly rates',
-                'constraints': [models.UniqueConstraint(fields=('resource', 'audience'), name='resource_rate_unique')],
+                "verbose_name": "hourly rate",
+                "verbose_name_plural": "hourly rates",
+                "constraints": [models.UniqueConstraint(fields=("resource", "audience"), name="resource_rate_unique")],
             },
         ),
         migrations.AddConstraint(
-            model_name='resource',
-            constraint=models.CheckConstraint(condition=models.Q(('capacity__gte', 1)), name='resource_capacity_positive'),
+            model_name="resource",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("capacity__gte", 1)), name="resource_capacity_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='resource',
-            constraint=models.CheckConstraint(condition=models.Q(('min_duration__gt', datetime.timedelta(0))), name='resource_min_duration_positive'),
+            model_name="resource",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("min_duration__gt", datetime.timedelta(0))), name="resource_min_duration_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='resource',
-            constraint=models.CheckConstraint(condition=models.Q(('max_duration__gte', models.F('min_duration'))), name='resource_max_ge_min'),
+            model_name="resource",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("max_duration__gte", models.F("min_duration"))), name="resource_max_ge_min"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='resource',
-            constraint=models.CheckConstraint(condition=models.Q(('slot_granularity__gt', datetime.timedelta(0))), name='resource_granularity_positive'),
+            model_name="resource",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("slot_granularity__gt", datetime.timedelta(0))),
+                name="resource_granularity_positive",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='resource',
-            constraint=models.CheckConstraint(condition=models.Q(('cleanup_buffer__gte', datetime.timedelta(0))), name='resource_buffer_not_negative'),
+            model_name="resource",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("cleanup_buffer__gte", datetime.timedelta(0))), name="resource_buffer_not_negative"
+            ),
         ),
     ]

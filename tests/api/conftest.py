@@ -46,11 +46,19 @@ def next_weekday(days_ahead: int = 7, hour: int = 9, minute: int = 0) -> datetim
     return datetime.combine(day, time(hour, minute), tzinfo=HCM)
 
 
-def make_booking(resource, user, start: datetime, end: datetime, status: str = BookingStatus.CONFIRMED, **extra) -> Booking:
+def make_booking(
+    resource, user, start: datetime, end: datetime, status: str = BookingStatus.CONFIRMED, **extra
+) -> Booking:
     """A booking row made directly (test data), bypassing the rules: e.g. one starting in minutes."""
     return Booking.objects.create(
-        resource=resource, user=user, start=start, end=end, blocked_period=blocked_period_for(resource, start, end),
-        exclusive=resource.is_exclusive, status=status, **extra,
+        resource=resource,
+        user=user,
+        start=start,
+        end=end,
+        blocked_period=blocked_period_for(resource, start, end),
+        exclusive=resource.is_exclusive,
+        status=status,
+        **extra,
     )
 
 
@@ -112,9 +120,18 @@ def world(db) -> World:
     LabRole.objects.create(user=users["center_manager"], lab=center, role=LabRole.Role.MANAGER)
     LabRole.objects.create(user=users["other_manager"], lab=other_lab, role=LabRole.Role.MANAGER)
     return World(
-        center=center, lab=lab, other_lab=other_lab, machine=machine, other_machine=other_machine, space=space,
-        partner=partner, partner_org=partner_org, sme_org=sme_org, certification=certification,
-        other_certification=other_certification, users=users,
+        center=center,
+        lab=lab,
+        other_lab=other_lab,
+        machine=machine,
+        other_machine=other_machine,
+        space=space,
+        partner=partner,
+        partner_org=partner_org,
+        sme_org=sme_org,
+        certification=certification,
+        other_certification=other_certification,
+        users=users,
     )
 
 

@@ -77,7 +77,10 @@ def daphne_servers(db_url: str, count: int = 1, extra_env: dict | None = None, s
             process = subprocess.Popen(
                 [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
                 # Logs go to a file: a pipe nobody reads would fill up and block the server.
-                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log,
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
             )
             processes.append(process)
             urls.append(f"http://127.0.0.1:{port}")

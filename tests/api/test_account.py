@@ -44,7 +44,9 @@ def test_login_without_fields_names_them(world):
 
 
 def test_logout_deletes_the_token(world):
-    token = APIClient().post("/api/auth/login/", {"username": "student", "password": "pw"}, format="json").json()["token"]
+    token = (
+        APIClient().post("/api/auth/login/", {"username": "student", "password": "pw"}, format="json").json()["token"]
+    )
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert client.post("/api/auth/logout/").status_code == 204
@@ -103,8 +105,12 @@ def test_me_shows_profile_and_roles(world):
 
 def test_my_certifications_lists_my_grants_with_validity(world):
     grant(world.users["student"], world.certification, granted_at=timezone.now() - timedelta(days=1))
-    grant(world.users["student"], world.other_certification, granted_at=timezone.now() - timedelta(days=10),
-          expires_at=timezone.now() - timedelta(days=1))
+    grant(
+        world.users["student"],
+        world.other_certification,
+        granted_at=timezone.now() - timedelta(days=10),
+        expires_at=timezone.now() - timedelta(days=1),
+    )
     body = world.client("student").get("/api/me/certifications/").json()
     assert {(g["certification"]["code"], g["valid"]) for g in body} == {("laser-safety", True), ("cnc-safety", False)}
     assert world.client("sme").get("/api/me/certifications/").json() == []
@@ -132,14 +138,18 @@ def test_my_quota_shows_hours_used_against_the_limit(world):
 def test_manager_grants_a_certification_and_the_student_can_then_book(world):
     world.machine.required_certifications.add(world.certification)
     response = world.client("lab_manager").post(
-        "/api/certification-grants/", {"certification": world.certification.pk, "user": world.users["student"].pk}, format="json"
+        "/api/certification-grants/",
+        {"certification": world.certification.pk, "user": world.users["student"].pk},
+        format="json",
     )
     assert response.status_code == 201, response.json()
     assert response.json()["granted_by"]["username"] == "lab_manager"
     assert response.json()["valid"] is True
     start = next_weekday(hour=9)
     booked = world.client("student").post(
-        "/api/bookings/", {"resource": world.machine.pk, "start": iso(start), "end": iso(start + timedelta(hours=1))}, format="json"
+        "/api/bookings/",
+        {"resource": world.machine.pk, "start": iso(start), "end": iso(start + timedelta(hours=1))},
+        format="json",
     )
     assert booked.status_code == 201
 
@@ -155,7 +165,11 @@ def test_granting_to_an_unknown_user_names_the_field(world):
 def test_granting_with_an_expiry_before_now_is_400(world):
     response = world.client("lab_manager").post(
         "/api/certification-grants/",
-        {"certification": world.certification.pk, "username": "student", "expires_at": iso(timezone.now() - timedelta(days=1))},
+        {
+            "certification": world.certification.pk,
+            "username": "student",
+            "expires_at": iso(timezone.now() - timedelta(days=1)),
+        },
         format="json",
     )
     assert response.status_code == 400
@@ -164,7 +178,9 @@ def test_granting_with_an_expiry_before_now_is_400(world):
 
 def test_revoking_keeps_the_grant_as_history(world):
     held = grant(world.users["student"], world.certification, granted_at=timezone.now() - timedelta(days=1))
-    response = world.client("lab_manager").post(f"/api/certification-grants/{held.pk}/revoke/", {"reason": "Vi phạm an toàn"}, format="json")
+    response = world.client("lab_manager").post(
+        f"/api/certification-grants/{held.pk}/revoke/", {"reason": "Vi phạm an toàn"}, format="json"
+    )
     assert response.status_code == 200
     assert response.json()["valid"] is False
     held = CertificationGrant.objects.get(pk=held.pk)
@@ -174,7 +190,10 @@ def test_revoking_keeps_the_grant_as_history(world):
 def test_managers_list_grants_of_their_labs_certifications_only(world):
     grant(world.users["student"], world.certification, granted_at=timezone.now() - timedelta(days=1))
     grant(world.users["student"], world.other_certification, granted_at=timezone.now() - timedelta(days=1))
-    codes = [g["certification"]["code"] for g in world.client("lab_manager").get("/api/certification-grants/").json()["results"]]
+    codes = [
+        g["certification"]["code"]
+        for g in world.client("lab_manager").get("/api/certification-grants/").json()["results"]
+    ]
     assert codes == ["laser-safety"]
 
 
@@ -185,8 +204,13 @@ def test_series_books_weekly_occurrences_and_reports_each(world):
     first = next_weekday(days_ahead=7, hour=13)
     response = world.client("student").post(
         "/api/series/",
-        {"resource": world.machine.pk, "first_start": iso(first), "duration_minutes": 60,
-         "rrule": "FREQ=WEEKLY;COUNT=3", "mode": "skip_conflicts"},
+        {
+            "resource": world.machine.pk,
+            "first_start": iso(first),
+            "duration_minutes": 60,
+            "rrule": "FREQ=WEEKLY;COUNT=3",
+            "mode": "skip_conflicts",
+        },
         format="json",
     )
     assert response.status_code == 201, response.json()
@@ -201,7 +225,12 @@ def test_series_books_weekly_occurrences_and_reports_each(world):
 def test_series_with_a_bad_rule_is_refused_with_its_code(world):
     response = world.client("student").post(
         "/api/series/",
-        {"resource": world.machine.pk, "first_start": iso(next_weekday(hour=13)), "duration_minutes": 60, "rrule": "NONSENSE"},
+        {
+            "resource": world.machine.pk,
+            "first_start": iso(next_weekday(hour=13)),
+            "duration_minutes": 60,
+            "rrule": "NONSENSE",
+        },
         format="json",
     )
     assert response.status_code == 400
@@ -213,8 +242,13 @@ def test_series_all_or_nothing_refuses_every_occurrence_when_one_is_taken(world)
     make_booking(world.machine, world.users["sme"], first + timedelta(days=7), first + timedelta(days=7, hours=1))
     response = world.client("student").post(
         "/api/series/",
-        {"resource": world.machine.pk, "first_start": iso(first), "duration_minutes": 60, "rrule": "FREQ=WEEKLY;COUNT=3",
-         "mode": "all_or_nothing"},
+        {
+            "resource": world.machine.pk,
+            "first_start": iso(first),
+            "duration_minutes": 60,
+            "rrule": "FREQ=WEEKLY;COUNT=3",
+            "mode": "all_or_nothing",
+        },
         format="json",
     )
     assert response.status_code == 400
@@ -227,7 +261,12 @@ def test_waitlist_join_list_and_leave(world):
     client = world.client("student")
     joined = client.post(
         "/api/waitlist/",
-        {"resource": world.machine.pk, "window_start": iso(start), "window_end": iso(start + timedelta(hours=9)), "duration_minutes": 60},
+        {
+            "resource": world.machine.pk,
+            "window_start": iso(start),
+            "window_end": iso(start + timedelta(hours=9)),
+            "duration_minutes": 60,
+        },
         format="json",
     )
     assert joined.status_code == 201, joined.json()
@@ -242,7 +281,12 @@ def test_waitlist_window_must_be_ordered(world):
     start = next_weekday(hour=8)
     response = world.client("student").post(
         "/api/waitlist/",
-        {"resource": world.machine.pk, "window_start": iso(start), "window_end": iso(start - timedelta(hours=1)), "duration_minutes": 60},
+        {
+            "resource": world.machine.pk,
+            "window_start": iso(start),
+            "window_end": iso(start - timedelta(hours=1)),
+            "duration_minutes": 60,
+        },
         format="json",
     )
     assert response.status_code == 400
@@ -252,7 +296,10 @@ def test_waitlist_window_must_be_ordered(world):
 def test_accepting_a_waitlist_entry_without_an_offer_is_409(world):
     start = next_weekday(hour=8)
     entry = WaitlistEntry.objects.create(
-        resource=world.machine, user=world.users["student"], window_start=start, window_end=start + timedelta(hours=8),
+        resource=world.machine,
+        user=world.users["student"],
+        window_start=start,
+        window_end=start + timedelta(hours=8),
         duration=timedelta(hours=1),
     )
     response = world.client("student").post(f"/api/waitlist/{entry.pk}/accept/")
@@ -263,9 +310,16 @@ def test_accepting_a_waitlist_entry_without_an_offer_is_409(world):
 def test_accepting_an_offered_hold_books_it(world):
     start = next_weekday(hour=10)
     entry = WaitlistEntry.objects.create(
-        resource=world.machine, user=world.users["student"], window_start=start, window_end=start + timedelta(hours=4),
-        duration=timedelta(hours=1), status=WaitlistEntry.Status.OFFERED, offered_start=start, offered_end=start + timedelta(hours=1),
-        offered_at=timezone.now(), offer_expires_at=timezone.now() + timedelta(minutes=30),
+        resource=world.machine,
+        user=world.users["student"],
+        window_start=start,
+        window_end=start + timedelta(hours=4),
+        duration=timedelta(hours=1),
+        status=WaitlistEntry.Status.OFFERED,
+        offered_start=start,
+        offered_end=start + timedelta(hours=1),
+        offered_at=timezone.now(),
+        offer_expires_at=timezone.now() + timedelta(minutes=30),
     )
     response = world.client("student").post(f"/api/waitlist/{entry.pk}/accept/")
     assert response.status_code == 201, response.json()
@@ -277,7 +331,7 @@ def test_accepting_an_offered_hold_books_it(world):
 
 def _events(response):
     assert response["Content-Type"].startswith("text/calendar")
-    return [c for c in Calendar.from_ical(response.content).walk("VEVENT")]
+    return list(Calendar.from_ical(response.content).walk("VEVENT"))
 
 
 def test_user_feed_lists_my_bookings_behind_a_secret_url(world):
@@ -333,6 +387,8 @@ def test_an_unknown_feed_token_is_404(world):
 
 def test_user_feed_leaves_out_cancelled_bookings(world):
     start = next_weekday(hour=9)
-    make_booking(world.machine, world.users["student"], start, start + timedelta(hours=1), status=BookingStatus.CANCELLED)
+    make_booking(
+        world.machine, world.users["student"], start, start + timedelta(hours=1), status=BookingStatus.CANCELLED
+    )
     feed = world.client("student").post("/api/me/feeds/", {}, format="json").json()
     assert _events(APIClient().get(feed["url"])) == []

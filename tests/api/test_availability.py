@@ -28,9 +28,13 @@ def test_resource_availability_lists_free_intervals_around_bookings(world):
     start = next_weekday(hour=10)
     make_booking(world.machine, world.users["sme"], start, start + timedelta(hours=2))
     day = day_of(start)
-    body = world.client("anonymous").get(
-        f"/api/resources/{world.machine.pk}/availability/", {"start": iso(day), "end": iso(day + timedelta(days=1))}
-    ).json()
+    body = (
+        world.client("anonymous")
+        .get(
+            f"/api/resources/{world.machine.pk}/availability/", {"start": iso(day), "end": iso(day + timedelta(days=1))}
+        )
+        .json()
+    )
     assert body["timezone"] == "Asia/Ho_Chi_Minh"
     assert body["free"] == [
         {"start": iso(day.replace(hour=8)), "end": iso(start)},
@@ -59,7 +63,9 @@ def test_grid_shows_every_resource_of_the_lab_subtree_with_busy_free_and_closure
     start = next_weekday(hour=10)
     make_booking(world.machine, world.users["sme"], start, start + timedelta(hours=1), purpose="Bí mật")
     calendar_add_closure(target=world.space, start=start.replace(hour=14), end=start.replace(hour=15), title="Dọn dẹp")
-    body = world.client("anonymous").get(f"/api/labs/{world.center.pk}/grid/", {"date": start.date().isoformat()}).json()
+    body = (
+        world.client("anonymous").get(f"/api/labs/{world.center.pk}/grid/", {"date": start.date().isoformat()}).json()
+    )
     assert body["timezone"] == "Asia/Ho_Chi_Minh"
     rows = {row["resource"]["id"]: row for row in body["resources"]}
     assert set(rows) == {world.machine.pk, world.space.pk}
@@ -91,7 +97,11 @@ def test_grid_shows_personal_details_only_to_the_booker_and_the_labs_staff(world
 
 def test_grid_for_a_week(world):
     start = next_weekday(hour=10)
-    body = world.client("anonymous").get(f"/api/labs/{world.lab.pk}/grid/", {"date": start.date().isoformat(), "days": 7}).json()
+    body = (
+        world.client("anonymous")
+        .get(f"/api/labs/{world.lab.pk}/grid/", {"date": start.date().isoformat(), "days": 7})
+        .json()
+    )
     row = body["resources"][0]
     assert len(row["open"]) == 5  # Monday to Friday
 
@@ -124,9 +134,15 @@ def _grid_lab_with(resources: int, bookings_per_resource: int):
         for i in range(bookings_per_resource):
             start = first + timedelta(hours=i)
             rows.append(
-                Booking(resource=machine, user=user, start=start, end=start + timedelta(minutes=50),
-                        blocked_period=blocked_period_for(machine, start, start + timedelta(minutes=50)),
-                        exclusive=True, status=BookingStatus.CONFIRMED)
+                Booking(
+                    resource=machine,
+                    user=user,
+                    start=start,
+                    end=start + timedelta(minutes=50),
+                    blocked_period=blocked_period_for(machine, start, start + timedelta(minutes=50)),
+                    exclusive=True,
+                    status=BookingStatus.CONFIRMED,
+                )
             )
     Booking.objects.bulk_create(rows, batch_size=2000)
     return lab, first
@@ -164,7 +180,12 @@ def test_search_finds_the_earliest_free_slot_on_any_laser_cutter_across_labs(wor
     make_booking(world.other_machine, world.users["sme"], start, start + timedelta(hours=1))  # CISSC busy 08–09
     response = world.client("anonymous").get(
         "/api/availability/search/",
-        {"category": "laser-cutter", "duration_minutes": 120, "start": iso(start), "end": iso(start + timedelta(days=1))},
+        {
+            "category": "laser-cutter",
+            "duration_minutes": 120,
+            "start": iso(start),
+            "end": iso(start + timedelta(days=1)),
+        },
     )
     assert response.status_code == 200, response.json()
     options = response.json()["options"]
@@ -181,12 +202,22 @@ def test_search_skips_resources_that_are_down_or_cannot_take_the_duration(world)
     world.other_machine.save()
     response = world.client("anonymous").get(
         "/api/availability/search/",
-        {"category": "laser-cutter", "duration_minutes": 300, "start": iso(start), "end": iso(start + timedelta(days=1))},
+        {
+            "category": "laser-cutter",
+            "duration_minutes": 300,
+            "start": iso(start),
+            "end": iso(start + timedelta(days=1)),
+        },
     )
     assert response.json()["options"] == []  # longer than the 4-hour maximum
     response = world.client("anonymous").get(
         "/api/availability/search/",
-        {"category": "laser-cutter", "duration_minutes": 60, "start": iso(start), "end": iso(start + timedelta(days=1))},
+        {
+            "category": "laser-cutter",
+            "duration_minutes": 60,
+            "start": iso(start),
+            "end": iso(start + timedelta(days=1)),
+        },
     )
     assert [o["resource"]["id"] for o in response.json()["options"]] == [world.machine.pk]
 
@@ -195,8 +226,13 @@ def test_search_within_a_lab_subtree(world):
     start = next_weekday(hour=8)
     response = world.client("anonymous").get(
         "/api/availability/search/",
-        {"category": "laser-cutter", "duration_minutes": 60, "lab": world.other_lab.pk, "start": iso(start),
-         "end": iso(start + timedelta(days=1))},
+        {
+            "category": "laser-cutter",
+            "duration_minutes": 60,
+            "lab": world.other_lab.pk,
+            "start": iso(start),
+            "end": iso(start + timedelta(days=1)),
+        },
     )
     assert [o["resource"]["id"] for o in response.json()["options"]] == [world.other_machine.pk]
 
@@ -225,10 +261,19 @@ def test_search_ranks_an_exact_fit_before_a_longer_gap_at_the_same_start(world):
     for machine in (world.machine, world.other_machine):
         make_booking(machine, world.users["sme"], start, start + timedelta(hours=9))
     make_booking(snug, world.users["sme"], start + timedelta(hours=2), start + timedelta(hours=3))
-    options = world.client("anonymous").get(
-        "/api/availability/search/",
-        {"category": "laser-cutter", "duration_minutes": 120, "start": iso(start), "end": iso(start + timedelta(hours=9))},
-    ).json()["options"]
+    options = (
+        world.client("anonymous")
+        .get(
+            "/api/availability/search/",
+            {
+                "category": "laser-cutter",
+                "duration_minutes": 120,
+                "start": iso(start),
+                "end": iso(start + timedelta(hours=9)),
+            },
+        )
+        .json()["options"]
+    )
     assert [o["resource"]["id"] for o in options] == [snug.pk, roomy.pk]
 
 
@@ -241,19 +286,27 @@ def _grid_as_datetimes(grid: dict) -> dict:
         def dt(value, tz=tz):
             return from_us(value, tz)
 
-        rows.append({
-            "resource": row["resource"],
-            "open": [(dt(s), dt(e)) for s, e in row["open"]],
-            "free": [(dt(s), dt(e)) for s, e in row["free"]],
-            "busy": [
-                {
-                    **dict(zip(GRID_BUSY_FIELDS, b)), "start": dt(b[0]), "end": dt(b[1]), "blocked_until": dt(b[2]),
-                    "user": dict(zip(("id", "username", "name"), b[6])) if b[6] else None,
-                }
-                for b in row["busy"]
-            ],
-            "closures": [{**dict(zip(GRID_WINDOW_FIELDS, w)), "start": dt(w[0]), "end": dt(w[1])} for w in row["closures"]],
-        })
+        rows.append(
+            {
+                "resource": row["resource"],
+                "open": [(dt(s), dt(e)) for s, e in row["open"]],
+                "free": [(dt(s), dt(e)) for s, e in row["free"]],
+                "busy": [
+                    {
+                        **dict(zip(GRID_BUSY_FIELDS, b, strict=False)),
+                        "start": dt(b[0]),
+                        "end": dt(b[1]),
+                        "blocked_until": dt(b[2]),
+                        "user": dict(zip(("id", "username", "name"), b[6], strict=False)) if b[6] else None,
+                    }
+                    for b in row["busy"]
+                ],
+                "closures": [
+                    {**dict(zip(GRID_WINDOW_FIELDS, w, strict=False)), "start": dt(w[0]), "end": dt(w[1])}
+                    for w in row["closures"]
+                ],
+            }
+        )
     return {**grid, "resources": rows}
 
 
@@ -262,8 +315,12 @@ def test_the_hand_written_grid_matches_the_documented_serializer(world):
     from bookings.selectors import lab_grid
 
     start = next_weekday(hour=10)
-    make_booking(world.machine, world.users["sme"], start, start + timedelta(hours=1), purpose="x", organization=world.sme_org)
-    make_booking(world.machine, world.users["student"], start + timedelta(hours=2, microseconds=250), start + timedelta(hours=3))
+    make_booking(
+        world.machine, world.users["sme"], start, start + timedelta(hours=1), purpose="x", organization=world.sme_org
+    )
+    make_booking(
+        world.machine, world.users["student"], start + timedelta(hours=2, microseconds=250), start + timedelta(hours=3)
+    )
     calendar_add_closure(target=world.space, start=start.replace(hour=14), end=start.replace(hour=15), title="Dọn dẹp")
     day = day_of(start)
     grid = lab_grid(lab=world.center, start=day, end=day + timedelta(days=1), viewer_id=world.users["sme"].pk)
@@ -282,7 +339,9 @@ def test_the_grid_text_is_what_drfs_json_renderer_writes_for_the_same_data(world
 
     start = next_weekday(hour=10)
     # Quotes, backslashes, Vietnamese, control and line-separator characters must be escaped as json does.
-    make_booking(world.machine, world.users["sme"], start, start + timedelta(hours=1), purpose='Mẫu "thử"\\ \n\u2028\u2029\x01 ✓')
+    make_booking(
+        world.machine, world.users["sme"], start, start + timedelta(hours=1), purpose='Mẫu "thử"\\ \n\u2028\u2029\x01 ✓'
+    )
     calendar_add_closure(target=world.lab, start=start.replace(hour=14), end=start.replace(hour=15), title="Tết \u2028")
     day = day_of(start)
     grid = lab_grid(lab=world.center, start=day, end=day + timedelta(days=2), all_details=True)
@@ -312,7 +371,9 @@ def test_a_grid_asked_for_again_shows_changed_names_purposes_and_statuses(world,
     start = next_weekday(hour=10)
     booking = make_booking(world.machine, world.users["sme"], start, start + timedelta(hours=1), purpose="Mẫu")
     for hour in (12, 13, 14):
-        make_booking(world.machine, world.users["student"], start.replace(hour=hour), start.replace(hour=hour, minute=30))
+        make_booking(
+            world.machine, world.users["student"], start.replace(hour=hour), start.replace(hour=hour, minute=30)
+        )
     params = {"date": start.date().isoformat()}
 
     def first_busy():

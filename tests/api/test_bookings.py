@@ -15,7 +15,9 @@ pytestmark = pytest.mark.django_db
 
 
 def book(client, resource, start, end, **extra):
-    return client.post("/api/bookings/", {"resource": resource.pk, "start": iso(start), "end": iso(end), **extra}, format="json")
+    return client.post(
+        "/api/bookings/", {"resource": resource.pk, "start": iso(start), "end": iso(end), **extra}, format="json"
+    )
 
 
 def test_student_books_a_free_slot_and_gets_201_with_times_in_the_lab_zone(world):
@@ -32,7 +34,11 @@ def test_student_books_a_free_slot_and_gets_201_with_times_in_the_lab_zone(world
 
 def test_times_given_in_utc_are_returned_in_the_lab_zone(world):
     start = next_weekday(hour=9)
-    start_utc = start.astimezone(timezone.UTC) if hasattr(timezone, "UTC") else start.astimezone(__import__("datetime").timezone.utc)
+    start_utc = (
+        start.astimezone(timezone.UTC)
+        if hasattr(timezone, "UTC")
+        else start.astimezone(__import__("datetime").timezone.utc)
+    )
     response = book(world.client("student"), world.machine, start_utc, start_utc + timedelta(hours=1))
     assert response.status_code == 201, response.json()
     assert response.json()["start"] == start.isoformat()
@@ -54,10 +60,18 @@ def test_error_message_follows_accept_language(world):
     start = next_weekday(hour=10)
     book(world.client("student"), world.machine, start, start + timedelta(hours=1))
     client = world.client("sme")
-    english = client.post("/api/bookings/", {"resource": world.machine.pk, "start": iso(start), "end": iso(start + timedelta(hours=1))},
-                          format="json", HTTP_ACCEPT_LANGUAGE="en")
-    vietnamese = client.post("/api/bookings/", {"resource": world.machine.pk, "start": iso(start), "end": iso(start + timedelta(hours=1))},
-                             format="json", HTTP_ACCEPT_LANGUAGE="vi")
+    english = client.post(
+        "/api/bookings/",
+        {"resource": world.machine.pk, "start": iso(start), "end": iso(start + timedelta(hours=1))},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    vietnamese = client.post(
+        "/api/bookings/",
+        {"resource": world.machine.pk, "start": iso(start), "end": iso(start + timedelta(hours=1))},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="vi",
+    )
     assert english.json()["message"] == english.json()["messages"]["en"]
     assert vietnamese.json()["message"] == vietnamese.json()["messages"]["vi"]
     assert english.json()["message"] != vietnamese.json()["message"]
@@ -66,7 +80,12 @@ def test_error_message_follows_accept_language(world):
 def test_naive_datetime_is_400_naive_datetime_naming_the_field(world):
     start = next_weekday(hour=9)
     response = world.client("student").post(
-        "/api/bookings/", {"resource": world.machine.pk, "start": start.replace(tzinfo=None).isoformat(), "end": iso(start + timedelta(hours=1))},
+        "/api/bookings/",
+        {
+            "resource": world.machine.pk,
+            "start": start.replace(tzinfo=None).isoformat(),
+            "end": iso(start + timedelta(hours=1)),
+        },
         format="json",
     )
     assert response.status_code == 400
@@ -146,8 +165,13 @@ def test_an_sme_member_can_bill_their_own_organisation_but_not_another(world):
     ok = book(world.client("sme"), world.machine, start, start + timedelta(hours=1), organization=world.sme_org.pk)
     assert ok.status_code == 201
     assert ok.json()["organization"] == world.sme_org.pk
-    refused = book(world.client("student"), world.machine, start + timedelta(hours=2), start + timedelta(hours=3),
-                   organization=world.sme_org.pk)
+    refused = book(
+        world.client("student"),
+        world.machine,
+        start + timedelta(hours=2),
+        start + timedelta(hours=3),
+        organization=world.sme_org.pk,
+    )
     assert refused.status_code == 400
     assert refused.json()["errors"]["organization"][0]["code"] == "not_member"
 
@@ -171,10 +195,22 @@ def test_a_retried_post_with_the_same_idempotency_key_returns_the_first_booking(
 def test_the_same_idempotency_key_with_a_different_body_is_refused(world):
     start = next_weekday(hour=9)
     client = world.client("student")
-    client.post("/api/bookings/", {"resource": world.machine.pk, "start": iso(start), "end": iso(start + timedelta(hours=1))},
-                format="json", HTTP_IDEMPOTENCY_KEY="key-2")
-    response = client.post("/api/bookings/", {"resource": world.machine.pk, "start": iso(start + timedelta(hours=2)),
-                                               "end": iso(start + timedelta(hours=3))}, format="json", HTTP_IDEMPOTENCY_KEY="key-2")
+    client.post(
+        "/api/bookings/",
+        {"resource": world.machine.pk, "start": iso(start), "end": iso(start + timedelta(hours=1))},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="key-2",
+    )
+    response = client.post(
+        "/api/bookings/",
+        {
+            "resource": world.machine.pk,
+            "start": iso(start + timedelta(hours=2)),
+            "end": iso(start + timedelta(hours=3)),
+        },
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="key-2",
+    )
     assert response.status_code == 422
     assert response.json()["code"] == "idempotency_key_reused"
     assert Booking.objects.filter(resource=world.machine).count() == 1
@@ -183,7 +219,12 @@ def test_the_same_idempotency_key_with_a_different_body_is_refused(world):
 def test_idempotency_keys_are_per_user(world):
     start = next_weekday(hour=9)
     payload = {"resource": world.machine.pk, "start": iso(start), "end": iso(start + timedelta(hours=1))}
-    assert world.client("student").post("/api/bookings/", payload, format="json", HTTP_IDEMPOTENCY_KEY="shared").status_code == 201
+    assert (
+        world.client("student")
+        .post("/api/bookings/", payload, format="json", HTTP_IDEMPOTENCY_KEY="shared")
+        .status_code
+        == 201
+    )
     other = world.client("sme").post("/api/bookings/", payload, format="json", HTTP_IDEMPOTENCY_KEY="shared")
     assert other.status_code == 409
     assert other.json()["code"] == "slot_taken"
@@ -203,8 +244,10 @@ def test_a_refused_request_is_not_remembered_so_a_retry_runs_again(world):
 def test_an_overlong_idempotency_key_is_400(world):
     start = next_weekday(hour=9)
     response = world.client("student").post(
-        "/api/bookings/", {"resource": world.machine.pk, "start": iso(start), "end": iso(start + timedelta(hours=1))},
-        format="json", HTTP_IDEMPOTENCY_KEY="x" * 300,
+        "/api/bookings/",
+        {"resource": world.machine.pk, "start": iso(start), "end": iso(start + timedelta(hours=1))},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="x" * 300,
     )
     assert response.status_code == 400
     assert "Idempotency-Key" in response.json()["errors"]
@@ -233,7 +276,13 @@ def test_lab_manager_lists_their_labs_bookings_but_not_other_labs(world):
 def test_booking_list_filters_by_status_and_lab(world):
     start = next_weekday(hour=9)
     confirmed = make_booking(world.machine, world.users["student"], start, start + timedelta(hours=1))
-    make_booking(world.machine, world.users["student"], start + timedelta(hours=2), start + timedelta(hours=3), status=BookingStatus.REQUESTED)
+    make_booking(
+        world.machine,
+        world.users["student"],
+        start + timedelta(hours=2),
+        start + timedelta(hours=3),
+        status=BookingStatus.REQUESTED,
+    )
     make_booking(world.other_machine, world.users["student"], start, start + timedelta(hours=1))
     client = world.client("student")
     by_status = client.get("/api/bookings/", {"status": "confirmed", "lab": world.center.pk}).json()["results"]
@@ -330,7 +379,9 @@ def test_reject_needs_a_reason(world, approval_machine):
 def test_owner_cancels_their_booking_and_the_slot_frees(world):
     start = next_weekday(hour=9)
     created = book(world.client("student"), world.machine, start, start + timedelta(hours=1)).json()
-    response = world.client("student").post(f"/api/bookings/{created['id']}/cancel/", {"reason": "Đổi kế hoạch"}, format="json")
+    response = world.client("student").post(
+        f"/api/bookings/{created['id']}/cancel/", {"reason": "Đổi kế hoạch"}, format="json"
+    )
     assert response.status_code == 200
     assert response.json()["status"] == "cancelled"
     assert book(world.client("sme"), world.machine, start, start + timedelta(hours=1)).status_code == 201
@@ -350,7 +401,9 @@ def test_reschedule_moves_the_booking(world):
     created = book(world.client("student"), world.machine, start, start + timedelta(hours=1)).json()
     new_start = start + timedelta(hours=3)
     response = world.client("student").post(
-        f"/api/bookings/{created['id']}/reschedule/", {"start": iso(new_start), "end": iso(new_start + timedelta(hours=1))}, format="json"
+        f"/api/bookings/{created['id']}/reschedule/",
+        {"start": iso(new_start), "end": iso(new_start + timedelta(hours=1))},
+        format="json",
     )
     assert response.status_code == 200, response.json()
     assert response.json()["start"] == new_start.isoformat()
@@ -362,7 +415,8 @@ def test_reschedule_onto_a_taken_slot_is_409_and_keeps_the_old_time(world):
     make_booking(world.machine, world.users["sme"], start + timedelta(hours=3), start + timedelta(hours=4))
     response = world.client("student").post(
         f"/api/bookings/{created['id']}/reschedule/",
-        {"start": iso(start + timedelta(hours=3)), "end": iso(start + timedelta(hours=4))}, format="json",
+        {"start": iso(start + timedelta(hours=3)), "end": iso(start + timedelta(hours=4))},
+        format="json",
     )
     assert response.status_code == 409
     assert response.json()["code"] == "slot_taken"
@@ -373,7 +427,9 @@ def test_reschedule_with_naive_times_is_400(world):
     start = next_weekday(hour=9)
     created = book(world.client("student"), world.machine, start, start + timedelta(hours=1)).json()
     response = world.client("student").post(
-        f"/api/bookings/{created['id']}/reschedule/", {"start": "2030-01-01T09:00:00", "end": "2030-01-01T10:00:00"}, format="json"
+        f"/api/bookings/{created['id']}/reschedule/",
+        {"start": "2030-01-01T09:00:00", "end": "2030-01-01T10:00:00"},
+        format="json",
     )
     assert response.status_code == 400
     assert response.json()["code"] == "naive_datetime"

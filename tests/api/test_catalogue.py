@@ -51,11 +51,18 @@ def test_resources_filter_by_category_sponsor_status_and_certification(world):
     world.other_machine.save()
     client = world.client("anonymous")
     assert {r["id"] for r in client.get("/api/resources/", {"category": "laser-cutter"}).json()["results"]} == {
-        world.machine.pk, world.other_machine.pk
+        world.machine.pk,
+        world.other_machine.pk,
     }
-    assert [r["id"] for r in client.get("/api/resources/", {"sponsor": "festo"}).json()["results"]] == [world.machine.pk]
-    assert [r["id"] for r in client.get("/api/resources/", {"status": "down"}).json()["results"]] == [world.other_machine.pk]
-    assert [r["id"] for r in client.get("/api/resources/", {"certification": "laser-safety"}).json()["results"]] == [world.machine.pk]
+    assert [r["id"] for r in client.get("/api/resources/", {"sponsor": "festo"}).json()["results"]] == [
+        world.machine.pk
+    ]
+    assert [r["id"] for r in client.get("/api/resources/", {"status": "down"}).json()["results"]] == [
+        world.other_machine.pk
+    ]
+    assert [r["id"] for r in client.get("/api/resources/", {"certification": "laser-safety"}).json()["results"]] == [
+        world.machine.pk
+    ]
     assert [r["id"] for r in client.get("/api/resources/", {"kind": "space"}).json()["results"]] == [world.space.pk]
 
 
@@ -78,7 +85,10 @@ def test_resource_representation_has_rules_category_sponsor_and_time_zone(world)
 
 def test_equipment_and_spaces_endpoints_list_their_kind_only(world):
     client = world.client("anonymous")
-    assert {r["id"] for r in client.get("/api/equipment/").json()["results"]} == {world.machine.pk, world.other_machine.pk}
+    assert {r["id"] for r in client.get("/api/equipment/").json()["results"]} == {
+        world.machine.pk,
+        world.other_machine.pk,
+    }
     assert [r["id"] for r in client.get("/api/spaces/").json()["results"]] == [world.space.pk]
     assert client.get(f"/api/equipment/{world.machine.pk}/").json()["sponsor"]["name"] == "Festo"
     assert client.get(f"/api/spaces/{world.machine.pk}/").status_code == 404
@@ -104,7 +114,13 @@ def test_organisations_need_sign_in_and_hide_contact_details_from_non_members(wo
 def test_partner_usage_is_aggregated_for_the_partners_own_people(world):
     start = next_weekday(hour=9)
     make_booking(world.machine, world.users["student"], start, start + timedelta(hours=2))
-    make_booking(world.machine, world.users["sme"], start + timedelta(hours=3), start + timedelta(hours=4), organization=world.sme_org)
+    make_booking(
+        world.machine,
+        world.users["sme"],
+        start + timedelta(hours=3),
+        start + timedelta(hours=4),
+        organization=world.sme_org,
+    )
     params = {"start": iso(start - timedelta(days=1)), "end": iso(start + timedelta(days=1))}
     body = world.client("partner").get(f"/api/partners/{world.partner.pk}/usage/", params).json()
     assert body["total_hours"] == 3.0

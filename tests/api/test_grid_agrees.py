@@ -9,7 +9,7 @@ over the weeks its clocks change, with a sub-lab in another zone below the cente
 from __future__ import annotations
 
 import zoneinfo
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from schedule.models import Occurrence
@@ -30,10 +30,14 @@ def _network(zone: str, monday: date):
     """A center in ``zone`` with a sub-lab in the same zone and one in Ho Chi Minh City, and a busy week."""
     tz = zoneinfo.ZoneInfo(zone)
     center = make_lab(tz=zone)
-    opening = lab_add_opening_hours(lab=center, weekdays=list(range(7)), opens=time(8), closes=time(17), valid_from=date(2021, 1, 4))
+    opening = lab_add_opening_hours(
+        lab=center, weekdays=list(range(7)), opens=time(8), closes=time(17), valid_from=date(2021, 1, 4)
+    )
     sub = make_lab(parent=center, tz=zone)
     far = make_lab(parent=center, tz="Asia/Ho_Chi_Minh")
-    lab_add_opening_hours(lab=far, weekdays=[0, 2, 4, 6], opens=time(1, 30), closes=time(23, 45), valid_from=date(2022, 5, 2))
+    lab_add_opening_hours(
+        lab=far, weekdays=[0, 2, 4, 6], opens=time(1, 30), closes=time(23, 45), valid_from=date(2022, 5, 2)
+    )
     machines = [
         make_equipment(center, cleanup_buffer=timedelta(0)),
         make_equipment(sub, cleanup_buffer=timedelta(minutes=15)),
@@ -45,26 +49,57 @@ def _network(zone: str, monday: date):
     day = datetime.combine(monday, time(0), tzinfo=tz)
     # A lab-wide closure, a closure of the sub-lab over the weekend, maintenance of one machine
     # and of the far lab; a cancelled and a moved opening occurrence.
-    calendar_add_closure(target=center, start=day + timedelta(days=1, hours=12), end=day + timedelta(days=1, hours=14), title="Họp")
-    calendar_add_closure(target=sub, start=day + timedelta(days=5, hours=16), end=day + timedelta(days=7, hours=9), title="Cuối tuần")
-    calendar_add_maintenance(target=machines[1], start=day + timedelta(days=2, hours=9, minutes=7), end=day + timedelta(days=2, hours=11), title="Bảo trì")
-    calendar_add_maintenance(target=far, start=day + timedelta(days=4, hours=6), end=day + timedelta(days=4, hours=7), title="Lab")
+    calendar_add_closure(
+        target=center, start=day + timedelta(days=1, hours=12), end=day + timedelta(days=1, hours=14), title="Họp"
+    )
+    calendar_add_closure(
+        target=sub, start=day + timedelta(days=5, hours=16), end=day + timedelta(days=7, hours=9), title="Cuối tuần"
+    )
+    calendar_add_maintenance(
+        target=machines[1],
+        start=day + timedelta(days=2, hours=9, minutes=7),
+        end=day + timedelta(days=2, hours=11),
+        title="Bảo trì",
+    )
+    calendar_add_maintenance(
+        target=far, start=day + timedelta(days=4, hours=6), end=day + timedelta(days=4, hours=7), title="Lab"
+    )
     wednesday, thursday = day + timedelta(days=2), day + timedelta(days=3)
-    Occurrence.objects.create(event=opening, title=opening.title, start=wednesday.replace(hour=8), end=wednesday.replace(hour=17),
-                              original_start=wednesday.replace(hour=8), original_end=wednesday.replace(hour=17), cancelled=True)
-    Occurrence.objects.create(event=opening, title=opening.title, start=thursday.replace(hour=10), end=thursday.replace(hour=19),
-                              original_start=thursday.replace(hour=8), original_end=thursday.replace(hour=17))
+    Occurrence.objects.create(
+        event=opening,
+        title=opening.title,
+        start=wednesday.replace(hour=8),
+        end=wednesday.replace(hour=17),
+        original_start=wednesday.replace(hour=8),
+        original_end=wednesday.replace(hour=17),
+        cancelled=True,
+    )
+    Occurrence.objects.create(
+        event=opening,
+        title=opening.title,
+        start=thursday.replace(hour=10),
+        end=thursday.replace(hour=19),
+        original_start=thursday.replace(hour=8),
+        original_end=thursday.replace(hour=17),
+    )
     org = make_organization(Organization.Kind.SME, name="Công ty Ánh Dương", short_name="Ánh Dương")
     users = [make_user(), make_user(organization=org), make_user(first_name="", last_name="")]
     # Bookings are placed in UTC: wall-clock arithmetic across a change of clocks gives odd lengths.
-    utc_day = day.astimezone(timezone.utc)
+    utc_day = day.astimezone(UTC)
     statuses = [BookingStatus.CONFIRMED, BookingStatus.REQUESTED, BookingStatus.CHECKED_IN, BookingStatus.CANCELLED]
     for m, machine in enumerate(machines):
         for k in range(24):
             start = utc_day + timedelta(hours=3 + 7 * k + m, minutes=(13 * m) % 60, microseconds=k * 7)
             end = start + timedelta(minutes=40 + 20 * (k % 3))
-            make_booking(machine, users[k % 3], start, end, status=statuses[k % 4], purpose=f"việc {k}",
-                         organization=org if k % 2 else None)
+            make_booking(
+                machine,
+                users[k % 3],
+                start,
+                end,
+                status=statuses[k % 4],
+                purpose=f"việc {k}",
+                organization=org if k % 2 else None,
+            )
         # One whose clean-up buffer alone reaches into the week.
         make_booking(machine, users[0], utc_day - timedelta(minutes=70), utc_day - timedelta(minutes=10))
     for k in range(20):
@@ -80,7 +115,11 @@ def _iso_pairs(intervals) -> list[dict]:
 
 @pytest.mark.parametrize(
     "zone, monday",
-    [("Asia/Ho_Chi_Minh", date(2030, 3, 25)), ("Europe/Berlin", date(2030, 3, 25)), ("Europe/Berlin", date(2030, 10, 21))],
+    [
+        ("Asia/Ho_Chi_Minh", date(2030, 3, 25)),
+        ("Europe/Berlin", date(2030, 3, 25)),
+        ("Europe/Berlin", date(2030, 10, 21)),
+    ],
 )
 @pytest.mark.parametrize("days", [1, 7])
 def test_grid_agrees_with_availability_bookings_and_calendars(zone, monday, days):
@@ -105,43 +144,60 @@ def test_grid_agrees_with_availability_bookings_and_calendars(zone, monday, days
         assert row["open"] == _iso_pairs((s.astimezone(tz), e.astimezone(tz)) for s, e in calendar.open)
         windows = sorted(calendar.closures + calendar.maintenance, key=lambda w: w.start)
         assert row["closures"] == [
-            {"start": w.start.astimezone(tz).isoformat(), "end": w.end.astimezone(tz).isoformat(), "kind": w.kind, "title": w.title}
+            {
+                "start": w.start.astimezone(tz).isoformat(),
+                "end": w.end.astimezone(tz).isoformat(),
+                "kind": w.kind,
+                "title": w.title,
+            }
             for w in windows
         ]
         expected = []
-        for booking in Booking.objects.filter(resource=resource, status__in=ACTIVE_STATUSES, start__lt=end, end__gt=start).select_related(
-            "user", "organization"
-        ).order_by("start", "id"):
+        for booking in (
+            Booking.objects.filter(resource=resource, status__in=ACTIVE_STATUSES, start__lt=end, end__gt=start)
+            .select_related("user", "organization")
+            .order_by("start", "id")
+        ):
             details = booking.user_id == viewer.pk or resource.lab_id == far.pk
             name = f"{booking.user.first_name} {booking.user.last_name}".strip() or booking.user.username
-            expected.append({
-                "start": booking.start.astimezone(tz).isoformat(),
-                "end": booking.end.astimezone(tz).isoformat(),
-                "blocked_until": booking.blocked_period.upper.astimezone(tz).isoformat(),
-                "status": booking.status,
-                "mine": booking.user_id == viewer.pk,
-                "booking_id": booking.pk if details else None,
-                "user": {"id": booking.user_id, "username": booking.user.username, "name": name} if details else None,
-                "organization": (booking.organization.short_name or booking.organization.name) if details and booking.organization else None,
-                "purpose": booking.purpose if details else None,
-            })
+            expected.append(
+                {
+                    "start": booking.start.astimezone(tz).isoformat(),
+                    "end": booking.end.astimezone(tz).isoformat(),
+                    "blocked_until": booking.blocked_period.upper.astimezone(tz).isoformat(),
+                    "status": booking.status,
+                    "mine": booking.user_id == viewer.pk,
+                    "booking_id": booking.pk if details else None,
+                    "user": {"id": booking.user_id, "username": booking.user.username, "name": name}
+                    if details
+                    else None,
+                    "organization": (booking.organization.short_name or booking.organization.name)
+                    if details and booking.organization
+                    else None,
+                    "purpose": booking.purpose if details else None,
+                }
+            )
         assert row["busy"] == expected, resource
         checked_busy += len(expected)
     assert checked_busy > (20 if days == 1 else 100)
 
 
 def test_a_berlin_grid_shows_the_night_the_clocks_go_back_with_both_offsets():
-    center, sub, far, users, day = _network("Europe/Berlin", date(2030, 10, 21))
+    center, _sub, _far, users, _day = _network("Europe/Berlin", date(2030, 10, 21))
     tz = zoneinfo.ZoneInfo("Europe/Berlin")
     machine = make_equipment(center)
     sunday = datetime(2030, 10, 27, tzinfo=tz)
     # 02:30 summer time to 02:30 winter time: one hour (given in UTC, as the bookings table stores it).
-    make_booking(machine, users[0], datetime(2030, 10, 27, 0, 30, tzinfo=timezone.utc), datetime(2030, 10, 27, 1, 30, tzinfo=timezone.utc))
+    make_booking(
+        machine,
+        users[0],
+        datetime(2030, 10, 27, 0, 30, tzinfo=UTC),
+        datetime(2030, 10, 27, 1, 30, tzinfo=UTC),
+    )
     body = grid_json(lab_grid(lab=center, start=sunday, end=sunday + timedelta(days=1), viewer_id=users[0].pk))
     row = next(r for r in body["resources"] if r["resource"]["id"] == machine.pk)
     assert {"start": "2030-10-27T02:30:00+02:00", "end": "2030-10-27T02:30:00+01:00"}.items() <= row["busy"][0].items()
     assert body["start"] == "2030-10-27T00:00:00+02:00" and body["end"] == "2030-10-28T00:00:00+01:00"
-
 
 
 def test_the_bookings_read_turns_timestamps_into_exact_microseconds_within_decades_of_the_range():
@@ -152,7 +208,7 @@ def test_the_bookings_read_turns_timestamps_into_exact_microseconds_within_decad
     from bookings.selectors import _epoch_us_sql
     from labs.calendars import from_us, to_us
 
-    origin = datetime(2031, 7, 9, 13, 5, 59, 999_999, tzinfo=timezone.utc)
+    origin = datetime(2031, 7, 9, 13, 5, 59, 999_999, tzinfo=UTC)
     rng = random.Random(7)
     span = 30 * 365 * 86_400 * 1_000_000
     values = [to_us(origin) + rng.randrange(-span, span) for _ in range(5000)]
@@ -160,6 +216,6 @@ def test_the_bookings_read_turns_timestamps_into_exact_microseconds_within_decad
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT {_epoch_us_sql('x')} FROM unnest(%(values)s::timestamptz[]) AS x",
-            {"values": [from_us(v, timezone.utc) for v in values], "origin": origin, "origin_us": to_us(origin)},
+            {"values": [from_us(v, UTC) for v in values], "origin": origin, "origin_us": to_us(origin)},
         )
         assert [row[0] for row in cursor.fetchall()] == values

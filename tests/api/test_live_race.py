@@ -24,7 +24,9 @@ def post(url: str, token: str, payload: dict, key: str | None = None) -> tuple[i
     headers = {"Content-Type": "application/json", "Authorization": f"Token {token}", "Accept-Language": "en"}
     if key:
         headers["Idempotency-Key"] = key
-    request = urllib.request.Request(f"{url}/api/bookings/", data=json.dumps(payload).encode(), headers=headers, method="POST")
+    request = urllib.request.Request(
+        f"{url}/api/bookings/", data=json.dumps(payload).encode(), headers=headers, method="POST"
+    )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, json.loads(response.read())
@@ -64,10 +66,7 @@ def live(transactional_db):
 def test_concurrent_posts_for_one_slot_give_exactly_one_201_and_409_slot_taken_for_the_rest(live):
     start = next_weekday(hour=9)
     payload = {"resource": live["machine"].pk, "start": iso(start), "end": iso(start + timedelta(hours=1))}
-    calls = [
-        (lambda i=i: post(live["urls"][i % 2], live["tokens"][i], payload))
-        for i in range(CLIENTS)
-    ]
+    calls = [(lambda i=i: post(live["urls"][i % 2], live["tokens"][i], payload)) for i in range(CLIENTS)]
     results = race(calls)
     statuses = sorted(status for status, _ in results)
     assert statuses.count(201) == 1, results

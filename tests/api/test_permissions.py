@@ -27,7 +27,9 @@ def _machine(world, where):
 
 def _student_booking(world, where, status=BookingStatus.CONFIRMED, start=None):
     start = start or next_weekday(hour=9)
-    return make_booking(_machine(world, where), world.users["student"], start, start + timedelta(hours=1), status=status)
+    return make_booking(
+        _machine(world, where), world.users["student"], start, start + timedelta(hours=1), status=status
+    )
 
 
 def _requested(world, where):
@@ -61,32 +63,54 @@ def _partner(world, where):
 ACTIONS = {
     "list labs": lambda w, where: ("get", "/api/labs/", None),
     "get resource": lambda w, where: ("get", f"/api/resources/{_machine(w, where).pk}/", None),
-    "lab grid": lambda w, where: ("get", f"/api/labs/{_machine(w, where).lab_id}/grid/", {"date": next_weekday().date().isoformat()}),
+    "lab grid": lambda w, where: (
+        "get",
+        f"/api/labs/{_machine(w, where).lab_id}/grid/",
+        {"date": next_weekday().date().isoformat()},
+    ),
     "resource availability": lambda w, where: (
-        "get", f"/api/resources/{_machine(w, where).pk}/availability/",
+        "get",
+        f"/api/resources/{_machine(w, where).pk}/availability/",
         {"start": iso(next_weekday(hour=0)), "end": iso(next_weekday(hour=0) + timedelta(days=1))},
     ),
     "search": lambda w, where: (
-        "get", "/api/availability/search/",
-        {"duration_minutes": 60, "start": iso(next_weekday(hour=0)), "end": iso(next_weekday(hour=0) + timedelta(days=1))},
+        "get",
+        "/api/availability/search/",
+        {
+            "duration_minutes": 60,
+            "start": iso(next_weekday(hour=0)),
+            "end": iso(next_weekday(hour=0) + timedelta(days=1)),
+        },
     ),
     "create booking": lambda w, where: (
-        "post", "/api/bookings/",
+        "post",
+        "/api/bookings/",
         {"resource": _machine(w, where).pk, "start": iso(next_weekday(hour=13)), "end": iso(next_weekday(hour=14))},
     ),
     "list bookings": lambda w, where: ("get", "/api/bookings/", None),
     "get booking": lambda w, where: ("get", f"/api/bookings/{_student_booking(w, where).pk}/", None),
     "approve booking": lambda w, where: ("post", f"/api/bookings/{_requested(w, where).pk}/approve/", {}),
-    "reject booking": lambda w, where: ("post", f"/api/bookings/{_requested(w, where).pk}/reject/", {"reason": "Bận hiệu chỉnh"}),
+    "reject booking": lambda w, where: (
+        "post",
+        f"/api/bookings/{_requested(w, where).pk}/reject/",
+        {"reason": "Bận hiệu chỉnh"},
+    ),
     "cancel booking": lambda w, where: ("post", f"/api/bookings/{_student_booking(w, where).pk}/cancel/", {}),
     "reschedule booking": lambda w, where: (
-        "post", f"/api/bookings/{_student_booking(w, where).pk}/reschedule/",
+        "post",
+        f"/api/bookings/{_student_booking(w, where).pk}/reschedule/",
         {"start": iso(next_weekday(hour=15)), "end": iso(next_weekday(hour=16))},
     ),
     "check in": lambda w, where: ("post", f"/api/bookings/{_starting_now(w, where).pk}/check-in/", {}),
-    "check out": lambda w, where: ("post", f"/api/bookings/{_starting_now(w, where, BookingStatus.CHECKED_IN).pk}/check-out/", {}),
+    "check out": lambda w, where: (
+        "post",
+        f"/api/bookings/{_starting_now(w, where, BookingStatus.CHECKED_IN).pk}/check-out/",
+        {},
+    ),
     "grant certification": lambda w, where: (
-        "post", "/api/certification-grants/", {"certification": _cert(w, where).pk, "username": "sme"},
+        "post",
+        "/api/certification-grants/",
+        {"certification": _cert(w, where).pk, "username": "sme"},
     ),
     "revoke certification": lambda w, where: (
         "post",
@@ -97,66 +121,131 @@ ACTIONS = {
     "list organisations": lambda w, where: ("get", "/api/organizations/", None),
     "me": lambda w, where: ("get", "/api/me/", None),
     "join waitlist": lambda w, where: (
-        "post", "/api/waitlist/",
-        {"resource": _machine(w, where).pk, "window_start": iso(next_weekday(hour=8)), "window_end": iso(next_weekday(hour=17)),
-         "duration_minutes": 60},
+        "post",
+        "/api/waitlist/",
+        {
+            "resource": _machine(w, where).pk,
+            "window_start": iso(next_weekday(hour=8)),
+            "window_end": iso(next_weekday(hour=17)),
+            "duration_minutes": 60,
+        },
     ),
 }
 
 # Expected status per role: one number (same in both labs) or (own lab, other lab).
-EVERYONE = {role: 200 for role in ROLES}
-SIGNED_IN = {**{role: 200 for role in ROLES}, "anonymous": 401}
+EVERYONE = dict.fromkeys(ROLES, 200)
+SIGNED_IN = {**dict.fromkeys(ROLES, 200), "anonymous": 401}
 MATRIX = {
     "list labs": EVERYONE,
     "get resource": EVERYONE,
     "lab grid": EVERYONE,
     "resource availability": EVERYONE,
     "search": EVERYONE,
-    "create booking": {**{role: 201 for role in ROLES}, "anonymous": 401},
+    "create booking": {**dict.fromkeys(ROLES, 201), "anonymous": 401},
     "list bookings": SIGNED_IN,
     "get booking": {
-        "anonymous": 401, "student": 200, "sme": 404, "staff": (200, 404), "lab_manager": (200, 404),
-        "center_manager": (200, 404), "partner": 404, "admin": 200,
+        "anonymous": 401,
+        "student": 200,
+        "sme": 404,
+        "staff": (200, 404),
+        "lab_manager": (200, 404),
+        "center_manager": (200, 404),
+        "partner": 404,
+        "admin": 200,
     },
     "approve booking": {
-        "anonymous": 401, "student": 403, "sme": 404, "staff": (403, 404), "lab_manager": (200, 404),
-        "center_manager": (200, 404), "partner": 404, "admin": 200,
+        "anonymous": 401,
+        "student": 403,
+        "sme": 404,
+        "staff": (403, 404),
+        "lab_manager": (200, 404),
+        "center_manager": (200, 404),
+        "partner": 404,
+        "admin": 200,
     },
     "reject booking": {
-        "anonymous": 401, "student": 403, "sme": 404, "staff": (403, 404), "lab_manager": (200, 404),
-        "center_manager": (200, 404), "partner": 404, "admin": 200,
+        "anonymous": 401,
+        "student": 403,
+        "sme": 404,
+        "staff": (403, 404),
+        "lab_manager": (200, 404),
+        "center_manager": (200, 404),
+        "partner": 404,
+        "admin": 200,
     },
     "cancel booking": {
-        "anonymous": 401, "student": 200, "sme": 404, "staff": (403, 404), "lab_manager": (200, 404),
-        "center_manager": (200, 404), "partner": 404, "admin": 200,
+        "anonymous": 401,
+        "student": 200,
+        "sme": 404,
+        "staff": (403, 404),
+        "lab_manager": (200, 404),
+        "center_manager": (200, 404),
+        "partner": 404,
+        "admin": 200,
     },
     "reschedule booking": {
-        "anonymous": 401, "student": 200, "sme": 404, "staff": (403, 404), "lab_manager": (200, 404),
-        "center_manager": (200, 404), "partner": 404, "admin": 200,
+        "anonymous": 401,
+        "student": 200,
+        "sme": 404,
+        "staff": (403, 404),
+        "lab_manager": (200, 404),
+        "center_manager": (200, 404),
+        "partner": 404,
+        "admin": 200,
     },
     "check in": {
-        "anonymous": 401, "student": 200, "sme": 404, "staff": (200, 404), "lab_manager": (200, 404),
-        "center_manager": (200, 404), "partner": 404, "admin": 200,
+        "anonymous": 401,
+        "student": 200,
+        "sme": 404,
+        "staff": (200, 404),
+        "lab_manager": (200, 404),
+        "center_manager": (200, 404),
+        "partner": 404,
+        "admin": 200,
     },
     "check out": {
-        "anonymous": 401, "student": 200, "sme": 404, "staff": (200, 404), "lab_manager": (200, 404),
-        "center_manager": (200, 404), "partner": 404, "admin": 200,
+        "anonymous": 401,
+        "student": 200,
+        "sme": 404,
+        "staff": (200, 404),
+        "lab_manager": (200, 404),
+        "center_manager": (200, 404),
+        "partner": 404,
+        "admin": 200,
     },
     "grant certification": {
-        "anonymous": 401, "student": 403, "sme": 403, "staff": 403, "lab_manager": (201, 403),
-        "center_manager": (201, 403), "partner": 403, "admin": 201,
+        "anonymous": 401,
+        "student": 403,
+        "sme": 403,
+        "staff": 403,
+        "lab_manager": (201, 403),
+        "center_manager": (201, 403),
+        "partner": 403,
+        "admin": 201,
     },
     "revoke certification": {
-        "anonymous": 401, "student": 403, "sme": 404, "staff": 404, "lab_manager": (200, 404),
-        "center_manager": (200, 404), "partner": 404, "admin": 200,
+        "anonymous": 401,
+        "student": 403,
+        "sme": 404,
+        "staff": 404,
+        "lab_manager": (200, 404),
+        "center_manager": (200, 404),
+        "partner": 404,
+        "admin": 200,
     },
     "partner usage": {
-        "anonymous": 401, "student": 403, "sme": 403, "staff": 403, "lab_manager": 403,
-        "center_manager": 403, "partner": (200, 403), "admin": 200,
+        "anonymous": 401,
+        "student": 403,
+        "sme": 403,
+        "staff": 403,
+        "lab_manager": 403,
+        "center_manager": 403,
+        "partner": (200, 403),
+        "admin": 200,
     },
     "list organisations": SIGNED_IN,
     "me": SIGNED_IN,
-    "join waitlist": {**{role: 201 for role in ROLES}, "anonymous": 401},
+    "join waitlist": {**dict.fromkeys(ROLES, 201), "anonymous": 401},
 }
 
 CELLS = [

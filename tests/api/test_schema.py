@@ -45,8 +45,12 @@ def test_every_operation_has_a_summary_and_documented_error_codes(schema_text):
 def test_booking_creation_documents_slot_taken_idempotency_and_an_example(schema_text):
     schema = yaml.safe_load(schema_text)
     operation = schema["paths"]["/api/bookings/"]["post"]
+
     def codes(status):
-        return {e["value"]["code"] for e in operation["responses"][status]["content"]["application/json"]["examples"].values()}
+        return {
+            e["value"]["code"]
+            for e in operation["responses"][status]["content"]["application/json"]["examples"].values()
+        }
 
     assert {"slot_taken", "lock_timeout", "capacity_full"} <= codes("409")
     assert codes("422") == {"idempotency_key_reused"}

@@ -13,8 +13,8 @@ import pytest
 import schemathesis
 from django.core.cache import cache
 from django.core.signals import request_finished, request_started
-from django.db import close_old_connections, connection
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections, connection
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
@@ -42,7 +42,9 @@ def keep_test_connection():
 
 def test_no_generated_request_gets_a_server_error(world, keep_test_connection):
     schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application())
-    tokens = {role: Token.objects.get_or_create(user=world.users[role])[0].key for role in CALLERS if role != "anonymous"}
+    tokens = {
+        role: Token.objects.get_or_create(user=world.users[role])[0].key for role in CALLERS if role != "anonymous"
+    }
     sent = {"total": 0, "anonymous": 0, "signed_in": 0}
     failures = []
     unsatisfiable = []
@@ -67,16 +69,20 @@ def test_no_generated_request_gets_a_server_error(world, keep_test_connection):
                 response = case.call(headers=headers)
                 if connection.connection is not None and connection.connection.info.transaction_status == INERROR:
                     # A database error was swallowed without a savepoint: every later request would fail.
-                    pytest.fail(f"{operation.label} [{mode.value}, {caller}] left the transaction aborted "
-                                f"({response.status_code}): {case.as_curl_command(headers=headers)}")
+                    pytest.fail(
+                        f"{operation.label} [{mode.value}, {caller}] left the transaction aborted "
+                        f"({response.status_code}): {case.as_curl_command(headers=headers)}"
+                    )
                 if caller != "anonymous":
                     # POST /api/auth/logout/ deletes the caller's token: put it back for the next request.
                     Token.objects.get_or_create(key=tokens[caller], defaults={"user": world.users[caller]})
                 sent["total"] += 1
                 sent["anonymous" if caller == "anonymous" else "signed_in"] += 1
                 if response.status_code >= 500:
-                    failures.append(f"{operation.label} [{mode.value}, {caller}] -> {response.status_code}: "
-                                    f"{case.as_curl_command(headers=headers)}")
+                    failures.append(
+                        f"{operation.label} [{mode.value}, {caller}] -> {response.status_code}: "
+                        f"{case.as_curl_command(headers=headers)}"
+                    )
 
             try:
                 run()

@@ -117,7 +117,9 @@ def notified(monkeypatch):
 
     sent = []
     monkeypatch.setattr(
-        notifications, "notification_jobs", lambda booking, *, kinds, reason="": sent.extend((booking.pk, k, reason) for k in kinds) or []
+        notifications,
+        "notification_jobs",
+        lambda booking, *, kinds, reason="": sent.extend((booking.pk, k, reason) for k in kinds) or [],
     )
     return sent
 
@@ -131,7 +133,13 @@ def test_manager_approves_and_the_requester_is_told(lab, notified):
     assert approved.decided_at is not None
     assert (booking.pk, "confirmed", "OK") in notified
     event = BookingEvent.objects.filter(booking=booking).order_by("at", "id").last()
-    assert (event.from_status, event.to_status, event.actor_id, event.source, event.reason) == (S.REQUESTED, S.CONFIRMED, manager.pk, "manager", "OK")
+    assert (event.from_status, event.to_status, event.actor_id, event.source, event.reason) == (
+        S.REQUESTED,
+        S.CONFIRMED,
+        manager.pk,
+        "manager",
+        "OK",
+    )
 
 
 def test_manager_rejects_with_a_reason_and_the_requester_is_told_why(lab, notified):
@@ -139,7 +147,11 @@ def test_manager_rejects_with_a_reason_and_the_requester_is_told_why(lab, notifi
     resource = make_resource(lab, approval_policy=Policy.MANAGER)
     booking = request(resource, person())
     rejected = booking_reject(booking=booking, by=manager, reason="Máy dành cho lớp học")
-    assert (rejected.status, rejected.reason, rejected.decided_by_id) == (S.REJECTED, "Máy dành cho lớp học", manager.pk)
+    assert (rejected.status, rejected.reason, rejected.decided_by_id) == (
+        S.REJECTED,
+        "Máy dành cho lớp học",
+        manager.pk,
+    )
     assert (booking.pk, "rejected", "Máy dành cho lớp học") in notified
     assert request(resource, person()).status == S.REQUESTED  # the slot is free again
 
@@ -199,7 +211,10 @@ def test_a_manager_of_lab_b_decides_in_lab_b(network):
 
 @pytest.mark.parametrize("sub", ["a", "b"])
 def test_a_center_manager_decides_in_every_sub_lab(network, sub):
-    assert booking_reject(booking=_request_in(network[sub]), by=network["center_manager"], reason="Bảo trì").status == S.REJECTED
+    assert (
+        booking_reject(booking=_request_in(network[sub]), by=network["center_manager"], reason="Bảo trì").status
+        == S.REJECTED
+    )
 
 
 def test_a_sub_lab_manager_cannot_decide_in_the_center_above(network):

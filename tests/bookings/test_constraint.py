@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import psycopg.errors
 import pytest
@@ -173,7 +173,13 @@ def test_booking_whose_own_buffer_would_run_into_the_next_booking_is_refused(lab
 
 @pytest.mark.parametrize(
     "status",
-    [BookingStatus.CANCELLED, BookingStatus.REJECTED, BookingStatus.EXPIRED, BookingStatus.NO_SHOW, BookingStatus.COMPLETED],
+    [
+        BookingStatus.CANCELLED,
+        BookingStatus.REJECTED,
+        BookingStatus.EXPIRED,
+        BookingStatus.NO_SHOW,
+        BookingStatus.COMPLETED,
+    ],
 )
 def test_bookings_that_no_longer_hold_their_slot_do_not_block(resource, status):
     day = monday_ahead()
@@ -281,12 +287,11 @@ def test_naive_datetimes_are_refused(resource, naive):
 
 
 def test_the_same_instant_in_another_time_zone_is_the_same_slot(resource):
-    from datetime import timezone as dt_timezone
 
     day = monday_ahead()
     start, end = slot(day, "09:00", "10:00")
     book(resource, start, end)
-    error = refused(resource, start.astimezone(dt_timezone.utc), end.astimezone(dt_timezone.utc))
+    error = refused(resource, start.astimezone(UTC), end.astimezone(UTC))
     assert error.code == "slot_taken"
 
 

@@ -39,7 +39,7 @@ def run_together(calls: list) -> list:
             outcomes[index] = call()
         except BookingError as exc:
             outcomes[index] = exc.code
-        except Exception as exc:  # noqa: BLE001 - reported by the assertions below
+        except Exception as exc:
             outcomes[index] = f"error: {exc!r}"
         finally:
             connections.close_all()
@@ -120,7 +120,9 @@ def test_an_exclusive_room_booking_and_a_booking_of_a_machine_inside_never_both_
     winners = Counter()
     for offset in range(3):
         s, e = slot(monday_ahead() + timedelta(days=offset), "09:00", "10:00")
-        outcomes = run_together([book_call(room, make_user(password=None), s, e), book_call(machine, make_user(password=None), s, e)])
+        outcomes = run_together(
+            [book_call(room, make_user(password=None), s, e), book_call(machine, make_user(password=None), s, e)]
+        )
         assert sorted(outcomes) == ["booked", "space_conflict"], outcomes
         winners["room" if outcomes[0] == "booked" else "machine"] += 1
         active = Booking.objects.filter(resource__in=[room, machine], status__in=ACTIVE_STATUSES, start=s)
@@ -132,7 +134,9 @@ def test_control_without_locking_both_rows_the_room_and_the_machine_are_both_boo
     s, e = slot(monday_ahead(), "09:00", "10:00")
     monkeypatch.setattr(rules, "lock_resources", lambda ids: None)
     monkeypatch.setattr(rules, "check_space", held_after(rules.check_space, threading.Barrier(2)))
-    outcomes = run_together([book_call(room, make_user(password=None), s, e), book_call(machine, make_user(password=None), s, e)])
+    outcomes = run_together(
+        [book_call(room, make_user(password=None), s, e), book_call(machine, make_user(password=None), s, e)]
+    )
     assert outcomes == ["booked", "booked"]
     assert Booking.objects.filter(resource__in=[room, machine], status__in=ACTIVE_STATUSES).count() == 2
 
@@ -142,7 +146,9 @@ def test_control_without_locking_both_rows_the_room_and_the_machine_are_both_boo
 
 def _audit_is_consistent(booking: Booking) -> bool:
     """Each audit row starts where the previous one ended, and the last one ends in the row's status."""
-    rows = list(BookingEvent.objects.filter(booking=booking).order_by("at", "id").values_list("from_status", "to_status"))
+    rows = list(
+        BookingEvent.objects.filter(booking=booking).order_by("at", "id").values_list("from_status", "to_status")
+    )
     chained = all(rows[i][0] == rows[i - 1][1] for i in range(1, len(rows)))
     return chained and rows[0][0] == "" and rows[-1][1] == Booking.objects.get(pk=booking.pk).status
 
@@ -181,7 +187,9 @@ def test_a_manager_approving_while_the_user_cancels_ends_in_one_consistent_state
         final = Booking.objects.get(pk=booking.pk)
         assert final.status == BookingStatus.CANCELLED
         assert _audit_is_consistent(booking)
-        transitions = list(BookingEvent.objects.filter(booking=booking).order_by("at", "id").values_list("from_status", "to_status"))
+        transitions = list(
+            BookingEvent.objects.filter(booking=booking).order_by("at", "id").values_list("from_status", "to_status")
+        )
         if approve == BookingStatus.CONFIRMED:
             # Approval first, then the cancellation of the confirmed booking.
             assert transitions == [("", "requested"), ("requested", "confirmed"), ("confirmed", "cancelled")]
@@ -211,6 +219,8 @@ def test_control_without_the_row_lock_approve_and_cancel_both_write_over_each_ot
     approve, cancel = _approve_and_cancel(booking, user, manager)
     assert (approve, cancel) == (BookingStatus.CONFIRMED, BookingStatus.CANCELLED)
     # Both transitions started from "requested": the audit trail no longer tells one story.
-    froms = list(BookingEvent.objects.filter(booking=booking).exclude(from_status="").values_list("from_status", flat=True))
+    froms = list(
+        BookingEvent.objects.filter(booking=booking).exclude(from_status="").values_list("from_status", flat=True)
+    )
     assert froms == ["requested", "requested"]
     assert not _audit_is_consistent(booking)

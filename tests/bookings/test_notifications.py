@@ -24,7 +24,12 @@ def next_monday(weeks: int = 2) -> date:
 
 def book(resource, user, *, hour: int = 9) -> Booking:
     day = next_monday()
-    return booking_request(resource=resource, user=user, start=at(day.year, day.month, day.day, hour), end=at(day.year, day.month, day.day, hour + 1))
+    return booking_request(
+        resource=resource,
+        user=user,
+        start=at(day.year, day.month, day.day, hour),
+        end=at(day.year, day.month, day.day, hour + 1),
+    )
 
 
 def ics_of(mail) -> icalendar.Calendar:
@@ -40,7 +45,9 @@ def test_money_is_written_the_vietnamese_way():
     assert format_vnd(1_250_000, "en") == "1,250,000 VND"
 
 
-def test_confirmation_is_sent_by_the_worker_in_vietnamese_by_default_with_an_ics(lab, resource, student, mailoutbox, run_mail_jobs):
+def test_confirmation_is_sent_by_the_worker_in_vietnamese_by_default_with_an_ics(
+    lab, resource, student, mailoutbox, run_mail_jobs
+):
     booking = book(resource, student)
     assert mailoutbox == []  # never inside the request: the worker sends it
     assert run_mail_jobs() == 1
@@ -140,7 +147,11 @@ def test_every_kind_renders_in_both_languages(resource, language, mailoutbox, ru
         assert mail.subject and "{{" not in mail.body and "{%" not in mail.body
         assert ("Xin chào" in mail.body) == (language == "vi")
     price = "1.250.000 ₫" if language == "vi" else "1,250,000 VND"
-    [confirmed] = [m for m in mailoutbox if m.attachments and "REQUEST" in m.attachments[0][2] and m.to == [user.email] and price in m.body]
+    [confirmed] = [
+        m
+        for m in mailoutbox
+        if m.attachments and "REQUEST" in m.attachments[0][2] and m.to == [user.email] and price in m.body
+    ]
     assert confirmed
 
 
@@ -150,7 +161,9 @@ def test_unknown_kind_is_a_programming_error(resource, student):
         notification_jobs(booking, kinds=("birthday",))
 
 
-def test_a_failing_mail_server_never_touches_the_booking_and_the_job_is_retried(resource, student, settings, run_mail_jobs):
+def test_a_failing_mail_server_never_touches_the_booking_and_the_job_is_retried(
+    resource, student, settings, run_mail_jobs
+):
     from procrastinate.contrib.django.models import ProcrastinateJob
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"

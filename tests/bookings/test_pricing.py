@@ -39,8 +39,15 @@ def price(resource, user, start="09:00", end="10:30", day=None):
 def test_price_is_the_audiences_hourly_rate_times_the_hours(lab):
     result = price(machine(lab), person(Audience.SME))
     assert result == {
-        "price_vnd": 600_000, "hourly_rate_vnd": 400_000, "hours": "1.5", "subsidy_percent": 0, "subsidy_vnd": 0, "sponsor": None,
-        "gross_vnd": 600_000, "audience": Audience.SME, "currency": "VND",
+        "price_vnd": 600_000,
+        "hourly_rate_vnd": 400_000,
+        "hours": "1.5",
+        "subsidy_percent": 0,
+        "subsidy_vnd": 0,
+        "sponsor": None,
+        "gross_vnd": 600_000,
+        "audience": Audience.SME,
+        "currency": "VND",
     }
 
 
@@ -52,13 +59,23 @@ def test_each_audience_pays_its_own_rate(lab):
 
 def test_sponsor_subsidy_is_taken_off_for_the_audience_it_covers(lab, festo):
     result = price(machine(lab, sponsor=festo), person(Audience.STUDENT))
-    assert (result["gross_vnd"], result["subsidy_percent"], result["subsidy_vnd"], result["price_vnd"]) == (150_000, 50, 75_000, 75_000)
+    assert (result["gross_vnd"], result["subsidy_percent"], result["subsidy_vnd"], result["price_vnd"]) == (
+        150_000,
+        50,
+        75_000,
+        75_000,
+    )
     assert result["sponsor"] == "Festo"
 
 
 def test_sponsor_subsidy_does_not_apply_to_an_audience_it_does_not_cover(lab, festo):
     result = price(machine(lab, sponsor=festo), person(Audience.SME))
-    assert (result["subsidy_percent"], result["subsidy_vnd"], result["price_vnd"], result["sponsor"]) == (0, 0, 600_000, None)
+    assert (result["subsidy_percent"], result["subsidy_vnd"], result["price_vnd"], result["sponsor"]) == (
+        0,
+        0,
+        600_000,
+        None,
+    )
 
 
 def test_no_subsidy_outside_the_agreement_period(lab, festo):

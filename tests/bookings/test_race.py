@@ -99,7 +99,9 @@ def _naive_book(resource, *, capacity: int):
 
     def worker(user):
         with transaction.atomic():
-            taken = Booking.objects.filter(resource=resource, status__in=ACTIVE_STATUSES).overlapping(start, end).count()
+            taken = (
+                Booking.objects.filter(resource=resource, status__in=ACTIVE_STATUSES).overlapping(start, end).count()
+            )
             if taken >= capacity:
                 return "slot_taken"
             time.sleep(NAIVE_GAP)

@@ -62,7 +62,10 @@ def test_the_policy_of_a_center_above_still_applies_with_the_single_query_lookup
     booking = booking_request(resource=plain_resource, user=user, start=_slot(8)[0], end=_slot(8)[1])
     noshow_end = noshow_start + timedelta(minutes=30)
     type(booking).objects.filter(pk=booking.pk).update(
-        status=BookingStatus.NO_SHOW, start=noshow_start, end=noshow_end, blocked_period=DateTimeTZRange(noshow_start, noshow_end, "[)")
+        status=BookingStatus.NO_SHOW,
+        start=noshow_start,
+        end=noshow_end,
+        blocked_period=DateTimeTZRange(noshow_start, noshow_end, "[)"),
     )
     # The ban counts no-shows anywhere under the center whose policy applies (a subquery now).
     with pytest.raises(BookingError) as refused:

@@ -63,7 +63,12 @@ def past_booking(resource, user, *, days_ago: float, status: str) -> Booking:
     start = timezone.now().replace(microsecond=0) - timedelta(days=days_ago)
     end = start + timedelta(hours=1)
     return Booking.objects.create(
-        resource=resource, user=user, start=start, end=end, blocked_period=DateTimeTZRange(start, end, "[)"), status=status
+        resource=resource,
+        user=user,
+        start=start,
+        end=end,
+        blocked_period=DateTimeTZRange(start, end, "[)"),
+        status=status,
     )
 
 
@@ -73,10 +78,28 @@ def past_booking(resource, user, *, days_ago: float, status: str) -> Booking:
 @pytest.mark.parametrize(
     "code",
     [
-        "outside_opening_hours", "closed", "resource_unavailable", "duration_too_short", "duration_too_long", "slot_granularity",
-        "lead_time", "horizon", "in_the_past", "certification_required", "quota_hours_exceeded", "quota_active_bookings_exceeded",
-        "banned_no_show", "capacity_full", "space_conflict", "slot_taken", "slot_held", "invalid_transition", "not_permitted",
-        "cancel_cutoff_passed", "check_in_window", "series_too_long",
+        "outside_opening_hours",
+        "closed",
+        "resource_unavailable",
+        "duration_too_short",
+        "duration_too_long",
+        "slot_granularity",
+        "lead_time",
+        "horizon",
+        "in_the_past",
+        "certification_required",
+        "quota_hours_exceeded",
+        "quota_active_bookings_exceeded",
+        "banned_no_show",
+        "capacity_full",
+        "space_conflict",
+        "slot_taken",
+        "slot_held",
+        "invalid_transition",
+        "not_permitted",
+        "cancel_cutoff_passed",
+        "check_in_window",
+        "series_too_long",
     ],
 )
 def test_every_rule_code_has_a_vietnamese_and_an_english_message(code):
@@ -91,22 +114,34 @@ def test_every_rule_code_has_a_vietnamese_and_an_english_message(code):
 
 
 def test_weekday_daytime_booking_of_a_plain_resource_is_accepted(resource, student):
-    booking = booking_request(resource=resource, user=student, start=slot(monday_ahead(), "09:00", "10:00")[0], end=slot(monday_ahead(), "09:00", "10:00")[1])
+    booking = booking_request(
+        resource=resource,
+        user=student,
+        start=slot(monday_ahead(), "09:00", "10:00")[0],
+        end=slot(monday_ahead(), "09:00", "10:00")[1],
+    )
     assert booking.status == BookingStatus.CONFIRMED
 
 
 def test_booking_on_a_saturday_is_refused_as_outside_opening_hours(resource, student):
     saturday = monday_ahead() + timedelta(days=5)
-    error = refused(resource=resource, user=student, start=slot(saturday, "10:00", "11:00")[0], end=slot(saturday, "10:00", "11:00")[1])
+    error = refused(
+        resource=resource,
+        user=student,
+        start=slot(saturday, "10:00", "11:00")[0],
+        end=slot(saturday, "10:00", "11:00")[1],
+    )
     assert error.code == "outside_opening_hours"
 
 
 def test_booking_running_past_closing_time_is_refused_and_one_ending_at_closing_is_accepted(resource, student):
     day = monday_ahead()
-    assert refused(resource=resource, user=student, start=slot(day, "16:30", "17:30")[0], end=slot(day, "16:30", "17:30")[1]).code == (
-        "outside_opening_hours"
+    assert refused(
+        resource=resource, user=student, start=slot(day, "16:30", "17:30")[0], end=slot(day, "16:30", "17:30")[1]
+    ).code == ("outside_opening_hours")
+    booking_request(
+        resource=resource, user=student, start=slot(day, "16:00", "17:00")[0], end=slot(day, "16:00", "17:00")[1]
     )
-    booking_request(resource=resource, user=student, start=slot(day, "16:00", "17:00")[0], end=slot(day, "16:00", "17:00")[1])
 
 
 def test_sub_lab_without_opening_hours_inherits_the_centers(student):
@@ -115,22 +150,34 @@ def test_sub_lab_without_opening_hours_inherits_the_centers(student):
     sub = make_lab(parent=center)
     resource = make_resource(sub)
     day = monday_ahead()
-    booking_request(resource=resource, user=student, start=slot(day, "09:00", "10:00")[0], end=slot(day, "09:00", "10:00")[1])
-    saturday = day + timedelta(days=5)
-    assert refused(resource=resource, user=student, start=slot(saturday, "09:00", "10:00")[0], end=slot(saturday, "09:00", "10:00")[1]).code == (
-        "outside_opening_hours"
+    booking_request(
+        resource=resource, user=student, start=slot(day, "09:00", "10:00")[0], end=slot(day, "09:00", "10:00")[1]
     )
+    saturday = day + timedelta(days=5)
+    assert refused(
+        resource=resource,
+        user=student,
+        start=slot(saturday, "09:00", "10:00")[0],
+        end=slot(saturday, "09:00", "10:00")[1],
+    ).code == ("outside_opening_hours")
 
 
 def test_booking_during_a_lab_closure_is_refused_as_closed_and_the_next_day_is_accepted(lab, resource, student):
     day = monday_ahead()
     start_of_day = datetime.combine(day, time(0), tzinfo=HCM)
     calendar_add_closure(target=lab, start=start_of_day, end=start_of_day + timedelta(days=1), title="Kiểm kê")
-    error = refused(resource=resource, user=student, start=slot(day, "09:00", "10:00")[0], end=slot(day, "09:00", "10:00")[1])
+    error = refused(
+        resource=resource, user=student, start=slot(day, "09:00", "10:00")[0], end=slot(day, "09:00", "10:00")[1]
+    )
     assert error.code == "closed"
     assert error.details["closure"]["title"] == "Kiểm kê"
     tuesday = day + timedelta(days=1)
-    booking_request(resource=resource, user=student, start=slot(tuesday, "09:00", "10:00")[0], end=slot(tuesday, "09:00", "10:00")[1])
+    booking_request(
+        resource=resource,
+        user=student,
+        start=slot(tuesday, "09:00", "10:00")[0],
+        end=slot(tuesday, "09:00", "10:00")[1],
+    )
 
 
 def test_public_holiday_on_the_center_closes_its_sub_labs(student):
@@ -139,24 +186,42 @@ def test_public_holiday_on_the_center_closes_its_sub_labs(student):
     resource = make_resource(make_lab(parent=center))
     day = monday_ahead()
     start_of_day = datetime.combine(day, time(0), tzinfo=HCM)
-    calendar_add_closure(target=center, start=start_of_day, end=start_of_day + timedelta(days=1), title="Giỗ Tổ", kind="holiday")
-    assert refused(resource=resource, user=student, start=slot(day, "09:00", "10:00")[0], end=slot(day, "09:00", "10:00")[1]).code == "closed"
+    calendar_add_closure(
+        target=center, start=start_of_day, end=start_of_day + timedelta(days=1), title="Giỗ Tổ", kind="holiday"
+    )
+    assert (
+        refused(
+            resource=resource, user=student, start=slot(day, "09:00", "10:00")[0], end=slot(day, "09:00", "10:00")[1]
+        ).code
+        == "closed"
+    )
 
 
 def test_booking_inside_a_maintenance_window_is_refused_and_after_it_is_accepted(resource, student):
     day = monday_ahead()
-    calendar_add_maintenance(target=resource, start=slot(day, "09:00", "12:00")[0], end=slot(day, "09:00", "12:00")[1], title="Thay ống laser")
-    error = refused(resource=resource, user=student, start=slot(day, "11:00", "12:30")[0], end=slot(day, "11:00", "12:30")[1])
+    calendar_add_maintenance(
+        target=resource,
+        start=slot(day, "09:00", "12:00")[0],
+        end=slot(day, "09:00", "12:00")[1],
+        title="Thay ống laser",
+    )
+    error = refused(
+        resource=resource, user=student, start=slot(day, "11:00", "12:30")[0], end=slot(day, "11:00", "12:30")[1]
+    )
     assert error.code == "resource_unavailable"
     assert "maintenance" in error.details
-    booking_request(resource=resource, user=student, start=slot(day, "12:00", "13:00")[0], end=slot(day, "12:00", "13:00")[1])
+    booking_request(
+        resource=resource, user=student, start=slot(day, "12:00", "13:00")[0], end=slot(day, "12:00", "13:00")[1]
+    )
 
 
 @pytest.mark.parametrize("status", [Resource.Status.DOWN, Resource.Status.RETIRED, Resource.Status.MAINTENANCE])
 def test_resource_that_is_not_operational_is_refused(lab, student, status):
     resource = make_resource(lab, status=status)
     day = monday_ahead()
-    error = refused(resource=resource, user=student, start=slot(day, "09:00", "10:00")[0], end=slot(day, "09:00", "10:00")[1])
+    error = refused(
+        resource=resource, user=student, start=slot(day, "09:00", "10:00")[0], end=slot(day, "09:00", "10:00")[1]
+    )
     assert error.code == "resource_unavailable"
     assert error.details["status"] == status
 
@@ -167,18 +232,24 @@ def test_resource_that_is_not_operational_is_refused(lab, student, status):
 def test_booking_shorter_than_the_minimum_is_refused_and_the_minimum_is_accepted(lab, student):
     resource = make_resource(lab, min_duration=timedelta(hours=1))
     day = monday_ahead()
-    assert refused(resource=resource, user=student, start=slot(day, "09:00", "09:30")[0], end=slot(day, "09:00", "09:30")[1]).code == (
-        "duration_too_short"
+    assert refused(
+        resource=resource, user=student, start=slot(day, "09:00", "09:30")[0], end=slot(day, "09:00", "09:30")[1]
+    ).code == ("duration_too_short")
+    booking_request(
+        resource=resource, user=student, start=slot(day, "09:00", "10:00")[0], end=slot(day, "09:00", "10:00")[1]
     )
-    booking_request(resource=resource, user=student, start=slot(day, "09:00", "10:00")[0], end=slot(day, "09:00", "10:00")[1])
 
 
 def test_booking_longer_than_the_maximum_is_refused_and_the_maximum_is_accepted(resource, student):
     day = monday_ahead()
-    error = refused(resource=resource, user=student, start=slot(day, "08:00", "12:30")[0], end=slot(day, "08:00", "12:30")[1])
+    error = refused(
+        resource=resource, user=student, start=slot(day, "08:00", "12:30")[0], end=slot(day, "08:00", "12:30")[1]
+    )
     assert error.code == "duration_too_long"
     assert error.details["maximum_minutes"] == 240
-    booking_request(resource=resource, user=student, start=slot(day, "08:00", "12:00")[0], end=slot(day, "08:00", "12:00")[1])
+    booking_request(
+        resource=resource, user=student, start=slot(day, "08:00", "12:00")[0], end=slot(day, "08:00", "12:00")[1]
+    )
 
 
 @pytest.mark.parametrize("start, end", [("09:15", "10:15"), ("09:00", "09:45"), ("09:10", "10:00")])
@@ -197,7 +268,12 @@ def test_the_slot_grid_starts_at_the_labs_local_midnight_not_at_utc_midnight(stu
 
     tz = ZoneInfo(kolkata)
     day = monday_ahead(tz=tz)
-    booking_request(resource=resource, user=student, start=slot(day, "09:00", "10:00", tz=tz)[0], end=slot(day, "09:00", "10:00", tz=tz)[1])
+    booking_request(
+        resource=resource,
+        user=student,
+        start=slot(day, "09:00", "10:00", tz=tz)[0],
+        end=slot(day, "09:00", "10:00", tz=tz)[1],
+    )
     s, e = slot(day, "10:30", "11:30", tz=tz)  # on the UTC hour (05:00 UTC), off the local one
     assert refused(resource=resource, user=student, start=s, end=e).code == "slot_granularity"
 
@@ -211,20 +287,34 @@ def test_booking_inside_the_lead_time_is_refused_and_beyond_it_is_accepted(lab, 
     error = refused(resource=resource, user=student, start=soon, end=soon + timedelta(hours=1))
     assert error.code == "lead_time"
     day = monday_ahead()
-    booking_request(resource=resource, user=student, start=slot(day, "09:00", "10:00")[0], end=slot(day, "09:00", "10:00")[1])
+    booking_request(
+        resource=resource, user=student, start=slot(day, "09:00", "10:00")[0], end=slot(day, "09:00", "10:00")[1]
+    )
 
 
 def test_booking_beyond_the_horizon_is_refused_and_inside_it_is_accepted(lab, student):
     resource = make_resource(lab, horizon=timedelta(days=30))
     far = monday_ahead(weeks=6)
-    assert refused(resource=resource, user=student, start=slot(far, "09:00", "10:00")[0], end=slot(far, "09:00", "10:00")[1]).code == "horizon"
+    assert (
+        refused(
+            resource=resource, user=student, start=slot(far, "09:00", "10:00")[0], end=slot(far, "09:00", "10:00")[1]
+        ).code
+        == "horizon"
+    )
     near = monday_ahead(weeks=3)
-    booking_request(resource=resource, user=student, start=slot(near, "09:00", "10:00")[0], end=slot(near, "09:00", "10:00")[1])
+    booking_request(
+        resource=resource, user=student, start=slot(near, "09:00", "10:00")[0], end=slot(near, "09:00", "10:00")[1]
+    )
 
 
 def test_booking_in_the_past_is_refused(resource, student):
     day = timezone.localdate(timezone=HCM) - timedelta(days=7)
-    assert refused(resource=resource, user=student, start=slot(day, "09:00", "10:00")[0], end=slot(day, "09:00", "10:00")[1]).code == "in_the_past"
+    assert (
+        refused(
+            resource=resource, user=student, start=slot(day, "09:00", "10:00")[0], end=slot(day, "09:00", "10:00")[1]
+        ).code
+        == "in_the_past"
+    )
 
 
 # --- Certifications -------------------------------------------------------------------------------
@@ -279,16 +369,33 @@ def _policy(lab, **fields) -> BookingPolicy:
 def test_weekly_hours_quota_refuses_the_booking_that_would_exceed_it_and_accepts_one_that_fits(lab, resource, student):
     QuotaRule.objects.create(policy=_policy(lab), audience=Audience.STUDENT, max_hours_per_week=Decimal("3"))
     day = monday_ahead()
-    booking_request(resource=resource, user=student, start=slot(day, "09:00", "11:00")[0], end=slot(day, "09:00", "11:00")[1])
+    booking_request(
+        resource=resource, user=student, start=slot(day, "09:00", "11:00")[0], end=slot(day, "09:00", "11:00")[1]
+    )
     tuesday = day + timedelta(days=1)
-    error = refused(resource=resource, user=student, start=slot(tuesday, "09:00", "11:00")[0], end=slot(tuesday, "09:00", "11:00")[1])
+    error = refused(
+        resource=resource,
+        user=student,
+        start=slot(tuesday, "09:00", "11:00")[0],
+        end=slot(tuesday, "09:00", "11:00")[1],
+    )
     assert error.code == "quota_hours_exceeded"
     assert error.details["used_hours"] == "2"
     assert error.details["limit_hours"] == "3"
-    booking_request(resource=resource, user=student, start=slot(tuesday, "09:00", "10:00")[0], end=slot(tuesday, "09:00", "10:00")[1])
+    booking_request(
+        resource=resource,
+        user=student,
+        start=slot(tuesday, "09:00", "10:00")[0],
+        end=slot(tuesday, "09:00", "10:00")[1],
+    )
     # The next week starts afresh.
     next_week = day + timedelta(days=7)
-    booking_request(resource=resource, user=student, start=slot(next_week, "09:00", "11:00")[0], end=slot(next_week, "09:00", "11:00")[1])
+    booking_request(
+        resource=resource,
+        user=student,
+        start=slot(next_week, "09:00", "11:00")[0],
+        end=slot(next_week, "09:00", "11:00")[1],
+    )
 
 
 def test_weekly_quota_applies_only_to_its_audience(lab, resource):
@@ -301,32 +408,52 @@ def test_weekly_quota_applies_only_to_its_audience(lab, resource):
 def test_cancelled_bookings_do_not_count_against_the_weekly_quota(lab, resource, student):
     QuotaRule.objects.create(policy=_policy(lab), audience=Audience.STUDENT, max_hours_per_week=Decimal("2"))
     day = monday_ahead()
-    first = booking_request(resource=resource, user=student, start=slot(day, "09:00", "11:00")[0], end=slot(day, "09:00", "11:00")[1])
+    first = booking_request(
+        resource=resource, user=student, start=slot(day, "09:00", "11:00")[0], end=slot(day, "09:00", "11:00")[1]
+    )
     booking_cancel(booking=first, by=student)
-    booking_request(resource=resource, user=student, start=slot(day, "13:00", "15:00")[0], end=slot(day, "13:00", "15:00")[1])
+    booking_request(
+        resource=resource, user=student, start=slot(day, "13:00", "15:00")[0], end=slot(day, "13:00", "15:00")[1]
+    )
 
 
 def test_category_quota_counts_only_machines_of_that_category(lab, student):
     lasers, printers = make_category("laser"), make_category("printer")
-    QuotaRule.objects.create(policy=_policy(lab), audience=Audience.STUDENT, category=lasers, max_hours_per_week=Decimal("1"))
+    QuotaRule.objects.create(
+        policy=_policy(lab), audience=Audience.STUDENT, category=lasers, max_hours_per_week=Decimal("1")
+    )
     laser, printer = make_equipment(lab, category=lasers), make_equipment(lab, category=printers)
     day = monday_ahead()
-    booking_request(resource=printer, user=student, start=slot(day, "09:00", "12:00")[0], end=slot(day, "09:00", "12:00")[1])
-    booking_request(resource=laser, user=student, start=slot(day, "09:00", "10:00")[0], end=slot(day, "09:00", "10:00")[1])
-    error = refused(resource=laser, user=student, start=slot(day, "13:00", "13:30")[0], end=slot(day, "13:00", "13:30")[1])
+    booking_request(
+        resource=printer, user=student, start=slot(day, "09:00", "12:00")[0], end=slot(day, "09:00", "12:00")[1]
+    )
+    booking_request(
+        resource=laser, user=student, start=slot(day, "09:00", "10:00")[0], end=slot(day, "09:00", "10:00")[1]
+    )
+    error = refused(
+        resource=laser, user=student, start=slot(day, "13:00", "13:30")[0], end=slot(day, "13:00", "13:30")[1]
+    )
     assert error.code == "quota_hours_exceeded"
 
 
 def test_active_bookings_quota_refuses_one_more_and_accepts_after_a_cancellation(lab, resource, student):
     QuotaRule.objects.create(policy=_policy(lab), audience=Audience.STUDENT, max_active_bookings=2)
     day = monday_ahead()
-    first = booking_request(resource=resource, user=student, start=slot(day, "09:00", "10:00")[0], end=slot(day, "09:00", "10:00")[1])
-    booking_request(resource=resource, user=student, start=slot(day, "10:00", "11:00")[0], end=slot(day, "10:00", "11:00")[1])
-    error = refused(resource=resource, user=student, start=slot(day, "11:00", "12:00")[0], end=slot(day, "11:00", "12:00")[1])
+    first = booking_request(
+        resource=resource, user=student, start=slot(day, "09:00", "10:00")[0], end=slot(day, "09:00", "10:00")[1]
+    )
+    booking_request(
+        resource=resource, user=student, start=slot(day, "10:00", "11:00")[0], end=slot(day, "10:00", "11:00")[1]
+    )
+    error = refused(
+        resource=resource, user=student, start=slot(day, "11:00", "12:00")[0], end=slot(day, "11:00", "12:00")[1]
+    )
     assert error.code == "quota_active_bookings_exceeded"
     assert error.details == {"active": 2, "limit": 2}
     booking_cancel(booking=first, by=student)
-    booking_request(resource=resource, user=student, start=slot(day, "11:00", "12:00")[0], end=slot(day, "11:00", "12:00")[1])
+    booking_request(
+        resource=resource, user=student, start=slot(day, "11:00", "12:00")[0], end=slot(day, "11:00", "12:00")[1]
+    )
 
 
 def test_a_centers_quota_applies_to_its_sub_labs(student):
@@ -335,10 +462,12 @@ def test_a_centers_quota_applies_to_its_sub_labs(student):
     QuotaRule.objects.create(policy=_policy(center), audience=Audience.STUDENT, max_active_bookings=1)
     resource = make_resource(make_lab(parent=center))
     day = monday_ahead()
-    booking_request(resource=resource, user=student, start=slot(day, "09:00", "10:00")[0], end=slot(day, "09:00", "10:00")[1])
-    assert refused(resource=resource, user=student, start=slot(day, "10:00", "11:00")[0], end=slot(day, "10:00", "11:00")[1]).code == (
-        "quota_active_bookings_exceeded"
+    booking_request(
+        resource=resource, user=student, start=slot(day, "09:00", "10:00")[0], end=slot(day, "09:00", "10:00")[1]
     )
+    assert refused(
+        resource=resource, user=student, start=slot(day, "10:00", "11:00")[0], end=slot(day, "10:00", "11:00")[1]
+    ).code == ("quota_active_bookings_exceeded")
 
 
 # --- No-show ban ----------------------------------------------------------------------------------
@@ -389,11 +518,17 @@ def test_shared_space_refuses_a_booking_beyond_its_capacity_and_accepts_one_wher
     space = make_space(lab, capacity=2)
     day = monday_ahead()
     for _ in range(2):
-        booking_request(resource=space, user=person(), start=slot(day, "09:00", "10:00")[0], end=slot(day, "09:00", "10:00")[1])
-    error = refused(resource=space, user=person(), start=slot(day, "09:30", "10:30")[0], end=slot(day, "09:30", "10:30")[1])
+        booking_request(
+            resource=space, user=person(), start=slot(day, "09:00", "10:00")[0], end=slot(day, "09:00", "10:00")[1]
+        )
+    error = refused(
+        resource=space, user=person(), start=slot(day, "09:30", "10:30")[0], end=slot(day, "09:30", "10:30")[1]
+    )
     assert error.code == "capacity_full"
     assert error.details["capacity"] == 2
-    booking_request(resource=space, user=person(), start=slot(day, "10:00", "11:00")[0], end=slot(day, "10:00", "11:00")[1])
+    booking_request(
+        resource=space, user=person(), start=slot(day, "10:00", "11:00")[0], end=slot(day, "10:00", "11:00")[1]
+    )
 
 
 @pytest.fixture
@@ -424,8 +559,12 @@ def test_room_holding_a_booked_machine_cannot_be_booked_exclusively(room_with_ma
 def test_room_and_machine_at_different_times_are_both_accepted(room_with_machine):
     room, machine = room_with_machine
     day = monday_ahead()
-    booking_request(resource=room, user=person(), start=slot(day, "09:00", "10:00")[0], end=slot(day, "09:00", "10:00")[1])
-    booking_request(resource=machine, user=person(), start=slot(day, "10:00", "11:00")[0], end=slot(day, "10:00", "11:00")[1])
+    booking_request(
+        resource=room, user=person(), start=slot(day, "09:00", "10:00")[0], end=slot(day, "09:00", "10:00")[1]
+    )
+    booking_request(
+        resource=machine, user=person(), start=slot(day, "10:00", "11:00")[0], end=slot(day, "10:00", "11:00")[1]
+    )
 
 
 def test_a_seat_in_a_shared_room_does_not_block_the_machines_inside(lab):
@@ -448,8 +587,16 @@ def test_slot_held_for_the_first_in_line_is_refused_to_others_and_open_to_the_ho
     s, e = slot(monday_ahead(), "09:00", "10:00")
     holder = person()
     WaitlistEntry.objects.create(
-        resource=resource, user=holder, window_start=s, window_end=e, duration=e - s, status=WaitlistEntry.Status.OFFERED,
-        offered_start=s, offered_end=e, offered_at=timezone.now(), offer_expires_at=timezone.now() + timedelta(minutes=30),
+        resource=resource,
+        user=holder,
+        window_start=s,
+        window_end=e,
+        duration=e - s,
+        status=WaitlistEntry.Status.OFFERED,
+        offered_start=s,
+        offered_end=e,
+        offered_at=timezone.now(),
+        offer_expires_at=timezone.now() + timedelta(minutes=30),
     )
     assert refused(resource=resource, user=person(), start=s, end=e).code == "slot_held"
     booking_request(resource=resource, user=holder, start=s, end=e)
@@ -464,7 +611,11 @@ def test_lab_without_a_policy_gets_the_defaults(lab):
     assert policy.request_hold == timedelta(hours=48)
     assert policy.cancel_cutoff == timedelta(hours=2)
     assert (policy.check_in_before, policy.check_in_after, policy.no_show_grace) == (timedelta(minutes=15),) * 3
-    assert (policy.no_show_ban_threshold, policy.no_show_ban_window, policy.no_show_ban_length) == (3, timedelta(days=30), timedelta(days=14))
+    assert (policy.no_show_ban_threshold, policy.no_show_ban_window, policy.no_show_ban_length) == (
+        3,
+        timedelta(days=30),
+        timedelta(days=14),
+    )
 
 
 def test_policy_is_inherited_from_the_nearest_ancestor_that_has_one():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zoneinfo
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
@@ -29,7 +29,14 @@ def weekly(count: int) -> str:
 
 
 def create(resource, user, rrule, mode, first_start=None, duration=HOUR):
-    return series_create(resource=resource, user=user, first_start=first_start or first_tuesday(), duration=duration, rrule=rrule, mode=mode)
+    return series_create(
+        resource=resource,
+        user=user,
+        first_start=first_start or first_tuesday(),
+        duration=duration,
+        rrule=rrule,
+        mode=mode,
+    )
 
 
 @pytest.fixture
@@ -58,7 +65,9 @@ def test_skip_conflicts_books_what_it_can_and_reports_each_refusal_with_its_code
             assert line["status"] == "booked" and line["code"] is None
             assert Booking.objects.get(pk=line["booking_id"]).series_id == series.pk
     assert Booking.objects.filter(series=series, status=BookingStatus.CONFIRMED).count() == 4
-    assert [datetime.fromisoformat(line["start"]) for line in series.report] == [first_tuesday() + timedelta(weeks=i) for i in range(6)]
+    assert [datetime.fromisoformat(line["start"]) for line in series.report] == [
+        first_tuesday() + timedelta(weeks=i) for i in range(6)
+    ]
 
 
 def test_skip_conflicts_where_every_occurrence_is_refused_still_reports(resource):
@@ -87,7 +96,12 @@ def test_all_or_nothing_with_one_refusal_keeps_nothing_and_says_which_failed_and
     assert error.details["refused"] == 2
     statuses = [(line["status"], line["code"]) for line in error.details["report"]]
     assert statuses == [
-        ("rolled_back", None), ("rolled_back", None), ("refused", "slot_taken"), ("rolled_back", None), ("refused", "closed"), ("rolled_back", None)
+        ("rolled_back", None),
+        ("rolled_back", None),
+        ("refused", "slot_taken"),
+        ("rolled_back", None),
+        ("refused", "closed"),
+        ("rolled_back", None),
     ]
     assert not Booking.objects.filter(user=user).exists()
     assert not BookingSeries.objects.filter(user=user).exists()
@@ -113,13 +127,16 @@ def test_nine_oclock_stays_nine_oclock_across_a_daylight_saving_change():
 
 @pytest.mark.parametrize("form", ["local date", "utc moment"])
 def test_until_may_be_a_local_date_or_a_utc_moment(form):
-    from datetime import timezone as dt_timezone
 
     from bookings.services import series_occurrences
 
     first = first_tuesday()
     last = first + timedelta(weeks=2, hours=1)
-    until = f"{last + timedelta(days=1):%Y%m%d}" if form == "local date" else last.astimezone(dt_timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    until = (
+        f"{last + timedelta(days=1):%Y%m%d}"
+        if form == "local date"
+        else last.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    )
     starts = series_occurrences(rrule=f"FREQ=WEEKLY;UNTIL={until}", first_start=first, tz=HCM)
     assert starts == [first + timedelta(weeks=i) for i in range(3)]
 
@@ -144,7 +161,10 @@ def test_an_endless_rule_is_refused_with_series_too_long(resource):
 def test_exactly_the_cap_is_accepted():
     from bookings.services import series_occurrences
 
-    assert len(series_occurrences(rrule=f"FREQ=DAILY;COUNT={SERIES_MAX_OCCURRENCES}", first_start=first_tuesday(), tz=HCM)) == SERIES_MAX_OCCURRENCES
+    assert (
+        len(series_occurrences(rrule=f"FREQ=DAILY;COUNT={SERIES_MAX_OCCURRENCES}", first_start=first_tuesday(), tz=HCM))
+        == SERIES_MAX_OCCURRENCES
+    )
 
 
 @pytest.mark.parametrize("rrule", ["FREQ=SOMETIMES", "", "BYDAY=TU;COUNT=3", "not a rule"])
@@ -170,7 +190,12 @@ def test_cancel_one_occurrence_leaves_the_others(resource):
     cancelled = series_cancel(series=series, by=user, from_start=second, single=True, reason="Nghỉ lễ")
     assert [b.start for b in cancelled] == [second]
     statuses = list(Booking.objects.filter(series=series).order_by("start").values_list("status", flat=True))
-    assert statuses == [BookingStatus.CONFIRMED, BookingStatus.CANCELLED, BookingStatus.CONFIRMED, BookingStatus.CONFIRMED]
+    assert statuses == [
+        BookingStatus.CONFIRMED,
+        BookingStatus.CANCELLED,
+        BookingStatus.CONFIRMED,
+        BookingStatus.CONFIRMED,
+    ]
     series.refresh_from_db()
     assert series.cancelled_at is None
 
@@ -189,7 +214,12 @@ def test_cancel_the_rest_of_the_series_from_an_occurrence(resource):
     cancelled = series_cancel(series=series, by=user, from_start=first_tuesday() + timedelta(weeks=2))
     assert len(cancelled) == 2
     statuses = list(Booking.objects.filter(series=series).order_by("start").values_list("status", flat=True))
-    assert statuses == [BookingStatus.CONFIRMED, BookingStatus.CONFIRMED, BookingStatus.CANCELLED, BookingStatus.CANCELLED]
+    assert statuses == [
+        BookingStatus.CONFIRMED,
+        BookingStatus.CONFIRMED,
+        BookingStatus.CANCELLED,
+        BookingStatus.CANCELLED,
+    ]
 
 
 def test_cancel_the_whole_future_series_marks_it_cancelled(resource):

@@ -34,14 +34,20 @@ def next_monday(weeks: int = 1) -> date:
 def book(resource, user, *, day: date | None = None, hour: int = 9, hours: int = 1) -> Booking:
     day = day or next_monday(2)
     return booking_request(
-        resource=resource, user=user, start=at(day.year, day.month, day.day, hour), end=at(day.year, day.month, day.day, hour + hours)
+        resource=resource,
+        user=user,
+        start=at(day.year, day.month, day.day, hour),
+        end=at(day.year, day.month, day.day, hour + hours),
     )
 
 
 def move_to(booking: Booking, *, start, end, **fields) -> Booking:
     """Put a booking at another time behind the services' back (how tests travel in time)."""
     Booking.objects.filter(pk=booking.pk).update(
-        start=start, end=end, blocked_period=DateTimeTZRange(start, end + booking.resource.cleanup_buffer, "[)"), **fields
+        start=start,
+        end=end,
+        blocked_period=DateTimeTZRange(start, end + booking.resource.cleanup_buffer, "[)"),
+        **fields,
     )
     booking.refresh_from_db()
     return booking
@@ -66,13 +72,21 @@ def test_confirmed_booking_enqueues_reminders_no_show_check_and_completion(resou
     booking = book(resource, student)
     assert booking.status == BookingStatus.CONFIRMED
     scheduled = {job.task_name: job for job in jobs_for(booking)}
-    assert set(scheduled) == {"bookings.send_reminder", "bookings.mark_no_show", "bookings.complete", "bookings.send_notification"}
+    assert set(scheduled) == {
+        "bookings.send_reminder",
+        "bookings.mark_no_show",
+        "bookings.complete",
+        "bookings.send_notification",
+    }
     # The confirmation e-mail leaves now (from the worker), on the notifications queue.
     assert scheduled["bookings.send_notification"].args == {"booking_id": booking.pk, "kind": "confirmed", "reason": ""}
     assert scheduled["bookings.send_notification"].queue_name == tasks.QUEUE_NOTIFICATIONS
     assert scheduled["bookings.send_notification"].scheduled_at is None
     reminders = sorted(jobs_for(booking, "bookings.send_reminder"), key=lambda j: j.scheduled_at)
-    assert [r.scheduled_at for r in reminders] == [booking.start - timedelta(hours=24), booking.start - timedelta(hours=1)]
+    assert [r.scheduled_at for r in reminders] == [
+        booking.start - timedelta(hours=24),
+        booking.start - timedelta(hours=1),
+    ]
     assert [r.args["kind"] for r in reminders] == ["reminder_24h", "reminder_1h"]
     assert {r.queue_name for r in reminders} == {tasks.QUEUE_NOTIFICATIONS}
     assert scheduled["bookings.mark_no_show"].scheduled_at == booking.start + timedelta(minutes=15)
@@ -96,7 +110,9 @@ def test_a_rolled_back_booking_enqueues_nothing(resource, student):
     with pytest.raises(RuntimeError):
         with transaction.atomic():
             book(resource, student)
-            assert ProcrastinateJob.objects.count() == before + 5  # 4 status jobs and 1 e-mail, visible inside the transaction...
+            assert (
+                ProcrastinateJob.objects.count() == before + 5
+            )  # 4 status jobs and 1 e-mail, visible inside the transaction...
             raise RuntimeError("the request fails after the booking was written")
     assert ProcrastinateJob.objects.count() == before  # ...and gone with it
     assert not Booking.objects.exists()
@@ -120,14 +136,22 @@ def test_no_reminder_is_enqueued_for_a_moment_already_past(resource, student):
     before = set(jobs_for(booking).values_list("id", flat=True))
     tasks.schedule_booking_jobs(booking)
     new = jobs_for(booking).exclude(id__in=before)
-    assert sorted(j.args.get("kind", j.task_name) for j in new) == ["bookings.complete", "bookings.mark_no_show", "reminder_1h"]
+    assert sorted(j.args.get("kind", j.task_name) for j in new) == [
+        "bookings.complete",
+        "bookings.mark_no_show",
+        "reminder_1h",
+    ]
 
 
 def test_a_batch_with_one_job_already_waiting_still_enqueues_the_others(resource, student):
     booking = book(resource, student)
     [waiting] = jobs_for(booking, "bookings.complete")
-    fresh = tasks.new_job(tasks.expire_request, at=timezone.now(), queueing_lock=f"test:{booking.pk}:fresh", booking_id=booking.pk)
-    duplicate = tasks.new_job(tasks.complete_booking, at=booking.end, queueing_lock=waiting.queueing_lock, booking_id=booking.pk)
+    fresh = tasks.new_job(
+        tasks.expire_request, at=timezone.now(), queueing_lock=f"test:{booking.pk}:fresh", booking_id=booking.pk
+    )
+    duplicate = tasks.new_job(
+        tasks.complete_booking, at=booking.end, queueing_lock=waiting.queueing_lock, booking_id=booking.pk
+    )
     with transaction.atomic():
         tasks.defer_jobs([fresh, duplicate])
         assert Booking.objects.filter(pk=booking.pk).exists()  # the transaction is still usable
@@ -135,7 +159,9 @@ def test_a_batch_with_one_job_already_waiting_still_enqueues_the_others(resource
     assert jobs_for(booking, "bookings.expire_request").get().queueing_lock == f"test:{booking.pk}:fresh"
 
 
-def test_a_booking_request_enqueues_its_jobs_and_e_mail_in_one_statement(resource, student, django_assert_max_num_queries):
+def test_a_booking_request_enqueues_its_jobs_and_e_mail_in_one_statement(
+    resource, student, django_assert_max_num_queries
+):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -220,14 +246,19 @@ def test_reminder_is_sent_in_the_users_language(resource, mailoutbox, django_cap
     assert mail.to == [english.email]
 
 
-def test_stale_reminder_of_a_moved_or_cancelled_booking_sends_nothing(resource, student, mailoutbox, django_capture_on_commit_callbacks):
+def test_stale_reminder_of_a_moved_or_cancelled_booking_sends_nothing(
+    resource, student, mailoutbox, django_capture_on_commit_callbacks
+):
     booking = book(resource, student)
     old_start = booking.start.isoformat()
     move_to(booking, start=booking.start + timedelta(hours=2), end=booking.end + timedelta(hours=2))
     with django_capture_on_commit_callbacks(execute=True):
         assert tasks.send_reminder(booking_id=booking.pk, kind="reminder_24h", start=old_start) == "not_due"
         Booking.objects.filter(pk=booking.pk).update(status=BookingStatus.CANCELLED)
-        assert tasks.send_reminder(booking_id=booking.pk, kind="reminder_24h", start=booking.start.isoformat()) == "not_due"
+        assert (
+            tasks.send_reminder(booking_id=booking.pk, kind="reminder_24h", start=booking.start.isoformat())
+            == "not_due"
+        )
     assert mailoutbox == []
 
 
@@ -235,7 +266,7 @@ def test_stale_reminder_of_a_moved_or_cancelled_booking_sends_nothing(resource, 
 
 
 def test_sweep_is_declared_in_code_as_a_periodic_job():
-    [(key, periodic)] = [(k, p) for k, p in app.periodic_registry.periodic_tasks.items() if k[0] == "bookings.sweep"]
+    [(_key, periodic)] = [(k, p) for k, p in app.periodic_registry.periodic_tasks.items() if k[0] == "bookings.sweep"]
     assert periodic.cron == "*/5 * * * *"
     assert periodic.task.queue == tasks.QUEUE_BOOKINGS
 
@@ -279,12 +310,28 @@ def test_real_worker_marks_a_due_no_show_and_a_duplicate_job_changes_nothing(lab
     start = timezone.now() - timedelta(minutes=20)
     move_to(booking, start=start, end=start + timedelta(hours=1))
     with transaction.atomic():
-        tasks.defer_jobs([tasks.new_job(tasks.mark_no_show, at=timezone.now(), queueing_lock=f"test:{booking.pk}:1", booking_id=booking.pk)])
-        tasks.defer_jobs([tasks.new_job(tasks.mark_no_show, at=timezone.now(), queueing_lock=f"test:{booking.pk}:2", booking_id=booking.pk)])
+        tasks.defer_jobs(
+            [
+                tasks.new_job(
+                    tasks.mark_no_show, at=timezone.now(), queueing_lock=f"test:{booking.pk}:1", booking_id=booking.pk
+                )
+            ]
+        )
+        tasks.defer_jobs(
+            [
+                tasks.new_job(
+                    tasks.mark_no_show, at=timezone.now(), queueing_lock=f"test:{booking.pk}:2", booking_id=booking.pk
+                )
+            ]
+        )
     _run_worker_once()
     booking.refresh_from_db()
     assert booking.status == BookingStatus.NO_SHOW
-    runs = list(jobs_for(booking, "bookings.mark_no_show").filter(scheduled_at__lte=timezone.now()).values_list("status", flat=True))
+    runs = list(
+        jobs_for(booking, "bookings.mark_no_show")
+        .filter(scheduled_at__lte=timezone.now())
+        .values_list("status", flat=True)
+    )
     assert runs == ["succeeded", "succeeded"]
     assert BookingEvent.objects.filter(booking=booking, to_status=BookingStatus.NO_SHOW).count() == 1
     assert jobs_for(booking, "bookings.complete").get().status == "todo"
@@ -298,10 +345,25 @@ def test_real_worker_sends_a_reminder_only_once_for_duplicate_jobs(lab, mailoutb
     start = booking.start.isoformat()
     for n in range(2):
         with transaction.atomic():
-            tasks.defer_jobs([tasks.new_job(tasks.send_reminder, at=timezone.now(), queueing_lock=f"test:{booking.pk}:r{n}", booking_id=booking.pk, kind="reminder_24h", start=start)])
+            tasks.defer_jobs(
+                [
+                    tasks.new_job(
+                        tasks.send_reminder,
+                        at=timezone.now(),
+                        queueing_lock=f"test:{booking.pk}:r{n}",
+                        booking_id=booking.pk,
+                        kind="reminder_24h",
+                        start=start,
+                    )
+                ]
+            )
     _run_worker_once()
     assert len([m for m in mailoutbox if "Nhắc lịch" in m.subject]) == 1
-    assert sorted(jobs_for(booking, "bookings.send_reminder").filter(queueing_lock__startswith="test:").values_list("status", flat=True)) == [
+    assert sorted(
+        jobs_for(booking, "bookings.send_reminder")
+        .filter(queueing_lock__startswith="test:")
+        .values_list("status", flat=True)
+    ) == [
         "succeeded",
         "succeeded",
     ]
@@ -314,9 +376,20 @@ def test_manage_py_procrastinate_worker_one_shot_expires_a_due_request(lab):
     booking = book(resource, student)
     Booking.objects.filter(pk=booking.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     with transaction.atomic():
-        tasks.defer_jobs([tasks.new_job(tasks.expire_request, at=timezone.now(), queueing_lock=f"test:{booking.pk}:x", booking_id=booking.pk)])
+        tasks.defer_jobs(
+            [
+                tasks.new_job(
+                    tasks.expire_request, at=timezone.now(), queueing_lock=f"test:{booking.pk}:x", booking_id=booking.pk
+                )
+            ]
+        )
         # A job on a queue that is not ours: the labshare worker must leave it alone.
-        foreign = configure_task(name="bookings.complete", job_manager=tasks._django_jobs, queue="someone-else", task_kwargs={"booking_id": booking.pk}).defer()
+        foreign = configure_task(
+            name="bookings.complete",
+            job_manager=tasks._django_jobs,
+            queue="someone-else",
+            task_kwargs={"booking_id": booking.pk},
+        ).defer()
     settings_dict = connection.settings_dict
     env = dict(os.environ)
     env["DATABASE_URL"] = (
@@ -324,7 +397,11 @@ def test_manage_py_procrastinate_worker_one_shot_expires_a_due_request(lab):
     )
     result = subprocess.run(
         [sys.executable, "manage.py", "procrastinate", "worker", "--one-shot", "--no-listen-notify"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     booking.refresh_from_db()

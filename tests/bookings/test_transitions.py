@@ -63,7 +63,9 @@ ACTIONS = {
     "complete": lambda b, c: booking_complete(booking=b, at=b.end),
     "no_show": lambda b, c: booking_mark_no_show(booking=b, at=b.start + timedelta(minutes=20)),
     "expire": lambda b, c: booking_expire(booking=b, at=b.end),
-    "reschedule": lambda b, c: booking_reschedule(booking=b, by=c["user"], start=b.start + timedelta(hours=2), end=b.end + timedelta(hours=2)),
+    "reschedule": lambda b, c: booking_reschedule(
+        booking=b, by=c["user"], start=b.start + timedelta(hours=2), end=b.end + timedelta(hours=2)
+    ),
 }
 
 ALLOWED = {
@@ -87,7 +89,9 @@ def test_every_status_either_allows_the_action_or_refuses_it_with_invalid_transi
     user = person()
     context = {"user": user, "manager": manager}
     for offset, status in enumerate(S.values):
-        booking = force_status(book(resource, user, day=monday_ahead() + timedelta(days=offset % 5, weeks=offset // 5)), status)
+        booking = force_status(
+            book(resource, user, day=monday_ahead() + timedelta(days=offset % 5, weeks=offset // 5)), status
+        )
         events_before = BookingEvent.objects.filter(booking=booking).count()
         expected = ALLOWED.get((action, status))
         if expected is None:
@@ -272,12 +276,16 @@ def test_request_expires_only_once_its_hold_has_passed(lab):
 def test_reschedule_moves_the_booking_and_frees_the_old_slot(resource):
     user = person()
     booking = book(resource, user, "09:00", "10:00")
-    moved = booking_reschedule(booking=booking, by=user, start=booking.start + timedelta(hours=3), end=booking.end + timedelta(hours=3))
+    moved = booking_reschedule(
+        booking=booking, by=user, start=booking.start + timedelta(hours=3), end=booking.end + timedelta(hours=3)
+    )
     assert moved.pk == booking.pk and moved.start == booking.start
     assert Booking.objects.get(pk=booking.pk).start.astimezone(resource.lab.tz).hour == 12
     book(resource, person(), "09:00", "10:00")
     event = BookingEvent.objects.filter(booking=booking).order_by("at", "id").last()
-    assert event.reason == "rescheduled" and event.details["old"]["start"].startswith(slot(monday_ahead(), "09:00", "10:00")[0].isoformat()[:16])
+    assert event.reason == "rescheduled" and event.details["old"]["start"].startswith(
+        slot(monday_ahead(), "09:00", "10:00")[0].isoformat()[:16]
+    )
 
 
 def test_reschedule_into_a_period_overlapping_its_own_old_one_is_accepted(resource):
@@ -314,14 +322,18 @@ def test_user_moving_a_confirmed_booking_that_needs_approval_sends_it_back_for_a
     resource = make_resource(lab, approval_policy=Resource.ApprovalPolicy.MANAGER)
     user = person()
     booking = booking_approve(booking=book(resource, user), by=manager)
-    moved = booking_reschedule(booking=booking, by=user, start=booking.start + timedelta(hours=2), end=booking.end + timedelta(hours=2))
+    moved = booking_reschedule(
+        booking=booking, by=user, start=booking.start + timedelta(hours=2), end=booking.end + timedelta(hours=2)
+    )
     assert moved.status == S.REQUESTED and moved.expires_at is not None and moved.price_vnd is None
 
 
 def test_someone_else_cannot_reschedule(resource):
     booking = book(resource, person())
     with pytest.raises(BookingError) as exc:
-        booking_reschedule(booking=booking, by=person(), start=booking.start + timedelta(hours=1), end=booking.end + timedelta(hours=1))
+        booking_reschedule(
+            booking=booking, by=person(), start=booking.start + timedelta(hours=1), end=booking.end + timedelta(hours=1)
+        )
     assert exc.value.code == "not_permitted"
 
 
@@ -334,13 +346,19 @@ def hooks(monkeypatch):
     from bookings import events, notifications, tasks, waitlist
 
     calls = []
-    monkeypatch.setattr(tasks, "booking_jobs", lambda booking, *, policy=None: calls.append(("jobs", booking.status)) or [])
     monkeypatch.setattr(
-        notifications, "notification_jobs", lambda booking, *, kinds, reason="": calls.extend(("notify", k) for k in kinds) or []
+        tasks, "booking_jobs", lambda booking, *, policy=None: calls.append(("jobs", booking.status)) or []
+    )
+    monkeypatch.setattr(
+        notifications,
+        "notification_jobs",
+        lambda booking, *, kinds, reason="": calls.extend(("notify", k) for k in kinds) or [],
     )
     monkeypatch.setattr(events, "publish_booking_changed", lambda booking, *, change: calls.append(("live", change)))
     monkeypatch.setattr(
-        waitlist, "waitlist_slot_freed", lambda *, resource, start, end: calls.append(("freed", resource.pk, start, end))
+        waitlist,
+        "waitlist_slot_freed",
+        lambda *, resource, start, end: calls.append(("freed", resource.pk, start, end)),
     )
     return calls
 
@@ -351,7 +369,12 @@ def test_request_and_cancel_call_jobs_email_live_updates_and_the_waitlist(resour
     assert hooks == [("jobs", S.CONFIRMED), ("notify", "confirmed"), ("live", "confirmed")]
     hooks.clear()
     booking_cancel(booking=booking, by=user, reason="ốm")
-    assert hooks == [("jobs", S.CANCELLED), ("notify", "cancelled"), ("live", "cancelled"), ("freed", resource.pk, booking.start, booking.end)]
+    assert hooks == [
+        ("jobs", S.CANCELLED),
+        ("notify", "cancelled"),
+        ("live", "cancelled"),
+        ("freed", resource.pk, booking.start, booking.end),
+    ]
 
 
 def test_a_refused_request_calls_no_hook(resource, hooks):

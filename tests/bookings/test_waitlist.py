@@ -53,7 +53,10 @@ def full_day(resource):
 
 def test_first_in_line_gets_the_hold_and_only_they_are_told(resource, full_day, mailoutbox, run_mail_jobs):
     first, second, third = make_user("first"), make_user("second"), make_user("third", language="en")
-    entries = [waitlist_join(resource=resource, user=u, window_start=t(8), window_end=t(17), duration=timedelta(hours=1)) for u in (first, second, third)]
+    entries = [
+        waitlist_join(resource=resource, user=u, window_start=t(8), window_end=t(17), duration=timedelta(hours=1))
+        for u in (first, second, third)
+    ]
     mailoutbox.clear()
     booking_cancel(booking=full_day[1], by=full_day[1].user)  # frees 11:00–14:00
     run_mail_jobs()
@@ -67,7 +70,10 @@ def test_first_in_line_gets_the_hold_and_only_they_are_told(resource, full_day, 
 
 def test_one_freed_slot_is_offered_to_one_person_only(resource, full_day, mailoutbox, run_mail_jobs):
     users = [make_user() for _ in range(4)]
-    entries = [waitlist_join(resource=resource, user=u, window_start=t(11), window_end=t(14), duration=timedelta(hours=3)) for u in users]
+    entries = [
+        waitlist_join(resource=resource, user=u, window_start=t(11), window_end=t(14), duration=timedelta(hours=3))
+        for u in users
+    ]
     mailoutbox.clear()
     booking_cancel(booking=full_day[1], by=full_day[1].user)
     run_mail_jobs()
@@ -77,7 +83,9 @@ def test_one_freed_slot_is_offered_to_one_person_only(resource, full_day, mailou
 
 
 def test_hold_lasts_thirty_minutes_and_never_past_the_slot_start(resource, full_day, settings):
-    entry = waitlist_join(resource=resource, user=make_user(), window_start=t(11), window_end=t(14), duration=timedelta(hours=1))
+    entry = waitlist_join(
+        resource=resource, user=make_user(), window_start=t(11), window_end=t(14), duration=timedelta(hours=1)
+    )
     before = timezone.now()
     booking_cancel(booking=full_day[1], by=full_day[1].user)
     entry.refresh_from_db()
@@ -87,7 +95,13 @@ def test_hold_lasts_thirty_minutes_and_never_past_the_slot_start(resource, full_
     assert job.scheduled_at == entry.offer_expires_at
 
     # A slot starting in ten minutes: the hold ends at the start, not thirty minutes later.
-    soon_entry = waitlist_join(resource=resource, user=make_user(), window_start=timezone.now(), window_end=t(17), duration=timedelta(minutes=30))
+    soon_entry = waitlist_join(
+        resource=resource,
+        user=make_user(),
+        window_start=timezone.now(),
+        window_end=t(17),
+        duration=timedelta(minutes=30),
+    )
     soon = timezone.now() + timedelta(minutes=10)
     with transaction.atomic():
         waitlist_slot_freed(resource=resource, start=soon, end=soon + timedelta(hours=1))
@@ -97,9 +111,15 @@ def test_hold_lasts_thirty_minutes_and_never_past_the_slot_start(resource, full_
 
 
 def test_window_or_duration_that_does_not_fit_is_skipped(resource, full_day):
-    too_long = waitlist_join(resource=resource, user=make_user(), window_start=t(8), window_end=t(17), duration=timedelta(hours=4))
-    elsewhere = waitlist_join(resource=resource, user=make_user(), window_start=t(15), window_end=t(17), duration=timedelta(hours=1))
-    fits = waitlist_join(resource=resource, user=make_user(), window_start=t(12), window_end=t(17), duration=timedelta(hours=2))
+    too_long = waitlist_join(
+        resource=resource, user=make_user(), window_start=t(8), window_end=t(17), duration=timedelta(hours=4)
+    )
+    elsewhere = waitlist_join(
+        resource=resource, user=make_user(), window_start=t(15), window_end=t(17), duration=timedelta(hours=1)
+    )
+    fits = waitlist_join(
+        resource=resource, user=make_user(), window_start=t(12), window_end=t(17), duration=timedelta(hours=2)
+    )
     booking_cancel(booking=full_day[1], by=full_day[1].user)  # frees 11:00–14:00
     assert WaitlistEntry.objects.get(pk=too_long.pk).status == Status.WAITING
     assert WaitlistEntry.objects.get(pk=elsewhere.pk).status == Status.WAITING
@@ -128,7 +148,9 @@ def test_lapsed_hold_passes_to_the_next_in_line(resource, full_day, mailoutbox, 
 
 def test_accepting_the_hold_books_the_slot(resource, full_day):
     user = make_user()
-    entry = waitlist_join(resource=resource, user=user, window_start=t(11), window_end=t(14), duration=timedelta(hours=2))
+    entry = waitlist_join(
+        resource=resource, user=user, window_start=t(11), window_end=t(14), duration=timedelta(hours=2)
+    )
     booking_cancel(booking=full_day[1], by=full_day[1].user)
     entry.refresh_from_db()
     booking = waitlist_accept(entry=entry, by=user)
@@ -142,7 +164,9 @@ def test_accepting_the_hold_books_the_slot(resource, full_day):
 
 def test_someone_else_cannot_accept_or_take_the_held_slot(resource, full_day):
     holder, intruder = make_user(), make_user()
-    entry = waitlist_join(resource=resource, user=holder, window_start=t(11), window_end=t(14), duration=timedelta(hours=1))
+    entry = waitlist_join(
+        resource=resource, user=holder, window_start=t(11), window_end=t(14), duration=timedelta(hours=1)
+    )
     booking_cancel(booking=full_day[1], by=full_day[1].user)
     entry.refresh_from_db()
     with pytest.raises(BookingError) as exc:
@@ -158,7 +182,9 @@ def test_someone_else_cannot_accept_or_take_the_held_slot(resource, full_day):
 
 def test_accepting_after_the_hold_lapsed_is_refused(resource, full_day):
     user = make_user()
-    entry = waitlist_join(resource=resource, user=user, window_start=t(11), window_end=t(14), duration=timedelta(hours=1))
+    entry = waitlist_join(
+        resource=resource, user=user, window_start=t(11), window_end=t(14), duration=timedelta(hours=1)
+    )
     booking_cancel(booking=full_day[1], by=full_day[1].user)
     WaitlistEntry.objects.filter(pk=entry.pk).update(offer_expires_at=timezone.now() - timedelta(seconds=1))
     with pytest.raises(BookingError) as exc:
@@ -185,7 +211,9 @@ def test_expired_request_offers_its_slot_to_the_first_in_line(lab, mailoutbox, r
     resource = make_resource(lab, approval_policy=Resource.ApprovalPolicy.MANAGER)
     request = booking_request(resource=resource, user=make_user(), start=t(9), end=t(11))
     waiter = make_user()
-    entry = waitlist_join(resource=resource, user=waiter, window_start=t(9), window_end=t(12), duration=timedelta(hours=2))
+    entry = waitlist_join(
+        resource=resource, user=waiter, window_start=t(9), window_end=t(12), duration=timedelta(hours=2)
+    )
     Booking.objects.filter(pk=request.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     run_mail_jobs()
     mailoutbox.clear()
@@ -202,17 +230,30 @@ def test_join_checks_the_wish(resource, student):
     assert exc.value.code == "waitlist_window_too_short"
     past = timezone.now() - timedelta(days=1)
     with pytest.raises(BookingError) as exc:
-        waitlist_join(resource=resource, user=student, window_start=past - timedelta(hours=3), window_end=past, duration=timedelta(hours=1))
+        waitlist_join(
+            resource=resource,
+            user=student,
+            window_start=past - timedelta(hours=3),
+            window_end=past,
+            duration=timedelta(hours=1),
+        )
     assert exc.value.code == "waitlist_window_passed"
     with pytest.raises(BookingError) as exc:
         waitlist_join(resource=resource, user=student, window_start=t(9), window_end=t(17), duration=timedelta(hours=9))
     assert exc.value.code == "duration_too_long"
-    first = waitlist_join(resource=resource, user=student, window_start=t(9), window_end=t(17), duration=timedelta(hours=1))
-    assert waitlist_join(resource=resource, user=student, window_start=t(9), window_end=t(17), duration=timedelta(hours=1)) == first
+    first = waitlist_join(
+        resource=resource, user=student, window_start=t(9), window_end=t(17), duration=timedelta(hours=1)
+    )
+    assert (
+        waitlist_join(resource=resource, user=student, window_start=t(9), window_end=t(17), duration=timedelta(hours=1))
+        == first
+    )
 
 
 def test_entries_whose_window_passed_are_closed(resource, student):
-    entry = waitlist_join(resource=resource, user=student, window_start=t(9), window_end=t(17), duration=timedelta(hours=1))
+    entry = waitlist_join(
+        resource=resource, user=student, window_start=t(9), window_end=t(17), duration=timedelta(hours=1)
+    )
     assert waitlist_close_passed(now=t(16)) == 0
     assert waitlist_close_passed(now=t(17)) == 1
     entry.refresh_from_db()
@@ -226,7 +267,9 @@ def test_two_slots_freed_at_once_never_offer_the_same_entry_twice(lab):
     owner = make_user()
     morning = booking_request(resource=resource, user=owner, start=t(9), end=t(10))
     afternoon = booking_request(resource=resource, user=owner, start=t(14), end=t(15))
-    entry = waitlist_join(resource=resource, user=make_user(), window_start=t(8), window_end=t(17), duration=timedelta(hours=1))
+    entry = waitlist_join(
+        resource=resource, user=make_user(), window_start=t(8), window_end=t(17), duration=timedelta(hours=1)
+    )
     barrier = threading.Barrier(2)
     errors = []
 
@@ -248,4 +291,6 @@ def test_two_slots_freed_at_once_never_offer_the_same_entry_twice(lab):
     entry.refresh_from_db()
     assert entry.status == Status.OFFERED
     assert (entry.offered_start, entry.offered_end) in {(t(9), t(10)), (t(14), t(15))}
-    assert ProcrastinateJob.objects.filter(task_name="bookings.expire_waitlist_hold", args__entry_id=entry.pk).count() == 1
+    assert (
+        ProcrastinateJob.objects.filter(task_name="bookings.expire_waitlist_hold", args__entry_id=entry.pk).count() == 1
+    )

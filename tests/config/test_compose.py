@@ -108,12 +108,19 @@ def test_every_service_has_a_health_check(service):
     healthcheck = SERVICES[service].get("healthcheck")
     assert healthcheck and not healthcheck.get("disable")
     test = healthcheck["test"]
-    assert (isinstance(test, list) and test[0] in ("CMD", "CMD-SHELL") and len(test) > 1) or (isinstance(test, str) and test)
+    assert (isinstance(test, list) and test[0] in ("CMD", "CMD-SHELL") and len(test) > 1) or (
+        isinstance(test, str) and test
+    )
 
 
 @pytest.mark.parametrize(
     "service, probe",
-    [("postgres", "pg_isready"), ("redis", "redis-cli ping"), ("web", "/healthz"), ("worker", "procrastinate healthchecks")],
+    [
+        ("postgres", "pg_isready"),
+        ("redis", "redis-cli ping"),
+        ("web", "/healthz"),
+        ("worker", "procrastinate healthchecks"),
+    ],
 )
 def test_health_checks_probe_what_matters(service, probe):
     assert probe in healthcheck_text(service)
@@ -190,12 +197,22 @@ def test_every_variable_given_to_web_and_worker_is_read_by_the_settings(service)
 
 def test_the_settings_parser_really_finds_the_settings_variables():
     # Guard for the test above: an empty set would make it pass vacuously.
-    assert {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "EMAIL_URL", "TIME_ZONE"} <= settings_variables()
+    assert {
+        "DATABASE_URL",
+        "REDIS_URL",
+        "SECRET_KEY",
+        "DEBUG",
+        "ALLOWED_HOSTS",
+        "EMAIL_URL",
+        "TIME_ZONE",
+    } <= settings_variables()
 
 
 @pytest.mark.parametrize("service", APP_SERVICES)
 def test_web_and_worker_get_every_variable_of_the_design(service):
-    assert {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "EMAIL_URL", "TIME_ZONE"} <= set(environment(service))
+    assert {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "EMAIL_URL", "TIME_ZONE"} <= set(
+        environment(service)
+    )
 
 
 @pytest.mark.parametrize("service", APP_SERVICES)
@@ -225,7 +242,9 @@ def test_database_and_redis_urls_point_at_their_services():
     assert database.scheme == "postgres" and database.hostname == "postgres" and database.port == 5432
     postgres = rendered_environment("postgres")
     assert (database.username, database.password, database.path.lstrip("/")) == (
-        postgres["POSTGRES_USER"], postgres["POSTGRES_PASSWORD"], postgres["POSTGRES_DB"],
+        postgres["POSTGRES_USER"],
+        postgres["POSTGRES_PASSWORD"],
+        postgres["POSTGRES_DB"],
     )
     assert urlsplit(env["REDIS_URL"]).hostname == "redis"
 

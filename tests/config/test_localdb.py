@@ -60,7 +60,9 @@ def _glob_returning(paths_by_pattern: dict[str, list[Path]]):
     return fake_glob
 
 
-@pytest.mark.skipif(not Path("/usr/lib/postgresql").exists(), reason="Debian's PostgreSQL server package is not installed")
+@pytest.mark.skipif(
+    not Path("/usr/lib/postgresql").exists(), reason="Debian's PostgreSQL server package is not installed"
+)
 def test_binaries_are_found_under_usr_lib_postgresql_when_not_on_path(monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
     found = localdb._find_bin_dir()
@@ -72,7 +74,9 @@ def test_the_newest_installed_version_is_chosen(monkeypatch, tmp_path):
     old, new, older = _fake_bin(tmp_path, "13"), _fake_bin(tmp_path, "16"), _fake_bin(tmp_path, "9.6")
     monkeypatch.setenv("PATH", "/nonexistent")
     monkeypatch.setattr(
-        localdb.glob, "glob", _glob_returning({"/usr/lib/postgresql/*/bin/pg_ctl": [old / "pg_ctl", older / "pg_ctl", new / "pg_ctl"]})
+        localdb.glob,
+        "glob",
+        _glob_returning({"/usr/lib/postgresql/*/bin/pg_ctl": [old / "pg_ctl", older / "pg_ctl", new / "pg_ctl"]}),
     )
     assert localdb._find_bin_dir() == new
 
@@ -82,7 +86,9 @@ def test_a_version_folder_without_initdb_is_skipped(monkeypatch, tmp_path):
     server, client_only = _fake_bin(tmp_path, "15"), _fake_bin(tmp_path, "17", with_initdb=False)
     monkeypatch.setenv("PATH", "/nonexistent")
     monkeypatch.setattr(
-        localdb.glob, "glob", _glob_returning({"/usr/lib/postgresql/*/bin/pg_ctl": [server / "pg_ctl", client_only / "pg_ctl"]})
+        localdb.glob,
+        "glob",
+        _glob_returning({"/usr/lib/postgresql/*/bin/pg_ctl": [server / "pg_ctl", client_only / "pg_ctl"]}),
     )
     assert localdb._find_bin_dir() == server
 
@@ -118,21 +124,39 @@ def test_missing_binaries_make_the_command_exit_non_zero_with_the_message(tmp_pa
 
 def test_ordinary_user_runs_the_binaries_directly(monkeypatch):
     monkeypatch.setattr(localdb, "_is_root", lambda: False)
-    assert localdb._as_server_user(["/usr/lib/postgresql/15/bin/initdb", "-D", "/x"]) == ["/usr/lib/postgresql/15/bin/initdb", "-D", "/x"]
+    assert localdb._as_server_user(["/usr/lib/postgresql/15/bin/initdb", "-D", "/x"]) == [
+        "/usr/lib/postgresql/15/bin/initdb",
+        "-D",
+        "/x",
+    ]
 
 
 def test_root_runs_the_binaries_as_postgres_through_runuser(monkeypatch):
     monkeypatch.setattr(localdb, "_is_root", lambda: True)
-    monkeypatch.setattr(localdb.pwd, "getpwnam", lambda name: pwd.struct_passwd((name, "x", 101, 104, "", "/var/lib/postgresql", "/bin/sh")))
+    monkeypatch.setattr(
+        localdb.pwd,
+        "getpwnam",
+        lambda name: pwd.struct_passwd((name, "x", 101, 104, "", "/var/lib/postgresql", "/bin/sh")),
+    )
     monkeypatch.setattr(localdb.shutil, "which", lambda name: "/usr/sbin/runuser" if name == "runuser" else None)
     assert localdb._as_server_user(["initdb", "-D", "/srv/labshare data"]) == [
-        "/usr/sbin/runuser", "-u", "postgres", "--", "initdb", "-D", "/srv/labshare data",
+        "/usr/sbin/runuser",
+        "-u",
+        "postgres",
+        "--",
+        "initdb",
+        "-D",
+        "/srv/labshare data",
     ]
 
 
 def test_root_without_runuser_falls_back_to_su_with_a_quoted_command(monkeypatch):
     monkeypatch.setattr(localdb, "_is_root", lambda: True)
-    monkeypatch.setattr(localdb.pwd, "getpwnam", lambda name: pwd.struct_passwd((name, "x", 101, 104, "", "/var/lib/postgresql", "/bin/sh")))
+    monkeypatch.setattr(
+        localdb.pwd,
+        "getpwnam",
+        lambda name: pwd.struct_passwd((name, "x", 101, 104, "", "/var/lib/postgresql", "/bin/sh")),
+    )
     monkeypatch.setattr(localdb.shutil, "which", lambda name: None)
     command = localdb._as_server_user(["initdb", "-D", "/srv/labshare data; rm -rf /"])
     assert command[:5] == ["su", "postgres", "-s", "/bin/sh", "-c"]
@@ -181,13 +205,25 @@ class Cluster:
         env.pop("DATABASE_URL", None)
         env.pop("LABSHARE_KEEP_DB", None)
         return subprocess.run(
-            self.command([sys.executable, "-m", "config.localdb", *args]), cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+            self.command([sys.executable, "-m", "config.localdb", *args]),
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
 
     def python(self, code: str, timeout: int = 120) -> subprocess.CompletedProcess:
         env = dict(os.environ, LABSHARE_DATA_DIR=str(self.data))
         env.pop("DATABASE_URL", None)
-        return subprocess.run(self.command([sys.executable, "-c", code]), cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(
+            self.command([sys.executable, "-c", code]),
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
     def start(self) -> tuple[str, bool]:
         result = self.python("import json, config.localdb as l; print(json.dumps(l.start(verbose=False)))")
@@ -228,7 +264,11 @@ def _why_user_cannot_run(user: str) -> str | None:
     if not python:
         return "no system python3 for the unprivileged user"
     probe = subprocess.run(
-        ["runuser", "-u", user, "--", python, "-c", "import config.localdb"], cwd=ROOT, capture_output=True, text=True, timeout=60
+        ["runuser", "-u", user, "--", python, "-c", "import config.localdb"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     if probe.returncode != 0:
         # E.g. a checkout under /root (mode 0700): other users cannot read it.
@@ -300,7 +340,11 @@ def test_exec_starts_the_server_for_the_command_and_stops_it_afterwards(cluster)
     probe = [sys.executable, "-c", code]
     if cluster.user:
         # The unprivileged user has no psycopg (it lives in the root-owned virtualenv): just echo.
-        probe = [sys.executable, "-c", "import os; print(42 if os.environ['DATABASE_URL'].startswith('postgres://') else 0)"]
+        probe = [
+            sys.executable,
+            "-c",
+            "import os; print(42 if os.environ['DATABASE_URL'].startswith('postgres://') else 0)",
+        ]
     result = cluster.run("exec", "--", *probe)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "42"
@@ -338,7 +382,9 @@ def test_the_last_of_two_overlapping_exec_sessions_stops_the_server(cluster):
     env.pop("LABSHARE_KEEP_DB", None)
 
     def session(name: str) -> subprocess.Popen:
-        argv = cluster.command([sys.executable, "-m", "config.localdb", "exec", "--", sys.executable, "-c", waiter, str(flags), name])
+        argv = cluster.command(
+            [sys.executable, "-m", "config.localdb", "exec", "--", sys.executable, "-c", waiter, str(flags), name]
+        )
         return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     def wait_for(path: Path) -> None:
@@ -405,7 +451,14 @@ def test_data_folder_the_postgres_user_cannot_reach_is_refused_clearly(tmp_path)
     data.parent.chmod(0o700)
     env = dict(os.environ, LABSHARE_DATA_DIR=str(data))
     env.pop("DATABASE_URL", None)
-    result = subprocess.run([sys.executable, "-m", "config.localdb", "start"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "config.localdb", "start"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 1
     assert "cannot reach" in result.stderr and "LABSHARE_DATA_DIR" in result.stderr
     assert "Traceback" not in result.stderr

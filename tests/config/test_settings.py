@@ -135,7 +135,9 @@ def test_unset_time_zone_takes_the_default(setenv):
     assert env_timezone(VAR, "Asia/Ho_Chi_Minh") == "Asia/Ho_Chi_Minh"
 
 
-@pytest.mark.parametrize("value", ["Asia/Saigon City", "Mars/Olympus_Mons", "", "../../etc/passwd", "/etc/localtime", "GMT+7 "])
+@pytest.mark.parametrize(
+    "value", ["Asia/Saigon City", "Mars/Olympus_Mons", "", "../../etc/passwd", "/etc/localtime", "GMT+7 "]
+)
 def test_unknown_time_zone_is_refused_with_an_example(setenv, value):
     setenv(value)
     assert "Asia/Ho_Chi_Minh" in refused(env_timezone, "UTC")
@@ -150,7 +152,11 @@ def test_postgresql_url_is_parsed(setenv, scheme):
     config = env_database(VAR, None)
     assert config["ENGINE"] == "django.db.backends.postgresql"
     assert (config["NAME"], config["USER"], config["PASSWORD"], config["HOST"], config["PORT"]) == (
-        "labshare_prod", "labshare", "s3cret", "db.internal", 5433,
+        "labshare_prod",
+        "labshare",
+        "s3cret",
+        "db.internal",
+        5433,
     )
 
 
@@ -170,14 +176,18 @@ def test_unset_database_url_without_a_local_cluster_says_how_to_get_one(setenv):
     assert "make db" in message and "postgres://" in message
 
 
-@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///db.sqlite3", "sqlite:////tmp/labshare.db", "mysql://u:p@h/d", "oracle://u:p@h/d"])
+@pytest.mark.parametrize(
+    "url", ["sqlite://", "sqlite:///db.sqlite3", "sqlite:////tmp/labshare.db", "mysql://u:p@h/d", "oracle://u:p@h/d"]
+)
 def test_other_engines_are_refused_because_they_lack_exclusion_constraints(setenv, url):
     setenv(url)
     message = refused(env_database, None)
     assert "PostgreSQL" in message and "exclusion" in message
 
 
-@pytest.mark.parametrize("url", ["not a url", "http://example.com/db", "postgres://u@h:port/d", "postgres://", "postgres://host"])
+@pytest.mark.parametrize(
+    "url", ["not a url", "http://example.com/db", "postgres://u@h:port/d", "postgres://", "postgres://host"]
+)
 def test_malformed_database_url_is_refused(setenv, url):
     setenv(url)
     refused(env_database, None)
@@ -196,7 +206,10 @@ def test_smtp_url_is_parsed(setenv):
     config = env_email(VAR, "console://")
     assert config["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
     assert (config["EMAIL_HOST"], config["EMAIL_PORT"], config["EMAIL_HOST_USER"], config["EMAIL_HOST_PASSWORD"]) == (
-        "smtp.example.vn", 587, "mailer", "app pass",
+        "smtp.example.vn",
+        587,
+        "mailer",
+        "app pass",
     )
     assert config["EMAIL_USE_TLS"] is True
 

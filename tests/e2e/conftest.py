@@ -100,7 +100,12 @@ def _wait_for_sessions_to_close(timeout: float = 5.0) -> None:
 
 
 def start_live_server(
-    *, ports: range | None = None, port: int | None = None, env: dict | None = None, timeout: float = 40.0, log_name: str | None = None
+    *,
+    ports: range | None = None,
+    port: int | None = None,
+    env: dict | None = None,
+    timeout: float = 40.0,
+    log_name: str | None = None,
 ) -> LiveServer:
     """Start daphne on the test database and wait until it answers /healthz.
 
@@ -110,7 +115,12 @@ def start_live_server(
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     port = port or free_port(ports)
     log = ARTIFACTS / (log_name or f"daphne-{port}.log")
-    environment = {**os.environ, "DATABASE_URL": database_url(), "DJANGO_SETTINGS_MODULE": "config.settings", **(env or {})}
+    environment = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        **(env or {}),
+    }
     command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "tests.e2e.live_asgi:application"]
     with open(log, "wb") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=out, stderr=subprocess.STDOUT)
@@ -206,7 +216,7 @@ def new_page(browser, request):
                 try:
                     stem.with_suffix(".html").write_text(page.content(), encoding="utf-8")
                     page.screenshot(path=str(stem.with_suffix(".png")), full_page=True)
-                except Exception:  # noqa: BLE001 - a closed page must not hide the real failure.
+                except Exception:
                     pass
     for context in contexts:
         context.close()

@@ -16,7 +16,16 @@ from django.utils import timezone
 from bookings.models import Booking, BookingStatus
 from labs.models import Audience, Resource, ResourceRate
 from tests.e2e.conftest import screenshot
-from tests.factories import make_category, make_certification, make_equipment, make_lab, make_manager, make_organization, make_user, open_weekdays
+from tests.factories import (
+    make_category,
+    make_certification,
+    make_equipment,
+    make_lab,
+    make_manager,
+    make_organization,
+    make_user,
+    open_weekdays,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -51,12 +60,16 @@ def next_weekday_slot(lab, hour: int = 10):
     day = timezone.now().astimezone(lab.tz).date() + timedelta(days=1)
     while day.weekday() >= 5:
         day += timedelta(days=1)
-    return timezone.make_aware(timezone.datetime.combine(day, timezone.datetime.min.time()), lab.tz) + timedelta(hours=hour)
+    return timezone.make_aware(timezone.datetime.combine(day, timezone.datetime.min.time()), lab.tz) + timedelta(
+        hours=hour
+    )
 
 
 def book_from_resource_page(page, base: str, resource, start, end) -> None:
     """Open the resource page on a slot and ask for the preview."""
-    page.goto(f"{base}/r/{resource.slug}/?start={start.isoformat().replace('+', '%2B')}&end={end.isoformat().replace('+', '%2B')}#book")
+    page.goto(
+        f"{base}/r/{resource.slug}/?start={start.isoformat().replace('+', '%2B')}&end={end.isoformat().replace('+', '%2B')}#book"
+    )
     page.click("#booking-form button[name=preview]")
 
 
@@ -115,12 +128,12 @@ def test_sme_member_books_two_machines_and_sees_the_price(daphne_server, page):
     company = make_organization(name="Công ty TNHH Cơ khí Bình Dương")
     machines = [make_equipment(lab, name_vi="Máy phay CNC"), make_equipment(lab, name_vi="Máy in 3D")]
     rates = [1_250_000, 300_000]
-    for machine, rate in zip(machines, rates):
+    for machine, rate in zip(machines, rates, strict=False):
         ResourceRate.objects.create(resource=machine, audience=Audience.SME, hourly_rate_vnd=rate)
     user("chi", audience=Audience.SME, organization=company)
     sign_in(page, daphne_server.url, "chi")
     start = next_weekday_slot(lab, hour=9)
-    for machine, rate in zip(machines, rates):
+    for machine, rate in zip(machines, rates, strict=False):
         book_from_resource_page(page, daphne_server.url, machine, start, start + timedelta(hours=2))
         quote = page.wait_for_selector("#quote")
         expected = f"{2 * rate:,}".replace(",", ".") + "\u00a0₫"
@@ -145,7 +158,9 @@ def test_manager_approves_a_request_and_the_students_page_updates_live(daphne_se
     student = user("dung")
     with_server_password(make_manager(lab, "manager-robot"))
     start = next_weekday_slot(lab, hour=14)
-    booking = booking_request(resource=machine, user=student, start=start, end=start + timedelta(hours=1), purpose="Đồ án")
+    booking = booking_request(
+        resource=machine, user=student, start=start, end=start + timedelta(hours=1), purpose="Đồ án"
+    )
     assert booking.status == BookingStatus.REQUESTED
 
     student_page = new_page()
@@ -176,7 +191,12 @@ def test_user_checks_in_through_the_qr_link(daphne_server, page):
     start, end = now - timedelta(minutes=5), now + timedelta(minutes=55)
     # Test data: a booking that is on now (a real one would have been made earlier through the service).
     booking = Booking.objects.create(
-        resource=machine, user=student, start=start, end=end, blocked_period=DateTimeTZRange(start, end, "[)"), status=BookingStatus.CONFIRMED
+        resource=machine,
+        user=student,
+        start=start,
+        end=end,
+        blocked_period=DateTimeTZRange(start, end, "[)"),
+        status=BookingStatus.CONFIRMED,
     )
     page.goto(f"{daphne_server.url}/r/{machine.slug}/checkin/")
     assert "/accounts/login/" in page.url  # the QR link asks to sign in first ...

@@ -10,7 +10,8 @@ import json
 import threading
 import time
 import urllib.request
-from datetime import time as dtime, timedelta
+from datetime import time as dtime
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
@@ -30,7 +31,9 @@ PORTS = range(18200, 18250)
 
 def api_post(base: str, path: str, token: str) -> dict:
     request = urllib.request.Request(
-        f"{base}{path}", data=b"{}", method="POST",
+        f"{base}{path}",
+        data=b"{}",
+        method="POST",
         headers={"Authorization": f"Token {token}", "Content-Type": "application/json", "Accept": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=10) as response:
@@ -45,6 +48,7 @@ def restart_on(port: int, timeout: float = 60.0) -> LiveServer:
 def in_thread(function, **kwargs) -> None:
     """Run a service outside this thread: Playwright keeps an event loop running here, and the
     service's after-commit hook (async_to_sync) refuses to run beside one."""
+
     def run() -> None:
         from django.db import connection
 

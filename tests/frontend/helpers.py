@@ -74,7 +74,7 @@ def assert_nothing(listener: Listener, timeout: float = 0.4) -> None:
     """Fails if any message arrives for ``listener`` within ``timeout``."""
     try:
         message = listener.receive(timeout)
-    except (TimeoutError, asyncio.TimeoutError):
+    except TimeoutError:
         return
     raise AssertionError(f"unexpected message {message!r}")
 
@@ -101,7 +101,13 @@ def make_booking(resource, user, start, end, *, status="confirmed", organization
     from bookings.models import Booking
 
     return Booking.objects.create(
-        resource=resource, user=user, organization=organization, start=start, end=end,
-        blocked_period=DateTimeTZRange(start, end + resource.cleanup_buffer, "[)"), exclusive=resource.is_exclusive,
-        status=status, **extra
+        resource=resource,
+        user=user,
+        organization=organization,
+        start=start,
+        end=end,
+        blocked_period=DateTimeTZRange(start, end + resource.cleanup_buffer, "[)"),
+        exclusive=resource.is_exclusive,
+        status=status,
+        **extra,
     )

@@ -62,9 +62,17 @@ def world(transactional_db):
     booking = make_booking(machine, owner, start, start + timedelta(hours=1), status="requested")
     _token, raw = display_token_create(lab=fablab, name="Cửa vào / Entrance", by=center_manager)
     return {
-        "center": center, "fablab": fablab, "elsewhere": elsewhere, "machine": machine, "other_machine": other_machine,
-        "center_manager": center_manager, "other_manager": other_manager, "owner": owner, "booking": booking,
-        "token": _token, "raw": raw,
+        "center": center,
+        "fablab": fablab,
+        "elsewhere": elsewhere,
+        "machine": machine,
+        "other_machine": other_machine,
+        "center_manager": center_manager,
+        "other_manager": other_manager,
+        "owner": owner,
+        "booking": booking,
+        "token": _token,
+        "raw": raw,
     }
 
 
@@ -95,15 +103,25 @@ async def test_a_screen_gets_the_snapshot_then_every_event_type(world, channel_l
     for change in sorted(BOOKING_CHANGES):
         await publish(world["booking"].pk, change)
         message = await screen.receive_json_from(timeout=5)
-        assert (message["type"], message["change"], message["booking"]["id"]) == ("booking.changed", change, world["booking"].pk)
+        assert (message["type"], message["change"], message["booking"]["id"]) == (
+            "booking.changed",
+            change,
+            world["booking"].pk,
+        )
 
     machine = world["machine"]
     await database_sync_to_async(resource_set_status)(resource=machine, status=Resource.Status.DOWN, by=None)
     message = await screen.receive_json_from(timeout=5)
-    assert (message["type"], message["change"], message["resource"]["status"]) == ("resource.state", "status_changed", "down")
+    assert (message["type"], message["change"], message["resource"]["status"]) == (
+        "resource.state",
+        "status_changed",
+        "down",
+    )
 
     start = timezone.now() + timedelta(minutes=1)
-    entry = await database_sync_to_async(calendar_add_maintenance)(target=machine, start=start, end=start + timedelta(minutes=30), title="Bảo trì")
+    entry = await database_sync_to_async(calendar_add_maintenance)(
+        target=machine, start=start, end=start + timedelta(minutes=30), title="Bảo trì"
+    )
     message = await screen.receive_json_from(timeout=5)
     assert (message["change"], len(message["resource"]["maintenance"])) == ("maintenance_started", 1)
     await database_sync_to_async(calendar_remove_maintenance)(entry=entry)
@@ -166,7 +184,9 @@ async def test_a_revoked_token_is_refused_with_the_revoked_code(world, memory_la
 
 
 async def test_another_labs_token_is_refused(world, memory_layer):
-    _token, raw = await database_sync_to_async(display_token_create)(lab=world["elsewhere"], name="x", by=world["other_manager"])
+    _token, raw = await database_sync_to_async(display_token_create)(
+        lab=world["elsewhere"], name="x", by=world["other_manager"]
+    )
     screen, _ = await open_socket(f"/ws/labs/eiu-fablab/?token={raw}")
     await expect_close(screen, CLOSE_FORBIDDEN)
 
@@ -177,7 +197,9 @@ async def test_a_sub_labs_token_does_not_open_the_center(world, memory_layer):
 
 
 async def test_a_centers_token_opens_its_sub_labs(world, memory_layer):
-    _token, raw = await database_sync_to_async(display_token_create)(lab=world["center"], name="Sảnh", by=world["center_manager"])
+    _token, raw = await database_sync_to_async(display_token_create)(
+        lab=world["center"], name="Sảnh", by=world["center_manager"]
+    )
     screen, _ = await open_socket(f"/ws/labs/eiu-fablab/?token={raw}")
     assert (await screen.receive_json_from(timeout=5))["type"] == "snapshot"
     await screen.disconnect()
@@ -205,16 +227,20 @@ async def test_an_unknown_lab_is_refused(world, memory_layer):
 
 
 async def test_a_socket_from_another_site_is_rejected(world, memory_layer):
-    screen, connected = await open_socket(f"/ws/labs/eiu-fablab/?token={world['raw']}", origin=(b"origin", b"https://evil.example"))
+    _screen, connected = await open_socket(
+        f"/ws/labs/eiu-fablab/?token={world['raw']}", origin=(b"origin", b"https://evil.example")
+    )
     assert not connected
-    screen, connected = await open_socket(f"/ws/labs/eiu-fablab/?token={world['raw']}", origin=None)
+    _screen, connected = await open_socket(f"/ws/labs/eiu-fablab/?token={world['raw']}", origin=None)
     assert not connected
 
 
 async def test_revoking_a_token_closes_the_screens_using_it(world, channel_layer_kind):
     screen, _ = await open_socket(f"/ws/labs/eiu-fablab/?token={world['raw']}")
     await screen.receive_json_from(timeout=5)
-    _token, raw = await database_sync_to_async(display_token_create)(lab=world["fablab"], name="Kho", by=world["center_manager"])
+    _token, raw = await database_sync_to_async(display_token_create)(
+        lab=world["fablab"], name="Kho", by=world["center_manager"]
+    )
     bystander, _ = await open_socket(f"/ws/labs/eiu-fablab/?token={raw}")
     await bystander.receive_json_from(timeout=5)
 
@@ -235,10 +261,16 @@ async def test_a_manager_sees_pending_requests_and_new_ones_arrive_live(world, c
     assert snapshot["requests"][0]["requester"]["name"] == "Lan Phạm"
 
     later = world["booking"].end + timedelta(hours=1)
-    fresh = await database_sync_to_async(make_booking)(world["machine"], world["owner"], later, later + timedelta(hours=1), status="requested")
+    fresh = await database_sync_to_async(make_booking)(
+        world["machine"], world["owner"], later, later + timedelta(hours=1), status="requested"
+    )
     await publish(fresh.pk, "requested")
     message = await queue.receive_json_from(timeout=5)
-    assert (message["change"], message["booking"]["id"], message["booking"]["requester"]["id"]) == ("requested", fresh.pk, world["owner"].pk)
+    assert (message["change"], message["booking"]["id"], message["booking"]["requester"]["id"]) == (
+        "requested",
+        fresh.pk,
+        world["owner"].pk,
+    )
     await queue.disconnect()
 
 

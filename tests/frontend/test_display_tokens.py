@@ -172,7 +172,9 @@ def test_a_manager_revokes_in_the_admin_and_cannot_see_other_labs_tokens(client,
     listing = client.get("/admin/frontend/displaytoken/")
     assert listing.status_code == 200
     assert "mine" in listing.content.decode() and "theirs" not in listing.content.decode()
-    client.post("/admin/frontend/displaytoken/", {"action": "revoke_selected", "_selected_action": [mine.pk, theirs.pk]})
+    client.post(
+        "/admin/frontend/displaytoken/", {"action": "revoke_selected", "_selected_action": [mine.pk, theirs.pk]}
+    )
     mine.refresh_from_db()
     theirs.refresh_from_db()
     assert mine.revoked_at is not None and theirs.revoked_at is None

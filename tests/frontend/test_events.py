@@ -104,7 +104,11 @@ def test_the_manager_queue_sees_who_asked(memory_layer, sub_lab, booking, booker
     channel = listen(f"approvals.{sub_lab.pk}")
     with django_capture_on_commit_callbacks(execute=True):
         publish_booking_changed(booking, change="requested")
-    assert receive(channel)["booking"]["requester"] == {"id": booker.pk, "name": booker.get_full_name(), "organization": ""}
+    assert receive(channel)["booking"]["requester"] == {
+        "id": booker.pk,
+        "name": booker.get_full_name(),
+        "organization": "",
+    }
 
 
 def test_the_message_describes_the_state_at_the_change_not_a_later_one(
@@ -121,7 +125,9 @@ def test_the_message_describes_the_state_at_the_change_not_a_later_one(
 
 
 @pytest.mark.parametrize("layer", ["memory", "redis"])
-def test_nothing_is_sent_when_the_transaction_rolls_back(layer, request, settings, sub_lab, booking, django_capture_on_commit_callbacks):
+def test_nothing_is_sent_when_the_transaction_rolls_back(
+    layer, request, settings, sub_lab, booking, django_capture_on_commit_callbacks
+):
     from tests.frontend.conftest import layer_config
 
     settings.CHANNEL_LAYERS = layer_config(layer, request.getfixturevalue("redis_url") if layer == "redis" else None)
@@ -179,7 +185,9 @@ def test_a_status_change_is_announced_to_the_lab_and_its_center(
     assert machine.status == "down"
 
 
-def test_setting_the_same_status_again_sends_nothing(memory_layer, sub_lab, machine, django_capture_on_commit_callbacks):
+def test_setting_the_same_status_again_sends_nothing(
+    memory_layer, sub_lab, machine, django_capture_on_commit_callbacks
+):
     channel = listen(f"lab.{sub_lab.pk}")
     with django_capture_on_commit_callbacks(execute=True):
         resource_set_status(resource=machine, status=Resource.Status.OPERATIONAL, by=None)
@@ -198,7 +206,9 @@ def test_a_maintenance_window_is_sent_with_the_schedule_and_its_removal_too(
     tz = sub_lab.tz
     start = timezone.now().astimezone(tz).replace(hour=13, minute=0, second=0, microsecond=0)
     with django_capture_on_commit_callbacks(execute=True):
-        entry = calendar_add_maintenance(target=machine, start=start, end=start + timedelta(hours=2), title="Thay ống laser")
+        entry = calendar_add_maintenance(
+            target=machine, start=start, end=start + timedelta(hours=2), title="Thay ống laser"
+        )
     message = receive(channel)
     assert (message["type"], message["change"]) == ("resource.state", "maintenance_started")
     assert message["resource"]["maintenance"] == [
@@ -223,7 +233,9 @@ def test_lab_wide_maintenance_is_announced_for_every_machine_below(
     assert ids == {machine.pk, other.pk}
 
 
-def test_a_maintenance_window_rolled_back_sends_nothing(memory_layer, sub_lab, machine, django_capture_on_commit_callbacks):
+def test_a_maintenance_window_rolled_back_sends_nothing(
+    memory_layer, sub_lab, machine, django_capture_on_commit_callbacks
+):
     channel = listen(f"lab.{sub_lab.pk}")
     start = timezone.now() + timedelta(minutes=5)
     with django_capture_on_commit_callbacks(execute=True):

@@ -107,8 +107,9 @@ async def test_a_revoked_tokens_screens_leave_their_groups(world, channel_layer_
 async def test_a_change_committed_while_the_snapshot_is_read_follows_the_snapshot(world, memory_layer, monkeypatch):
     """The snapshot may predate the change: sending the change first would let the snapshot undo it on screen."""
     read_snapshot = selectors.lab_occupancy
-    from bookings.models import Booking
     from django.db import transaction
+
+    from bookings.models import Booking
 
     def read_then_commit_a_change(**kwargs):
         snapshot = read_snapshot(**kwargs)
@@ -154,7 +155,7 @@ async def test_each_process_subscribes_once_and_every_process_gets_the_message(c
     layers = [import_string(config["BACKEND"])(**config.get("CONFIG", {})) for _ in range(processes)]
     hubs = [fanout.Hub(layer) for layer in layers]
     members = [[Collector() for _ in range(5)] for _ in hubs]
-    for hub, local in zip(hubs, members):
+    for hub, local in zip(hubs, members, strict=False):
         for member in local:
             await hub.join("lab.99", member)
     if channel_layer_kind == "redis":
@@ -171,7 +172,7 @@ async def test_each_process_subscribes_once_and_every_process_gets_the_message(c
     await asyncio.sleep(0.1)
     assert all(member.messages == [{"type": "booking.changed", "text": "{}"}] for member in everyone)
 
-    for hub, local in zip(hubs, members):
+    for hub, local in zip(hubs, members, strict=False):
         for member in local:
             await hub.leave("lab.99", member)
         assert hub.subscriptions == {}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -11,7 +9,16 @@ from django.test.utils import CaptureQueriesContext
 from frontend.selectors import lab_occupancy, resource_state
 from labs.models import Resource
 from labs.services import calendar_add_closure, calendar_add_maintenance
-from tests.factories import at, make_equipment, make_lab, make_organization, make_partner, make_resource, make_user, open_weekdays
+from tests.factories import (
+    at,
+    make_equipment,
+    make_lab,
+    make_organization,
+    make_partner,
+    make_resource,
+    make_user,
+    open_weekdays,
+)
 from tests.frontend.helpers import make_booking
 
 pytestmark = pytest.mark.django_db
@@ -36,7 +43,9 @@ def test_a_tile_moves_from_booked_next_to_awaiting_check_in_to_in_use(fablab):
     user = make_user("nva", first_name="An", last_name="Nguyễn Văn")
     booking = make_booking(machine, user, at(*MONDAY, 10), at(*MONDAY, 12))
     assert state_at(fablab, machine, 9) == {
-        "state": "booked_next", "at": "2026-03-02T10:00:00+07:00", "who": "ANV",
+        "state": "booked_next",
+        "at": "2026-03-02T10:00:00+07:00",
+        "who": "ANV",
         "next": {"start": "2026-03-02T10:00:00+07:00", "who": "ANV", "booking_id": booking.pk},
     }
     assert state_at(fablab, machine, 10)["state"] == "awaiting_check_in"
@@ -61,7 +70,11 @@ def test_maintenance_and_down_win_over_bookings(fablab):
     machine = make_resource(fablab)
     make_booking(machine, make_user(), at(*MONDAY, 10), at(*MONDAY, 12), status="checked_in")
     calendar_add_maintenance(target=machine, start=at(*MONDAY, 14), end=at(*MONDAY, 15), title="Bảo trì")
-    assert state_at(fablab, machine, 14, 30) == {"state": "maintenance", "until": "2026-03-02T15:00:00+07:00", "next": None}
+    assert state_at(fablab, machine, 14, 30) == {
+        "state": "maintenance",
+        "until": "2026-03-02T15:00:00+07:00",
+        "next": None,
+    }
     Resource.objects.filter(pk=machine.pk).update(status=Resource.Status.DOWN)
     assert state_at(fablab, machine, 10, 30)["state"] == "down"
 
@@ -134,6 +147,14 @@ def test_the_snapshot_costs_the_same_number_of_queries_for_2_or_20_machines_acro
 
 def test_python_and_screen_rules_agree_on_precedence():
     # A checked-in booking that overran still shows the machine in use, even after its end.
-    booking = {"id": 1, "status": "checked_in", "start": "2026-03-02T09:00:00+07:00", "end": "2026-03-02T10:00:00+07:00", "who": "X"}
-    state = resource_state(status="operational", bookings=[booking], maintenance=[], closures=[], open_hours=[], now=at(*MONDAY, 10, 30))
+    booking = {
+        "id": 1,
+        "status": "checked_in",
+        "start": "2026-03-02T09:00:00+07:00",
+        "end": "2026-03-02T10:00:00+07:00",
+        "who": "X",
+    }
+    state = resource_state(
+        status="operational", bookings=[booking], maintenance=[], closures=[], open_hours=[], now=at(*MONDAY, 10, 30)
+    )
     assert state["state"] == "in_use"

@@ -21,7 +21,9 @@ def next_weekday(lab, hour=10):
     day = timezone.now().astimezone(lab.tz).date() + timedelta(days=1)
     while day.weekday() >= 5:
         day += timedelta(days=1)
-    return timezone.make_aware(timezone.datetime.combine(day, timezone.datetime.min.time()), lab.tz) + timedelta(hours=hour)
+    return timezone.make_aware(timezone.datetime.combine(day, timezone.datetime.min.time()), lab.tz) + timedelta(
+        hours=hour
+    )
 
 
 def form_data(start, end, **extra):
@@ -30,7 +32,14 @@ def form_data(start, end, **extra):
 
 def active_booking(resource, user, start, status=BookingStatus.CONFIRMED, hours=1):
     end = start + timedelta(hours=hours)
-    return Booking.objects.create(resource=resource, user=user, start=start, end=end, blocked_period=DateTimeTZRange(start, end, "[)"), status=status)
+    return Booking.objects.create(
+        resource=resource,
+        user=user,
+        start=start,
+        end=end,
+        blocked_period=DateTimeTZRange(start, end, "[)"),
+        status=status,
+    )
 
 
 def test_vnd_is_written_the_vietnamese_way_and_the_english_way():
@@ -62,7 +71,9 @@ def test_htmx_preview_answers_with_the_form_fragment_only(client, lab):
     client.force_login(make_user())
     start = next_weekday(lab)
     response = client.post(
-        reverse("resource_book", args=[machine.slug]), {**form_data(start, start + timedelta(hours=1)), "preview": "1"}, HTTP_HX_REQUEST="true"
+        reverse("resource_book", args=[machine.slug]),
+        {**form_data(start, start + timedelta(hours=1)), "preview": "1"},
+        HTTP_HX_REQUEST="true",
     )
     html = response.content.decode()
     assert response.status_code == 200
@@ -74,7 +85,9 @@ def test_student_without_training_is_refused_inline_in_vietnamese(client, lab):
     machine.required_certifications.add(make_certification(lab))
     client.force_login(make_user())
     start = next_weekday(lab)
-    response = client.post(reverse("resource_book", args=[machine.slug]), {**form_data(start, start + timedelta(hours=1)), "confirm": "1"})
+    response = client.post(
+        reverse("resource_book", args=[machine.slug]), {**form_data(start, start + timedelta(hours=1)), "confirm": "1"}
+    )
     assert response.status_code == 422
     assert response.context["error"].code == "certification_required"
     assert "chứng chỉ" in response.context["error_message"]
@@ -87,7 +100,9 @@ def test_refusal_is_in_english_for_an_english_page(client, lab):
     client.force_login(make_user())
     client.post(reverse("set_language"), {"language": "en", "next": "/"})
     start = next_weekday(lab)
-    response = client.post(reverse("resource_book", args=[machine.slug]), {**form_data(start, start + timedelta(hours=1)), "preview": "1"})
+    response = client.post(
+        reverse("resource_book", args=[machine.slug]), {**form_data(start, start + timedelta(hours=1)), "preview": "1"}
+    )
     assert response.context["error"].code == "certification_required"
     assert "certification" in response.context["error_message"]
 
@@ -97,7 +112,9 @@ def test_taken_slot_is_refused_with_409(client, lab):
     start = next_weekday(lab)
     active_booking(machine, make_user(), start)
     client.force_login(make_user())
-    response = client.post(reverse("resource_book", args=[machine.slug]), {**form_data(start, start + timedelta(hours=1)), "confirm": "1"})
+    response = client.post(
+        reverse("resource_book", args=[machine.slug]), {**form_data(start, start + timedelta(hours=1)), "confirm": "1"}
+    )
     assert response.status_code == 409
     assert response.context["error"].code == "slot_taken"
 
@@ -115,7 +132,10 @@ def test_sme_member_can_bill_the_organisation(client, lab):
     member = make_user(audience=Audience.SME, organization=company)
     client.force_login(member)
     start = next_weekday(lab)
-    client.post(reverse("resource_book", args=[machine.slug]), {**form_data(start, start + timedelta(hours=1)), "bill_organization": "on", "confirm": "1"})
+    client.post(
+        reverse("resource_book", args=[machine.slug]),
+        {**form_data(start, start + timedelta(hours=1)), "bill_organization": "on", "confirm": "1"},
+    )
     booking = Booking.objects.get()
     assert booking.organization == company and booking.price_vnd == 1_250_000
     page = client.get(reverse("organization"))
@@ -143,7 +163,9 @@ def test_reschedule_moves_the_booking(client, lab):
     client.force_login(owner)
     assert client.get(reverse("booking_reschedule", args=[booking.pk])).status_code == 200
     new_start = start + timedelta(hours=3)
-    response = client.post(reverse("booking_reschedule", args=[booking.pk]), form_data(new_start, new_start + timedelta(hours=1)))
+    response = client.post(
+        reverse("booking_reschedule", args=[booking.pk]), form_data(new_start, new_start + timedelta(hours=1))
+    )
     assert response.status_code == 302
     booking.refresh_from_db()
     assert booking.start == new_start
@@ -179,7 +201,9 @@ def test_manager_approves_and_rejection_needs_a_reason(client, lab):
     first.refresh_from_db(), second.refresh_from_db()
     assert first.status == BookingStatus.CONFIRMED
     assert second.status == BookingStatus.REQUESTED
-    client.post(reverse("booking_decide", args=[second.pk]), {"decision": "reject", "reason": "Máy đang được đặt cho lớp học"})
+    client.post(
+        reverse("booking_decide", args=[second.pk]), {"decision": "reject", "reason": "Máy đang được đặt cho lớp học"}
+    )
     second.refresh_from_db()
     assert second.status == BookingStatus.REJECTED and second.reason.startswith("Máy")
 
@@ -198,7 +222,12 @@ def test_maintenance_lists_affected_bookings_then_cancels_them(client, lab):
     booking = active_booking(machine, make_user(), next_weekday(lab))
     client.force_login(make_manager(lab))
     start = booking.start.astimezone(lab.tz) - timedelta(hours=1)
-    data = {"resource": machine.pk, "start": f"{start:%Y-%m-%dT%H:%M}", "end": f"{start + timedelta(hours=4):%Y-%m-%dT%H:%M}", "title": "Thay ống laser"}
+    data = {
+        "resource": machine.pk,
+        "start": f"{start:%Y-%m-%dT%H:%M}",
+        "end": f"{start + timedelta(hours=4):%Y-%m-%dT%H:%M}",
+        "title": "Thay ống laser",
+    }
     check = client.post(reverse("manage_maintenance"), {**data, "check": "1"})
     assert check.status_code == 200 and check.context["affected"] == [booking]
     assert not CalendarEntry.objects.filter(kind=CalendarEntry.Kind.MAINTENANCE).exists()

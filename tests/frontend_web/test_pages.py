@@ -59,7 +59,10 @@ def test_resource_page_prefills_the_form_from_a_chosen_slot(client, lab):
     user = make_user()
     client.force_login(user)
     start = (timezone.now() + timedelta(days=2)).astimezone(lab.tz).replace(hour=10, minute=0, second=0, microsecond=0)
-    response = client.get(reverse("resource", args=[machine.slug]), {"start": start.isoformat(), "end": (start + timedelta(hours=1)).isoformat()})
+    response = client.get(
+        reverse("resource", args=[machine.slug]),
+        {"start": start.isoformat(), "end": (start + timedelta(hours=1)).isoformat()},
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert 'value="10:00"' in html and 'value="11:00"' in html
@@ -108,7 +111,13 @@ def test_find_lists_free_laser_cutters_across_labs(client):
         make_equipment(lab, category=laser)
     today = timezone.localdate()
     response = client.get(
-        reverse("find"), {"category": laser.pk, "duration": 60, "date_from": today.isoformat(), "date_to": (today + timedelta(days=7)).isoformat()}
+        reverse("find"),
+        {
+            "category": laser.pk,
+            "duration": 60,
+            "date_from": today.isoformat(),
+            "date_to": (today + timedelta(days=7)).isoformat(),
+        },
     )
     assert response.status_code == 200
     options = response.context["options"]
@@ -134,6 +143,8 @@ def test_vietnamese_translation_has_no_untranslated_or_fuzzy_message():
     from pathlib import Path
 
     po = Path(__file__).resolve().parents[2] / "locale" / "vi" / "LC_MESSAGES" / "django.po"
-    result = subprocess.run(["msgfmt", "--check", "--statistics", "-o", "/dev/null", str(po)], capture_output=True, text=True)
+    result = subprocess.run(
+        ["msgfmt", "--check", "--statistics", "-o", "/dev/null", str(po)], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr
     assert "untranslated" not in result.stderr and "fuzzy" not in result.stderr, result.stderr

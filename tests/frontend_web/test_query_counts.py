@@ -32,10 +32,16 @@ def busy_lab(lab):
         if i % 3 == 0:
             machine.required_certifications.add(cert)
         if i % 5 == 0:
-            calendar_add_maintenance(target=machine, start=start + timedelta(hours=3), end=start + timedelta(hours=5), title="Bảo trì")
+            calendar_add_maintenance(
+                target=machine, start=start + timedelta(hours=3), end=start + timedelta(hours=5), title="Bảo trì"
+            )
         Booking.objects.create(
-            resource=machine, user=student, start=start, end=start + timedelta(hours=1),
-            blocked_period=DateTimeTZRange(start, start + timedelta(hours=1), "[)"), status=BookingStatus.CONFIRMED,
+            resource=machine,
+            user=student,
+            start=start,
+            end=start + timedelta(hours=1),
+            blocked_period=DateTimeTZRange(start, start + timedelta(hours=1), "[)"),
+            status=BookingStatus.CONFIRMED,
         )
     return lab, student
 
@@ -63,16 +69,21 @@ def test_manager_desk_with_50_bookings_has_bounded_queries(client, busy_lab, dja
     lab, _student = busy_lab
     client.force_login(make_manager(lab))
     with django_assert_max_num_queries(20):
-        response = client.get(reverse("manage"), {"date": (timezone.now() + timedelta(days=1)).astimezone(lab.tz).date().isoformat()})
+        response = client.get(
+            reverse("manage"), {"date": (timezone.now() + timedelta(days=1)).astimezone(lab.tz).date().isoformat()}
+        )
     assert response.status_code == 200
     assert len(response.context["schedule"]) == RESOURCES
 
 
 def test_home_and_find_have_bounded_queries(client, busy_lab, django_assert_max_num_queries):
-    lab, _student = busy_lab
+    _lab, _student = busy_lab
     with django_assert_max_num_queries(10):
         assert client.get(reverse("home")).status_code == 200
     today = timezone.localdate()
     with django_assert_max_num_queries(15):
-        response = client.get(reverse("find"), {"duration": 60, "date_from": today.isoformat(), "date_to": (today + timedelta(days=5)).isoformat()})
+        response = client.get(
+            reverse("find"),
+            {"duration": 60, "date_from": today.isoformat(), "date_to": (today + timedelta(days=5)).isoformat()},
+        )
     assert response.status_code == 200

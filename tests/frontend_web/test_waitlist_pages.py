@@ -22,7 +22,13 @@ def _offer(lab):
     holder, waiting = make_user(), make_user()
     start = next_weekday(lab, hour=10) + timedelta(days=2)
     booking = booking_request(resource=machine, user=holder, start=start, end=start + timedelta(hours=1))
-    entry = waitlist_join(resource=machine, user=waiting, window_start=start - timedelta(hours=1), window_end=start + timedelta(hours=2), duration=timedelta(hours=1))
+    entry = waitlist_join(
+        resource=machine,
+        user=waiting,
+        window_start=start - timedelta(hours=1),
+        window_end=start + timedelta(hours=2),
+        duration=timedelta(hours=1),
+    )
     booking_cancel(booking=booking, by=holder, reason="ốm")
     entry.refresh_from_db()
     assert entry.status == WaitlistEntry.Status.OFFERED
@@ -74,7 +80,13 @@ def test_taking_a_slot_without_a_hold_is_refused_with_a_message(client, lab):
     machine = make_equipment(lab)
     user = make_user()
     start = next_weekday(lab, hour=13) + timedelta(days=3)
-    entry = waitlist_join(resource=machine, user=user, window_start=start, window_end=start + timedelta(hours=2), duration=timedelta(hours=1))
+    entry = waitlist_join(
+        resource=machine,
+        user=user,
+        window_start=start,
+        window_end=start + timedelta(hours=2),
+        duration=timedelta(hours=1),
+    )
     client.force_login(user)
     page = client.post(reverse("waitlist_accept", args=[entry.pk]), follow=True).content.decode()
     assert not Booking.objects.filter(user=user).exists()
@@ -85,11 +97,23 @@ def test_member_edits_their_profile_and_language_which_emails_then_use(client):
     user = make_user(language="vi")
     client.force_login(user)
     response = client.post(
-        reverse("profile"), {"first_name": "An", "last_name": "Trần", "email": "an@example.test", "phone": "+84 912 345 678", "language": "en"}
+        reverse("profile"),
+        {
+            "first_name": "An",
+            "last_name": "Trần",
+            "email": "an@example.test",
+            "phone": "+84 912 345 678",
+            "language": "en",
+        },
     )
     assert response.status_code == 302 and response.cookies["django_language"].value == "en"
     user.refresh_from_db()
-    assert (user.first_name, user.email, user.member.phone, user.member.language) == ("An", "an@example.test", "+84 912 345 678", "en")
+    assert (user.first_name, user.email, user.member.phone, user.member.language) == (
+        "An",
+        "an@example.test",
+        "+84 912 345 678",
+        "en",
+    )
 
 
 def test_bad_profile_input_is_a_form_error_and_changes_nothing(client):

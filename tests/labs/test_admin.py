@@ -69,9 +69,21 @@ def _messages(response) -> list[str]:
 def test_every_covered_model_is_registered():
     labels = {m._meta.label for m in _covered_models()}
     expected = {
-        "labs.Lab", "labs.Organization", "labs.Member", "labs.LabRole", "labs.Certification", "labs.CertificationGrant",
-        "labs.Resource", "labs.Space", "labs.CalendarEntry", "equipment.Category", "equipment.Partner",
-        "equipment.Equipment", "bookings.Booking", "bookings.BookingEvent", "auth.User",
+        "labs.Lab",
+        "labs.Organization",
+        "labs.Member",
+        "labs.LabRole",
+        "labs.Certification",
+        "labs.CertificationGrant",
+        "labs.Resource",
+        "labs.Space",
+        "labs.CalendarEntry",
+        "equipment.Category",
+        "equipment.Partner",
+        "equipment.Equipment",
+        "bookings.Booking",
+        "bookings.BookingEvent",
+        "auth.User",
     }
     assert expected <= labels
 
@@ -102,7 +114,12 @@ class TestPagesRender:
         with django_assert_max_num_queries(MAX_QUERIES):
             response = client.get(_url(model, "add"))
         # Bookings and audit rows are never added here; everything else is.
-        expected = 403 if model._meta.label in {"bookings.Booking", "bookings.BookingEvent", "bookings.BookingSeries", "bookings.WaitlistEntry"} else 200
+        expected = (
+            403
+            if model._meta.label
+            in {"bookings.Booking", "bookings.BookingEvent", "bookings.BookingSeries", "bookings.WaitlistEntry"}
+            else 200
+        )
         assert response.status_code == expected
 
     @pytest.mark.parametrize("model", _covered_models(), ids=lambda m: m._meta.label)
@@ -150,7 +167,9 @@ class TestManagerScope:
         subtree = Lab.objects.subtree_ids([Lab.objects.get(slug="vsic").pk])
         expected = set(Booking.objects.filter(resource__lab_id__in=subtree).values_list("pk", flat=True))
         assert _changelist_ids(response) == expected
-        labs_seen = set(Booking.objects.filter(pk__in=_changelist_ids(response)).values_list("resource__lab__slug", flat=True))
+        labs_seen = set(
+            Booking.objects.filter(pk__in=_changelist_ids(response)).values_list("resource__lab__slug", flat=True)
+        )
         assert "vsic-robotics" in labs_seen and "eiu-fablab" not in labs_seen
 
     def test_manager_cannot_open_another_labs_booking(self, demo, client):
@@ -190,7 +209,9 @@ class TestManagerScope:
         response = client.get(_url(CalendarEntry, "changelist"), {"all": ""})
         fablab = Lab.objects.get(slug="eiu-fablab")
         for entry in response.context["cl"].result_list:
-            owner = Lab.objects.filter(calendar=entry.calendar).first() or Resource.objects.get(calendar=entry.calendar).lab
+            owner = (
+                Lab.objects.filter(calendar=entry.calendar).first() or Resource.objects.get(calendar=entry.calendar).lab
+            )
             assert owner.pk == fablab.pk, entry.title
 
     def test_student_cannot_enter_the_admin(self, demo, client):
@@ -204,7 +225,11 @@ class TestBookingActions:
     """Approve / reject / cancel go through the booking services; refusals come back by their code."""
 
     def _request(self):
-        return Booking.objects.filter(status=BookingStatus.REQUESTED, resource__lab__slug="eiu-fablab").order_by("start").first()
+        return (
+            Booking.objects.filter(status=BookingStatus.REQUESTED, resource__lab__slug="eiu-fablab")
+            .order_by("start")
+            .first()
+        )
 
     def test_approve_action_confirms_through_the_service_and_writes_an_audit_row(self, demo, client):
         request = self._request()
@@ -217,7 +242,12 @@ class TestBookingActions:
         assert request.decided_by == manager
         assert request.price_vnd is not None  # the service fixes the price on approval
         event = request.events.order_by("-at", "-id").first()
-        assert (event.from_status, event.to_status, event.actor, event.source) == ("requested", "confirmed", manager, "manager")
+        assert (event.from_status, event.to_status, event.actor, event.source) == (
+            "requested",
+            "confirmed",
+            manager,
+            "manager",
+        )
         assert any(f"#{request.pk}" in m for m in _messages(response))
 
     def test_approving_a_confirmed_booking_reports_the_error_code_and_changes_nothing(self, demo, client):
@@ -257,7 +287,9 @@ class TestBookingActions:
         assert confirmed.cancelled_by == manager and confirmed.reason == "Mất điện / Power cut"
 
     def test_manager_cannot_act_on_another_labs_booking(self, demo, client):
-        foreign = Booking.objects.filter(status=BookingStatus.REQUESTED).exclude(resource__lab__slug="eiu-fablab").first()
+        foreign = (
+            Booking.objects.filter(status=BookingStatus.REQUESTED).exclude(resource__lab__slug="eiu-fablab").first()
+        )
         _login(client, "manager.fablab")
         _post_action(client, "approve_selected", [foreign])
         foreign.refresh_from_db()

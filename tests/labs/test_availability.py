@@ -7,8 +7,7 @@ holidays fall on Thursday 2 and Friday 3 September that year.
 from __future__ import annotations
 
 import zoneinfo
-from datetime import date, datetime, time, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
@@ -22,7 +21,7 @@ from tests.factories import HCM, make_lab, make_resource, make_space, make_user,
 
 pytestmark = pytest.mark.django_db
 
-UTC = dt_timezone.utc
+UTC = UTC
 SGT = zoneinfo.ZoneInfo("Asia/Singapore")
 MONDAY = date(2027, 8, 30)
 
@@ -103,7 +102,7 @@ def test_the_same_week_asked_in_utc_gives_the_same_instants(center):
     result = free(resource, start, end)
     assert result == EXPECTED_WEEK
     # Same instants, written in UTC: Monday 08:00 in Ho Chi Minh City is 01:00 UTC.
-    assert [(s.astimezone(UTC), e.astimezone(UTC)) for s, e in result][0] == (
+    assert next((s.astimezone(UTC), e.astimezone(UTC)) for s, e in result) == (
         datetime(2027, 8, 30, 1, tzinfo=UTC),
         datetime(2027, 8, 30, 10, tzinfo=UTC),
     )
@@ -120,7 +119,11 @@ def test_range_boundaries_clip_the_free_time(center):
     resource = reference_resource(center)
     # From Tuesday 12:00 to Wednesday 09:00, asked in UTC.
     start, end = hcm(31, 12).astimezone(UTC), sep(1, 9).astimezone(UTC)
-    assert free(resource, start, end) == [(hcm(31, 12), hcm(31, 13)), (hcm(31, 15), hcm(31, 17)), (sep(1, 8), sep(1, 9))]
+    assert free(resource, start, end) == [
+        (hcm(31, 12), hcm(31, 13)),
+        (hcm(31, 15), hcm(31, 17)),
+        (sep(1, 8), sep(1, 9)),
+    ]
 
 
 def test_selector_and_booking_service_agree_on_the_edges_of_free_time(center):
@@ -129,7 +132,10 @@ def test_selector_and_booking_service_agree_on_the_edges_of_free_time(center):
 
     resource = reference_resource(center)
     # Move the reference week's booking to a date the service accepts (future, inside the horizon).
-    assert [(s, e) for s, e in free(resource, sep(1, 0), sep(2, 0))] == [(sep(1, 8), sep(1, 9, 30)), (sep(1, 11, 30), sep(1, 17))]
+    assert [(s, e) for s, e in free(resource, sep(1, 0), sep(2, 0))] == [
+        (sep(1, 8), sep(1, 9, 30)),
+        (sep(1, 11, 30), sep(1, 17)),
+    ]
     with pytest.raises(BookingError) as exc:
         booking_request(resource=resource, user=make_user(password=None), start=sep(1, 9), end=sep(1, 10))
     assert exc.value.code == "slot_taken"
@@ -148,7 +154,12 @@ def test_without_holidays_thursday_and_friday_are_open():
 
 def test_holidays_load_twice_does_not_duplicate_closures(center):
     assert holidays_load(years=[2027], labs=[center]) == 0
-    assert CalendarEntry.objects.filter(calendar=center.calendar, kind=CalendarEntry.Kind.HOLIDAY, start__date=date(2027, 9, 2)).count() == 1
+    assert (
+        CalendarEntry.objects.filter(
+            calendar=center.calendar, kind=CalendarEntry.Kind.HOLIDAY, start__date=date(2027, 9, 2)
+        ).count()
+        == 1
+    )
 
 
 def test_cancelled_and_rejected_bookings_leave_their_time_free(center):
@@ -192,7 +203,9 @@ def test_grandchild_inherits_from_the_nearest_ancestor_with_hours(center):
 
 def test_holiday_and_closure_on_a_center_apply_to_its_sub_labs(center):
     sub = make_lab(parent=center)
-    lab_add_opening_hours(lab=sub, weekdays=[0, 1, 2, 3, 4], opens=time(8), closes=time(17), valid_from=date(2027, 1, 1))
+    lab_add_opening_hours(
+        lab=sub, weekdays=[0, 1, 2, 3, 4], opens=time(8), closes=time(17), valid_from=date(2027, 1, 1)
+    )
     calendar_add_closure(target=center, start=hcm(30, 12), end=hcm(30, 14), title="Họp toàn trung tâm / All-hands")
     resource = make_resource(sub)
     result = free(resource, *week_in(HCM))
@@ -254,7 +267,14 @@ def test_moved_occurrence_of_opening_hours_opens_at_the_new_time(center):
 
 def test_opening_hours_end_when_their_validity_ends():
     lab = make_lab()
-    lab_add_opening_hours(lab=lab, weekdays=[0, 1, 2, 3, 4], opens=time(8), closes=time(17), valid_from=date(2027, 1, 1), valid_until=date(2027, 8, 31))
+    lab_add_opening_hours(
+        lab=lab,
+        weekdays=[0, 1, 2, 3, 4],
+        opens=time(8),
+        closes=time(17),
+        valid_from=date(2027, 1, 1),
+        valid_until=date(2027, 8, 31),
+    )
     result = free(make_resource(lab), *week_in(HCM))
     assert result == [(hcm(30, 8), hcm(30, 17)), (hcm(31, 8), hcm(31, 17))]
 

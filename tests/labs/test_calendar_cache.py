@@ -87,8 +87,12 @@ def test_every_kind_of_calendar_change_in_this_transaction_is_seen_by_the_next_r
 
     # A moved occurrence (django-scheduler's own table), then a cancelled one.
     occurrence = Occurrence.objects.create(
-        event=own, title=own.title, start=at(2030, 3, 4, 13), end=at(2030, 3, 4, 15),
-        original_start=at(2030, 3, 4, 7), original_end=at(2030, 3, 4, 11),
+        event=own,
+        title=own.title,
+        start=at(2030, 3, 4, 13),
+        end=at(2030, 3, 4, 15),
+        original_start=at(2030, 3, 4, 7),
+        original_end=at(2030, 3, 4, 11),
     )
     assert _view(resource)["open"] == ["13:00-15:00"]
     occurrence.cancelled = True
@@ -105,13 +109,15 @@ def test_every_kind_of_calendar_change_in_this_transaction_is_seen_by_the_next_r
     with connection.cursor() as cursor:
         cursor.execute("UPDATE schedule_event SET end_recurring_period = %s WHERE id = %s", [at(2029, 6, 1), own.pk])
     assert _view(resource, MONDAY + timedelta(days=1))["open"] == []  # its own hours ended in 2029
-    CalendarEntry.objects.filter(calendar=center.calendar, kind=CalendarEntry.Kind.CLOSURE).update(kind=CalendarEntry.Kind.MAINTENANCE)
+    CalendarEntry.objects.filter(calendar=center.calendar, kind=CalendarEntry.Kind.CLOSURE).update(
+        kind=CalendarEntry.Kind.MAINTENANCE
+    )
     assert _view(resource)["closures"] == [] and _view(resource)["maintenance"] == ["Họp"]
 
 
 @pytest.mark.django_db
 def test_moving_a_lab_under_another_center_is_seen_at_once():
-    center, lab, resource = _setup()
+    _center, lab, resource = _setup()
     other = make_lab()
     open_weekdays(other, opens=time(10), closes=time(12))
     assert _view(resource)["open"] == ["08:00-17:00"]
@@ -191,9 +197,18 @@ for line in sys.stdin:
 @pytest.mark.django_db(transaction=True)
 def test_changes_in_one_process_are_seen_by_the_next_read_in_another_with_both_caches_warm():
     center, _lab, resource = _setup()
-    env = {**os.environ, "DATABASE_URL": database_url(connection.settings_dict), "DJANGO_SETTINGS_MODULE": "config.settings"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(connection.settings_dict),
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
     worker = subprocess.Popen(
-        [sys.executable, "-c", _WORKER, str(resource.pk)], cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", _WORKER, str(resource.pk)],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert worker.stdout.readline().strip() == "ready"

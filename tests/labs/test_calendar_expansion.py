@@ -31,16 +31,28 @@ def unshifted(monkeypatch, entries, start, end, tz):
 
 
 def recurring(lab, *, frequency: str, params: str, start: datetime, end: datetime, until: datetime | None = None):
-    rule, _ = Rule.objects.get_or_create(frequency=frequency, params=params, defaults={"name": params[:32], "description": params})
+    rule, _ = Rule.objects.get_or_create(
+        frequency=frequency, params=params, defaults={"name": params[:32], "description": params}
+    )
     return CalendarEntry.objects.create(
-        calendar=lab.calendar, kind=CalendarEntry.Kind.OPEN, title="t", start=start, end=end, rule=rule, end_recurring_period=until
+        calendar=lab.calendar,
+        kind=CalendarEntry.Kind.OPEN,
+        title="t",
+        start=start,
+        end=end,
+        rule=rule,
+        end_recurring_period=until,
     )
 
 
 def test_opening_hours_from_2020_and_from_last_month_give_the_same_week():
     old_lab, new_lab = make_lab(), make_lab()
-    old = lab_add_opening_hours(lab=old_lab, weekdays=[0, 2, 4], opens=time(8), closes=time(17), valid_from=date(2020, 1, 6))
-    new = lab_add_opening_hours(lab=new_lab, weekdays=[0, 2, 4], opens=time(8), closes=time(17), valid_from=date(2026, 7, 27))
+    old = lab_add_opening_hours(
+        lab=old_lab, weekdays=[0, 2, 4], opens=time(8), closes=time(17), valid_from=date(2020, 1, 6)
+    )
+    new = lab_add_opening_hours(
+        lab=new_lab, weekdays=[0, 2, 4], opens=time(8), closes=time(17), valid_from=date(2026, 7, 27)
+    )
     start, end = at(2026, 8, 24), at(2026, 8, 31)
     old_windows = [(w.start, w.end) for w in expand([old], start, end, HCM)]
     new_windows = [(w.start, w.end) for w in expand([new], start, end, HCM)]
@@ -64,7 +76,13 @@ def test_expansion_matches_the_rule_engine_walking_from_the_first_day(monkeypatc
     entry = recurring(lab, frequency=frequency, params=params, start=first, end=first + timedelta(hours=hours))
     entry = CalendarEntry.objects.select_related("rule").get(pk=entry.pk)  # as loaded from the database (UTC)
     # Weeks around both DST changes of 2026 in Paris, and ranges starting mid-day.
-    for range_start in [datetime(2026, 3, 23), datetime(2026, 3, 28, 13), datetime(2026, 10, 19), datetime(2026, 10, 24, 23), datetime(2027, 1, 1, 5)]:
+    for range_start in [
+        datetime(2026, 3, 23),
+        datetime(2026, 3, 28, 13),
+        datetime(2026, 10, 19),
+        datetime(2026, 10, 24, 23),
+        datetime(2027, 1, 1, 5),
+    ]:
         start = range_start.replace(tzinfo=tz)
         for length in (timedelta(days=1), timedelta(days=7), timedelta(days=16)):
             got = spans(expand([entry], start, start + length, tz))
@@ -73,7 +91,14 @@ def test_expansion_matches_the_rule_engine_walking_from_the_first_day(monkeypatc
 
 def test_ranges_before_the_first_day_and_after_the_end_are_unchanged(monkeypatch):
     lab = make_lab()
-    entry = recurring(lab, frequency="WEEKLY", params="byweekday:MO", start=at(2024, 1, 1, 8), end=at(2024, 1, 1, 17), until=at(2024, 6, 30, 23))
+    entry = recurring(
+        lab,
+        frequency="WEEKLY",
+        params="byweekday:MO",
+        start=at(2024, 1, 1, 8),
+        end=at(2024, 1, 1, 17),
+        until=at(2024, 6, 30, 23),
+    )
     for start in (at(2023, 12, 25), at(2024, 6, 24), at(2024, 7, 1), at(2026, 1, 5)):
         got = expand([entry], start, start + timedelta(days=14), HCM)
         assert spans(got) == spans(unshifted(monkeypatch, [entry], start, start + timedelta(days=14), HCM))
@@ -82,10 +107,25 @@ def test_ranges_before_the_first_day_and_after_the_end_are_unchanged(monkeypatch
 
 def test_cancelled_and_moved_occurrences_of_old_opening_hours_still_apply():
     lab = make_lab()
-    entry = lab_add_opening_hours(lab=lab, weekdays=[0, 1, 2, 3, 4], opens=time(8), closes=time(17), valid_from=date(2020, 1, 6))
+    entry = lab_add_opening_hours(
+        lab=lab, weekdays=[0, 1, 2, 3, 4], opens=time(8), closes=time(17), valid_from=date(2020, 1, 6)
+    )
     common = {"event": entry, "title": entry.title}
-    Occurrence.objects.create(**common, start=at(2026, 8, 25, 8), end=at(2026, 8, 25, 17), original_start=at(2026, 8, 25, 8), original_end=at(2026, 8, 25, 17), cancelled=True)
-    Occurrence.objects.create(**common, start=at(2026, 8, 26, 10), end=at(2026, 8, 26, 19), original_start=at(2026, 8, 26, 8), original_end=at(2026, 8, 26, 17))
+    Occurrence.objects.create(
+        **common,
+        start=at(2026, 8, 25, 8),
+        end=at(2026, 8, 25, 17),
+        original_start=at(2026, 8, 25, 8),
+        original_end=at(2026, 8, 25, 17),
+        cancelled=True,
+    )
+    Occurrence.objects.create(
+        **common,
+        start=at(2026, 8, 26, 10),
+        end=at(2026, 8, 26, 19),
+        original_start=at(2026, 8, 26, 8),
+        original_end=at(2026, 8, 26, 17),
+    )
     got = [(w.start, w.end) for w in expand([entry], at(2026, 8, 24), at(2026, 8, 29), HCM)]
     assert sorted(got) == [
         (at(2026, 8, 24, 8), at(2026, 8, 24, 17)),
@@ -95,7 +135,10 @@ def test_cancelled_and_moved_occurrences_of_old_opening_hours_still_apply():
     ]
 
 
-@pytest.mark.parametrize(("frequency", "params", "period"), [("WEEKLY", "byweekday:MO,TU", 7), ("WEEKLY", "byweekday:TH;interval:2", 14), ("DAILY", "interval:1", 1)])
+@pytest.mark.parametrize(
+    ("frequency", "params", "period"),
+    [("WEEKLY", "byweekday:MO,TU", 7), ("WEEKLY", "byweekday:TH;interval:2", 14), ("DAILY", "interval:1", 1)],
+)
 def test_the_rule_is_evaluated_from_within_two_periods_of_the_range(frequency, params, period):
     # The occurrences walked are those between dtstart and the range: a bounded number, not one per
     # day since the entry began.
@@ -111,8 +154,14 @@ def test_the_rule_is_evaluated_from_within_two_periods_of_the_range(frequency, p
 
 def test_rules_with_a_count_and_recent_entries_are_not_moved():
     lab = make_lab()
-    counted = recurring(lab, frequency="WEEKLY", params="byweekday:MO;count:10", start=at(2019, 1, 7, 8), end=at(2019, 1, 7, 17))
-    recent = recurring(lab, frequency="WEEKLY", params="byweekday:MO", start=at(2026, 8, 10, 8), end=at(2026, 8, 10, 17))
-    one_off = CalendarEntry.objects.create(calendar=lab.calendar, kind=CalendarEntry.Kind.CLOSURE, title="c", start=at(2019, 1, 7), end=at(2019, 1, 8))
+    counted = recurring(
+        lab, frequency="WEEKLY", params="byweekday:MO;count:10", start=at(2019, 1, 7, 8), end=at(2019, 1, 7, 17)
+    )
+    recent = recurring(
+        lab, frequency="WEEKLY", params="byweekday:MO", start=at(2026, 8, 10, 8), end=at(2026, 8, 10, 17)
+    )
+    one_off = CalendarEntry.objects.create(
+        calendar=lab.calendar, kind=CalendarEntry.Kind.CLOSURE, title="c", start=at(2019, 1, 7), end=at(2019, 1, 8)
+    )
     for entry in (counted, recent, one_off):
         assert advance_recurrence(entry, at(2026, 8, 24), HCM) is entry

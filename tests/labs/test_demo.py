@@ -83,7 +83,15 @@ class TestDemoNetwork:
         assert Lab.objects.filter(parent=vsic).count() == 5
         assert Lab.objects.get(slug="eiu-fablab").parent is None
         assert Lab.objects.get(slug="cissc-fablab").parent.slug == "cissc"
-        for category in ("laser-cutter", "fdm-printer", "resin-printer", "cnc-router", "pcb-mill", "electronics-bench", "automation-station"):
+        for category in (
+            "laser-cutter",
+            "fdm-printer",
+            "resin-printer",
+            "cnc-router",
+            "pcb-mill",
+            "electronics-bench",
+            "automation-station",
+        ):
             assert Equipment.objects.filter(category__slug=category).exists(), category
         assert Equipment.objects.filter(sponsor__slug="festo").count() >= 4
         assert Equipment.objects.filter(sponsor__slug="philips").exists()
@@ -91,13 +99,11 @@ class TestDemoNetwork:
         assert Resource.objects.filter(location__isnull=False).exists()
         assert Resource.objects.get(slug="eiu-fablab-laser-1").name_en
 
-
     def test_every_resource_has_rates_for_every_audience_in_vnd_and_students_pay_least(self, demo):
         for resource in Resource.objects.prefetch_related("rates"):
             rates = {rate.audience: rate.hourly_rate_vnd for rate in resource.rates.all()}
             assert len(rates) == 5, resource.slug
             assert rates["student"] <= rates["sme"], resource.slug
-
 
     def test_partners_subsidise_students(self, demo):
         for slug in ("festo", "philips"):
@@ -105,20 +111,17 @@ class TestDemoNetwork:
             assert partner.subsidy_percent("student", timezone.localdate()) > 0
             assert partner.organization is not None
 
-
     def test_organisations_of_every_kind_have_valid_tax_codes(self, demo):
         kinds = set(Organization.objects.values_list("kind", flat=True))
         assert {"university", "startup", "sme", "government", "partner"} <= kinds
         for org in Organization.objects.all():
             assert len(org.tax_code) == 10 and tax_code_is_valid(org.tax_code), org.name
 
-
     def test_tax_code_check_digit_refuses_a_wrong_last_digit(self):
         code = make_tax_code("370072581")
         assert tax_code_is_valid(code)
         wrong = code[:9] + str((int(code[9]) + 1) % 10)
         assert not tax_code_is_valid(wrong)
-
 
     def test_every_role_user_exists_with_the_demo_password(self, demo, client):
         User = get_user_model()
@@ -130,7 +133,6 @@ class TestDemoNetwork:
         assert client.login(username="admin", password=DEMO_PASSWORD)
         assert client.get("/admin/").status_code == 200
 
-
     def test_center_manager_manages_the_sub_centers_and_the_fablab_manager_only_the_fablab(self, demo):
         User = get_user_model()
         vsic_subtree = set(Lab.objects.subtree_ids([Lab.objects.get(slug="vsic").pk]))
@@ -138,7 +140,6 @@ class TestDemoNetwork:
         assert len(vsic_subtree) == 6
         assert managed_lab_ids(User.objects.get(username="manager.fablab")) == {Lab.objects.get(slug="eiu-fablab").pk}
         assert managed_lab_ids(User.objects.get(username="staff.fablab")) == set()
-
 
     def test_only_sinhvien_an_of_the_two_students_holds_the_laser_certification(self, demo):
         now = timezone.now()
@@ -148,7 +149,6 @@ class TestDemoNetwork:
         # sinhvien.cuong's grant is kept but has expired.
         assert CertificationGrant.objects.filter(user__username="sinhvien.cuong").exists()
         assert not CertificationGrant.objects.valid_at(now).filter(user__username="sinhvien.cuong").exists()
-
 
     def test_bookings_cover_every_status_with_audit_rows(self, demo):
         statuses = set(Booking.objects.values_list("status", flat=True))
@@ -160,7 +160,6 @@ class TestDemoNetwork:
             assert events[-1].to_status == booking.status, booking.pk
             for before, after in pairwise(events):
                 assert before.to_status == after.from_status, booking.pk
-
 
     def test_bookings_span_a_week_back_and_a_week_forward(self, demo):
         now = timezone.now()
@@ -178,25 +177,24 @@ class TestDemoNetwork:
             if status in (BookingStatus.COMPLETED, BookingStatus.NO_SHOW, BookingStatus.EXPIRED):
                 assert start < now
 
-
     def test_bookings_land_inside_opening_hours_off_holidays_and_maintenance(self, demo):
         bookings = list(Booking.objects.exclude(status=BookingStatus.CHECKED_IN).select_related("resource__lab"))
         for booking in bookings:
-            calendar = resource_calendars([booking.resource], booking.start - timedelta(hours=1), booking.end + timedelta(hours=1))[
-                booking.resource.pk
-            ]
+            calendar = resource_calendars(
+                [booking.resource], booking.start - timedelta(hours=1), booking.end + timedelta(hours=1)
+            )[booking.resource.pk]
             assert subtract([(booking.start, booking.end)], calendar.open) == [], booking
             for window in calendar.closures + calendar.maintenance:
                 assert not (window.start < booking.end and window.end > booking.start), (booking, window.title)
 
-
     def test_future_active_bookings_were_made_through_the_booking_service(self, demo):
         # The service writes a price quote and an audit row whose source is the user.
-        future = Booking.objects.filter(start__gt=timezone.now(), status__in=[BookingStatus.REQUESTED, BookingStatus.CONFIRMED])
+        future = Booking.objects.filter(
+            start__gt=timezone.now(), status__in=[BookingStatus.REQUESTED, BookingStatus.CONFIRMED]
+        )
         assert future.count() >= 10
         assert future.filter(status=BookingStatus.REQUESTED).exists()
         assert not BookingEvent.objects.filter(booking__in=future, details__demo=True).exists()
-
 
     def test_a_weekly_class_series_and_a_waitlist_entry_are_there(self, demo):
         series = BookingSeries.objects.get()
@@ -214,7 +212,6 @@ class TestDemoNetwork:
         assert holidays.filter(start__year=year + 1).exists()
         assert CalendarEntry.objects.filter(kind=CalendarEntry.Kind.MAINTENANCE, key__startswith="demo:").count() == 2
         assert CalendarEntry.objects.filter(kind=CalendarEntry.Kind.OPEN).count() >= 5
-
 
     def test_running_the_demo_twice_changes_no_counts(self, demo):
         before = _all_counts()
@@ -253,7 +250,9 @@ def test_demo_loads_every_status_inside_opening_hours_whenever_it_runs(db, monke
     for booking in Booking.objects.exclude(status=BookingStatus.CHECKED_IN).select_related("resource__lab"):
         calendar = resource_calendars([booking.resource], booking.start, booking.end)[booking.resource.pk]
         assert subtract([(booking.start, booking.end)], calendar.open) == [], booking
-        assert not any(w.start < booking.end and w.end > booking.start for w in calendar.closures + calendar.maintenance), booking
+        assert not any(
+            w.start < booking.end and w.end > booking.start for w in calendar.closures + calendar.maintenance
+        ), booking
         if booking.status in (BookingStatus.REQUESTED, BookingStatus.CONFIRMED):
             assert booking.start > moment
         if booking.status in (BookingStatus.COMPLETED, BookingStatus.NO_SHOW, BookingStatus.EXPIRED):

@@ -51,7 +51,9 @@ def test_holidays_close_the_center_and_every_lab_below_it():
     _run("--years", "2026")
     # Tuesday 17 Feb 2026 (Tết) is closed; the Tuesday after is open from 08:00 to 17:00.
     assert resource_availability(resource=machine, start=at(2026, 2, 17), end=at(2026, 2, 18)) == []
-    assert resource_availability(resource=machine, start=at(2026, 2, 24), end=at(2026, 2, 25)) == [(at(2026, 2, 24, 8), at(2026, 2, 24, 17))]
+    assert resource_availability(resource=machine, start=at(2026, 2, 24), end=at(2026, 2, 25)) == [
+        (at(2026, 2, 24, 8), at(2026, 2, 24, 17))
+    ]
     # Wednesday 2 Sep 2026 (National Day) too.
     assert resource_availability(resource=machine, start=at(2026, 9, 2), end=at(2026, 9, 3)) == []
     # The closures live on the center's calendar only, not copied to the sub-lab.

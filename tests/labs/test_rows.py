@@ -22,8 +22,16 @@ class Row(ResourceRow):
 
 def test_rows_read_like_resources_and_share_one_lab_per_lab():
     first, second = make_lab(), make_lab()
-    made = [make_resource(first, name_en="Laser"), make_resource(first, capacity=3), make_resource(second, status=Resource.Status.DOWN)]
-    values = Resource.objects.filter(pk__in=[r.pk for r in made]).order_by("pk").values_list(*Row.FIELDS, *(f"lab__{f}" for f in LAB_FIELDS))
+    made = [
+        make_resource(first, name_en="Laser"),
+        make_resource(first, capacity=3),
+        make_resource(second, status=Resource.Status.DOWN),
+    ]
+    values = (
+        Resource.objects.filter(pk__in=[r.pk for r in made])
+        .order_by("pk")
+        .values_list(*Row.FIELDS, *(f"lab__{f}" for f in LAB_FIELDS))
+    )
     rows = rows_with_labs(Row, values, LAB_FIELDS, connection.alias)
     assert [r.pk for r in rows] == [r.pk for r in made]
     assert rows[0].lab is rows[1].lab and rows[0].lab.pk == first.pk and rows[2].lab.pk == second.pk
