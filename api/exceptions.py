@@ -2,8 +2,8 @@
 
 Body: ``{"code", "message", "messages": {"vi", "en"}, "details": {...}}`` (plus ``errors`` per
 field for validation). ``message`` is in the request's language (Accept-Language, through
-LocaleMiddleware). Domain codes (bookings.errors.BookingError) map to 400/403/404/409 here and
-nowhere else; unknown domain codes are 400 (a refusal, never a crash).
+LocaleMiddleware). The status and messages of every code come from the registry in core.errors
+(each app declares its codes in its errors.py); an undeclared code is 400 (a refusal, never a crash).
 """
 
 from __future__ import annotations
@@ -20,58 +20,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from bookings.errors import MESSAGES, BookingError
-
-#: Domain codes that are conflicts with the current state of the world (retry later or elsewhere).
-CONFLICT_CODES = {
-    "slot_taken",
-    "capacity_full",
-    "space_conflict",
-    "slot_held",
-    "invalid_transition",
-    "lock_timeout",
-    "idempotency_key_in_progress",
-}
-FORBIDDEN_CODES = {"not_permitted"}
-NOT_FOUND_CODES = {"not_found"}
-UNPROCESSABLE_CODES = {"idempotency_key_reused"}
-
-#: Messages for the API's own codes (the domain's live in bookings.errors.MESSAGES).
-API_MESSAGES: dict[str, tuple[str, str]] = {
-    "validation_error": ("Dữ liệu gửi lên không hợp lệ.", "The request data is invalid."),
-    "parse_error": (
-        "Không đọc được nội dung yêu cầu (JSON không hợp lệ).",
-        "The request body could not be parsed (malformed JSON).",
-    ),
-    "not_authenticated": ("Bạn cần đăng nhập.", "Authentication is required."),
-    "authentication_failed": ("Thông tin đăng nhập không đúng.", "The credentials are not valid."),
-    "permission_denied": ("Bạn không có quyền thực hiện thao tác này.", "You are not allowed to do this."),
-    "not_permitted": ("Bạn không có quyền thực hiện thao tác này.", "You are not allowed to do this."),
-    "not_found": ("Không tìm thấy.", "Not found."),
-    "method_not_allowed": ("Phương thức không được hỗ trợ.", "This HTTP method is not allowed here."),
-    "not_acceptable": ("Không thể trả về định dạng được yêu cầu.", "The requested format cannot be produced."),
-    "unsupported_media_type": ("Định dạng nội dung không được hỗ trợ.", "The content type is not supported."),
-    "throttled": ("Quá nhiều yêu cầu, vui lòng thử lại sau.", "Too many requests; please retry later."),
-    "invalid_value": ("Giá trị không hợp lệ.", "A value is out of range or invalid."),
-    "naive_datetime": MESSAGES.get(
-        "naive_datetime", ("Thời gian phải kèm múi giờ.", "Times must carry a time zone offset.")
-    ),
-    "idempotency_key_reused": (
-        "Khoá Idempotency-Key này đã được dùng cho một yêu cầu khác.",
-        "This Idempotency-Key was already used for a different request.",
-    ),
-    "idempotency_key_in_progress": (
-        "Một yêu cầu với cùng Idempotency-Key đang được xử lý.",
-        "A request with the same Idempotency-Key is still being processed.",
-    ),
-    "invalid_credentials": ("Tên đăng nhập hoặc mật khẩu không đúng.", "Wrong username or password."),
-}
-
-
-def messages_for(code: str) -> dict[str, str]:
-    """The message of ``code`` in both languages (domain messages first, then the API's)."""
-    vi, en = MESSAGES.get(code) or API_MESSAGES.get(code) or (code, code)
-    return {"vi": vi, "en": en}
+from core.errors import DomainError, messages_for, spec_for, status_for
 
 
 def _language() -> str:
@@ -84,19 +33,6 @@ def error_body(code: str, *, messages: dict[str, str] | None = None, details: di
     body = {"code": code, "message": messages[_language()], "messages": messages, "details": details or {}}
     body.update(extra)
     return body
-
-
-def status_for_domain_code(code: str) -> int:
-    """The HTTP status of a domain error code (unknown codes are refusals: 400)."""
-    if code in CONFLICT_CODES:
-        return status.HTTP_409_CONFLICT
-    if code in FORBIDDEN_CODES:
-        return status.HTTP_403_FORBIDDEN
-    if code in NOT_FOUND_CODES:
-        return status.HTTP_404_NOT_FOUND
-    if code in UNPROCESSABLE_CODES:
-        return status.HTTP_422_UNPROCESSABLE_ENTITY
-    return status.HTTP_400_BAD_REQUEST
 
 
 def _jsonable(value: Any) -> Any:
@@ -114,20 +50,17 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def domain_error_response(exc: BookingError) -> Response:
-    """The response for a BookingError; a lock timeout tells the client when to retry."""
+def domain_error_response(exc: DomainError) -> Response:
+    """The response for a DomainError; a lock timeout tells the client when to retry."""
     details = _jsonable(exc.details)
-    http_status = status_for_domain_code(exc.code)
-    if exc.code in MESSAGES or getattr(exc, "_message", None):
-        messages = {"vi": exc.message_in("vi"), "en": exc.message_in("en")}
-    else:
-        messages = messages_for(exc.code)
+    http_status = status_for(exc.code)
+    messages = {"vi": exc.message_in("vi"), "en": exc.message_in("en")}
     extra = {}
     if "conflict" in details:
         # The conflicting interval is also at the top level: it is what a client shows first.
         extra["conflict"] = details["conflict"]
     headers = {}
-    if exc.code == "lock_timeout":
+    if "retry_after" in details:
         headers["Retry-After"] = str(int(details.get("retry_after") or 1))
     return Response(
         error_body(exc.code, messages=messages, details=details, **extra), status=http_status, headers=headers
@@ -165,7 +98,7 @@ def validation_response(detail: Any) -> Response:
     codes = _codes_in(errors)
     # A domain-coded field error (e.g. naive_datetime, invalid_interval) becomes the top-level code,
     # so clients can act on one code; the per-field list still names the field.
-    domain_codes = sorted(c for c in codes if c in MESSAGES or c in {"naive_datetime"})
+    domain_codes = sorted(c for c in codes if spec_for(c) is not None)
     code = domain_codes[0] if len(domain_codes) == 1 and len(codes) == 1 else "validation_error"
     return Response(
         error_body(code, details={"fields": sorted(errors)}, errors=errors), status=status.HTTP_400_BAD_REQUEST
@@ -187,7 +120,7 @@ _DRF_CODES = {
 
 def handler(exc: Exception, context: dict) -> Response | None:
     """DRF's EXCEPTION_HANDLER: every known error becomes a coded JSON body; the rest stay 500s."""
-    if isinstance(exc, BookingError):
+    if isinstance(exc, DomainError):
         set_rollback()
         return domain_error_response(exc)
     if isinstance(exc, Http404):

@@ -8,7 +8,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
-from api.exceptions import messages_for, status_for_domain_code
+from core.errors import messages_for, status_for
 
 
 class ErrorMessagesSerializer(serializers.Serializer):
@@ -56,20 +56,6 @@ _EXAMPLE_DETAILS = {
 
 #: Codes every endpoint may answer, by kind of endpoint.
 AUTH_CODES = ("not_authenticated", "authentication_failed")
-DRF_STATUS = {
-    "validation_error": 400,
-    "parse_error": 400,
-    "naive_datetime": 400,
-    "invalid_value": 400,
-    "not_authenticated": 401,
-    "authentication_failed": 401,
-    "invalid_credentials": 400,
-    "permission_denied": 403,
-    "not_found": 404,
-    "throttled": 429,
-    "idempotency_key_reused": 422,
-    "idempotency_key_in_progress": 409,
-}
 
 
 def _example(code: str) -> dict:
@@ -88,7 +74,7 @@ def errors(*codes: str) -> dict:
     """OpenAPI responses for the given error codes, grouped by HTTP status, one example per code."""
     by_status: dict[int, list[str]] = defaultdict(list)
     for code in dict.fromkeys((*codes, "throttled")):
-        by_status[DRF_STATUS.get(code) or status_for_domain_code(code)].append(code)
+        by_status[status_for(code)].append(code)
     responses = {}
     for http_status, status_codes in sorted(by_status.items()):
         responses[http_status] = OpenApiResponse(

@@ -1,13 +1,17 @@
-"""The one domain error type: a stable code, a message in Vietnamese and English, and details."""
+"""The booking engine's error codes, declared once in the registry of core.errors.
+
+Each code has its HTTP status and its message in Vietnamese and English; services raise
+``DomainError(code, **details)`` and the API reads the rest from the registry.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from core.errors import CONFLICT, FORBIDDEN, INVALID, DomainError, define_many
 
-from django.utils import translation
+#: The engine's error type (the one domain error type; the name stays for the engine's callers).
+BookingError = DomainError
 
-#: Every error code the domain raises, with its message in both languages. The API maps codes to
-#: HTTP statuses in one place (api/exceptions.py); tests assert on codes, never on the text.
+#: Every code the engine raises, with its message in both languages.
 MESSAGES: dict[str, tuple[str, str]] = {
     "slot_taken": (
         "Khung giờ này đã có người đặt.",
@@ -158,32 +162,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
 }
 
+#: Codes that say the state of the world is in the way (retry later or elsewhere): 409.
+CONFLICT_CODES = frozenset(
+    {"slot_taken", "capacity_full", "space_conflict", "slot_held", "invalid_transition", "lock_timeout"}
+)
+#: Codes that say the caller may not do this: 403.
+FORBIDDEN_CODES = frozenset({"not_permitted"})
 
-class BookingError(Exception):
-    """A refusal the user can understand and a program can act on (``code`` never changes)."""
-
-    def __init__(self, code: str, *, message: str | None = None, **details: Any) -> None:
-        self.code = code
-        self.details = details
-        self._message = message
-        super().__init__(f"{code}: {self.message_in('en')}")
-
-    def message_in(self, language: str) -> str:
-        """The message in ``language`` ('vi' or 'en'); Vietnamese is the default."""
-        if self._message:
-            return self._message
-        vi, en = MESSAGES.get(self.code, (self.code, self.code))
-        return en if language.startswith("en") else vi
-
-    @property
-    def message(self) -> str:
-        """The message in the active language."""
-        return self.message_in(translation.get_language() or "vi")
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "code": self.code,
-            "message": self.message,
-            "messages": {"vi": self.message_in("vi"), "en": self.message_in("en")},
-            **self.details,
-        }
+define_many(CONFLICT, {code: text for code, text in MESSAGES.items() if code in CONFLICT_CODES})
+define_many(FORBIDDEN, {code: text for code, text in MESSAGES.items() if code in FORBIDDEN_CODES})
+define_many(INVALID, {code: text for code, text in MESSAGES.items() if code not in CONFLICT_CODES | FORBIDDEN_CODES})

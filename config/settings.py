@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "channels",
     "procrastinate.contrib.django",
     "schedule",
+    "core",
     "labs",
     "equipment",
     "bookings",
