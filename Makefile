@@ -1,33 +1,55 @@
 # labshare — the two commands of the README are `make run` and `make test`.
 SHELL := /bin/bash
-UV ?= uv
-PY := $(UV) run --frozen python
-DB := $(PY) -m config.localdb
+# uv from PATH, or the module pip installed (a user install may not put `uv` on PATH).
+UV = $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+PY = $(UV) run --frozen python
+DB = $(PY) -m tools.localdb
 HOST ?= 127.0.0.1
 PORT ?= 8000
+CATALOGUES := $(wildcard locale/*/LC_MESSAGES/*.po)
+COMPILED := $(CATALOGUES:.po=.mo)
 
-.PHONY: run test install db db-stop migrate demo messages bench worker check-uv
-
-check-uv:
-	@command -v $(UV) >/dev/null || { echo "uv is required: pip install uv (or see https://docs.astral.sh/uv/)"; exit 1; }
-
-install: check-uv
-	@$(UV) sync --frozen --quiet
-	@if command -v npm >/dev/null; then npm ci --no-audit --no-fund --loglevel=error; else echo "npm not found: skipping browser assets (htmx, calendar); pages still work without them"; fi
-	@# Compile translations with msgfmt directly: no settings (and so no database) needed.
-	@if command -v msgfmt >/dev/null; then \
-	  for po in locale/*/LC_MESSAGES/*.po; do msgfmt --check -o "$${po%.po}.mo" "$$po" || exit 1; done; \
-	else echo "msgfmt not found (apt-get install gettext): pages will be in English only"; fi
+.PHONY: run test lint install deps-run deps-test db db-stop migrate demo messages bench
 
 ## Start everything: local PostgreSQL, migrations, demo data (once), the web process and the job worker.
-run: install
-	@$(DB) exec -- $(PY) -m config.run --host $(HOST) --port $(PORT)
+run: deps-run install
+	@$(DB) exec -- $(PY) -m tools.run --host $(HOST) --port $(PORT)
 
 ## Run the whole test suite (starts the local PostgreSQL when DATABASE_URL is unset).
-test: install
+test: deps-test install
 	@$(DB) exec -- $(UV) run --frozen pytest $(PYTEST_ARGS)
 
-db: check-uv
+## What CI checks before the tests: formatting, lint, the import contracts, migrations, the OpenAPI schema, catalogues.
+lint: deps-run install
+	@$(UV) run --frozen ruff format --check .
+	@$(UV) run --frozen ruff check .
+	@for po in $(CATALOGUES); do msgfmt --check --output-file=/dev/null "$$po" || exit 1; done
+	@$(DB) exec -- bash -c '$(PY) manage.py makemigrations --check --dry-run && \
+	  $(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null'
+	@echo "labshare: lint passed"
+
+deps-run:
+	@tools/ensure-deps run
+
+deps-test:
+	@tools/ensure-deps test
+
+## The Python environment (uv.lock), the page assets (package-lock.json) and the compiled catalogues,
+## each only when it is out of date.
+install: node_modules/.labshare-installed $(COMPILED)
+	@$(UV) sync --frozen --quiet
+
+node_modules/.labshare-installed: package-lock.json package.json
+	@npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# msgfmt directly: no settings (and so no database) needed.
+%.mo: %.po
+	@msgfmt --check -o $@ $<
+
+messages: $(COMPILED)
+
+db:
 	@$(DB) start
 
 db-stop:

@@ -1,10 +1,10 @@
 """API benchmark: booking creations per second over HTTP and lab-week grid latency with 1,000,000 bookings.
 
-Runs against live daphne servers on 127.0.0.1 (ports 18100–18199) and a separate database,
+Runs against live daphne servers on 127.0.0.1 (the LIVE_API block of tests/ports.py) and a separate database,
 ``labshare_bench``, created on the same PostgreSQL cluster and dropped at the end. Prints a table.
 
     make bench                        # every benchmark, or just this one:
-    uv run python -m config.localdb exec -- uv run python bench/bench_api.py
+    uv run python -m tools.localdb exec -- uv run python bench/bench_api.py
 
 Environment: BENCH_CREATIONS (per client, default 100), BENCH_GRID_REQUESTS (default 200),
 BENCH_BOOKINGS (default 1000000), BENCH_PROCESSES (default 1,2,3), BENCH_SKIP_GRID=1 or
@@ -241,13 +241,13 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def main() -> int:
-    from config import localdb
+    from tools import localdb
 
     base_url = os.environ.get("DATABASE_URL") or localdb.running_url()
     if not base_url:
-        print("No database: run through `python -m config.localdb exec -- …` or set DATABASE_URL", file=sys.stderr)
+        print("No database: run through `python -m tools.localdb exec -- …` or set DATABASE_URL", file=sys.stderr)
         return 1
-    from tests.api.live import daphne_servers
+    from tests.api.live import PORTS, daphne_servers
 
     rows = []
     url = create_database(base_url)
@@ -269,7 +269,7 @@ def main() -> int:
         write = data["write_machines"]
         offset = 0
         for processes in () if os.environ.get("BENCH_SKIP_CREATIONS") == "1" else PROCESSES:
-            with daphne_servers(url, count=processes, start_port=18150) as urls:
+            with daphne_servers(url, count=processes, start_port=PORTS.start + 50) as urls:
                 # Warm-up: imports, caches and connections of each process.
                 run_clients(
                     urls,
@@ -326,7 +326,7 @@ def main() -> int:
         connection.close()
         week = (now.astimezone(tz) + timedelta(days=3)).date()
         path = f"/api/labs/{data['grid_lab'].pk}/grid/?date={week.isoformat()}&days=7"
-        with daphne_servers(url, count=1, start_port=18150) as urls:
+        with daphne_servers(url, count=1, start_port=PORTS.start + 50) as urls:
             client = Client(urls[0], data["tokens"][0])
             for _ in range(10):
                 status, body = client.request("GET", path)

@@ -8,7 +8,7 @@ Layers: in-memory (one process), Redis (one process), Redis (two daphne processe
 screens on each — the change reaches the other process through Redis).
 
     make bench                       # every bench/bench_*.py
-    uv run python bench/bench_ws.py  # with DATABASE_URL set (python -m config.localdb exec -- …)
+    uv run python bench/bench_ws.py  # with DATABASE_URL set (python -m tools.localdb exec -- …)
 
 Options: --clients N (default 1000), --changes N per layer (default 3), --layers memory,redis,redis2.
 """
@@ -306,7 +306,7 @@ def main() -> int:
         parser.error("1 ≤ clients ≤ 5000 and 1 ≤ changes ≤ 20")
     admin_url = os.environ.get("DATABASE_URL")
     if not admin_url:
-        parser.error("DATABASE_URL is not set (run through `make bench` or `python -m config.localdb exec -- …`)")
+        parser.error("DATABASE_URL is not set (run through `make bench` or `python -m tools.localdb exec -- …`)")
     raise_open_files(args.clients * 2 + 512)
     layers = [name.strip() for name in args.layers.split(",") if name.strip()]
 

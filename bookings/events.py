@@ -266,6 +266,22 @@ def publish_booking_changed(booking, *, change: str) -> None:
     transaction.on_commit(_after_commit)
 
 
+def booking_hook_payload(booking, *, change: str, previous: str) -> dict:
+    """What in-transaction subscribers (core.hooks) learn of a booking change: ids, times in UTC, statuses."""
+    return {
+        "change": change,
+        "booking_id": booking.pk,
+        "resource_id": booking.resource_id,
+        "user_id": booking.user_id,
+        "organization_id": booking.organization_id,
+        "status": str(booking.status),
+        "previous_status": str(previous or ""),
+        "start": booking.start.isoformat(),
+        "end": booking.end.isoformat(),
+        "price_vnd": booking.price_vnd,
+    }
+
+
 def resource_state_dict(resource, *, at: datetime | None = None) -> dict:
     """A resource's live fields: status and today's maintenance windows (in its lab's time zone)."""
     moment = at or timezone.now()

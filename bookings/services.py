@@ -23,6 +23,7 @@ from django.utils import timezone
 from bookings import events, notifications, pricing, rules, tasks, waitlist
 from bookings.errors import BookingError
 from bookings.models import ACTIVE_STATUSES, Booking, BookingEvent, BookingSeries, BookingStatus
+from core import hooks
 from labs.models import Organization, Resource
 from labs.selectors import user_is_staff_of_lab, user_manages_lab
 
@@ -136,6 +137,8 @@ def _after_change(
     )
     booking._live_previous_status = previous
     events.publish_booking_changed(booking, change=change)
+    # Apps above the engine (webhooks, devices) act on the change in this same transaction.
+    hooks.announce(f"booking.{change}", events.booking_hook_payload(booking, change=change, previous=previous))
     if freed is not None and freed[0] < freed[1]:
         waitlist.waitlist_slot_freed(resource=booking.resource, start=freed[0], end=freed[1])
 

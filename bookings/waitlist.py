@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from bookings.errors import BookingError
 from bookings.models import WaitlistEntry
+from core import hooks
 
 #: First key of the per-resource advisory lock (ASCII "WL"), so it cannot clash with other locks.
 _LOCK_NAMESPACE = 0x574C
@@ -210,6 +211,17 @@ def _offer(resource, start: datetime, end: datetime) -> list[WaitlistEntry]:
         entry.save(update_fields=["status", "offered_start", "offered_end", "offered_at", "offer_expires_at"])
         # The hold's lapse and the e-mail telling the user, in the offer's transaction (one insert).
         defer_jobs([hold_expiry_job(entry), waitlist_offer_job(entry)])
+        hooks.announce(
+            "waitlist.offered",
+            {
+                "entry_id": entry.pk,
+                "resource_id": resource.pk,
+                "user_id": entry.user_id,
+                "start": slot_start.isoformat(),
+                "end": slot_end.isoformat(),
+                "expires_at": expires.isoformat(),
+            },
+        )
         offered.append(entry)
         buffer = resource.cleanup_buffer
         free = subtract(free, [(slot_start - buffer, slot_end + buffer)])

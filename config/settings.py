@@ -6,7 +6,6 @@ from pathlib import Path
 
 from django.utils.translation import gettext_lazy as _
 
-from config import localdb
 from config.env import (
     env_bool,
     env_database,
@@ -16,6 +15,7 @@ from config.env import (
     env_str,
     env_timezone,
 )
+from tools import localdb
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -34,7 +34,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 REDIS_URL = env_str("REDIS_URL") or None
 TIME_ZONE = env_timezone("TIME_ZONE", "Asia/Ho_Chi_Minh")
 
-# With no DATABASE_URL the project-local cluster is used (see config/localdb.py).
+# With no DATABASE_URL the project-local cluster is used (see tools/localdb.py).
 DATABASES = {"default": env_database("DATABASE_URL", localdb.running_url())}
 DATABASES["default"]["TEST"] = {"NAME": env_str("LABSHARE_TEST_DB", "test_labshare")}
 DATABASES["default"].setdefault("OPTIONS", {})

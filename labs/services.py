@@ -8,6 +8,7 @@ import holidays as holidays_lib
 from django.db import transaction
 from schedule.models import Rule
 
+from core import hooks
 from labs.models import CalendarEntry, Lab, Member, Resource
 
 WEEKDAY_CODES = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
@@ -96,6 +97,7 @@ def _publish_resource_state(target: Lab | Resource, *, change: str) -> None:
         resources = [target]
     for resource in resources:
         publish_resource_state(resource, change=change)
+        hooks.announce(f"resource.{change}", {"change": change, "resource_id": resource.pk})
 
 
 def calendar_add_maintenance(

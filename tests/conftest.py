@@ -1,9 +1,90 @@
-"""Test-wide fixtures. Every test runs on real PostgreSQL (the local cluster or DATABASE_URL)."""
+"""Test-wide fixtures and rules. Every test runs on real PostgreSQL (the local cluster or DATABASE_URL).
+
+Two rules hold the suite to what it claims:
+
+* **One clock.** Every test starts at the instant ``LABSHARE_TEST_NOW`` names (or at the real
+  time without it) and asks for any other instant through the ``clock`` fixture (tests/clock.py).
+* **No silent skip.** A test may skip only when the run asked for it (``LABSHARE_SKIP=browser``
+  or ``redis``), and the run then says so in its last lines; any other skip fails the test.
+"""
 
 from __future__ import annotations
 
 import pytest
+import time_machine
 from django.utils import translation
+
+from tests import clock as test_clock
+from tests.skips import SKIP_ENV, SKIPPABLE, requested_skips
+
+
+def pytest_configure(config):
+    try:
+        test_clock.chosen_instant()
+    except test_clock.ClockError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    requested_skips()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A skip nobody asked for is a failure: ``make test`` must test everything or say why not."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        if f"{SKIP_ENV}=" not in reason:
+            report.outcome = "failed"
+            report.longrepr = f"skipped, but no one asked for it ({reason}); tests may skip only through {SKIP_ENV}"
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say in the last lines what was left out on request."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    asked = sorted(requested_skips())
+    if asked:
+        parts = "; ".join(SKIPPABLE[part] for part in asked)
+        terminalreporter.write_line(
+            f"labshare: {len(skipped)} test(s) skipped at your request ({SKIP_ENV}={','.join(asked)}): "
+            f"{parts} were NOT tested in this run.",
+            yellow=True,
+            bold=True,
+        )
+    instant = test_clock.chosen_instant()
+    if instant is not None:
+        terminalreporter.write_line(f"labshare: every test started at {instant.isoformat()} ({test_clock.TEST_NOW})")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _chosen_instant():
+    """With ``LABSHARE_TEST_NOW``, the whole session runs on a clock started at that instant."""
+    instant = test_clock.chosen_instant()
+    if instant is None:
+        yield None
+        return
+    with time_machine.travel(instant, tick=True) as traveller:
+        yield traveller
+
+
+@pytest.fixture(autouse=True)
+def _each_test_starts_at_the_chosen_instant(_chosen_instant):
+    """Each test starts at the chosen instant, whatever the tests before it took."""
+    if _chosen_instant is not None:
+        _chosen_instant.move_to(test_clock.chosen_instant())
+    yield
+
+
+@pytest.fixture
+def clock():
+    """The test's own clock, starting at the current (possibly chosen) instant and ticking.
+
+    ``clock.move_to(at(2030, 3, 4, 6, 30))`` or ``clock.shift(timedelta(hours=2))``; every process
+    the test starts afterwards follows it (tests.clock.child_env).
+    """
+    from django.utils import timezone
+
+    with time_machine.travel(timezone.now(), tick=True) as traveller:
+        yield traveller
 
 
 @pytest.fixture(autouse=True)

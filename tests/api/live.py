@@ -1,4 +1,4 @@
-"""Live daphne servers on 127.0.0.1 for HTTP-level tests and benchmarks (ports 18100–18199)."""
+"""Live daphne servers on 127.0.0.1 for HTTP-level tests and benchmarks (the LIVE_API block of tests/ports.py)."""
 
 from __future__ import annotations
 
@@ -14,14 +14,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
+from tests import ports
+from tests.clock import child_env
+
 ROOT = Path(__file__).resolve().parents[2]
-PORTS = range(18100, 18200)
+PORTS = ports.LIVE_API
 
 
-def free_ports(count: int, start: int = 18100) -> list[int]:
-    """``count`` ports in 18100–18199 that nobody listens on right now."""
+def free_ports(count: int, start: int | None = None) -> list[int]:
+    """``count`` ports of the LIVE_API block (from ``start``) that nobody listens on right now."""
     found = []
-    for port in range(start, PORTS.stop):
+    for port in range(PORTS.start if start is None else start, PORTS.stop):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
@@ -31,7 +34,7 @@ def free_ports(count: int, start: int = 18100) -> list[int]:
         found.append(port)
         if len(found) == count:
             return found
-    raise RuntimeError("no free port in 18100–18199")
+    raise RuntimeError(f"no free port in {PORTS.start}–{PORTS.stop - 1}")
 
 
 def database_url(settings_dict: dict) -> str:
@@ -59,7 +62,7 @@ def _ready(url: str, timeout: float) -> None:
 
 
 @contextmanager
-def daphne_servers(db_url: str, count: int = 1, extra_env: dict | None = None, start_port: int = 18100):
+def daphne_servers(db_url: str, count: int = 1, extra_env: dict | None = None, start_port: int | None = None):
     """Start ``count`` daphne processes (one port each) on the given database; yield their base URLs."""
     env = {
         **os.environ,
@@ -68,6 +71,7 @@ def daphne_servers(db_url: str, count: int = 1, extra_env: dict | None = None, s
         "LABSHARE_API_THROTTLE_USER": "1000000/minute",
         "LABSHARE_API_THROTTLE_ANON": "1000000/minute",
         "LOG_LEVEL": "WARNING",
+        **child_env(),
         **(extra_env or {}),
     }
     processes, urls = [], []
@@ -75,7 +79,7 @@ def daphne_servers(db_url: str, count: int = 1, extra_env: dict | None = None, s
     try:
         for port in free_ports(count, start_port):
             process = subprocess.Popen(
-                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "tests.live_asgi:application"],
                 # Logs go to a file: a pipe nobody reads would fill up and block the server.
                 cwd=ROOT,
                 env=env,

@@ -14,7 +14,7 @@ from rest_framework.authtoken.models import Token
 
 from bookings.models import Booking
 from tests.api.conftest import iso, next_weekday
-from tests.api.live import daphne_servers, database_url
+from tests.api.live import PORTS, daphne_servers, database_url
 from tests.factories import make_equipment, make_lab, make_user, open_weekdays
 
 CLIENTS = 24
@@ -59,7 +59,7 @@ def live(transactional_db):
     users = [make_user(f"racer{i}") for i in range(CLIENTS)]
     tokens = [Token.objects.create(user=user).key for user in users]
     # Two server processes, so requests really run at once in two database sessions.
-    with daphne_servers(database_url(connection.settings_dict), count=2, start_port=18120) as urls:
+    with daphne_servers(database_url(connection.settings_dict), count=2, start_port=PORTS.start + 20) as urls:
         yield {"machine": machine, "users": users, "tokens": tokens, "urls": urls}
 
 

@@ -20,6 +20,7 @@ from bookings import tasks
 from bookings.models import Booking, BookingEvent, BookingStatus
 from bookings.services import booking_request
 from labs.models import Resource
+from tests.clock import child_env
 from tests.factories import at, make_resource, make_user
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -147,7 +148,7 @@ def test_a_batch_with_one_job_already_waiting_still_enqueues_the_others(resource
     booking = book(resource, student)
     [waiting] = jobs_for(booking, "bookings.complete")
     fresh = tasks.new_job(
-        tasks.expire_request, at=timezone.now(), queueing_lock=f"test:{booking.pk}:fresh", booking_id=booking.pk
+        tasks.expire_request, at=None, queueing_lock=f"test:{booking.pk}:fresh", booking_id=booking.pk
     )
     duplicate = tasks.new_job(
         tasks.complete_booking, at=booking.end, queueing_lock=waiting.queueing_lock, booking_id=booking.pk
@@ -311,25 +312,17 @@ def test_real_worker_marks_a_due_no_show_and_a_duplicate_job_changes_nothing(lab
     move_to(booking, start=start, end=start + timedelta(hours=1))
     with transaction.atomic():
         tasks.defer_jobs(
-            [
-                tasks.new_job(
-                    tasks.mark_no_show, at=timezone.now(), queueing_lock=f"test:{booking.pk}:1", booking_id=booking.pk
-                )
-            ]
+            [tasks.new_job(tasks.mark_no_show, at=None, queueing_lock=f"test:{booking.pk}:1", booking_id=booking.pk)]
         )
         tasks.defer_jobs(
-            [
-                tasks.new_job(
-                    tasks.mark_no_show, at=timezone.now(), queueing_lock=f"test:{booking.pk}:2", booking_id=booking.pk
-                )
-            ]
+            [tasks.new_job(tasks.mark_no_show, at=None, queueing_lock=f"test:{booking.pk}:2", booking_id=booking.pk)]
         )
     _run_worker_once()
     booking.refresh_from_db()
     assert booking.status == BookingStatus.NO_SHOW
     runs = list(
         jobs_for(booking, "bookings.mark_no_show")
-        .filter(scheduled_at__lte=timezone.now())
+        .filter(queueing_lock__startswith="test:")
         .values_list("status", flat=True)
     )
     assert runs == ["succeeded", "succeeded"]
@@ -349,7 +342,7 @@ def test_real_worker_sends_a_reminder_only_once_for_duplicate_jobs(lab, mailoutb
                 [
                     tasks.new_job(
                         tasks.send_reminder,
-                        at=timezone.now(),
+                        at=None,
                         queueing_lock=f"test:{booking.pk}:r{n}",
                         booking_id=booking.pk,
                         kind="reminder_24h",
@@ -377,11 +370,7 @@ def test_manage_py_procrastinate_worker_one_shot_expires_a_due_request(lab):
     Booking.objects.filter(pk=booking.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     with transaction.atomic():
         tasks.defer_jobs(
-            [
-                tasks.new_job(
-                    tasks.expire_request, at=timezone.now(), queueing_lock=f"test:{booking.pk}:x", booking_id=booking.pk
-                )
-            ]
+            [tasks.new_job(tasks.expire_request, at=None, queueing_lock=f"test:{booking.pk}:x", booking_id=booking.pk)]
         )
         # A job on a queue that is not ours: the labshare worker must leave it alone.
         foreign = configure_task(
@@ -391,12 +380,13 @@ def test_manage_py_procrastinate_worker_one_shot_expires_a_due_request(lab):
             task_kwargs={"booking_id": booking.pk},
         ).defer()
     settings_dict = connection.settings_dict
-    env = dict(os.environ)
+    env = {**os.environ, **child_env()}
     env["DATABASE_URL"] = (
         f"postgres://{settings_dict['USER']}:{settings_dict['PASSWORD'] or ''}@{settings_dict['HOST']}:{settings_dict['PORT']}/{settings_dict['NAME']}"
     )
     result = subprocess.run(
-        [sys.executable, "manage.py", "procrastinate", "worker", "--one-shot", "--no-listen-notify"],
+        # manage.py itself, on the test's clock (tests/manage_on_clock.py).
+        [sys.executable, "-m", "tests.manage_on_clock", "procrastinate", "worker", "--one-shot", "--no-listen-notify"],
         cwd=ROOT,
         env=env,
         capture_output=True,

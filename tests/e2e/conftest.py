@@ -1,7 +1,7 @@
 """Shared fixtures for real-browser tests: a daphne server on the test database, and Chromium.
 
 ``daphne_server`` starts ``daphne`` in a subprocess on 127.0.0.1 at a free port (default range
-18300–18399, ``LABSHARE_E2E_PORTS=lo-hi`` to change) against the test database, and waits until
+the BROWSER block of tests/ports.py) against the test database, and waits until
 ``/healthz`` answers. It needs committed data, so tests using it take ``transactional_db``
 (the fixture requests it). ``page`` opens a fresh browser context per test; on failure the page's
 HTML and a screenshot are saved under tests/artifacts/ (git-ignored).
@@ -21,6 +21,12 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+import time_machine
+from django.utils import timezone
+
+from tests import ports as tests_ports
+from tests.clock import child_env
+from tests.skips import skip_if_requested
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -35,14 +41,9 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _port_range() -> range:
-    lo, _, hi = os.environ.get("LABSHARE_E2E_PORTS", "18300-18399").partition("-")
-    return range(int(lo), int(hi or lo) + 1)
-
-
 def free_port(ports: range | None = None) -> int:
     """A port in ``ports`` nobody listens on (bind test on 127.0.0.1)."""
-    for port in ports or _port_range():
+    for port in ports or tests_ports.BROWSER:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             try:
                 sock.bind(("127.0.0.1", port))
@@ -119,9 +120,10 @@ def start_live_server(
         **os.environ,
         "DATABASE_URL": database_url(),
         "DJANGO_SETTINGS_MODULE": "config.settings",
+        **child_env(),
         **(env or {}),
     }
-    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "tests.e2e.live_asgi:application"]
+    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "tests.live_asgi:with_static_files"]
     with open(log, "wb") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -166,9 +168,9 @@ def browser(monkeypatch):
     database meanwhile, hence DJANGO_ALLOW_ASYNC_UNSAFE for its duration; the browser is closed
     before the database is flushed. Request ``daphne_server`` before ``page`` so this order holds.
     """
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM}")
+    skip_if_requested("browser")
+    from playwright import sync_api
+
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from django.db import connections
 
@@ -203,6 +205,10 @@ def new_page(browser, request):
     def open_page(locale: str = "vi-VN", width: int = 390, height: int = 844):
         context = browser.new_context(locale=locale, viewport={"width": width, "height": height})
         context.set_default_timeout(15_000)
+        if time_machine.escape_hatch.is_travelling():
+            # The page's scripts (the wall screen's local flips, the calendars' "today") read the
+            # browser's clock: it starts at the test's instant and ticks on, like the server's.
+            context.clock.install(time=timezone.now())
         contexts.append(context)
         return context.new_page()
 

@@ -1,6 +1,6 @@
 """The wall screen in a real browser: live flips on check-in, local flips at the scheduled minute, offline and recovery.
 
-Playwright drives Debian's Chromium against daphne (started here on 127.0.0.1:18200–18249, on the
+Playwright drives Debian's Chromium against daphne (started here on 127.0.0.1, ports of the WALL_SCREEN block of tests/ports.py, on the
 test database, with the in-memory channel layer). Screenshots go to tests/artifacts/.
 """
 
@@ -20,13 +20,14 @@ from rest_framework.authtoken.models import Token
 from frontend.services import display_token_create
 from labs.models import Resource
 from labs.services import resource_set_status
+from tests import ports
 from tests.e2e.conftest import LiveServer, screenshot, start_live_server
-from tests.factories import make_equipment, make_lab, make_manager, make_partner, make_user, open_weekdays
+from tests.factories import at, make_equipment, make_lab, make_manager, make_partner, make_user, open_weekdays
 from tests.frontend.helpers import make_booking
 
 pytestmark = pytest.mark.e2e
 
-PORTS = range(18200, 18250)
+PORTS = ports.WALL_SCREEN
 
 
 def api_post(base: str, path: str, token: str) -> dict:
@@ -62,7 +63,9 @@ def in_thread(function, **kwargs) -> None:
     worker.join(timeout=30)
 
 
-def test_the_wall_screen_flips_live_by_itself_and_recovers_after_a_restart(transactional_db, new_page):
+def test_the_wall_screen_flips_live_by_itself_and_recovers_after_a_restart(transactional_db, clock, new_page):
+    # A Wednesday mid-morning: bookings a minute ago and in a few seconds fall on the same open day.
+    clock.move_to(at(2030, 3, 6, 10, 30))
     lab = make_lab("e2e-screen-lab", name_vi="EIU FabLab", short_name="FabLab")
     lab.name_en = "EIU FabLab"
     lab.save()

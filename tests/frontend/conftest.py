@@ -9,7 +9,10 @@ import time
 
 import pytest
 
-REDIS_PORTS = range(18250, 18300)
+from tests import ports
+from tests.skips import skip_if_requested
+
+REDIS_PORTS = ports.REDIS
 
 
 def free_port(ports) -> int:
@@ -27,9 +30,8 @@ def free_port(ports) -> int:
 @pytest.fixture(scope="session")
 def redis_url():
     """A throw-away redis-server on 127.0.0.1 (no persistence), stopped when the session ends."""
+    skip_if_requested("redis")
     binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed")
     port = free_port(REDIS_PORTS)
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],

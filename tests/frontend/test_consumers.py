@@ -17,7 +17,7 @@ from frontend.consumers import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_TOKEN_REV
 from frontend.services import display_token_create, display_token_revoke
 from labs.models import Resource
 from labs.services import calendar_add_maintenance, calendar_remove_maintenance, resource_set_status
-from tests.factories import make_lab, make_manager, make_resource, make_user, open_weekdays
+from tests.factories import at, make_lab, make_manager, make_resource, make_user, open_weekdays
 from tests.frontend.helpers import make_booking
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -46,8 +46,12 @@ async def expect_close(communicator, code: int) -> None:
 
 
 @pytest.fixture
-def world(transactional_db):
-    """A center with one sub-lab and a machine, a lab outside it, a manager of each, a user with a booking."""
+def world(transactional_db, clock):
+    """A center with one sub-lab and a machine, a lab outside it, a manager of each, a user with a booking.
+
+    At a Wednesday's 10:00, so the booking two hours later is on the same day's schedule.
+    """
+    clock.move_to(at(2030, 3, 6, 10))
     center = make_lab("vsic", name_vi="Trung tâm VSIC")
     fablab = make_lab("eiu-fablab", parent=center, name_vi="EIU FabLab")
     elsewhere = make_lab("cisc-lab", name_vi="CISC Lab")

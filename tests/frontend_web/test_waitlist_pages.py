@@ -10,10 +10,16 @@ from django.urls import reverse
 from bookings.models import Booking, BookingStatus, WaitlistEntry
 from bookings.services import booking_cancel, booking_request
 from bookings.waitlist import waitlist_join
-from tests.factories import make_equipment, make_user
+from tests.factories import at, make_equipment, make_user
 from tests.frontend_web.test_actions import next_weekday
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _monday_morning(clock):
+    """A Monday at 08:00: the next weekday plus two days is still a weekday, inside opening hours."""
+    clock.move_to(at(2030, 3, 4, 8))
 
 
 def _offer(lab):

@@ -1,7 +1,7 @@
 """The project-local PostgreSQL: finding the binaries, running them as the right user, and a real cluster's life.
 
 The life-cycle tests start a second, throw-away cluster in a temporary LABSHARE_DATA_DIR through
-``python -m config.localdb`` in a subprocess (the module reads its folder from the environment at
+``python -m tools.localdb`` in a subprocess (the module reads its folder from the environment at
 import). As root they also run the whole cycle as the unprivileged ``nobody`` user (through
 ``runuser``), which is what an ordinary developer account does; otherwise they already run as one.
 """
@@ -22,7 +22,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from config import localdb
+from tools import localdb
 
 ROOT = Path(__file__).resolve().parents[2]
 IS_ROOT = os.geteuid() == 0
@@ -60,9 +60,6 @@ def _glob_returning(paths_by_pattern: dict[str, list[Path]]):
     return fake_glob
 
 
-@pytest.mark.skipif(
-    not Path("/usr/lib/postgresql").exists(), reason="Debian's PostgreSQL server package is not installed"
-)
 def test_binaries_are_found_under_usr_lib_postgresql_when_not_on_path(monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
     found = localdb._find_bin_dir()
@@ -112,7 +109,7 @@ def test_missing_binaries_raise_an_error_that_says_what_to_install(monkeypatch):
 
 def test_missing_binaries_make_the_command_exit_non_zero_with_the_message(tmp_path):
     env = dict(os.environ, PATH=str(Path(sys.executable).parent), LABSHARE_DATA_DIR=str(tmp_path / "data"))
-    code = "import glob, config.localdb as l; glob.glob = lambda *a, **k: []; import sys; sys.exit(l.main(['start']))"
+    code = "import glob, tools.localdb as l; glob.glob = lambda *a, **k: []; import sys; sys.exit(l.main(['start']))"
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert "apt-get install postgresql" in result.stderr
@@ -187,9 +184,18 @@ class Cluster:
         self.base.chmod(0o755)
         self.data = self.base / "data"
         self.user = user
+        self.cwd = ROOT
         if user:
             entry = pwd.getpwnam(user)
             os.chown(self.base, entry.pw_uid, entry.pw_gid)
+            # The checkout may sit where other users cannot read it (under /root): localdb needs
+            # only the standard library, so the unprivileged user runs a copy of the tool.
+            self.cwd = self.base / "src"
+            (self.cwd / "tools").mkdir(parents=True)
+            for name in ("__init__.py", "localdb.py"):
+                shutil.copy(ROOT / "tools" / name, self.cwd / "tools" / name)
+            for path in (self.cwd, self.cwd / "tools"):
+                path.chmod(0o755)
 
     def command(self, argv: list[str]) -> list[str]:
         if not self.user:
@@ -205,8 +211,8 @@ class Cluster:
         env.pop("DATABASE_URL", None)
         env.pop("LABSHARE_KEEP_DB", None)
         return subprocess.run(
-            self.command([sys.executable, "-m", "config.localdb", *args]),
-            cwd=ROOT,
+            self.command([sys.executable, "-m", "tools.localdb", *args]),
+            cwd=self.cwd,
             env=env,
             capture_output=True,
             text=True,
@@ -218,7 +224,7 @@ class Cluster:
         env.pop("DATABASE_URL", None)
         return subprocess.run(
             self.command([sys.executable, "-c", code]),
-            cwd=ROOT,
+            cwd=self.cwd,
             env=env,
             capture_output=True,
             text=True,
@@ -226,7 +232,7 @@ class Cluster:
         )
 
     def start(self) -> tuple[str, bool]:
-        result = self.python("import json, config.localdb as l; print(json.dumps(l.start(verbose=False)))")
+        result = self.python("import json, tools.localdb as l; print(json.dumps(l.start(verbose=False)))")
         assert result.returncode == 0, result.stderr
         url, started = json.loads(result.stdout.strip().splitlines()[-1])
         return url, started
@@ -252,37 +258,10 @@ def _users() -> list[str | None]:
     return [None, "nobody"] if IS_ROOT else [None]
 
 
-def _why_user_cannot_run(user: str) -> str | None:
-    """Why ``user`` cannot run config.localdb from this checkout (None when it can)."""
-    if not shutil.which("runuser"):
-        return "runuser is not installed"
-    try:
-        pwd.getpwnam(user)
-    except KeyError:
-        return f"there is no {user!r} user"
-    python = shutil.which("python3", path="/usr/bin:/usr/local/bin")
-    if not python:
-        return "no system python3 for the unprivileged user"
-    probe = subprocess.run(
-        ["runuser", "-u", user, "--", python, "-c", "import config.localdb"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    if probe.returncode != 0:
-        # E.g. a checkout under /root (mode 0700): other users cannot read it.
-        return f"{user} cannot read this checkout ({ROOT}): {probe.stderr.strip()[-200:]}"
-    return None
-
-
 @pytest.fixture(scope="module", params=_users(), ids=lambda u: f"as-{u or ('root' if IS_ROOT else 'me')}")
 def _cluster_per_user(request):
     # One cluster per user for the whole module: initdb costs seconds, starting and stopping do not.
-    if not HAS_SERVER:
-        pytest.skip("PostgreSQL server binaries are not installed")
-    if request.param and (reason := _why_user_cannot_run(request.param)):
-        pytest.skip(f"cannot run as an unprivileged user: {reason}")
+    assert HAS_SERVER, "PostgreSQL server binaries are missing: `make test` installs them (apt-get install postgresql)"
     made = Cluster(request.param)
     yield made
     made.destroy()
@@ -383,9 +362,11 @@ def test_the_last_of_two_overlapping_exec_sessions_stops_the_server(cluster):
 
     def session(name: str) -> subprocess.Popen:
         argv = cluster.command(
-            [sys.executable, "-m", "config.localdb", "exec", "--", sys.executable, "-c", waiter, str(flags), name]
+            [sys.executable, "-m", "tools.localdb", "exec", "--", sys.executable, "-c", waiter, str(flags), name]
         )
-        return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        return subprocess.Popen(
+            argv, cwd=cluster.cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
 
     def wait_for(path: Path) -> None:
         deadline = time.monotonic() + 90
@@ -419,7 +400,7 @@ def test_settings_find_the_running_local_cluster(cluster):
     url, _ = cluster.start()
     state = json.loads((cluster.data / "postgres.json").read_text())
     assert url == f"postgres://labshare:{state['password']}@127.0.0.1:{state['port']}/labshare"
-    code = "import config.localdb as l; print(l.running_url())"
+    code = "import tools.localdb as l; print(l.running_url())"
     assert cluster.python(code).stdout.strip() == url
     cluster.run("stop")
     assert cluster.python(code).stdout.strip() == "None"
@@ -435,7 +416,7 @@ def test_a_pid_file_left_by_a_crash_is_not_taken_for_a_running_server(cluster):
     if cluster.user:
         entry = pwd.getpwnam(cluster.user)
         os.chown(pid_file, entry.pw_uid, entry.pw_gid)
-    assert cluster.python("import config.localdb as l; print(l.running_url())").stdout.strip() == "None"
+    assert cluster.python("import tools.localdb as l; print(l.running_url())").stdout.strip() == "None"
     # And the next start gets past the stale file.
     url, started = cluster.start()
     assert started is True
@@ -443,8 +424,8 @@ def test_a_pid_file_left_by_a_crash_is_not_taken_for_a_running_server(cluster):
 
 
 def test_data_folder_the_postgres_user_cannot_reach_is_refused_clearly(tmp_path):
-    if not IS_ROOT:
-        pytest.skip("only root hands the folder to the postgres user")
+    """As root the server runs as ``postgres``, which cannot enter a 0700 folder of root's: refused
+    with a clear message. An ordinary user runs the server as themselves, so their private folder works."""
     # pytest's tmp_path lives under a 0700 folder: exactly the /root situation.
     data = tmp_path / "private" / "data"
     data.parent.mkdir()
@@ -452,13 +433,89 @@ def test_data_folder_the_postgres_user_cannot_reach_is_refused_clearly(tmp_path)
     env = dict(os.environ, LABSHARE_DATA_DIR=str(data))
     env.pop("DATABASE_URL", None)
     result = subprocess.run(
-        [sys.executable, "-m", "config.localdb", "start"],
+        [sys.executable, "-m", "tools.localdb", "start"],
         cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,
         timeout=120,
     )
-    assert result.returncode == 1
-    assert "cannot reach" in result.stderr and "LABSHARE_DATA_DIR" in result.stderr
     assert "Traceback" not in result.stderr
+    if IS_ROOT:
+        assert result.returncode == 1
+        assert "cannot reach" in result.stderr and "LABSHARE_DATA_DIR" in result.stderr
+    else:
+        assert result.returncode == 0, result.stderr
+        subprocess.run([sys.executable, "-m", "tools.localdb", "stop"], cwd=ROOT, env=env, timeout=120)
+
+
+# --- Choosing the port ----------------------------------------------------------------------------
+
+
+def _port_of(url: str) -> int:
+    return int(url.rsplit(":", 1)[1].split("/")[0])
+
+
+def _listening_socket():
+    """A socket listening on a free loopback port: another program holding that port."""
+    import socket
+
+    holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    return holder
+
+
+def test_the_port_named_by_labshare_db_port_is_used(cluster):
+    holder = _listening_socket()
+    port = holder.getsockname()[1]
+    holder.close()  # now free, and far from the default range
+    env_code = f"import json, os; os.environ['LABSHARE_DB_PORT'] = '{port}'; import tools.localdb as l; print(json.dumps(l.start(verbose=False)))"
+    result = cluster.python(env_code)
+    assert result.returncode == 0, result.stderr
+    url, started = json.loads(result.stdout.strip().splitlines()[-1])
+    assert started is True and _port_of(url) == port
+    assert _query(url, "SELECT 1") == [(1,)]
+
+
+def test_a_chosen_port_that_another_program_holds_is_refused_clearly(cluster):
+    holder = _listening_socket()
+    try:
+        port = holder.getsockname()[1]
+        code = f"import os; os.environ['LABSHARE_DB_PORT'] = '{port}'; import tools.localdb as l, sys; sys.exit(l.main(['start']))"
+        result = cluster.python(code)
+        assert result.returncode == 1
+        assert f"port {port} (LABSHARE_DB_PORT) is in use" in result.stderr
+        assert "Traceback" not in result.stderr
+        assert not cluster.is_running()
+    finally:
+        holder.close()
+
+
+def test_a_malformed_labshare_db_port_is_refused(cluster):
+    code = "import os; os.environ['LABSHARE_DB_PORT'] = 'eighty'; import tools.localdb as l, sys; sys.exit(l.main(['start']))"
+    result = cluster.python(code)
+    assert result.returncode == 1 and "LABSHARE_DB_PORT='eighty' is not a port number" in result.stderr
+
+
+def test_a_port_lost_to_another_program_at_the_last_moment_moves_to_the_next_free_one(cluster):
+    """Race: two checkouts start at once and both find 54330 free; the loser must take another port."""
+    cluster.start()
+    cluster.run("stop")
+    holder = _listening_socket()
+    try:
+        taken = holder.getsockname()[1]
+        # The tool believes the taken port is free (as in the race), so the server's bind fails on it.
+        code = (
+            "import json, tools.localdb as l\n"
+            f"state = l._read_state(); state['port'] = {taken}; l._write_state(state)\n"
+            f"real = l._port_is_free; l._port_is_free = lambda p: True if p == {taken} else real(p)\n"
+            "print(json.dumps(l.start(verbose=False)))"
+        )
+        result = cluster.python(code)
+        assert result.returncode == 0, result.stderr
+        moved, started = json.loads(result.stdout.strip().splitlines()[-1])
+        assert started is True and _port_of(moved) != taken
+        assert _query(moved, "SELECT 1") == [(1,)]
+    finally:
+        holder.close()

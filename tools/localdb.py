@@ -1,11 +1,13 @@
 """The project-local PostgreSQL cluster used when DATABASE_URL is not set.
 
-``python -m config.localdb start|stop|status|url`` manages it; ``python -m config.localdb exec -- CMD``
+``python -m tools.localdb start|stop|status|url`` manages it; ``python -m tools.localdb exec -- CMD``
 makes sure it runs, runs CMD with DATABASE_URL pointing at it, and afterwards stops a server that
 an ``exec`` started once the last ``exec`` session using it has ended.
 
-The cluster lives in ``.data/postgres`` (ignored by git), listens on 127.0.0.1 only, on a free
-port chosen at first start and kept while it stays free, with password authentication. The
+The cluster lives in ``.data/postgres`` (ignored by git; ``LABSHARE_DATA_DIR`` moves it) and
+listens on 127.0.0.1 only, with password authentication, on the port ``LABSHARE_DB_PORT`` names,
+or else on the port it had last time while that stays free, or else on the first free port from
+54330 up (a start that loses the port to another program at the last moment takes the next). The
 server binaries refuse to run as root, so when we are root they run as the ``postgres`` user.
 This module imports nothing from Django: it runs before settings exist.
 """
@@ -35,6 +37,8 @@ LOG = DATA / "postgres.log"
 DB_USER = "labshare"
 DB_NAME = "labshare"
 SERVER_USER = "postgres"
+#: Choose the cluster's port (otherwise: the port it had, while free, else the first free from 54330).
+PORT_ENV = "LABSHARE_DB_PORT"
 
 
 class LocalDbError(RuntimeError):
@@ -114,12 +118,24 @@ def _port_is_free(port: int) -> bool:
         return True
 
 
-def _pick_port() -> int:
-    # Prefer a stable port in a quiet range so URLs stay the same between runs; fall back to
-    # whatever the kernel offers.
-    for port in range(54330, 54400):
-        if _port_is_free(port):
-            return port
+def _chosen_port() -> int | None:
+    """The port the user chose with LABSHARE_DB_PORT, if any."""
+    text = os.environ.get(PORT_ENV, "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or not 1024 <= int(text) <= 65535:
+        raise LocalDbError(f"{PORT_ENV}={text!r} is not a port number between 1024 and 65535")
+    return int(text)
+
+
+def _free_port_for(state: dict, tried: set[int]) -> int:
+    """The cluster's previous port while it stays free (stable URLs), else the first free one."""
+    port = state.get("port")
+    if port and port not in tried and _port_is_free(port):
+        return port
+    for candidate in range(54330, 54400):
+        if candidate not in tried and _port_is_free(candidate):
+            return candidate
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -291,20 +307,32 @@ def _start_locked(*, verbose: bool) -> tuple[str, bool]:
         )
     if _running(bin_dir):
         return _url(state), False
-    port = state.get("port")
-    if not port or not _port_is_free(port):
-        port = _pick_port()
-    state["port"] = port
-    state["bin_dir"] = str(bin_dir)
-    _write_state(state)
     LOG.touch(exist_ok=True)
     if _is_root():
         entry = pwd.getpwnam(SERVER_USER)
         os.chown(LOG, entry.pw_uid, entry.pw_gid)
-    options = f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200"
-    result = _pg_ctl(bin_dir, "-o", options, "-l", str(LOG), "-w", "-t", "60", "start", check=False)
-    if result.returncode != 0:
-        tail = LOG.read_text(errors="replace")[-2000:] if LOG.exists() else ""
+    chosen = _chosen_port()
+    tried: set[int] = set()
+    while True:
+        port = chosen or _free_port_for(state, tried)
+        tried.add(port)
+        state["port"] = port
+        state["bin_dir"] = str(bin_dir)
+        _write_state(state)
+        log_start = LOG.stat().st_size
+        options = f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200"
+        result = _pg_ctl(bin_dir, "-o", options, "-l", str(LOG), "-w", "-t", "60", "start", check=False)
+        if result.returncode == 0:
+            break
+        with open(LOG, errors="replace") as log:
+            log.seek(log_start)
+            tail = log.read()[-2000:]
+        # Race: another cluster (a second checkout, a parallel test run) took the port between our
+        # check and the server's bind. Try the next free port, unless the user chose this one.
+        if "Address already in use" in tail and not chosen and len(tried) < 10:
+            continue
+        if "Address already in use" in tail and chosen:
+            raise LocalDbError(f"port {port} ({PORT_ENV}) is in use by another program: choose another port")
         raise LocalDbError(f"PostgreSQL did not start:\n{result.stdout}{result.stderr}\n{tail}")
     _ensure_database(bin_dir, state)
     if verbose:
@@ -424,7 +452,7 @@ def main(argv: list[str]) -> int:
             if rest and rest[0] == "--":
                 rest = rest[1:]
             if not rest:
-                print("usage: python -m config.localdb exec -- COMMAND [ARGS…]", file=sys.stderr)
+                print("usage: python -m tools.localdb exec -- COMMAND [ARGS…]", file=sys.stderr)
                 return 2
             return exec_with_database(rest)
         else:
