@@ -13,9 +13,9 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.utils.translation import gettext_lazy as _
 
-from bookings.errors import BookingError
 from bookings.models import ACTIVE_STATUSES, Booking, BookingEvent, BookingSeries, WaitlistEntry
 from bookings.services import booking_approve, booking_cancel, booking_reject
+from core.errors import DomainError
 from labs.admin import LabScopedAdmin
 
 
@@ -187,7 +187,7 @@ class BookingAdmin(LabScopedAdmin):
         for booking in queryset.select_related("resource__lab", "user").order_by("start"):
             try:
                 service(booking=booking, by=request.user, **kwargs)
-            except BookingError as exc:
+            except DomainError as exc:
                 failed.append(f"#{booking.pk}: {exc.message} [{exc.code}]")
             else:
                 done.append(f"#{booking.pk}")

@@ -6,10 +6,7 @@ Each code has its HTTP status and its message in Vietnamese and English; service
 
 from __future__ import annotations
 
-from core.errors import CONFLICT, FORBIDDEN, INVALID, DomainError, define_many
-
-#: The engine's error type (the one domain error type; the name stays for the engine's callers).
-BookingError = DomainError
+from core.errors import CONFLICT, FORBIDDEN, INVALID, define_many
 
 #: Every code the engine raises, with its message in both languages.
 MESSAGES: dict[str, tuple[str, str]] = {

@@ -26,8 +26,8 @@ from api.serializers.account import (
 from api.serializers.catalogue import CertificationGrantSerializer
 from bookings import selectors as booking_selectors
 from bookings import services as booking_services
-from bookings.errors import BookingError
 from bookings.models import FeedToken
+from core.errors import DomainError
 from labs.models import CertificationGrant
 
 
@@ -57,7 +57,7 @@ class LoginView(APIView):
         body.is_valid(raise_exception=True)
         user = authenticate(request, username=body.validated_data["username"], password=body.validated_data["password"])
         if user is None or not user.is_active:
-            raise BookingError("invalid_credentials")
+            raise DomainError("invalid_credentials")
         login(request._request, user)
         token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key, "user": user.pk, "username": user.get_username()})

@@ -36,8 +36,8 @@ from api.serializers.bookings import (
 )
 from api.services import idempotent, request_fingerprint
 from bookings import services as booking_services
-from bookings.errors import BookingError
 from bookings.models import WaitlistEntry
+from core.errors import DomainError
 
 #: Every refusal booking_request may answer with (bookings/rules.py and the database guard).
 REQUEST_CODES = (
@@ -501,6 +501,6 @@ class WaitlistViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         if not IsOwner().has_object_permission(request, self, entry):
             self.permission_denied(request, code="permission_denied")
         if entry.status != WaitlistEntry.Status.OFFERED or entry.offered_start is None:
-            raise BookingError("invalid_transition", status=entry.status)
+            raise DomainError("invalid_transition", status=entry.status)
         booking = booking_services.waitlist_accept(entry=entry, by=request.user)
         return Response(BookingSerializer(booking).data, status=status.HTTP_201_CREATED)

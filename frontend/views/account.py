@@ -14,9 +14,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from bookings import services
-from bookings.errors import BookingError
 from bookings.models import ACTIVE_STATUSES, Booking, BookingStatus, FeedToken, WaitlistEntry
 from bookings.selectors import user_quota_usage
+from core.errors import DomainError
 from frontend import selectors_web as web
 from frontend.forms import IntervalForm, ProfileForm, ReasonForm
 from frontend.views.common import is_htmx, language
@@ -135,7 +135,7 @@ def _my_booking(request: HttpRequest, pk: int) -> Booking:
     return get_object_or_404(Booking.objects.select_related("resource", "resource__lab"), pk=pk, user=request.user)
 
 
-def _refused(request: HttpRequest, exc: BookingError) -> None:
+def _refused(request: HttpRequest, exc: DomainError) -> None:
     messages.error(request, exc.message_in(language()))
 
 
@@ -143,7 +143,7 @@ def _attempt(request: HttpRequest, action, success: str) -> HttpResponse:
     """Run a service call for my bookings page: its refusal in my language, or ``success``; then back."""
     try:
         action()
-    except BookingError as exc:
+    except DomainError as exc:
         _refused(request, exc)
     else:
         messages.success(request, success)
@@ -177,7 +177,7 @@ def booking_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
                 services.booking_reschedule(
                     booking=booking, by=request.user, start=form.cleaned_data["start"], end=form.cleaned_data["end"]
                 )
-            except BookingError as exc:
+            except DomainError as exc:
                 error = exc
             else:
                 messages.success(request, _("Booking moved."))
@@ -226,7 +226,7 @@ def qr_check_in(request: HttpRequest, slug: str) -> HttpResponse:
         else:
             try:
                 booking = services.booking_check_in(booking=booking, by=request.user)
-            except BookingError as exc:
+            except DomainError as exc:
                 error = exc
             else:
                 messages.success(request, _("Checked in. Enjoy the machine!"))
@@ -287,7 +287,7 @@ def waitlist_accept(request: HttpRequest, pk: int) -> HttpResponse:
     entry = _my_entry(request, pk)
     try:
         booking = services.waitlist_accept(entry=entry, by=request.user)
-    except BookingError as exc:
+    except DomainError as exc:
         _refused(request, exc)
         return redirect(f"{reverse('my_bookings')}#waitlist-{entry.pk}")
     messages.success(request, _("The held slot is now your booking."))

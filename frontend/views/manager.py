@@ -17,9 +17,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from bookings.errors import BookingError
 from bookings.models import Booking, BookingStatus
 from bookings.services import affected_bookings, booking_approve, booking_reject, maintenance_schedule
+from core.errors import DomainError
 from frontend import selectors_web as web
 from frontend.forms import GrantForm, MaintenanceForm, ReasonForm
 from frontend.models import DisplayToken
@@ -97,7 +97,7 @@ def booking_decide(request: HttpRequest, pk: int) -> HttpResponse:
             )
         else:
             messages.error(request, _("Choose approve or reject."))
-    except BookingError as exc:
+    except DomainError as exc:
         messages.error(request, exc.message_in(language()))
     if is_htmx(request):
         return render(
@@ -186,7 +186,7 @@ def manage_certifications(request: HttpRequest) -> HttpResponse:
                 )
                 messages.success(request, _("Certification granted."))
                 return redirect("manage_certifications")
-        except BookingError as exc:
+        except DomainError as exc:
             messages.error(request, exc.message_in(language()))
     now = timezone.now()
     certs = web.lab_certifications(lab_ids)
@@ -215,7 +215,7 @@ def manage_displays(request: HttpRequest) -> HttpResponse:
             name = (request.POST.get("name") or "").strip()[:100] or _("Wall screen")
             _token, raw = display_token_create(lab=lab, name=name, by=request.user)
             new_url = request.build_absolute_uri(f"{reverse('screen', args=[lab.slug])}?{urlencode({'token': raw})}")
-        except BookingError as exc:
+        except DomainError as exc:
             messages.error(request, exc.message_in(language()))
     tokens = list(DisplayToken.objects.filter(lab_id__in=lab_ids).select_related("lab").order_by("-pk")[:200])
     return render(request, "frontend/manage/displays.html", {"labs": labs, "tokens": tokens, "new_url": new_url})

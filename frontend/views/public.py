@@ -17,10 +17,10 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from bookings.errors import BookingError
 from bookings.pricing import quote
 from bookings.rules import check_without_locks
 from bookings.services import booking_request
+from core.errors import DomainError
 from frontend import selectors_web as web
 from frontend.forms import BookingForm, FindForm, IntervalForm
 from frontend.screens import qr_svg
@@ -223,6 +223,27 @@ def rules_check(*, resource, user, start, end, organization=None) -> None:
     check_without_locks(resource=resource, user=user, start=start, end=end, now=timezone.now())
 
 
+def _booked(request: HttpRequest, booking, resource) -> HttpResponse:
+    """After a confirmed booking: say what happened, and go to my bookings."""
+    if booking.status == "requested":
+        messages.success(request, _("Your request was sent; a lab manager will decide on it."))
+    else:
+        messages.success(request, _("Booked: %(resource)s.") % {"resource": resource.name})
+    target = reverse("my_bookings")
+    if is_htmx(request):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = target
+        return response
+    return redirect(target)
+
+
+def _form_status(form, error) -> int:
+    """200 for a preview, 400 for a form that does not validate, 409 when taken, 422 for another refusal."""
+    if error is None:
+        return 200 if form.is_valid() else 400
+    return 409 if error.code == "slot_taken" else 422
+
+
 @require_POST
 def resource_book(request: HttpRequest, slug: str) -> HttpResponse:
     """Preview (price, rule check) or confirm a booking; refusals are shown inline in my language."""
@@ -233,35 +254,24 @@ def resource_book(request: HttpRequest, slug: str) -> HttpResponse:
     member = web.member_of(request.user)
     organization = member.organization if member else None
     form = BookingForm(request.POST, tz=tz, organization=organization)
-    error: BookingError | None = None
-    quote = None
+    error: DomainError | None = None
+    price = None
     confirmed = "confirm" in request.POST
     if form.is_valid():
         data = form.cleaned_data
-        billed = organization if data.get("bill_organization") else None
         arguments = {
             "resource": resource,
             "user": request.user,
             "start": data["start"],
             "end": data["end"],
-            "organization": billed,
+            "organization": organization if data.get("bill_organization") else None,
         }
         try:
             if confirmed:
-                booking = booking_request(purpose=data.get("purpose", ""), **arguments)
-                if booking.status == "requested":
-                    messages.success(request, _("Your request was sent; a lab manager will decide on it."))
-                else:
-                    messages.success(request, _("Booked: %(resource)s.") % {"resource": resource.name})
-                target = reverse("my_bookings")
-                if is_htmx(request):
-                    response = HttpResponse(status=204)
-                    response["HX-Redirect"] = target
-                    return response
-                return redirect(target)
+                return _booked(request, booking_request(purpose=data.get("purpose", ""), **arguments), resource)
             rules_check(**arguments)
-            quote = price_quote(**arguments)
-        except BookingError as exc:
+            price = price_quote(**arguments)
+        except DomainError as exc:
             error = exc
     with timezone.override(tz):
         context = {
@@ -270,7 +280,7 @@ def resource_book(request: HttpRequest, slug: str) -> HttpResponse:
             "form": form,
             "error": error,
             "error_message": error.message_in(language()) if error else "",
-            "quote": quote,
+            "quote": price,
             "preview": form.is_valid() and error is None and not confirmed,
         }
         if is_htmx(request):
@@ -278,13 +288,4 @@ def resource_book(request: HttpRequest, slug: str) -> HttpResponse:
         shown_week = form.cleaned_data["start"].date() if form.is_valid() else None
         context.update(_resource_context(request, resource, week_start=shown_week))
         context.update({"form": form})
-        status = (
-            200
-            if error is None and form.is_valid()
-            else 400
-            if error is None
-            else 409
-            if error.code == "slot_taken"
-            else 422
-        )
-        return render(request, "frontend/resource.html", context, status=status)
+        return render(request, "frontend/resource.html", context, status=_form_status(form, error))

@@ -16,9 +16,9 @@ import pytest
 from django.db import connections
 
 from bookings import locks, rules
-from bookings.errors import BookingError
 from bookings.models import ACTIVE_STATUSES, Booking, BookingEvent, BookingStatus
 from bookings.services import booking_approve, booking_cancel, booking_request
+from core.errors import DomainError
 from labs.models import Resource
 from tests.bookings.test_rules import monday_ahead, slot
 from tests.factories import make_equipment, make_lab, make_manager, make_resource, make_space, make_user, open_weekdays
@@ -37,7 +37,7 @@ def run_together(calls: list) -> list:
         try:
             start.wait(timeout=20)
             outcomes[index] = call()
-        except BookingError as exc:
+        except DomainError as exc:
             outcomes[index] = exc.code
         except Exception as exc:
             outcomes[index] = f"error: {exc!r}"
