@@ -9,10 +9,11 @@ import pytest
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.utils import timezone
 
-from bookings.errors import MESSAGES, DomainError
+from bookings.errors import MESSAGES
 from bookings.models import Booking, BookingPolicy, BookingStatus, QuotaRule, WaitlistEntry
 from bookings.rules import policy_for
 from bookings.services import booking_cancel, booking_request
+from core.errors import DomainError
 from labs.models import Audience, Resource
 from labs.services import calendar_add_closure, calendar_add_maintenance
 from tests.factories import (
