@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from config.env import (
@@ -23,11 +24,13 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY") or ""
 if not SECRET_KEY:
-    if not DEBUG and env_bool("LABSHARE_REQUIRE_SECRET_KEY", False):
-        from django.core.exceptions import ImproperlyConfigured
-
-        raise ImproperlyConfigured("SECRET_KEY must be set in production")
-    # A fixed development key: fine on a laptop, refused in production by the check above.
+    # Fail closed: with DEBUG off nothing runs on a key everyone can read in this file.
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            'SECRET_KEY is not set and DEBUG is off: set SECRET_KEY (e.g. python -c "import secrets; '
+            'print(secrets.token_urlsafe(50))"), or DEBUG=1 on a development machine '
+            "(make run, make test and make lint set what they need)."
+        )
     SECRET_KEY = "labshare-development-key-not-for-production-0123456789abcdef"
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
