@@ -545,6 +545,20 @@ def bank_notification_resolve(
     return locked
 
 
+def vat_rate_add(*, kind: str, percent: Decimal, valid_from: date, valid_until: date | None = None, note: str = ""):
+    """Add a dated VAT rate; refuses one whose dates overlap a rate of the same kind (``vat_rate_overlap``)."""
+    from billing.models import VatRate
+
+    try:
+        with transaction.atomic():
+            return VatRate.objects.create(
+                kind=kind, percent=percent, valid_from=valid_from, valid_until=valid_until, note=note
+            )
+    except IntegrityError as exc:
+        # The exclusion constraint (vat_rate_no_overlap) is the guard; the span-order check too.
+        raise DomainError("vat_rate_overlap", kind=kind) from exc
+
+
 def due_text(statement: Statement, lang: str) -> str:
     """The due date as the locale writes it (for e-mails and pages)."""
     return format_date(statement.due_date, lang=lang) if statement.due_date else ""

@@ -241,6 +241,9 @@ SPECTACULAR_SETTINGS = {
         "OrganizationKindEnum": "labs.models.Organization.Kind",
         "BookingStatusEnum": "bookings.models.BookingStatus",
         "WaitlistStatusEnum": "bookings.models.WaitlistEntry.Status",
+        "StatementStatusEnum": "billing.models.StatementStatus",
+        "StatementLineKindEnum": "billing.models.LineKind",
+        "BankNotificationStatusEnum": "billing.models.BankNotification.Status",
     },
 }
 

@@ -689,3 +689,90 @@ def week_of(day: date) -> tuple[date, date]:
     """Monday and Sunday of ``day``'s week."""
     monday = day - timedelta(days=day.weekday())
     return monday, monday + timedelta(days=6)
+
+
+# --- Lists to export ----------------------------------------------------------------------------
+
+
+def bookings_for_export(user, *, scope: str, lab_ids=None, organization_ids=(), start=None, end=None):
+    """Bookings ``user`` may export: ``mine``; ``lab`` (labs they staff or manage, or ``lab_ids``
+    among them); ``organization`` (billed to ``organization_ids``: the organisations whose billing
+    they manage, as the caller found them in billing). Oldest first."""
+    from bookings.models import Booking
+
+    qs = Booking.objects.select_related("resource__lab", "user", "organization").order_by("start", "id")
+    if scope == "mine":
+        qs = qs.filter(user=user)
+    elif scope == "lab":
+        allowed = role_lab_ids(user)[1]
+        wanted = allowed if lab_ids is None else set(lab_ids) & allowed
+        qs = qs.filter(resource__lab_id__in=list(wanted))
+    elif scope == "organization":
+        qs = qs.filter(organization_id__in=list(organization_ids))
+    else:
+        return qs.none()
+    if start is not None:
+        qs = qs.filter(start__gte=start)
+    if end is not None:
+        qs = qs.filter(start__lt=end)
+    return qs
+
+
+def members_for_export(user, *, organization_ids=()):
+    """Members ``user`` may list: everyone for admins; for managers, people with a booking or a
+    certification in their labs; the members of ``organization_ids`` (those whose billing they manage)."""
+    from django.db.models import Q
+
+    from labs.models import Member
+
+    qs = Member.objects.select_related("user", "organization").order_by("user__last_name", "user__first_name", "id")
+    if user.is_superuser:
+        return qs
+    managed = role_lab_ids(user)[0]
+    visible = Q(organization_id__in=list(organization_ids))
+    if managed:
+        from bookings.models import Booking
+        from labs.models import CertificationGrant
+
+        visible |= Q(
+            user_id__in=Booking.objects.filter(resource__lab_id__in=list(managed)).values("user_id")
+        ) | Q(user_id__in=CertificationGrant.objects.filter(certification__lab_id__in=list(managed)).values("user_id"))
+    return qs.filter(visible)
+
+
+def grants_for_export(user):
+    """Certification grants ``user`` may list: their own, and those of certifications their labs issue."""
+    from django.db.models import Q
+
+    from labs.models import CertificationGrant
+
+    qs = CertificationGrant.objects.select_related("certification__lab", "user", "granted_by").order_by(
+        "certification__lab__name_vi", "certification__name_vi", "-granted_at"
+    )
+    if user.is_superuser:
+        return qs
+    managed = role_lab_ids(user)[0]
+    return qs.filter(Q(user=user) | Q(certification__lab_id__in=list(managed)))
+
+
+# --- Scopes of a request ------------------------------------------------------------------------
+
+
+def lab_scope(user, lab_id: int | None, *, allowed: set[int]) -> tuple[Lab | None, list[int]]:
+    """(the lab asked for, the lab ids the report covers) within ``allowed``.
+
+    No lab: every allowed lab. A lab outside ``allowed`` is refused (``report_not_permitted``), an
+    unknown one is ``not_found``; nothing allowed at all is ``report_not_permitted``.
+    """
+    from core.errors import DomainError
+
+    if not allowed:
+        raise DomainError("report_not_permitted")
+    if lab_id is None:
+        return None, sorted(allowed)
+    lab = Lab.objects.filter(pk=lab_id).first()
+    if lab is None:
+        raise DomainError("not_found")
+    if lab.pk not in allowed:
+        raise DomainError("report_not_permitted")
+    return lab, sorted(set(Lab.objects.subtree_ids([lab.pk])) & allowed)
