@@ -50,3 +50,32 @@ def month(value) -> str:
 def audience_count(row, key):
     """People of one audience in a network row."""
     return (row.get("people_by_audience") or {}).get(key, 0)
+
+
+@register.filter
+def get_item_index(sequence, index):
+    """``{{ list|get_item_index:i }}``: the i-th item."""
+    try:
+        return sequence[int(index)]
+    except (IndexError, TypeError, ValueError):
+        return ""
+
+
+@register.simple_tag(takes_context=True)
+def money_nav(context) -> dict:
+    """Which report and billing links the menu shows for this user (cached on the request)."""
+    request = context.get("request")
+    if request is None or not request.user.is_authenticated:
+        return {}
+    cached = getattr(request, "_labshare_money_nav", None)
+    if cached is None:
+        from reports.selectors import center_lab_ids, partners_visible, report_lab_ids
+
+        cached = {
+            "reports": bool(report_lab_ids(request.user)),
+            "network": bool(center_lab_ids(request.user)),
+            "sponsors": bool(partners_visible(request.user)),
+        }
+        cached["any"] = any(cached.values())
+        request._labshare_money_nav = cached
+    return cached
