@@ -25,6 +25,7 @@ from billing.models import Statement
 from core.errors import DomainError
 from core.exports import dataset
 
+
 @dataclass(frozen=True)
 class EInvoiceLine:
     """One line of goods or services."""

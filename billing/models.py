@@ -260,11 +260,16 @@ class StatementCounter(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["issuer", "year"], name="statement_counter_unique")]
 
+    def __str__(self) -> str:
+        return f"{self.issuer_id}/{self.year}: {self.last}"
+
 
 class StatementLine(models.Model):
     """One line of a statement: a booking billed, or an adjustment of one billed earlier."""
 
-    statement = models.ForeignKey(Statement, verbose_name=_("statement"), on_delete=models.CASCADE, related_name="lines")
+    statement = models.ForeignKey(
+        Statement, verbose_name=_("statement"), on_delete=models.CASCADE, related_name="lines"
+    )
     position = models.PositiveIntegerField(_("position"))
     kind = models.CharField(_("kind"), max_length=20, choices=LineKind.choices, default=LineKind.MACHINE_TIME)
     booking = models.ForeignKey(
@@ -311,7 +316,9 @@ class Payment(models.Model):
         MANUAL = "manual", _("Marked paid by a manager")
         BANK_TRANSFER = "bank_transfer", _("Bank transfer (notification)")
 
-    statement = models.ForeignKey(Statement, verbose_name=_("statement"), on_delete=models.PROTECT, related_name="payments")
+    statement = models.ForeignKey(
+        Statement, verbose_name=_("statement"), on_delete=models.PROTECT, related_name="payments"
+    )
     amount_vnd = models.BigIntegerField(_("amount (VND)"))
     method = models.CharField(_("method"), max_length=20, choices=Method.choices)
     at = models.DateTimeField(_("at"), default=timezone.now)

@@ -49,7 +49,9 @@ def issuer_lab_ids(issuer: BillingProfile) -> list[int]:
     """Labs whose bookings ``issuer`` bills: its lab's subtree, less the subtrees of labs below it
     that have a profile of their own."""
     subtree = set(Lab.objects.subtree_ids([issuer.lab_id]))
-    inner = list(BillingProfile.objects.filter(lab_id__in=subtree).exclude(pk=issuer.pk).values_list("lab_id", flat=True))
+    inner = list(
+        BillingProfile.objects.filter(lab_id__in=subtree).exclude(pk=issuer.pk).values_list("lab_id", flat=True)
+    )
     if inner:
         subtree -= set(Lab.objects.subtree_ids(inner))
     return sorted(subtree)

@@ -71,7 +71,9 @@ def send_statement_mail(*, statement_id: int, kind: str) -> int:
     from billing.pdf import statement_pdf
     from core.formatting import format_date, format_month, format_vnd
 
-    statement = Statement.objects.select_related("issuer__lab", "organization", "user__member").filter(pk=statement_id).first()
+    statement = (
+        Statement.objects.select_related("issuer__lab", "organization", "user__member").filter(pk=statement_id).first()
+    )
     if statement is None or not statement.number:
         return 0
     if kind == "overdue" and statement.status != "overdue":

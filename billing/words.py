@@ -71,7 +71,7 @@ def integer_words(number: int) -> str:
     billions, rest = divmod(number, 10**9)
     words: list[str] = []
     if billions:
-        words += integer_words(billions).split() + ["tỷ"]
+        words += [*integer_words(billions).split(), "tỷ"]
     if rest:
         words += _below_billion(rest, leading=not billions)
     return " ".join(words)

@@ -114,12 +114,16 @@ def line_chart(
     for tick in range(5):
         y = top + plot_h - plot_h * tick / 4
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{WIDTH - right}" y2="{y:.1f}" stroke="#d7dce1"/>')
-        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#4d5560">{_number(peak * tick / 4, lang)}</text>')
+        parts.append(
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#4d5560">{_number(peak * tick / 4, lang)}</text>'
+        )
     every = max(1, len(labels) // 8)
     for index, label in enumerate(labels):
         if index % every == 0 or index == len(labels) - 1:
             x = left + plot_w * index / count
-            parts.append(f'<text x="{x:.1f}" y="{height - 18}" text-anchor="middle" fill="#4d5560">{escape(label)}</text>')
+            parts.append(
+                f'<text x="{x:.1f}" y="{height - 18}" text-anchor="middle" fill="#4d5560">{escape(label)}</text>'
+            )
     for index, (_name, values) in enumerate(series):
         color = PALETTE[index % len(PALETTE)]
         points = [
@@ -152,12 +156,18 @@ def heatmap(
         parts.append(f'<text x="{x:.1f}" y="{top - 6}" text-anchor="middle" fill="#4d5560">{hour:02d}</text>')
     for day, row in enumerate(grid):
         y = top + day * cell_h
-        parts.append(f'<text x="{left - 6}" y="{y + cell_h / 2 + 4:.1f}" text-anchor="end">{escape(weekdays[day])}</text>')
+        parts.append(
+            f'<text x="{left - 6}" y="{y + cell_h / 2 + 4:.1f}" text-anchor="end">{escape(weekdays[day])}</text>'
+        )
         for hour, value in enumerate(row):
             share = value / peak
             # From the page's panel grey to the accent blue: darker is busier (no colour alone:
             # each cell's hours are in its tooltip and in the table).
-            red, green, blue = (int(244 - (244 - 11) * share), int(246 - (246 - 92) * share), int(248 - (248 - 173) * share))
+            red, green, blue = (
+                int(244 - (244 - 11) * share),
+                int(246 - (246 - 92) * share),
+                int(248 - (248 - 173) * share),
+            )
             parts.append(
                 f'<rect x="{left + hour * cell_w:.1f}" y="{y}" width="{cell_w - 1:.1f}" height="{cell_h - 2}" '
                 f'fill="rgb({red},{green},{blue})"><title>{escape(weekdays[day])} {hour:02d}:00 — '

@@ -43,7 +43,10 @@ def utilisation_charts(report: dict, lang: str) -> dict:
             chart_id="chart-heatmap",
             lang=lang,
         )
-        labels = [format_date(r["bucket"], lang=lang) if report["bucket"] == "week" else format_month(r["bucket"], lang) for r in report["trend"]]
+        labels = [
+            format_date(r["bucket"], lang=lang) if report["bucket"] == "week" else format_month(r["bucket"], lang)
+            for r in report["trend"]
+        ]
         trend = charts.line_chart(
             labels,
             [
@@ -119,7 +122,9 @@ def _pdf(template: str, context: dict, lang: str) -> bytes:
 
 def network_pdf(figures: dict, *, lang: str, title: str) -> bytes:
     """The network's figures as a PDF an officer attaches to a report to the province."""
-    return _pdf("reports/pdf/network.html", {"figures": figures, "charts": network_charts(figures, lang), "title": title}, lang)
+    return _pdf(
+        "reports/pdf/network.html", {"figures": figures, "charts": network_charts(figures, lang), "title": title}, lang
+    )
 
 
 def sponsor_pdf(impact: dict, *, lang: str) -> bytes:

@@ -734,9 +734,9 @@ def members_for_export(user, *, organization_ids=()):
         from bookings.models import Booking
         from labs.models import CertificationGrant
 
-        visible |= Q(
-            user_id__in=Booking.objects.filter(resource__lab_id__in=list(managed)).values("user_id")
-        ) | Q(user_id__in=CertificationGrant.objects.filter(certification__lab_id__in=list(managed)).values("user_id"))
+        visible |= Q(user_id__in=Booking.objects.filter(resource__lab_id__in=list(managed)).values("user_id")) | Q(
+            user_id__in=CertificationGrant.objects.filter(certification__lab_id__in=list(managed)).values("user_id")
+        )
     return qs.filter(visible)
 
 

@@ -221,7 +221,18 @@ def bookings_sheet(bookings: QuerySet, language: str | None = None) -> tablib.Da
     lang = _lang(language)
     vi = lang == "vi"
     headers = (
-        ("Mã", "Bắt đầu", "Kết thúc", "Thiết bị", "Phòng lab", "Người đặt", "Tổ chức", "Trạng thái", "Giá (₫)", "Mục đích")
+        (
+            "Mã",
+            "Bắt đầu",
+            "Kết thúc",
+            "Thiết bị",
+            "Phòng lab",
+            "Người đặt",
+            "Tổ chức",
+            "Trạng thái",
+            "Giá (₫)",
+            "Mục đích",
+        )
         if vi
         else ("Id", "Start", "End", "Machine", "Lab", "Booked by", "Organisation", "Status", "Price (VND)", "Purpose")
     )

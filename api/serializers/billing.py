@@ -91,7 +91,9 @@ class StatementListSerializer(StatementSerializer):
 class PrepareSerializer(serializers.Serializer):
     """Which draft to prepare: the issuing lab, the month and one buyer."""
 
-    lab = serializers.IntegerField(min_value=1, max_value=2**62, help_text="A lab; its billing profile (or its center's) issues")
+    lab = serializers.IntegerField(
+        min_value=1, max_value=2**62, help_text="A lab; its billing profile (or its center's) issues"
+    )
     month = serializers.DateField(help_text="Any day of the month (YYYY-MM-DD)")
     organization = serializers.IntegerField(required=False, min_value=1, max_value=2**62)
     user = serializers.IntegerField(required=False, min_value=1, max_value=2**62)

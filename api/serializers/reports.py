@@ -15,7 +15,9 @@ class ReportQuerySerializer(serializers.Serializer):
     end = serializers.DateField(required=False, help_text="Last day, included (YYYY-MM-DD); default: today")
     bucket = serializers.ChoiceField(choices=["week", "month"], default="month", required=False)
     export = serializers.ChoiceField(
-        choices=["csv", "xlsx", "pdf"], required=False, help_text="A file instead of JSON (pdf: network and sponsor reports)"
+        choices=["csv", "xlsx", "pdf"],
+        required=False,
+        help_text="A file instead of JSON (pdf: network and sponsor reports)",
     )
     lang = serializers.ChoiceField(choices=["vi", "en"], required=False, help_text="Language of an exported file")
 

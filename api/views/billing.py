@@ -38,7 +38,8 @@ from api.serializers.billing import (
     StatementSerializer,
     VatRateSerializer,
 )
-from billing import einvoice, exports as statement_exports, selectors, services
+from billing import einvoice, selectors, services
+from billing import exports as statement_exports
 from billing.models import VatRate
 from billing.pdf import statement_pdf
 from core import exports
@@ -106,7 +107,14 @@ class StatementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         responses={
             **ok(StatementSerializer),
             204: OpenApiResponse(description="Nothing to bill"),
-            **errors("validation_error", "not_authenticated", "statement_not_permitted", "no_billing_profile", "statement_closed", "not_found"),
+            **errors(
+                "validation_error",
+                "not_authenticated",
+                "statement_not_permitted",
+                "no_billing_profile",
+                "statement_closed",
+                "not_found",
+            ),
         },
     )
     @action(detail=False, methods=["post"])
@@ -115,7 +123,9 @@ class StatementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         data.is_valid(raise_exception=True)
         values = data.validated_data
         issuer = _issuer_managed(request, values["lab"])
-        organization = get_object_or_404(Organization, pk=values["organization"]) if values.get("organization") else None
+        organization = (
+            get_object_or_404(Organization, pk=values["organization"]) if values.get("organization") else None
+        )
         person = get_object_or_404(get_user_model(), pk=values["user"]) if values.get("user") else None
         draft = services.statement_prepare(issuer=issuer, month=values["month"], organization=organization, user=person)
         if draft is None:
@@ -129,7 +139,9 @@ class StatementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         request=CloseMonthSerializer,
         responses={
             **ok(CloseMonthResultSerializer),
-            **errors("validation_error", "not_authenticated", "statement_not_permitted", "no_billing_profile", "not_found"),
+            **errors(
+                "validation_error", "not_authenticated", "statement_not_permitted", "no_billing_profile", "not_found"
+            ),
         },
     )
     @action(detail=False, methods=["post"], url_path="close-month")
@@ -137,7 +149,9 @@ class StatementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         data = CloseMonthSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         issuer = _issuer_managed(request, data.validated_data["lab"])
-        done = services.statements_close_month(month=data.validated_data["month"].replace(day=1), by=request.user, issuer=issuer)
+        done = services.statements_close_month(
+            month=data.validated_data["month"].replace(day=1), by=request.user, issuer=issuer
+        )
         return Response(done)
 
     @extend_schema(
@@ -146,7 +160,14 @@ class StatementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         request=None,
         responses={
             **ok(StatementSerializer),
-            **errors("not_authenticated", "permission_denied", "not_found", "statement_closed", "statement_month_open", "statement_empty"),
+            **errors(
+                "not_authenticated",
+                "permission_denied",
+                "not_found",
+                "statement_closed",
+                "statement_month_open",
+                "statement_empty",
+            ),
         },
     )
     @action(detail=True, methods=["post"], permission_classes=[IsSignedIn, CanManageStatement])
@@ -158,7 +179,10 @@ class StatementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         summary="Mark a statement paid",
         description="Record a payment received outside the bank notifications (cash, a transfer seen on the statement).",
         request=MarkPaidSerializer,
-        responses={**ok(StatementSerializer), **errors("not_authenticated", "permission_denied", "not_found", "statement_not_payable")},
+        responses={
+            **ok(StatementSerializer),
+            **errors("not_authenticated", "permission_denied", "not_found", "statement_not_payable"),
+        },
     )
     @action(detail=True, methods=["post"], url_path="mark-paid", permission_classes=[IsSignedIn, CanManageStatement])
     def mark_paid(self, request, pk=None):
@@ -193,7 +217,10 @@ class StatementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         description="Buyer (name, tax code, address), lines (unit, quantity, unit price, amount before VAT, VAT rate, "
         "VAT) and totals, as JSON or as the import sheet of Vietnamese e-invoice tools (csv, xlsx).",
         parameters=[EInvoiceQuerySerializer],
-        responses={200: OpenApiResponse(response=OpenApiTypes.OBJECT), **errors("not_authenticated", "not_found", "einvoice_not_issued")},
+        responses={
+            200: OpenApiResponse(response=OpenApiTypes.OBJECT),
+            **errors("not_authenticated", "not_found", "einvoice_not_issued"),
+        },
     )
     @action(detail=True, methods=["get"], filter_backends=[])
     def einvoice(self, request, pk=None):
@@ -216,14 +243,23 @@ class IsAdminOrReadOnly(BasePermission):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List VAT rates", responses={**ok(VatRateSerializer(many=True)), **errors("not_authenticated")}),
-    retrieve=extend_schema(summary="Get a VAT rate", responses={**ok(VatRateSerializer), **errors("not_authenticated", "not_found")}),
+    list=extend_schema(
+        summary="List VAT rates", responses={**ok(VatRateSerializer(many=True)), **errors("not_authenticated")}
+    ),
+    retrieve=extend_schema(
+        summary="Get a VAT rate", responses={**ok(VatRateSerializer), **errors("not_authenticated", "not_found")}
+    ),
     create=extend_schema(
         summary="Add a VAT rate (admins)",
-        responses={**ok(VatRateSerializer, status_code=201), **errors("validation_error", "not_authenticated", "permission_denied", "vat_rate_overlap")},
+        responses={
+            **ok(VatRateSerializer, status_code=201),
+            **errors("validation_error", "not_authenticated", "permission_denied", "vat_rate_overlap"),
+        },
     ),
 )
-class VatRateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+class VatRateViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+):
     """The dated VAT table: a line is billed at the rate in force on its service date."""
 
     permission_classes = [IsAdminOrReadOnly]
@@ -295,7 +331,14 @@ class BankNotificationReviewViewSet(mixins.ListModelMixin, viewsets.GenericViewS
         request=ResolveSerializer,
         responses={
             **ok(BankNotificationSerializer),
-            **errors("validation_error", "not_authenticated", "not_found", "statement_not_permitted", "statement_not_payable", "notification_already_resolved"),
+            **errors(
+                "validation_error",
+                "not_authenticated",
+                "not_found",
+                "statement_not_permitted",
+                "statement_not_payable",
+                "notification_already_resolved",
+            ),
         },
     )
     @action(detail=True, methods=["post"])
@@ -305,7 +348,9 @@ class BankNotificationReviewViewSet(mixins.ListModelMixin, viewsets.GenericViewS
         data.is_valid(raise_exception=True)
         statement = None
         if data.validated_data.get("statement"):
-            statement = get_object_or_404(selectors.statements_visible(request.user), pk=data.validated_data["statement"])
+            statement = get_object_or_404(
+                selectors.statements_visible(request.user), pk=data.validated_data["statement"]
+            )
             if not selectors.can_manage_statement(request.user, statement):
                 raise DomainError("statement_not_permitted")
         resolved = services.bank_notification_resolve(

@@ -99,7 +99,9 @@ class UtilisationReportView(APIView):
         if fmt == "pdf":
             raise DomainError("export_format_invalid", allowed=["csv", "xlsx"])
         if fmt:
-            return _file(tables.utilisation_book(report, _lang(query)), fmt, f"utilisation-{period.first}-{period.last}")
+            return _file(
+                tables.utilisation_book(report, _lang(query)), fmt, f"utilisation-{period.first}-{period.last}"
+            )
         return Response(UtilisationSerializer(report).data)
 
 
@@ -119,7 +121,9 @@ class NetworkFiguresView(APIView):
     )
     def get(self, request):
         query = _query(request)
-        lab, lab_ids = selectors.lab_scope(request.user, query.get("lab"), allowed=selectors.center_lab_ids(request.user))
+        lab, lab_ids = selectors.lab_scope(
+            request.user, query.get("lab"), allowed=selectors.center_lab_ids(request.user)
+        )
         period = _period(query, lab)
         figures = selectors.network_figures(lab_ids=lab_ids, period=period)
         fmt = query.get("export")
@@ -127,7 +131,9 @@ class NetworkFiguresView(APIView):
             lang = _lang(query)
             with translation.override(lang):
                 title = str(translation.gettext("The lab network's figures"))
-            return _pdf(presentation.network_pdf(figures, lang=lang, title=title), f"network-{period.first}-{period.last}")
+            return _pdf(
+                presentation.network_pdf(figures, lang=lang, title=title), f"network-{period.first}-{period.last}"
+            )
         if fmt:
             return _file(tables.network_book(figures, _lang(query)), fmt, f"network-{period.first}-{period.last}")
         return Response(NetworkFiguresSerializer(figures).data)
@@ -157,7 +163,9 @@ class SponsorImpactView(APIView):
         impact = selectors.sponsor_impact(partner=partner, period=period, lab_ids=scope)
         fmt = query.get("export")
         if fmt == "pdf":
-            return _pdf(presentation.sponsor_pdf(impact, lang=_lang(query)), f"{partner.slug}-{period.first}-{period.last}")
+            return _pdf(
+                presentation.sponsor_pdf(impact, lang=_lang(query)), f"{partner.slug}-{period.first}-{period.last}"
+            )
         if fmt:
             return _file(tables.sponsor_book(impact, _lang(query)), fmt, f"{partner.slug}-{period.first}-{period.last}")
         return Response(SponsorImpactSerializer(impact).data)
@@ -181,7 +189,11 @@ class BookingsExportView(APIView):
         query.is_valid(raise_exception=True)
         data = query.validated_data
         tz = zoneinfo.ZoneInfo(settings.TIME_ZONE)
-        start = timezone.datetime.combine(data["start"], timezone.datetime.min.time(), tzinfo=tz) if data.get("start") else None
+        start = (
+            timezone.datetime.combine(data["start"], timezone.datetime.min.time(), tzinfo=tz)
+            if data.get("start")
+            else None
+        )
         end = (
             timezone.datetime.combine(data["end"] + timedelta(days=1), timezone.datetime.min.time(), tzinfo=tz)
             if data.get("end")
@@ -196,7 +208,9 @@ class BookingsExportView(APIView):
             end=end,
         )
         fmt = data.get("export") or "csv"
-        return exports.response(tables.bookings_sheet(bookings, _lang(data)), fmt, f"bookings-{data.get('scope') or 'mine'}")
+        return exports.response(
+            tables.bookings_sheet(bookings, _lang(data)), fmt, f"bookings-{data.get('scope') or 'mine'}"
+        )
 
 
 class MembersExportView(APIView):
@@ -217,7 +231,9 @@ class MembersExportView(APIView):
         query.is_valid(raise_exception=True)
         members = selectors.members_for_export(request.user, organization_ids=billing_organization_ids(request.user))
         return exports.response(
-            tables.members_sheet(members, _lang(query.validated_data)), query.validated_data.get("export") or "csv", "members"
+            tables.members_sheet(members, _lang(query.validated_data)),
+            query.validated_data.get("export") or "csv",
+            "members",
         )
 
 
@@ -242,4 +258,3 @@ class CertificationsExportView(APIView):
             query.validated_data.get("export") or "csv",
             "certifications",
         )
-

@@ -11,223 +11,537 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('bookings', '0004_policy'),
-        ('labs', '0002_calendar_stamp'),
+        ("bookings", "0004_policy"),
+        ("labs", "0002_calendar_stamp"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='BankNotification',
+            name="BankNotification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('transaction_id', models.CharField(max_length=100, unique=True, verbose_name='bank transaction id')),
-                ('received_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='received at')),
-                ('transacted_at', models.DateTimeField(blank=True, null=True, verbose_name='transfer time')),
-                ('amount_vnd', models.BigIntegerField(verbose_name='amount (VND)')),
-                ('description', models.CharField(blank=True, max_length=500, verbose_name='transfer note')),
-                ('account_number', models.CharField(blank=True, max_length=40, verbose_name='credited account')),
-                ('payload', models.JSONField(default=dict, verbose_name='payload as received')),
-                ('status', models.CharField(choices=[('matched', 'Matched: statement paid'), ('unmatched', 'To review'), ('resolved', 'Resolved by hand'), ('dismissed', 'Dismissed')], db_index=True, max_length=20, verbose_name='status')),
-                ('reason', models.CharField(blank=True, max_length=40, verbose_name='why not matched')),
-                ('resolved_at', models.DateTimeField(blank=True, null=True, verbose_name='resolved at')),
-                ('resolved_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='resolved by')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("transaction_id", models.CharField(max_length=100, unique=True, verbose_name="bank transaction id")),
+                ("received_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="received at")),
+                ("transacted_at", models.DateTimeField(blank=True, null=True, verbose_name="transfer time")),
+                ("amount_vnd", models.BigIntegerField(verbose_name="amount (VND)")),
+                ("description", models.CharField(blank=True, max_length=500, verbose_name="transfer note")),
+                ("account_number", models.CharField(blank=True, max_length=40, verbose_name="credited account")),
+                ("payload", models.JSONField(default=dict, verbose_name="payload as received")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("matched", "Matched: statement paid"),
+                            ("unmatched", "To review"),
+                            ("resolved", "Resolved by hand"),
+                            ("dismissed", "Dismissed"),
+                        ],
+                        db_index=True,
+                        max_length=20,
+                        verbose_name="status",
+                    ),
+                ),
+                ("reason", models.CharField(blank=True, max_length=40, verbose_name="why not matched")),
+                ("resolved_at", models.DateTimeField(blank=True, null=True, verbose_name="resolved at")),
+                (
+                    "resolved_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="resolved by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'bank notification',
-                'verbose_name_plural': 'bank notifications',
-                'ordering': ['-received_at', '-id'],
+                "verbose_name": "bank notification",
+                "verbose_name_plural": "bank notifications",
+                "ordering": ["-received_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='BillingProfile',
+            name="BillingProfile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('legal_name', models.CharField(max_length=200, verbose_name='legal name')),
-                ('tax_code', models.CharField(blank=True, max_length=14, validators=[django.core.validators.RegexValidator('^\\d{10}(-\\d{3})?$', 'A Vietnamese tax code has 10 digits, or 10 digits, a dash and 3 digits / Mã số thuế gồm 10 chữ số hoặc 10-3 chữ số', code='invalid_tax_code')], verbose_name='tax code')),
-                ('address', models.CharField(blank=True, max_length=300, verbose_name='address')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='billing e-mail')),
-                ('bank_bin', models.CharField(max_length=6, validators=[django.core.validators.RegexValidator('^\\d{6}$', 'A bank BIN (NAPAS) has 6 digits / Mã BIN ngân hàng gồm 6 chữ số', code='invalid_bin')], verbose_name='bank BIN (NAPAS)')),
-                ('bank_name', models.CharField(max_length=120, verbose_name='bank')),
-                ('account_number', models.CharField(max_length=19, validators=[django.core.validators.RegexValidator('^[0-9A-Za-z]{1,19}$', 'An account number has 1 to 19 letters or digits / Số tài khoản gồm 1–19 chữ hoặc số', code='invalid_account')], verbose_name='account number')),
-                ('account_name', models.CharField(max_length=120, verbose_name='account holder')),
-                ('number_prefix', models.CharField(help_text='e.g. EIUFAB: statements are numbered EIUFAB-2026-00001', max_length=10, unique=True, validators=[django.core.validators.RegexValidator('^[A-Z0-9]{2,10}$', '2 to 10 capital letters or digits / 2–10 chữ in hoa hoặc chữ số', code='invalid_prefix')], verbose_name='statement number prefix')),
-                ('payment_days', models.PositiveSmallIntegerField(blank=True, help_text="Empty: the site's default", null=True, verbose_name='days to pay')),
-                ('lab', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='billing_profile', to='labs.lab', verbose_name='lab')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("legal_name", models.CharField(max_length=200, verbose_name="legal name")),
+                (
+                    "tax_code",
+                    models.CharField(
+                        blank=True,
+                        max_length=14,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^\\d{10}(-\\d{3})?$",
+                                "A Vietnamese tax code has 10 digits, or 10 digits, a dash and 3 digits / Mã số thuế gồm 10 chữ số hoặc 10-3 chữ số",
+                                code="invalid_tax_code",
+                            )
+                        ],
+                        verbose_name="tax code",
+                    ),
+                ),
+                ("address", models.CharField(blank=True, max_length=300, verbose_name="address")),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="billing e-mail")),
+                (
+                    "bank_bin",
+                    models.CharField(
+                        max_length=6,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^\\d{6}$",
+                                "A bank BIN (NAPAS) has 6 digits / Mã BIN ngân hàng gồm 6 chữ số",
+                                code="invalid_bin",
+                            )
+                        ],
+                        verbose_name="bank BIN (NAPAS)",
+                    ),
+                ),
+                ("bank_name", models.CharField(max_length=120, verbose_name="bank")),
+                (
+                    "account_number",
+                    models.CharField(
+                        max_length=19,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[0-9A-Za-z]{1,19}$",
+                                "An account number has 1 to 19 letters or digits / Số tài khoản gồm 1–19 chữ hoặc số",
+                                code="invalid_account",
+                            )
+                        ],
+                        verbose_name="account number",
+                    ),
+                ),
+                ("account_name", models.CharField(max_length=120, verbose_name="account holder")),
+                (
+                    "number_prefix",
+                    models.CharField(
+                        help_text="e.g. EIUFAB: statements are numbered EIUFAB-2026-00001",
+                        max_length=10,
+                        unique=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Z0-9]{2,10}$",
+                                "2 to 10 capital letters or digits / 2–10 chữ in hoa hoặc chữ số",
+                                code="invalid_prefix",
+                            )
+                        ],
+                        verbose_name="statement number prefix",
+                    ),
+                ),
+                (
+                    "payment_days",
+                    models.PositiveSmallIntegerField(
+                        blank=True, help_text="Empty: the site's default", null=True, verbose_name="days to pay"
+                    ),
+                ),
+                (
+                    "lab",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="billing_profile",
+                        to="labs.lab",
+                        verbose_name="lab",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'billing profile',
-                'verbose_name_plural': 'billing profiles',
-                'ordering': ['lab__name_vi'],
+                "verbose_name": "billing profile",
+                "verbose_name_plural": "billing profiles",
+                "ordering": ["lab__name_vi"],
             },
         ),
         migrations.CreateModel(
-            name='Statement',
+            name="Statement",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('month', models.DateField(help_text='The first day of the month billed', verbose_name='month')),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('issued', 'Issued'), ('paid', 'Paid'), ('overdue', 'Overdue')], db_index=True, default='draft', max_length=20, verbose_name='status')),
-                ('number', models.CharField(blank=True, max_length=40, verbose_name='number')),
-                ('seller_name', models.CharField(blank=True, max_length=200, verbose_name='seller')),
-                ('seller_tax_code', models.CharField(blank=True, max_length=14, verbose_name="seller's tax code")),
-                ('seller_address', models.CharField(blank=True, max_length=300, verbose_name="seller's address")),
-                ('bank_bin', models.CharField(blank=True, max_length=6, verbose_name='bank BIN')),
-                ('bank_name', models.CharField(blank=True, max_length=120, verbose_name='bank')),
-                ('account_number', models.CharField(blank=True, max_length=19, verbose_name='account number')),
-                ('account_name', models.CharField(blank=True, max_length=120, verbose_name='account holder')),
-                ('buyer_name', models.CharField(blank=True, max_length=200, verbose_name='buyer')),
-                ('buyer_tax_code', models.CharField(blank=True, max_length=14, verbose_name="buyer's tax code")),
-                ('buyer_address', models.CharField(blank=True, max_length=300, verbose_name="buyer's address")),
-                ('buyer_email', models.EmailField(blank=True, max_length=254, verbose_name="buyer's e-mail")),
-                ('subtotal_vnd', models.BigIntegerField(default=0, verbose_name='amount before VAT (VND)')),
-                ('vat_vnd', models.BigIntegerField(default=0, verbose_name='VAT (VND)')),
-                ('total_vnd', models.BigIntegerField(default=0, verbose_name='total (VND)')),
-                ('subsidy_vnd', models.BigIntegerField(default=0, verbose_name="sponsors' subsidy (VND)")),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('issued_at', models.DateTimeField(blank=True, null=True, verbose_name='issued at')),
-                ('due_date', models.DateField(blank=True, null=True, verbose_name='due date')),
-                ('overdue_at', models.DateTimeField(blank=True, null=True, verbose_name='overdue since')),
-                ('paid_at', models.DateTimeField(blank=True, null=True, verbose_name='paid at')),
-                ('issued_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='issued by')),
-                ('issuer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='statements', to='billing.billingprofile', verbose_name='issued by')),
-                ('organization', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='statements', to='labs.organization', verbose_name='organisation')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='statements', to=settings.AUTH_USER_MODEL, verbose_name='person')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("month", models.DateField(help_text="The first day of the month billed", verbose_name="month")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "Draft"), ("issued", "Issued"), ("paid", "Paid"), ("overdue", "Overdue")],
+                        db_index=True,
+                        default="draft",
+                        max_length=20,
+                        verbose_name="status",
+                    ),
+                ),
+                ("number", models.CharField(blank=True, max_length=40, verbose_name="number")),
+                ("seller_name", models.CharField(blank=True, max_length=200, verbose_name="seller")),
+                ("seller_tax_code", models.CharField(blank=True, max_length=14, verbose_name="seller's tax code")),
+                ("seller_address", models.CharField(blank=True, max_length=300, verbose_name="seller's address")),
+                ("bank_bin", models.CharField(blank=True, max_length=6, verbose_name="bank BIN")),
+                ("bank_name", models.CharField(blank=True, max_length=120, verbose_name="bank")),
+                ("account_number", models.CharField(blank=True, max_length=19, verbose_name="account number")),
+                ("account_name", models.CharField(blank=True, max_length=120, verbose_name="account holder")),
+                ("buyer_name", models.CharField(blank=True, max_length=200, verbose_name="buyer")),
+                ("buyer_tax_code", models.CharField(blank=True, max_length=14, verbose_name="buyer's tax code")),
+                ("buyer_address", models.CharField(blank=True, max_length=300, verbose_name="buyer's address")),
+                ("buyer_email", models.EmailField(blank=True, max_length=254, verbose_name="buyer's e-mail")),
+                ("subtotal_vnd", models.BigIntegerField(default=0, verbose_name="amount before VAT (VND)")),
+                ("vat_vnd", models.BigIntegerField(default=0, verbose_name="VAT (VND)")),
+                ("total_vnd", models.BigIntegerField(default=0, verbose_name="total (VND)")),
+                ("subsidy_vnd", models.BigIntegerField(default=0, verbose_name="sponsors' subsidy (VND)")),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name="created at"),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                ("issued_at", models.DateTimeField(blank=True, null=True, verbose_name="issued at")),
+                ("due_date", models.DateField(blank=True, null=True, verbose_name="due date")),
+                ("overdue_at", models.DateTimeField(blank=True, null=True, verbose_name="overdue since")),
+                ("paid_at", models.DateTimeField(blank=True, null=True, verbose_name="paid at")),
+                (
+                    "issued_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="issued by",
+                    ),
+                ),
+                (
+                    "issuer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="statements",
+                        to="billing.billingprofile",
+                        verbose_name="issued by",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="statements",
+                        to="labs.organization",
+                        verbose_name="organisation",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="statements",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="person",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'statement',
-                'verbose_name_plural': 'statements',
-                'ordering': ['-month', 'issuer_id', 'id'],
+                "verbose_name": "statement",
+                "verbose_name_plural": "statements",
+                "ordering": ["-month", "issuer_id", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Payment',
+            name="Payment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount_vnd', models.BigIntegerField(verbose_name='amount (VND)')),
-                ('method', models.CharField(choices=[('manual', 'Marked paid by a manager'), ('bank_transfer', 'Bank transfer (notification)')], max_length=20, verbose_name='method')),
-                ('at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='at')),
-                ('note', models.CharField(blank=True, max_length=300, verbose_name='note')),
-                ('notification', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='payment', to='billing.banknotification', verbose_name='bank notification')),
-                ('recorded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='recorded by')),
-                ('statement', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='payments', to='billing.statement', verbose_name='statement')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("amount_vnd", models.BigIntegerField(verbose_name="amount (VND)")),
+                (
+                    "method",
+                    models.CharField(
+                        choices=[
+                            ("manual", "Marked paid by a manager"),
+                            ("bank_transfer", "Bank transfer (notification)"),
+                        ],
+                        max_length=20,
+                        verbose_name="method",
+                    ),
+                ),
+                ("at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="at")),
+                ("note", models.CharField(blank=True, max_length=300, verbose_name="note")),
+                (
+                    "notification",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="payment",
+                        to="billing.banknotification",
+                        verbose_name="bank notification",
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="recorded by",
+                    ),
+                ),
+                (
+                    "statement",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="payments",
+                        to="billing.statement",
+                        verbose_name="statement",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'payment',
-                'verbose_name_plural': 'payments',
-                'ordering': ['-at'],
+                "verbose_name": "payment",
+                "verbose_name_plural": "payments",
+                "ordering": ["-at"],
             },
         ),
         migrations.AddField(
-            model_name='banknotification',
-            name='statement',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='bank_notifications', to='billing.statement', verbose_name='statement'),
+            model_name="banknotification",
+            name="statement",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="bank_notifications",
+                to="billing.statement",
+                verbose_name="statement",
+            ),
         ),
         migrations.CreateModel(
-            name='StatementCounter',
+            name="StatementCounter",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('year', models.PositiveSmallIntegerField()),
-                ('last', models.PositiveIntegerField(default=0)),
-                ('issuer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='billing.billingprofile')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("year", models.PositiveSmallIntegerField()),
+                ("last", models.PositiveIntegerField(default=0)),
+                (
+                    "issuer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="billing.billingprofile"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='StatementLine',
+            name="StatementLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField(verbose_name='position')),
-                ('kind', models.CharField(choices=[('machine_time', 'Machine and lab time'), ('adjustment', 'Adjustment')], default='machine_time', max_length=20, verbose_name='kind')),
-                ('service_date', models.DateField(verbose_name='service date')),
-                ('description_vi', models.CharField(max_length=300, verbose_name='description (Vietnamese)')),
-                ('description_en', models.CharField(blank=True, max_length=300, verbose_name='description (English)')),
-                ('booked_by', models.CharField(blank=True, max_length=200, verbose_name='booked by')),
-                ('unit', models.CharField(default='giờ', max_length=20, verbose_name='unit')),
-                ('hours', models.DecimalField(decimal_places=2, max_digits=9, verbose_name='hours')),
-                ('unit_price_vnd', models.BigIntegerField(default=0, verbose_name='unit price (VND)')),
-                ('gross_vnd', models.BigIntegerField(default=0, verbose_name='before subsidy (VND)')),
-                ('subsidy_vnd', models.BigIntegerField(default=0, verbose_name='subsidy (VND)')),
-                ('amount_vnd', models.BigIntegerField(verbose_name='amount before VAT (VND)')),
-                ('vat_percent', models.DecimalField(decimal_places=2, max_digits=5, verbose_name='VAT (%)')),
-                ('vat_vnd', models.BigIntegerField(verbose_name='VAT (VND)')),
-                ('total_vnd', models.BigIntegerField(verbose_name='total (VND)')),
-                ('booking', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='statement_lines', to='bookings.booking', verbose_name='booking')),
-                ('statement', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='billing.statement', verbose_name='statement')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("position", models.PositiveIntegerField(verbose_name="position")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("machine_time", "Machine and lab time"), ("adjustment", "Adjustment")],
+                        default="machine_time",
+                        max_length=20,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("service_date", models.DateField(verbose_name="service date")),
+                ("description_vi", models.CharField(max_length=300, verbose_name="description (Vietnamese)")),
+                ("description_en", models.CharField(blank=True, max_length=300, verbose_name="description (English)")),
+                ("booked_by", models.CharField(blank=True, max_length=200, verbose_name="booked by")),
+                ("unit", models.CharField(default="giờ", max_length=20, verbose_name="unit")),
+                ("hours", models.DecimalField(decimal_places=2, max_digits=9, verbose_name="hours")),
+                ("unit_price_vnd", models.BigIntegerField(default=0, verbose_name="unit price (VND)")),
+                ("gross_vnd", models.BigIntegerField(default=0, verbose_name="before subsidy (VND)")),
+                ("subsidy_vnd", models.BigIntegerField(default=0, verbose_name="subsidy (VND)")),
+                ("amount_vnd", models.BigIntegerField(verbose_name="amount before VAT (VND)")),
+                ("vat_percent", models.DecimalField(decimal_places=2, max_digits=5, verbose_name="VAT (%)")),
+                ("vat_vnd", models.BigIntegerField(verbose_name="VAT (VND)")),
+                ("total_vnd", models.BigIntegerField(verbose_name="total (VND)")),
+                (
+                    "booking",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="statement_lines",
+                        to="bookings.booking",
+                        verbose_name="booking",
+                    ),
+                ),
+                (
+                    "statement",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="lines",
+                        to="billing.statement",
+                        verbose_name="statement",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'statement line',
-                'verbose_name_plural': 'statement lines',
-                'ordering': ['statement_id', 'position'],
+                "verbose_name": "statement line",
+                "verbose_name_plural": "statement lines",
+                "ordering": ["statement_id", "position"],
             },
         ),
         migrations.CreateModel(
-            name='VatRate',
+            name="VatRate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('machine_time', 'Machine and lab time'), ('adjustment', 'Adjustment')], default='machine_time', max_length=20, verbose_name='line kind')),
-                ('percent', models.DecimalField(decimal_places=2, max_digits=5, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(100)], verbose_name='rate (%)')),
-                ('valid_from', models.DateField(verbose_name='valid from')),
-                ('valid_until', models.DateField(blank=True, help_text='Empty: until further notice', null=True, verbose_name='valid until')),
-                ('note', models.CharField(blank=True, max_length=300, verbose_name='legal basis / note')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("machine_time", "Machine and lab time"), ("adjustment", "Adjustment")],
+                        default="machine_time",
+                        max_length=20,
+                        verbose_name="line kind",
+                    ),
+                ),
+                (
+                    "percent",
+                    models.DecimalField(
+                        decimal_places=2,
+                        max_digits=5,
+                        validators=[
+                            django.core.validators.MinValueValidator(0),
+                            django.core.validators.MaxValueValidator(100),
+                        ],
+                        verbose_name="rate (%)",
+                    ),
+                ),
+                ("valid_from", models.DateField(verbose_name="valid from")),
+                (
+                    "valid_until",
+                    models.DateField(
+                        blank=True, help_text="Empty: until further notice", null=True, verbose_name="valid until"
+                    ),
+                ),
+                ("note", models.CharField(blank=True, max_length=300, verbose_name="legal basis / note")),
             ],
             options={
-                'verbose_name': 'VAT rate',
-                'verbose_name_plural': 'VAT rates',
-                'ordering': ['kind', 'valid_from'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('valid_until__isnull', True), ('valid_until__gte', models.F('valid_from')), _connector='OR'), name='vat_rate_span_order'), models.CheckConstraint(condition=models.Q(('percent__gte', 0), ('percent__lte', 100)), name='vat_rate_percent_range'), django.contrib.postgres.constraints.ExclusionConstraint(expressions=[('kind', '='), (models.Func(models.F('valid_from'), models.F('valid_until'), models.Value('[]'), function='daterange', output_field=django.contrib.postgres.fields.ranges.DateRangeField()), '&&')], name='vat_rate_no_overlap')],
+                "verbose_name": "VAT rate",
+                "verbose_name_plural": "VAT rates",
+                "ordering": ["kind", "valid_from"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("valid_until__isnull", True), ("valid_until__gte", models.F("valid_from")), _connector="OR"
+                        ),
+                        name="vat_rate_span_order",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("percent__gte", 0), ("percent__lte", 100)), name="vat_rate_percent_range"
+                    ),
+                    django.contrib.postgres.constraints.ExclusionConstraint(
+                        expressions=[
+                            ("kind", "="),
+                            (
+                                models.Func(
+                                    models.F("valid_from"),
+                                    models.F("valid_until"),
+                                    models.Value("[]"),
+                                    function="daterange",
+                                    output_field=django.contrib.postgres.fields.ranges.DateRangeField(),
+                                ),
+                                "&&",
+                            ),
+                        ],
+                        name="vat_rate_no_overlap",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='BillingContact',
+            name="BillingContact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='billing_contacts', to='labs.organization', verbose_name='organisation')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='billing_contacts', to=settings.AUTH_USER_MODEL, verbose_name='user')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="billing_contacts",
+                        to="labs.organization",
+                        verbose_name="organisation",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="billing_contacts",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'billing contact',
-                'verbose_name_plural': 'billing contacts',
-                'constraints': [models.UniqueConstraint(fields=('organization', 'user'), name='billing_contact_unique')],
+                "verbose_name": "billing contact",
+                "verbose_name_plural": "billing contacts",
+                "constraints": [
+                    models.UniqueConstraint(fields=("organization", "user"), name="billing_contact_unique")
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='statement',
-            index=models.Index(fields=['status', 'due_date'], name='statement_status_due'),
+            model_name="statement",
+            index=models.Index(fields=["status", "due_date"], name="statement_status_due"),
         ),
         migrations.AddConstraint(
-            model_name='statement',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('organization__isnull', False), ('user__isnull', True)), models.Q(('organization__isnull', True), ('user__isnull', False)), _connector='OR'), name='statement_one_buyer'),
+            model_name="statement",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("organization__isnull", False), ("user__isnull", True)),
+                    models.Q(("organization__isnull", True), ("user__isnull", False)),
+                    _connector="OR",
+                ),
+                name="statement_one_buyer",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='statement',
-            constraint=models.UniqueConstraint(condition=models.Q(('organization__isnull', False)), fields=('issuer', 'organization', 'month'), name='statement_one_per_org_month'),
+            model_name="statement",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("organization__isnull", False)),
+                fields=("issuer", "organization", "month"),
+                name="statement_one_per_org_month",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='statement',
-            constraint=models.UniqueConstraint(condition=models.Q(('user__isnull', False)), fields=('issuer', 'user', 'month'), name='statement_one_per_user_month'),
+            model_name="statement",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("user__isnull", False)),
+                fields=("issuer", "user", "month"),
+                name="statement_one_per_user_month",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='statement',
-            constraint=models.UniqueConstraint(condition=models.Q(('number', ''), _negated=True), fields=('number',), name='statement_number_unique'),
+            model_name="statement",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("number", ""), _negated=True), fields=("number",), name="statement_number_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='statement',
-            constraint=models.CheckConstraint(condition=models.Q(('status', 'draft'), models.Q(('number', ''), _negated=True), _connector='OR'), name='statement_closed_has_number'),
+            model_name="statement",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status", "draft"), models.Q(("number", ""), _negated=True), _connector="OR"),
+                name="statement_closed_has_number",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='statementcounter',
-            constraint=models.UniqueConstraint(fields=('issuer', 'year'), name='statement_counter_unique'),
+            model_name="statementcounter",
+            constraint=models.UniqueConstraint(fields=("issuer", "year"), name="statement_counter_unique"),
         ),
         migrations.AddConstraint(
-            model_name='statementline',
-            constraint=models.UniqueConstraint(fields=('statement', 'position'), name='statement_line_position_unique'),
+            model_name="statementline",
+            constraint=models.UniqueConstraint(fields=("statement", "position"), name="statement_line_position_unique"),
         ),
         migrations.AddConstraint(
-            model_name='statementline',
-            constraint=models.CheckConstraint(condition=models.Q(('total_vnd', django.db.models.expressions.CombinedExpression(models.F('amount_vnd'), '+', models.F('vat_vnd')))), name='statement_line_total_adds_up'),
+            model_name="statementline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "total_vnd",
+                        django.db.models.expressions.CombinedExpression(
+                            models.F("amount_vnd"), "+", models.F("vat_vnd")
+                        ),
+                    )
+                ),
+                name="statement_line_total_adds_up",
+            ),
         ),
     ]

@@ -77,9 +77,15 @@ def statement_action(request: HttpRequest, pk: int) -> HttpResponse:
             services.statement_mark_paid(statement=statement, by=request.user, note=request.POST.get("note", "")[:300])
             messages.success(request, _("Statement marked paid."))
         elif action == "refresh":
-            if services.statement_prepare(
-                issuer=statement.issuer, month=statement.month, organization=statement.organization, user=statement.user
-            ) is None:
+            if (
+                services.statement_prepare(
+                    issuer=statement.issuer,
+                    month=statement.month,
+                    organization=statement.organization,
+                    user=statement.user,
+                )
+                is None
+            ):
                 messages.info(request, _("Nothing is left to bill on this statement."))
                 return redirect("statements")
     except DomainError as exc:
@@ -112,10 +118,14 @@ def review(request: HttpRequest) -> HttpResponse:
     if not selectors.issuer_ids_managed(request.user):
         raise PermissionDenied
     if request.method == "POST":
-        notification = get_object_or_404(selectors.notifications_to_review(request.user), pk=request.POST.get("notification") or 0)
+        notification = get_object_or_404(
+            selectors.notifications_to_review(request.user), pk=request.POST.get("notification") or 0
+        )
         statement = None
         if request.POST.get("statement"):
-            statement = selectors.statements_visible(request.user).filter(number=request.POST["statement"].strip()).first()
+            statement = (
+                selectors.statements_visible(request.user).filter(number=request.POST["statement"].strip()).first()
+            )
             if statement is None or not selectors.can_manage_statement(request.user, statement):
                 messages.error(request, _("No statement of yours has this number."))
                 return redirect("billing_review")
@@ -126,5 +136,7 @@ def review(request: HttpRequest) -> HttpResponse:
             messages.error(request, exc.message_in(language()))
         return redirect("billing_review")
     return render(
-        request, "frontend/billing/review.html", {"notifications": selectors.notifications_to_review(request.user)[:200]}
+        request,
+        "frontend/billing/review.html",
+        {"notifications": selectors.notifications_to_review(request.user)[:200]},
     )

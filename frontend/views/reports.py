@@ -114,7 +114,9 @@ def network(request: HttpRequest) -> HttpResponse:
     fmt = request.GET.get("export")
     title = _("The lab network's figures") if lab is None else _("Figures of %(lab)s") % {"lab": lab.name}
     if fmt == "pdf":
-        return _pdf(presentation.network_pdf(figures, lang=language(), title=title), f"network-{period.first}-{period.last}")
+        return _pdf(
+            presentation.network_pdf(figures, lang=language(), title=title), f"network-{period.first}-{period.last}"
+        )
     if fmt in ("csv", "xlsx"):
         return _file(request, tables.network_book(figures, language()), f"network-{period.first}-{period.last}")
     return render(

@@ -28,14 +28,14 @@ def _profile(world, where):
     prefix = "OWN" if where == "own" else "OTHER"
     return BillingProfile.objects.get_or_create(
         lab=lab,
-        defaults=dict(
-            legal_name=f"Lab {prefix}",
-            bank_bin="970403",
-            bank_name="Sacombank",
-            account_number=f"00110{len(prefix)}",
-            account_name=prefix,
-            number_prefix=prefix,
-        ),
+        defaults={
+            "legal_name": f"Lab {prefix}",
+            "bank_bin": "970403",
+            "bank_name": "Sacombank",
+            "account_number": f"00110{len(prefix)}",
+            "account_name": prefix,
+            "number_prefix": prefix,
+        },
     )[0]
 
 
@@ -112,7 +112,11 @@ ACTIONS = {
     ),
     "review bank notifications": lambda w, where: ("get", "/api/billing/bank-notifications/review/", None),
     "export my bookings": lambda w, where: ("get", "/api/exports/bookings/", {"scope": "mine", "export": "xlsx"}),
-    "export lab bookings": lambda w, where: ("get", "/api/exports/bookings/", {"scope": "lab", "lab": _lab(w, where).pk}),
+    "export lab bookings": lambda w, where: (
+        "get",
+        "/api/exports/bookings/",
+        {"scope": "lab", "lab": _lab(w, where).pk},
+    ),
     "export members": lambda w, where: ("get", "/api/exports/members/", None),
     "export certifications": lambda w, where: ("get", "/api/exports/certifications/", None),
 }

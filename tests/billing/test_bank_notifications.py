@@ -8,7 +8,13 @@ import time
 import pytest
 
 from billing.models import BankNotification, Statement
-from billing.services import bank_notification_receive, bank_notification_resolve, signature_for, statement_issue, statement_prepare
+from billing.services import (
+    bank_notification_receive,
+    bank_notification_resolve,
+    signature_for,
+    statement_issue,
+    statement_prepare,
+)
 from core.errors import DomainError
 from tests.factories import at, make_manager
 from tests.reports.week import after_march, build_week
@@ -68,7 +74,11 @@ def test_a_replayed_transaction_id_changes_nothing(issued):
         lambda s: {**s, "signature": signature_for(s["body"], s["timestamp"], "another-secret")},
         lambda s: {**s, "body": s["body"].replace(b"FT2030", b"FT2031")},
         lambda s: {**s, "signature": ""},
-        lambda s: {**s, "timestamp": str(int(time.time()) - 3600), "signature": signature_for(s["body"], str(int(time.time()) - 3600), SECRET)},
+        lambda s: {
+            **s,
+            "timestamp": str(int(time.time()) - 3600),
+            "signature": signature_for(s["body"], str(int(time.time()) - 3600), SECRET),
+        },
     ],
 )
 def test_a_bad_signature_changes_nothing(issued, tamper):
@@ -85,9 +95,15 @@ def test_a_wrong_amount_goes_to_the_review_list(issued):
     notification, _ = bank_notification_receive(**signed(notice(statement, amount=statement.total_vnd - 1000)))
     statement.refresh_from_db()
     assert statement.status == "issued"
-    assert (notification.status, notification.reason, notification.statement_id) == ("unmatched", "amount_mismatch", statement.pk)
+    assert (notification.status, notification.reason, notification.statement_id) == (
+        "unmatched",
+        "amount_mismatch",
+        statement.pk,
+    )
     manager = make_manager(week.center)
-    bank_notification_resolve(notification=notification, by=manager, statement=statement, note="Thiếu 1.000 ₫, đã đối soát")
+    bank_notification_resolve(
+        notification=notification, by=manager, statement=statement, note="Thiếu 1.000 ₫, đã đối soát"
+    )
     statement.refresh_from_db()
     assert statement.status == "paid"
     with pytest.raises(DomainError) as refused:

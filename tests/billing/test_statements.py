@@ -13,7 +13,13 @@ from billing import vietqr
 from billing.models import Statement, StatementLine
 from billing.pdf import statement_context, statement_payload, statement_pdf
 from billing.selectors import statements_visible, user_has_unpaid_statements
-from billing.services import statement_issue, statement_mark_paid, statement_prepare, statements_close_month, statements_mark_overdue
+from billing.services import (
+    statement_issue,
+    statement_mark_paid,
+    statement_prepare,
+    statements_close_month,
+    statements_mark_overdue,
+)
 from core.errors import DomainError
 from tests.factories import at, make_user
 from tests.reports.week import after_march, build_week, vat_change_on_march_7
@@ -89,7 +95,12 @@ def test_an_issued_statement_never_changes_corrections_go_on_the_next(week, cloc
     # Measured use later changes a billed booking's price: April's statement carries the difference.
     booking = week.bookings[5]
     booking.price_vnd = 150_000
-    booking.price_details = {**booking.price_details, "price_vnd": 150_000, "gross_vnd": 150_000, "basis": "measured_use"}
+    booking.price_details = {
+        **booking.price_details,
+        "price_vnd": 150_000,
+        "gross_vnd": 150_000,
+        "basis": "measured_use",
+    }
     booking.save()
     april = statement_prepare(issuer=week.issuer, month=at(2030, 4, 1).date(), organization=week.company)
     (line,) = april.lines.all()
@@ -159,7 +170,9 @@ def test_the_statement_pdf_renders_with_its_vietqr(week, clock):
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / "statement-vi.pdf"
     path.write_bytes(pdf)
-    subprocess.run(["pdftoppm", "-png", "-r", "80", "-singlefile", str(path), str(ARTIFACTS / "statement-vi")], check=True)
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "80", "-singlefile", str(path), str(ARTIFACTS / "statement-vi")], check=True
+    )
     assert (ARTIFACTS / "statement-vi.png").stat().st_size > 10_000
     text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
     assert "VSIC-2030-00001" in text and "Tám trăm bảy mươi sáu nghìn đồng" in text and "3701234567" in text

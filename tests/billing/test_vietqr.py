@@ -12,15 +12,15 @@ from core.errors import DomainError
 PUBLISHED = [
     (
         "00020101021238530010A0000007270123000697041601092576788590208QRIBFTTA5303704540410005802VN62150811Chuyen tien6304BBB8",
-        dict(bank_bin="970416", account="257678859", amount=1000, note="Chuyen tien"),
+        {"bank_bin": "970416", "account": "257678859", "amount": 1000, "note": "Chuyen tien"},
     ),
     (
         "00020101021138530010A0000007270123000697041601092576788590208QRIBFTTA53037045802VN6304AE9F",
-        dict(bank_bin="970416", account="257678859"),
+        {"bank_bin": "970416", "account": "257678859"},
     ),
     (
         "00020101021238570010A000000727012700069704220113VQRQABRLS04480208QRIBFTTA5303704540420005802VN6224082018f8746b181045f0a2ce63040FC0",
-        dict(bank_bin="970422", account="VQRQABRLS0448", amount=2000, note="18f8746b181045f0a2ce"),
+        {"bank_bin": "970422", "account": "VQRQABRLS0448", "amount": 2000, "note": "18f8746b181045f0a2ce"},
     ),
 ]
 
@@ -73,10 +73,10 @@ def test_a_damaged_payload_is_refused(damage):
 @pytest.mark.parametrize(
     "fields",
     [
-        dict(bank_bin="97040", account="1"),
-        dict(bank_bin="970403", account="0011-0123"),
-        dict(bank_bin="970403", account="1", amount=-5),
-        dict(bank_bin="970403", account="1", note="Thanh toán có dấu"),
+        {"bank_bin": "97040", "account": "1"},
+        {"bank_bin": "970403", "account": "0011-0123"},
+        {"bank_bin": "970403", "account": "1", "amount": -5},
+        {"bank_bin": "970403", "account": "1", "note": "Thanh toán có dấu"},
     ],
 )
 def test_bad_inputs_are_refused(fields):

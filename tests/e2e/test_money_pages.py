@@ -90,7 +90,12 @@ def test_the_sponsor_sees_counts_never_names(week, daphne_server, new_page, size
     data, _manager, partner_person, _statement = week
     width, height = WIDTHS[size]
     page = new_page(width=width, height=height)
-    _open(page, daphne_server.url, partner_person.username, f"/reports/sponsors/{data.partner.slug}/?start=2030-03-01&end=2030-03-31")
+    _open(
+        page,
+        daphne_server.url,
+        partner_person.username,
+        f"/reports/sponsors/{data.partner.slug}/?start=2030-03-01&end=2030-03-31",
+    )
     text = page.inner_text("main")
     assert "50.000" in text  # the subsidy given
     assert "Nguyễn" not in text and "an.week" not in text

@@ -132,7 +132,14 @@ def build_week() -> Week:
     )
     bookings = {
         1: _book(
-            laser, an, 4, (9, 0), (11, 0), "completed", checked_in_at=at(2030, 3, 4, 9, 5), checked_out_at=at(2030, 3, 4, 10, 50)
+            laser,
+            an,
+            4,
+            (9, 0),
+            (11, 0),
+            "completed",
+            checked_in_at=at(2030, 3, 4, 9, 5),
+            checked_out_at=at(2030, 3, 4, 10, 50),
         ),
         2: _book(
             laser,
