@@ -121,6 +121,7 @@ INSTALLED_APPS = [
     "import_export",
     "api",
     "frontend",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -222,6 +223,8 @@ REST_FRAMEWORK = {
         "user": env_str("LABSHARE_API_THROTTLE_USER", "6000/minute"),
     },
     "EXCEPTION_HANDLER": "api.exceptions.handler",
+    # orjson: the same JSON as DRF's encoder, written natively (datetimes included).
+    "DEFAULT_RENDERER_CLASSES": ["api.renderers.ORJSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"],
     "DATETIME_FORMAT": "iso-8601",
 }
 SPECTACULAR_SETTINGS = {

@@ -8,9 +8,11 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from bookings.events import SCHEMA_VERSION, booking_public_dict, local_day, public_label
+from bookings.events import booking_public_dict, public_label
 from bookings.models import ACTIVE_STATUSES, Booking, BookingStatus
+from labs import tree
 from labs.calendars import resource_calendars
+from labs.live import SCHEMA_VERSION, local_day
 from labs.models import Lab, Resource
 
 #: Bookings a screen keeps in its schedule: those holding their slot, and today's finished ones.
@@ -122,7 +124,7 @@ def _sponsor_dict(resource: Resource) -> dict | None:
 
 def lab_resources(*, lab: Lab) -> tuple[list[Lab], list[Resource]]:
     """The labs of ``lab``'s subtree and their resources shown on screens (retired ones hidden)."""
-    lab_ids = Lab.objects.subtree_ids([lab.pk])
+    lab_ids = tree.subtree_ids([lab.pk])
     labs = list(Lab.objects.filter(pk__in=lab_ids, is_active=True).order_by("name_vi"))
     active_ids = [item.pk for item in labs]
     resources = list(

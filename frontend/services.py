@@ -11,6 +11,7 @@ from django.utils import timezone
 from bookings.errors import BookingError
 from bookings.events import publish_token_revoked
 from frontend.models import DisplayToken, hash_token
+from labs import tree
 from labs.models import Lab
 from labs.selectors import user_manages_lab
 
@@ -66,7 +67,7 @@ def display_token_authenticate(*, raw: str, lab: Lab | None = None, at: datetime
     token = DisplayToken.objects.active().select_related("lab").filter(token_hash=hash_token(raw)).first()
     if token is None:
         return None
-    if lab is not None and token.lab_id != lab.pk and token.lab_id not in Lab.objects.ancestor_ids(lab.pk):
+    if lab is not None and token.lab_id != lab.pk and token.lab_id not in tree.ancestor_ids(lab.pk):
         return None
     moment = at or timezone.now()
     if token.last_seen_at is None or moment - token.last_seen_at >= LAST_SEEN_RESOLUTION:

@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import prefetch_related_objects
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,10 +18,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from bookings.errors import BookingError
+from bookings.pricing import quote
+from bookings.rules import check_without_locks
+from bookings.services import booking_request
 from frontend import selectors_web as web
 from frontend.forms import BookingForm, FindForm, IntervalForm
+from frontend.screens import qr_svg
+from frontend.timeline import build_timeline
 from frontend.views.common import is_htmx, language, local_today, parse_date, parse_datetime
 from labs.models import CertificationGrant, Lab
+from labs.selectors import user_is_staff_of_lab
 
 #: Resource cards per page on a lab page (the timeline above them shows all resources).
 CARDS_PER_PAGE = 48
@@ -84,7 +90,7 @@ def lab_detail(request: HttpRequest, slug: str) -> HttpResponse:
     prefetch_related_objects(cards, "required_certifications")
     page_of_cards.object_list = [(r, web.equipment_of(r)) for r in cards]
     with timezone.override(tz):
-        table = web.build_timeline(
+        table = build_timeline(
             resources=resources,
             start_day=day,
             days=days,
@@ -114,7 +120,7 @@ def _resource_context(request: HttpRequest, resource, *, week_start=None) -> dic
     today = local_today(tz)
     week_start = week_start or parse_date(request.GET.get("week"), today)
     week_start = week_start - timedelta(days=week_start.weekday())
-    table = web.build_timeline(
+    table = build_timeline(
         resources=[resource], start_day=week_start, days=7, tz=tz, user=request.user, caption=resource.name
     )
     now = timezone.now()
@@ -172,9 +178,6 @@ def _resource_context(request: HttpRequest, resource, *, week_start=None) -> dic
 
 def _checkin_qr(request: HttpRequest, resource, lab) -> dict:
     """For the lab's staff: the machine's check-in address and its QR code, to print and stick on it."""
-    from frontend.screens import qr_svg
-    from labs.selectors import user_is_staff_of_lab
-
     if not user_is_staff_of_lab(request.user, lab):
         return {}
     url = request.build_absolute_uri(reverse("qr_check_in", args=[resource.slug]))
@@ -206,29 +209,18 @@ def resource_detail(request: HttpRequest, slug: str) -> HttpResponse:
         return render(request, "frontend/resource.html", context)
 
 
-def price_quote(*, resource, user, start, end, organization=None) -> dict | None:
-    """The price preview from ``bookings.pricing.quote`` (None while pricing is not available)."""
-    try:
-        from bookings.pricing import quote
-    except ImportError:
-        return None
+def price_quote(*, resource, user, start, end, organization=None) -> dict:
+    """The price preview (bookings.pricing.quote)."""
     return quote(resource=resource, user=user, start=start, end=end, organization=organization)
 
 
 def rules_check(*, resource, user, start, end, organization=None) -> None:
-    """Ask the rules whether this request would be accepted, before the user confirms.
+    """Ask the rules whether this request would be accepted now, before the user confirms.
 
-    Raises BookingError like the service would; does nothing when the rules module offers no
-    side-effect-free check. The service checks everything again on confirm (invariant 2).
+    Raises DomainError like the service would, taking no lock; the service checks everything
+    again on confirm (invariant 2).
     """
-    try:
-        from bookings.rules import check_request
-    except ImportError:
-        return
-    # The rules take the row locks their counts need, so they run in a (read-only) transaction
-    # that ends at once: the preview holds nothing.
-    with transaction.atomic():
-        check_request(resource=resource, user=user, start=start, end=end)
+    check_without_locks(resource=resource, user=user, start=start, end=end, now=timezone.now())
 
 
 @require_POST
@@ -256,8 +248,6 @@ def resource_book(request: HttpRequest, slug: str) -> HttpResponse:
         }
         try:
             if confirmed:
-                from bookings.services import booking_request
-
                 booking = booking_request(purpose=data.get("purpose", ""), **arguments)
                 if booking.status == "requested":
                     messages.success(request, _("Your request was sent; a lab manager will decide on it."))

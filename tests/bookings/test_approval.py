@@ -113,11 +113,11 @@ def test_a_request_past_its_hold_can_no_longer_be_approved(lab):
 
 @pytest.fixture
 def notified(monkeypatch):
-    from bookings import notifications
+    from bookings import jobs
 
     sent = []
     monkeypatch.setattr(
-        notifications,
+        jobs,
         "notification_jobs",
         lambda booking, *, kinds, reason="": sent.extend((booking.pk, k, reason) for k in kinds) or [],
     )

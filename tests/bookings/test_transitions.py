@@ -343,21 +343,22 @@ def test_someone_else_cannot_reschedule(resource):
 @pytest.fixture
 def hooks(monkeypatch):
     """Record the calls the engine makes to jobs, e-mail, live updates and the waitlist."""
-    from bookings import events, notifications, tasks, waitlist
+    from bookings import events, jobs
+    from bookings.services import offers
 
     calls = []
     monkeypatch.setattr(
-        tasks, "booking_jobs", lambda booking, *, policy=None: calls.append(("jobs", booking.status)) or []
+        jobs, "booking_jobs", lambda booking, *, policy=None: calls.append(("jobs", booking.status)) or []
     )
     monkeypatch.setattr(
-        notifications,
+        jobs,
         "notification_jobs",
         lambda booking, *, kinds, reason="": calls.extend(("notify", k) for k in kinds) or [],
     )
     monkeypatch.setattr(events, "publish_booking_changed", lambda booking, *, change: calls.append(("live", change)))
     monkeypatch.setattr(
-        waitlist,
-        "waitlist_slot_freed",
+        offers,
+        "offer_freed_slot",
         lambda *, resource, start, end: calls.append(("freed", resource.pk, start, end)),
     )
     return calls

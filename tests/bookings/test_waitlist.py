@@ -13,16 +13,17 @@ from procrastinate.contrib.django.models import ProcrastinateJob
 from bookings import tasks
 from bookings.errors import BookingError
 from bookings.models import Booking, BookingStatus, WaitlistEntry
-from bookings.services import booking_cancel, booking_request
-from bookings.waitlist import (
-    held_conflict,
+from bookings.selectors import held_conflict
+from bookings.services import (
+    booking_cancel,
+    booking_request,
     waitlist_accept,
     waitlist_close_passed,
     waitlist_hold_lapse,
     waitlist_join,
     waitlist_leave,
-    waitlist_slot_freed,
 )
+from bookings.services.offers import offer_freed_slot
 from labs.models import Resource
 from tests.factories import at, make_manager, make_resource, make_user
 
@@ -104,7 +105,7 @@ def test_hold_lasts_thirty_minutes_and_never_past_the_slot_start(resource, full_
     )
     soon = timezone.now() + timedelta(minutes=10)
     with transaction.atomic():
-        waitlist_slot_freed(resource=resource, start=soon, end=soon + timedelta(hours=1))
+        offer_freed_slot(resource=resource, start=soon, end=soon + timedelta(hours=1))
     soon_entry.refresh_from_db()
     if soon_entry.status == Status.OFFERED:  # only when "now" lies on open hours
         assert soon_entry.offer_expires_at <= soon_entry.offered_start
