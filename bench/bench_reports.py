@@ -183,7 +183,9 @@ def main() -> int:
         tz = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")
         year = make_period(date(2029, 1, 1), date(2029, 12, 31), tz)
         every = list(Lab.objects.values_list("id", flat=True))
-        center = Lab.objects.subtree_ids([centers[0].pk])
+        from labs import tree
+
+        center = tree.subtree_ids([centers[0].pk])
         rows = [
             measure("network's figures, whole network, 2029", lambda: network_figures(lab_ids=every, period=year)),
             measure(

@@ -18,6 +18,7 @@ from billing.models import (
     VatRate,
 )
 from core.errors import DomainError
+from labs import tree
 from labs.models import Lab
 from labs.selectors import role_lab_ids
 
@@ -37,7 +38,7 @@ def previous_month(today: date) -> date:
 def issuer_for_lab(lab: Lab | int) -> BillingProfile | None:
     """The profile that bills a lab's bookings: the lab's own, else the nearest center's above it."""
     lab_id = lab if isinstance(lab, int) else lab.pk
-    chain = Lab.objects.ancestor_ids(lab_id)
+    chain = tree.ancestor_ids(lab_id)
     profiles = {p.lab_id: p for p in BillingProfile.objects.filter(lab_id__in=chain).select_related("lab")}
     for ancestor in chain:
         if ancestor in profiles:
@@ -48,12 +49,12 @@ def issuer_for_lab(lab: Lab | int) -> BillingProfile | None:
 def issuer_lab_ids(issuer: BillingProfile) -> list[int]:
     """Labs whose bookings ``issuer`` bills: its lab's subtree, less the subtrees of labs below it
     that have a profile of their own."""
-    subtree = set(Lab.objects.subtree_ids([issuer.lab_id]))
+    subtree = set(tree.subtree_ids([issuer.lab_id]))
     inner = list(
         BillingProfile.objects.filter(lab_id__in=subtree).exclude(pk=issuer.pk).values_list("lab_id", flat=True)
     )
     if inner:
-        subtree -= set(Lab.objects.subtree_ids(inner))
+        subtree -= set(tree.subtree_ids(inner))
     return sorted(subtree)
 
 

@@ -16,13 +16,17 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from procrastinate.contrib.django import app
 from procrastinate.jobs import Job
+from procrastinate.retry import RetryStrategy
 
-from bookings.tasks import MAIL_RETRY, defer_jobs, new_job
+from bookings.jobs import defer_jobs, new_job
 
 logger = logging.getLogger(__name__)
 
 QUEUE_BILLING = "billing"
 EMAIL_KINDS = ("issued", "overdue")
+SEND_STATEMENT_EMAIL = ("billing.send_statement_email", QUEUE_BILLING)
+#: A mail server that refuses or times out is tried again, as the booking e-mails are (about 35 minutes).
+MAIL_RETRY = RetryStrategy(max_attempts=10, wait=5, exponential_wait=2)
 
 
 def defer(job: Job) -> None:
@@ -35,7 +39,7 @@ def statement_email_job(statement, *, kind: str) -> Job:
     if kind not in EMAIL_KINDS:
         raise ValueError(kind)
     return new_job(
-        send_statement_email,
+        SEND_STATEMENT_EMAIL,
         at=None,
         queueing_lock=f"statement:{statement.pk}:{kind}",
         statement_id=statement.pk,
@@ -97,7 +101,7 @@ def send_statement_mail(*, statement_id: int, kind: str) -> int:
     return sent
 
 
-@app.task(name="billing.send_statement_email", queue=QUEUE_BILLING, retry=MAIL_RETRY)
+@app.task(name=SEND_STATEMENT_EMAIL[0], queue=SEND_STATEMENT_EMAIL[1], retry=MAIL_RETRY)
 def send_statement_email(*, statement_id: int, kind: str) -> int:
     """Send a statement's e-mail (issued, or the overdue reminder) with its PDF."""
     return send_statement_mail(statement_id=statement_id, kind=kind)

@@ -34,6 +34,7 @@ from django.db import connection
 from django.utils import timezone
 
 from equipment.models import Partner
+from labs import tree
 from labs.calendars import resource_calendars
 from labs.models import Audience, Lab, LabRole, Organization, Resource
 from labs.selectors import role_lab_ids
@@ -102,7 +103,7 @@ def center_lab_ids(user) -> set[int]:
             )
         )
     )
-    return set(Lab.objects.subtree_ids(centers)) if centers else set()
+    return set(tree.subtree_ids(centers)) if centers else set()
 
 
 def sponsor_scope(user, partner: Partner) -> set[int] | None:
@@ -775,4 +776,4 @@ def lab_scope(user, lab_id: int | None, *, allowed: set[int]) -> tuple[Lab | Non
         raise DomainError("not_found")
     if lab.pk not in allowed:
         raise DomainError("report_not_permitted")
-    return lab, sorted(set(Lab.objects.subtree_ids([lab.pk])) & allowed)
+    return lab, sorted(set(tree.subtree_ids([lab.pk])) & allowed)
