@@ -79,7 +79,23 @@ LABSHARE_REMINDERS_ENABLED = env_bool("LABSHARE_REMINDERS_ENABLED", True)
 # The safety-net sweep that catches any overdue expiry, no-show, completion or lapsed hold.
 LABSHARE_JOBS_SWEEP_CRON = env_str("LABSHARE_JOBS_SWEEP_CRON", "*/5 * * * *")
 # The worker listens to the booking queues only; listen/notify wakes it at once, polling is a fallback.
-PROCRASTINATE_WORKER_DEFAULTS = {"queues": ["bookings", "notifications"], "fetch_job_polling_interval": 5.0}
+PROCRASTINATE_WORKER_DEFAULTS = {
+    "queues": ["bookings", "notifications", "billing"],
+    "fetch_job_polling_interval": 5.0,
+}
+
+# --- Billing (billing/) -----------------------------------------------------------------------
+# Days an issued statement may stay unpaid before it is overdue (and its reminder e-mail goes out).
+LABSHARE_STATEMENT_DUE_DAYS = env_int("LABSHARE_STATEMENT_DUE_DAYS", 15, minimum=1)
+# When the job closes last month's statements: the day of the month (a few days leave time for
+# corrections), at 02:00 in the server's zone. 0 turns the automatic close off (managers close).
+LABSHARE_STATEMENT_CLOSE_DAY = env_int("LABSHARE_STATEMENT_CLOSE_DAY", 5, minimum=0)
+# Whether a no-show is billed like a booking that was used (the lab kept the machine for it).
+LABSHARE_BILL_NO_SHOWS = env_bool("LABSHARE_BILL_NO_SHOWS", False)
+# The shared secret of the bank's transfer notifications (HMAC-SHA256); unset: the endpoint refuses all.
+LABSHARE_BANK_WEBHOOK_SECRET = env_str("LABSHARE_BANK_WEBHOOK_SECRET") or ""
+# A notification older (or newer) than this many seconds is refused: a captured request cannot be replayed later.
+LABSHARE_BANK_WEBHOOK_TOLERANCE = env_int("LABSHARE_BANK_WEBHOOK_TOLERANCE", 300, minimum=1)
 
 # --- Applications ----------------------------------------------------------------------------
 INSTALLED_APPS = [
@@ -103,6 +119,9 @@ INSTALLED_APPS = [
     "labs",
     "equipment",
     "bookings",
+    "billing",
+    "reports",
+    "import_export",
     "api",
     "frontend",
     "demo",
@@ -228,6 +247,9 @@ SPECTACULAR_SETTINGS = {
         "OrganizationKindEnum": "labs.models.Organization.Kind",
         "BookingStatusEnum": "bookings.models.BookingStatus",
         "WaitlistStatusEnum": "bookings.models.WaitlistEntry.Status",
+        "StatementStatusEnum": "billing.models.StatementStatus",
+        "StatementLineKindEnum": "billing.models.LineKind",
+        "BankNotificationStatusEnum": "billing.models.BankNotification.Status",
     },
 }
 
