@@ -1,6 +1,6 @@
 """The reports' roll-up: bookings summed by machine and local day, kept by PostgreSQL in the same transaction.
 
-Four tables, each answering one kind of question over any run of whole days without reading
+Five tables, each answering one kind of question over any run of whole days without reading
 the bookings (``reports/rollup.py`` reads them, ``reports/migrations/0001_rollup.py`` keeps them):
 
 * :class:`UsageDay` — per machine, local day, status, audience and organisation: how many
@@ -8,6 +8,8 @@ the bookings (``reports/rollup.py`` reads them, ``reports/migrations/0001_rollup
 * :class:`ServedDays` — per machine, person, audience, organisation and year: the days on which
   the person came (one bit a day). Distinct people and organisations over a period do not add up
   across days; a bit string per person does (OR them, then look at the period's bits).
+  :class:`LabServedDays` is the same per lab (the machines' strings ORed), for the network's
+  figures, which count people per lab across a whole network.
 * :class:`UsageMonth` — per lab, local month, status and audience: the days table summed over a
   month for the network's figures, which count a year of a whole network in whole months (a period
   that starts or ends inside a month reads those days from the days table).
@@ -127,6 +129,29 @@ class ServedDays(models.Model):
 
     def __str__(self) -> str:
         return f"{self.resource_id} {self.user_id} {self.year}: {str(self.days).count('1')}"
+
+
+class LabServedDays(models.Model):
+    """The days of one year on which one person came to any machine of one lab, with one audience and organisation."""
+
+    lab = _plain_key(Lab, _("lab"))
+    user = _plain_key(settings.AUTH_USER_MODEL, _("user"))
+    year = models.SmallIntegerField(_("year"))
+    audience = models.CharField(_("audience"), max_length=20)
+    organization = _plain_key(Organization, _("organisation"), null=True)
+    days = DayBits(_("days"))
+
+    class Meta:
+        verbose_name = _("days served in a lab")
+        verbose_name_plural = _("days served in a lab")
+        constraints = [
+            models.UniqueConstraint(
+                "lab", "year", "user", "audience", Coalesce("organization", 0), name="reports_labserveddays_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lab_id} {self.user_id} {self.year}: {str(self.days).count('1')}"
 
 
 class UsageHour(models.Model):

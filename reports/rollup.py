@@ -166,17 +166,15 @@ WHERE status = ANY(%(booked)s)
 GROUP BY GROUPING SETS ((), (audience), (lab_id), (lab_id, audience), (month), (month, audience))
 """
 
-# A person's days at the machines of a lab, ORed: far fewer rows (person × lab, not × machine) to
-# count people and organisations from. GROUPING(lab_id) * 4 + 2 + GROUPING(audience) is the
-# network's GROUPING(lab_id, month, audience) of the lab and total sets; 4 + GROUPING(audience) that
-# of its month sets.
+# A person's days at the machines of each lab (the lab table: a row per person and lab, not per
+# machine). GROUPING(lab_id) * 4 + 2 + GROUPING(audience) is the network's GROUPING(lab_id, month,
+# audience) of the lab and total sets; 4 + GROUPING(audience) that of its month sets.
 NETWORK_PEOPLE_SQL = f"""
 WITH {_MASKS},
 came AS (
-    SELECT r.lab_id, s.user_id, s.audience, s.org_id, s.year, bit_or(s.days) AS days
-    FROM ({_CAME}) s JOIN labs_resource r ON r.id = s.resource_id
-    WHERE s.days <> 0::bit(366)
-    GROUP BY r.lab_id, s.user_id, s.audience, s.org_id, s.year
+    SELECT s.lab_id, s.user_id, s.audience, s.organization_id AS org_id, s.year, s.days & y.mask AS days
+    FROM reports_labserveddays s JOIN period_years y ON y.year = s.year
+    WHERE s.lab_id = ANY(%(labs)s) AND (s.days & y.mask) <> 0::bit(366)
 ),
 person AS (
     SELECT user_id, audience, org_id, year, bit_or(days) AS days FROM came GROUP BY user_id, audience, org_id, year

@@ -17,7 +17,8 @@ How the tables stay right:
   left empty.
 * Served days are bit strings: they do not add up, so ``reports_refresh_served`` rewrites the rows of
   each (machine, person, year) touched from the bookings, after locking them, so that two
-  transactions touching the same rows take turns and the second sees what the first committed.
+  transactions touching the same rows take turns and the second sees what the first committed;
+  ``reports_refresh_lab_served`` then rewrites each (lab, person, year) the same way from those rows.
 * ``reports_rollup_rebuild(first, last)`` rebuilds days from the bookings (``manage.py
   rebuild_report_rollup``); the next migration calls it once for everything already booked.
 """
@@ -195,6 +196,68 @@ BEGIN
 END
 $$;
 
+-- The served days of some (lab, person, year) as the machines' rows give them now.
+CREATE FUNCTION reports_lab_served_now(lab_ids bigint[], user_ids integer[], years integer[])
+RETURNS TABLE (lab_id bigint, user_id integer, year integer, audience text, organization_id bigint, days bit(366))
+LANGUAGE sql STABLE
+AS $$
+    SELECT r.lab_id, s.user_id, s.year::integer, s.audience, s.organization_id, bit_or(s.days)
+    FROM unnest(lab_ids, user_ids, years) AS u(lab_id, user_id, year)
+    JOIN labs_resource r ON r.lab_id = u.lab_id
+    JOIN reports_serveddays s ON s.resource_id = r.id AND s.user_id = u.user_id AND s.year = u.year
+    GROUP BY r.lab_id, s.user_id, s.year, s.audience, s.organization_id
+$$;
+
+-- As reports_refresh_served, a lab at a time: claim, lock, rewrite, and again if a row was lost.
+CREATE FUNCTION reports_refresh_lab_served(lab_ids bigint[], user_ids integer[], years integer[]) RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    lost boolean;
+BEGIN
+    IF coalesce(cardinality(lab_ids), 0) = 0 THEN
+        RETURN;
+    END IF;
+    LOOP
+        INSERT INTO reports_labserveddays (lab_id, user_id, year, audience, organization_id, days)
+        SELECT n.lab_id, n.user_id, n.year, n.audience, n.organization_id, 0::bit(366)
+        FROM reports_lab_served_now(lab_ids, user_ids, years) n
+        ORDER BY 1, 3, 2, 4, 5
+        ON CONFLICT DO NOTHING;
+        PERFORM 1
+        FROM reports_labserveddays s
+        JOIN unnest(lab_ids, user_ids, years) AS u(lab_id, user_id, year)
+          ON s.lab_id = u.lab_id AND s.user_id = u.user_id AND s.year = u.year
+        ORDER BY s.lab_id, s.year, s.user_id, s.audience, s.organization_id
+        FOR UPDATE OF s;
+        WITH now_days AS (SELECT * FROM reports_lab_served_now(lab_ids, user_ids, years))
+        UPDATE reports_labserveddays s
+        SET days = rewritten.days
+        FROM (
+            SELECT kept.id, coalesce(n.days, 0::bit(366)) AS days
+            FROM reports_labserveddays kept
+            JOIN unnest(lab_ids, user_ids, years) AS u(lab_id, user_id, year)
+              ON kept.lab_id = u.lab_id AND kept.user_id = u.user_id AND kept.year = u.year
+            LEFT JOIN now_days n
+              ON n.lab_id = kept.lab_id AND n.user_id = kept.user_id AND n.year = kept.year
+             AND n.audience = kept.audience AND coalesce(n.organization_id, 0) = coalesce(kept.organization_id, 0)
+        ) rewritten
+        WHERE s.id = rewritten.id AND s.days IS DISTINCT FROM rewritten.days;
+        SELECT EXISTS (
+            SELECT 1 FROM reports_lab_served_now(lab_ids, user_ids, years) n
+            WHERE NOT EXISTS (
+                SELECT 1 FROM reports_labserveddays s
+                WHERE s.lab_id = n.lab_id AND s.user_id = n.user_id AND s.year = n.year
+                  AND s.audience = n.audience AND coalesce(s.organization_id, 0) = coalesce(n.organization_id, 0)))
+        INTO lost;
+        EXIT WHEN NOT lost;
+    END LOOP;
+    DELETE FROM reports_labserveddays s
+    USING unnest(lab_ids, user_ids, years) AS u(lab_id, user_id, year)
+    WHERE s.lab_id = u.lab_id AND s.user_id = u.user_id AND s.year = u.year AND s.days = 0::bit(366);
+END
+$$;
+
 CREATE FUNCTION reports_apply(facts reports_fact[]) RETURNS void
 LANGUAGE plpgsql
 AS $$
@@ -265,6 +328,21 @@ BEGIN
         ) changed
     ) touched;
     PERFORM reports_refresh_served(units.resource_ids, units.user_ids, units.years);
+    -- … and then for each (lab, person, year), from the machines' rows (a machine moved to another
+    -- lab changes two labs' rows without changing its own).
+    SELECT array_agg(lab_id) AS lab_ids, array_agg(user_id) AS user_ids, array_agg(year) AS years
+    INTO units
+    FROM (
+        SELECT DISTINCT lab_id, user_id, EXTRACT(YEAR FROM day)::integer AS year
+        FROM (
+            SELECT lab_id, user_id, day
+            FROM unnest(facts)
+            WHERE reports_is_served(status)
+            GROUP BY lab_id, resource_id, user_id, day, audience, organization_id
+            HAVING sum(sign) <> 0
+        ) changed
+    ) touched;
+    PERFORM reports_refresh_lab_served(units.lab_ids, units.user_ids, units.years);
 END
 $$;
 """
@@ -424,7 +502,8 @@ DECLARE
     last_year integer := CASE WHEN last_day IS NULL THEN 32767 ELSE EXTRACT(YEAR FROM last_day)::integer END;
 BEGIN
     -- Booking writers wait here (their triggers write these tables) until the rebuilt rows commit.
-    LOCK TABLE reports_usageday, reports_usagemonth, reports_usagehour, reports_serveddays IN SHARE ROW EXCLUSIVE MODE;
+    LOCK TABLE reports_usageday, reports_usagemonth, reports_usagehour, reports_serveddays, reports_labserveddays
+        IN SHARE ROW EXCLUSIVE MODE;
 
     DELETE FROM reports_usageday WHERE day BETWEEN lo AND hi;
     INSERT INTO reports_usageday (resource_id, day, status, audience, organization_id, bookings, booked, used, subsidy_vnd)
@@ -467,6 +546,14 @@ BEGIN
     WHERE reports_is_served(status) AND EXTRACT(YEAR FROM day) BETWEEN first_year AND last_year
     GROUP BY resource_id, user_id, EXTRACT(YEAR FROM day)::integer, audience, organization_id
     ORDER BY resource_id, 3;
+
+    DELETE FROM reports_labserveddays WHERE year BETWEEN first_year AND last_year;
+    INSERT INTO reports_labserveddays (lab_id, user_id, year, audience, organization_id, days)
+    SELECT r.lab_id, s.user_id, s.year, s.audience, s.organization_id, bit_or(s.days)
+    FROM reports_serveddays s JOIN labs_resource r ON r.id = s.resource_id
+    WHERE s.year BETWEEN first_year AND last_year
+    GROUP BY r.lab_id, s.user_id, s.year, s.audience, s.organization_id
+    ORDER BY 1, 3;
 END
 $$;
 """
@@ -482,6 +569,7 @@ DROP TRIGGER IF EXISTS reports_bookings_updated ON bookings_booking;
 DROP TRIGGER IF EXISTS reports_bookings_deleted ON bookings_booking;
 DROP FUNCTION IF EXISTS reports_labs_rezoned(), reports_resources_moved(), reports_members_changed(),
     reports_bookings_changed(), reports_rollup_rebuild(date, date), reports_apply(reports_fact[]),
+    reports_refresh_lab_served(bigint[], integer[], integer[]), reports_lab_served_now(bigint[], integer[], integer[]),
     reports_refresh_served(bigint[], integer[], integer[]), reports_served_now(bigint[], integer[], integer[]),
     reports_day_mask(integer, date, date), reports_day_bit(date), reports_hours(date, timestamp, timestamp),
     reports_facts_between(timestamptz, timestamptz),

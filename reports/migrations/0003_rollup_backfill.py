@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
             "SELECT reports_rollup_rebuild(NULL, NULL)",
             reverse_sql=(
                 "DELETE FROM reports_usageday; DELETE FROM reports_usagemonth; DELETE FROM reports_usagehour;"
-                " DELETE FROM reports_serveddays"
+                " DELETE FROM reports_serveddays; DELETE FROM reports_labserveddays"
             ),
         ),
     ]

@@ -19,6 +19,7 @@ TABLES = {
     "reports_usagemonth": "lab_id, month, status, audience, bookings, booked, used",
     "reports_usagehour": "lab_id, day, hour, booked",
     "reports_serveddays": "resource_id, user_id, year, audience, organization_id, days",
+    "reports_labserveddays": "lab_id, user_id, year, audience, organization_id, days",
 }
 
 

@@ -270,7 +270,7 @@ def test_the_rebuild_command_restores_a_period(scene, clock):
     with connection.cursor() as cursor:
         cursor.execute(
             "DELETE FROM reports_usageday; DELETE FROM reports_usagemonth; DELETE FROM reports_usagehour;"
-            " DELETE FROM reports_serveddays"
+            " DELETE FROM reports_serveddays; DELETE FROM reports_labserveddays"
         )
     monday = scene["monday"].isoformat()
     call_command("rebuild_report_rollup", "--from", monday, "--to", monday, verbosity=0)
