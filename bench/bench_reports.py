@@ -172,7 +172,8 @@ def rollup_sizes() -> str:
 
     parts = []
     with connection.cursor() as cursor:
-        for table in ("reports_usageday", "reports_serveddays", "reports_usagehour", "bookings_booking"):
+        tables = ("usageday", "usagemonth", "serveddays", "labserveddays", "usagehour")
+        for table in (*(f"reports_{name}" for name in tables), "bookings_booking"):
             cursor.execute(f"SELECT count(*), pg_size_pretty(pg_total_relation_size('{table}')) FROM {table}")
             count, size = cursor.fetchone()
             parts.append(f"{table} {count:,} rows ({size})")
@@ -244,7 +245,8 @@ def main() -> int:
                 f"| {row['report']:<52} | {row['way']:<6} | {row['p50'] * 1000:7.0f} ms | {row['p95'] * 1000:7.0f} ms | "
                 f"{row['cpu'] * 1000:5.0f} ms | {', '.join(map(str, row['statements'])):>14} |"
             )
-        failed = [row for row in rows if row["way"] == "rollup" and (row["p95"] > 1.0 or max(row["statements"]) > 8)]
+        # Statements: the report's own, and BEGIN, its settings and COMMIT (figures.report_cursor).
+        failed = [row for row in rows if row["way"] == "rollup" and (row["p95"] > 1.0 or len(row["statements"]) > 1)]
         return 1 if failed else 0
     finally:
         from django.db import connections

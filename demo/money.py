@@ -54,6 +54,12 @@ BILLING_CONTACTS = ("sme.binh", "startup.chi")
 HISTORY = [
     ("eiu-fablab-laser-1", ("sinhvien.an", "researcher.dung"), "Cắt mô hình bằng MDF", "Cutting MDF models"),
     ("eiu-fablab-fdm-1", ("sinhvien.binh", "sinhvien.cuong", "sinhvien.an"), "In mẫu đồ án", "Printing project parts"),
+    (
+        "eiu-fablab-fdm-2",
+        ("sinhvien.cuong", "sinhvien.binh"),
+        "In khung máy bay mô hình",
+        "Printing a model aircraft frame",
+    ),
     ("eiu-fablab-electronics-1", ("sinhvien.cuong", "researcher.dung"), "Hàn mạch cảm biến", "Soldering sensor boards"),
     (
         "vsic-robotics-festo-pneumatics-1",
@@ -68,6 +74,7 @@ HISTORY = [
         "Testing a gripper",
     ),
     ("vsic-startup-fdm-1", ("startup.chi", "sme.binh"), "In đồ gá sản xuất", "Printing production jigs"),
+    ("vsic-i40-iot-1", ("researcher.dung", "startup.chi"), "Thử nghiệm cảm biến IoT", "Testing IoT sensors"),
     (
         "vsic-smart-philips-monitor-1",
         ("researcher.dung", "sinhvien.an"),
@@ -146,18 +153,18 @@ def _slot(free: list[Interval], resource: Resource, day: date, hour: int, hours:
     return start, start + duration
 
 
-def _days(start: datetime, end: datetime, tz, *, offset: int) -> list[date]:
-    """Every other weekday of [start, end) (``offset`` says which half)."""
+def _days(start: datetime, end: datetime, tz) -> list[date]:
+    """The weekdays of [start, end)."""
     day, last, weekdays = start.astimezone(tz).date(), (end - timedelta(microseconds=1)).astimezone(tz).date(), []
     while day <= last:
         if day.weekday() < 5:
             weekdays.append(day)
         day += timedelta(days=1)
-    return weekdays[offset % 2 :: 2]
+    return weekdays
 
 
 def _history(users: dict[str, Any], now: datetime) -> int:
-    """Every other weekday, each history machine is used for one to three hours by one of its people."""
+    """Every weekday, each history machine is used for one to three hours by one of its people."""
     labs = {lab.slug: lab for lab in Lab.objects.all()}
     resources = {
         r.slug: r for r in Resource.objects.filter(slug__in=[slug for slug, *_ in HISTORY]).select_related("lab")
@@ -169,7 +176,7 @@ def _history(users: dict[str, Any], now: datetime) -> int:
     for index, (slug, usernames, purpose_vi, purpose_en) in enumerate(HISTORY):
         resource = resources.get(slug)
         who = [users[u] for u in usernames if resource and u in users and _allowed(resource, users[u], now)]
-        for k, day in enumerate(_days(start, end, resource.lab.tz, offset=index) if who else []):
+        for k, day in enumerate(_days(start, end, resource.lab.tz) if who else []):
             slot = _slot(free[resource.pk], resource, day, 8 + (3 * k + index) % 8, 1 + (k + index) % 3)
             if slot is None:
                 continue

@@ -6,11 +6,13 @@ report read from it must equal the same report summed straight from the bookings
 
 from __future__ import annotations
 
+import zoneinfo
 from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from bookings.models import Booking, BookingEvent
 from bookings.services import (
@@ -31,10 +33,11 @@ from reports import rollup
 from reports.figures import BOOKED, SERVED, Query
 from reports.models import UsageDay
 from reports.periods import make_period
+from reports.selectors import network_figures, sponsor_impact, utilisation
 from tests.bookings.test_rules import monday_ahead, person, slot
 from tests.factories import HCM, at, make_equipment, make_lab, make_manager, make_organization, make_partner
 from tests.reports.rollup_checks import assert_reports_agree, assert_rollup_is_the_bookings, rollup_rows
-from tests.reports.week import build_week
+from tests.reports.week import _book, build_week
 
 pytestmark = pytest.mark.django_db
 
@@ -91,10 +94,6 @@ def test_a_report_reads_the_roll_up_only_when_its_period_is_in_its_labs_zone(wee
 
 
 def test_a_period_in_another_zone_is_summed_from_the_bookings_and_stays_right(week):
-    import zoneinfo
-
-    from reports.selectors import utilisation
-
     tokyo = zoneinfo.ZoneInfo("Asia/Tokyo")
     report = utilisation(
         lab_ids=[week.lab.pk], period=make_period(at(2030, 3, 4).date(), at(2030, 3, 10).date(), tokyo)
@@ -275,3 +274,24 @@ def test_the_rebuild_command_restores_a_period(scene, clock):
     monday = scene["monday"].isoformat()
     call_command("rebuild_report_rollup", "--from", monday, "--to", monday, verbosity=0)
     assert rollup_rows() == before
+
+
+def test_the_network_and_sponsor_reports_read_the_roll_up_in_a_constant_number_of_statements(week):
+    period = make_period(at(2030, 3, 1).date(), at(2030, 3, 31).date(), HCM)
+    labs = [week.center.pk, week.lab.pk]
+
+    def statements():
+        with CaptureQueriesContext(connection) as network:
+            network_figures(lab_ids=labs, period=period)
+        with CaptureQueriesContext(connection) as sponsor:
+            sponsor_impact(partner=week.partner, period=period)
+        return network.captured_queries, sponsor.captured_queries
+
+    network, sponsor = statements()
+    assert any("reports_usagemonth" in q["sql"] for q in network)  # March is a whole month: the months table
+    assert any("reports_labserveddays" in q["sql"] for q in network)
+    assert any("reports_serveddays" in q["sql"] for q in sponsor)
+    for day in range(11, 16):  # a week more of bookings, and people
+        _book(week.laser, week.an, day, (9, 0), (10, 0), "completed", checked_in_at=at(2030, 3, day, 9))
+        _book(week.printer, week.chi, day, (9, 0), (10, 0), "no_show")
+    assert [len(queries) for queries in statements()] == [len(network), len(sponsor)]
