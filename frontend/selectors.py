@@ -52,8 +52,14 @@ def resource_state(
     def covers(item: dict) -> bool:
         return _parse(item["start"]) <= now < _parse(item["end"])
 
+    # A booking checked in before its start is the one in use, never the "next" one.
     upcoming = sorted(
-        (b for b in bookings if b["status"] in ACTIVE_STATUSES and _parse(b["start"]) > now), key=lambda b: b["start"]
+        (
+            b
+            for b in bookings
+            if b["status"] in ACTIVE_STATUSES and b["status"] != BookingStatus.CHECKED_IN and _parse(b["start"]) > now
+        ),
+        key=lambda b: b["start"],
     )
     following = (
         {"start": upcoming[0]["start"], "who": upcoming[0]["who"], "booking_id": upcoming[0]["id"]}
