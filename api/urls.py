@@ -21,6 +21,7 @@ from api.views.catalogue import (
 from api.views.certifications import CertificationGrantViewSet, CertificationViewSet
 from api.views.errors import not_found
 from api.views.feeds import FeedView
+from api.views.index import ApiIndexView
 
 app_name = "api"
 
@@ -41,6 +42,7 @@ router.register("waitlist", WaitlistViewSet, basename="waitlist")
 router.register("me/feeds", FeedTokenViewSet, basename="feed-token")
 
 urlpatterns = [
+    path("", ApiIndexView.as_view(), name="index"),
     path("auth/login/", LoginView.as_view(), name="login"),
     path("auth/logout/", LogoutView.as_view(), name="logout"),
     path("me/", MeView.as_view(), name="me"),

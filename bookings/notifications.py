@@ -134,10 +134,15 @@ def _person(user) -> str:
 # --- Calendar attachment ----------------------------------------------------------------------
 
 
+def ics_domain() -> str:
+    """The right-hand side of our iCal UIDs: PUBLIC_URL's host name, without its port or scheme, so a
+    booking keeps one UID whichever port or protocol the app is served on."""
+    return urlsplit(settings.PUBLIC_URL).hostname or "labshare"
+
+
 def ics_uid(booking) -> str:
     """A stable UID for the booking's calendar event (the same for every update of the booking)."""
-    host = urlsplit(settings.PUBLIC_URL).hostname or "labshare"
-    return f"booking-{booking.pk}@{host}"
+    return f"booking-{booking.pk}@{ics_domain()}"
 
 
 def booking_ics(booking, *, method: str = "REQUEST", language: str = "vi") -> bytes:
