@@ -137,7 +137,9 @@ def my_bookings(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def my_bookings_list(request: HttpRequest) -> HttpResponse:
-    """Just the lists of bookings (for the live refresh of the page)."""
+    """Just the lists of bookings (for the live refresh of the page); opened directly, the whole page."""
+    if not is_htmx(request):
+        return redirect("my_bookings")
     return render(request, "frontend/_my_bookings_list.html", _my_bookings_context(request))
 
 

@@ -112,10 +112,14 @@ def _resource_context(request: HttpRequest, resource, *, week_start=None) -> dic
     lab = resource.lab
     tz = lab.tz
     today = local_today(tz)
-    week_start = week_start or parse_date(request.GET.get("week"), today)
+    # A day view (phones) or the week (the default); a day is asked for with ?view=day&date=….
+    view = "day" if request.GET.get("view") == "day" else "week"
+    day = parse_date(request.GET.get("date"), week_start or today)
+    week_start = week_start or parse_date(request.GET.get("week"), day)
     week_start = week_start - timedelta(days=week_start.weekday())
+    first_day, days = (day, 1) if view == "day" else (week_start, 7)
     table = web.build_timeline(
-        resources=[resource], start_day=week_start, days=7, tz=tz, user=request.user, caption=resource.name
+        resources=[resource], start_day=first_day, days=days, tz=tz, user=request.user, caption=resource.name
     )
     now = timezone.now()
     free_slots = []
@@ -139,7 +143,8 @@ def _resource_context(request: HttpRequest, resource, *, week_start=None) -> dic
     # the browser shows the lab's hours whatever its own time zone.
     local = "%Y-%m-%d %H:%M"
     calendar_data = {
-        "week": week_start.isoformat(),
+        "week": first_day.isoformat(),
+        "view": view,
         "hours": list(table.hours),
         "language": language(),
         "free": [
@@ -166,6 +171,11 @@ def _resource_context(request: HttpRequest, resource, *, week_start=None) -> dic
         "week_start": week_start,
         "previous_week": week_start - timedelta(days=7),
         "next_week": week_start + timedelta(days=7),
+        "view": view,
+        "day": day,
+        "previous_day": day - timedelta(days=1),
+        "next_day": day + timedelta(days=1),
+        "today": today,
         **_checkin_qr(request, resource, lab),
     }
 

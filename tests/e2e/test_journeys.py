@@ -95,7 +95,7 @@ def test_student_finds_a_free_laser_cutter_and_books_it(daphne_server, page):
     page.wait_for_selector("#quote")
     page.click("#confirm-booking")
     page.wait_for_url(re.compile(r".*/me/bookings/$"))
-    row = page.locator("#upcoming tbody tr").first
+    row = page.locator("#upcoming .booking").first
     assert "Máy cắt laser CO2" in row.inner_text()
     assert row.get_attribute("data-status") == "confirmed"
     screenshot(page, "journey-1b-booked")
