@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import prefetch_related_objects
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,8 +18,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from bookings.errors import BookingError
+from bookings.preview import booking_preview
 from frontend import selectors_web as web
 from frontend.forms import BookingForm, FindForm, IntervalForm
+from frontend.refusals import explain, next_free
 from frontend.views.common import is_htmx, language, local_today, parse_date, parse_datetime
 from labs.models import CertificationGrant, Lab
 
@@ -216,31 +218,6 @@ def resource_detail(request: HttpRequest, slug: str) -> HttpResponse:
         return render(request, "frontend/resource.html", context)
 
 
-def price_quote(*, resource, user, start, end, organization=None) -> dict | None:
-    """The price preview from ``bookings.pricing.quote`` (None while pricing is not available)."""
-    try:
-        from bookings.pricing import quote
-    except ImportError:
-        return None
-    return quote(resource=resource, user=user, start=start, end=end, organization=organization)
-
-
-def rules_check(*, resource, user, start, end, organization=None) -> None:
-    """Ask the rules whether this request would be accepted, before the user confirms.
-
-    Raises BookingError like the service would; does nothing when the rules module offers no
-    side-effect-free check. The service checks everything again on confirm (invariant 2).
-    """
-    try:
-        from bookings.rules import check_request
-    except ImportError:
-        return
-    # The rules take the row locks their counts need, so they run in a (read-only) transaction
-    # that ends at once: the preview holds nothing.
-    with transaction.atomic():
-        check_request(resource=resource, user=user, start=start, end=end)
-
-
 @require_POST
 def resource_book(request: HttpRequest, slug: str) -> HttpResponse:
     """Preview (price, rule check) or confirm a booking; refusals are shown inline in my language."""
@@ -252,7 +229,7 @@ def resource_book(request: HttpRequest, slug: str) -> HttpResponse:
     organization = member.organization if member else None
     form = BookingForm(request.POST, tz=tz, organization=organization)
     error: BookingError | None = None
-    quote = None
+    preview = None
     confirmed = "confirm" in request.POST
     if form.is_valid():
         data = form.cleaned_data
@@ -279,8 +256,8 @@ def resource_book(request: HttpRequest, slug: str) -> HttpResponse:
                     response["HX-Redirect"] = target
                     return response
                 return redirect(target)
-            rules_check(**arguments)
-            quote = price_quote(**arguments)
+            # The service's own rules, without locks, and the price: what confirming would do.
+            preview = booking_preview(**arguments)
         except BookingError as exc:
             error = exc
     with timezone.override(tz):
@@ -290,7 +267,10 @@ def resource_book(request: HttpRequest, slug: str) -> HttpResponse:
             "form": form,
             "error": error,
             "error_message": error.message_in(language()) if error else "",
-            "quote": quote,
+            "error_lines": explain(error, resource) if error else [],
+            "next_free": next_free(error, resource) if error else None,
+            "result": preview,
+            "quote": preview.quote if preview else None,
             "preview": form.is_valid() and error is None and not confirmed,
         }
         if is_htmx(request):

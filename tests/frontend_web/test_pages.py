@@ -47,7 +47,7 @@ def test_lab_page_renders_week_and_day_views(client, lab):
         response = client.get(reverse("lab", args=[lab.slug]), {"view": view})
         assert response.status_code == 200
         assert "Máy cắt laser A" in response.content.decode()
-        assert 'class="timeline"' in response.content.decode()
+        assert 'class="timeline tl-days-' in response.content.decode()
 
 
 def test_unknown_lab_is_404(client):
