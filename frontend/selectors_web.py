@@ -331,6 +331,11 @@ def build_timeline(
         else:
             free_ts[resource.pk] = list(bookable)
 
+    # Time already gone is not free: nobody can book it any more, so it is not drawn as free.
+    now_ts = timezone.now().timestamp()
+    if now_ts > start_ts:
+        free_ts = {pk: [(max(s, now_ts), e) for s, e in spans if e > now_ts] for pk, spans in free_ts.items()}
+
     # Opening hours are the same for every resource of a lab: one calendar per lab is enough.
     h0, h1 = _display_hours({r.lab_id: calendars[r.pk] for r in resources if r.pk in calendars}, tz)
     day_list = [start_day + timedelta(days=i) for i in range(days)]

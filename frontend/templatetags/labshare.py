@@ -169,3 +169,40 @@ def hours(value) -> str:
         return format_hours(Decimal(str(value)))
     except (ArithmeticError, ValueError):
         return str(value)
+
+
+#: Machine specification keys as they are stored (the admin's JSON) and as people read them.
+SPEC_LABELS = {
+    "bed": ("Kích thước bàn làm việc", "Work area"),
+    "power": ("Công suất", "Power"),
+    "payload": ("Tải trọng", "Payload"),
+    "reach": ("Tầm với", "Reach"),
+    "accuracy": ("Độ chính xác", "Accuracy"),
+    "resolution": ("Độ phân giải", "Resolution"),
+    "spindle": ("Trục chính", "Spindle"),
+    "travel": ("Hành trình", "Travel"),
+    "width": ("Chiều rộng", "Width"),
+    "modules": ("Mô-đun", "Modules"),
+    "fibre": ("Sợi quang", "Fibre"),
+    "oscilloscope": ("Máy hiện sóng", "Oscilloscope"),
+    "build_volume": ("Thể tích in", "Build volume"),
+    "nozzle": ("Đầu phun", "Nozzle"),
+    "materials": ("Vật liệu", "Materials"),
+    "speed": ("Tốc độ", "Speed"),
+    "weight": ("Khối lượng", "Weight"),
+    "voltage": ("Điện áp", "Voltage"),
+    "axes": ("Số trục", "Axes"),
+    "bandwidth": ("Băng thông", "Bandwidth"),
+    "channels": ("Số kênh", "Channels"),
+}
+
+
+@register.filter
+def spec_label(key) -> str:
+    """A specification key in the active language (``bed`` -> ``Kích thước bàn làm việc``); an unknown
+    key is shown as written, underscores as spaces, capitalised."""
+    known = SPEC_LABELS.get(str(key).strip().lower())
+    if known:
+        return known[1] if (translation.get_language() or "vi").startswith("en") else known[0]
+    text = str(key).replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
