@@ -57,3 +57,19 @@ def test_a_booking_keeps_one_ical_uid_whatever_the_port_and_the_feed_agrees_with
     assert uid == f"booking-{booking.pk}@127.0.0.1"
     assert invitation == feed == [uid]
     assert busy == [f"busy-{booking.pk}@127.0.0.1"]
+
+
+def test_partner_usage_takes_plain_dates_as_whole_local_days_and_defaults_to_local_days(world, clock):
+    from tests.factories import at
+
+    clock.move_to(at(2030, 3, 4, 6, 30))  # 06:30 in Vietnam is still the 3rd in UTC
+    monday = at(2030, 3, 4, 0, 0)
+    make_booking(world.machine, world.users["student"], at(2030, 3, 1, 9), at(2030, 3, 1, 11))
+    client = world.client("partner")
+    url = f"/api/partners/{world.partner.pk}/usage/"
+    body = client.get(url, {"start": "2030-03-01", "end": "2030-03-01"}).json()
+    assert body["total_hours"] == 2.0
+    assert body["start"] == at(2030, 3, 1).isoformat() and body["end"] == at(2030, 3, 2).isoformat()
+    default = client.get(url).json()
+    assert default["end"] == (monday + timedelta(days=1)).isoformat()  # the end of today, Vietnam's today
+    assert default["start"] == (monday + timedelta(days=1) - timedelta(days=30)).isoformat()
