@@ -18,10 +18,10 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from bookings import rules
-from bookings.errors import BookingError
-from bookings.models import ACTIVE_STATUSES, Booking
+from bookings.grid import resource_availability
 from bookings.pricing import quote
-from bookings.selectors import resource_availability
+from bookings.selectors import conflict_details
+from core.errors import DomainError
 from labs.models import Certification, Organization, Resource
 
 #: Refusals about the time chosen: for these the preview also finds the next free slot.
@@ -45,20 +45,10 @@ class BookingPreview:
 def _overlap(resource: Resource, start: datetime, end: datetime) -> None:
     """What the exclusion constraint would refuse on insert: an active booking in the blocked period."""
     if not resource.is_exclusive:
-        return  # seats: check_capacity counts them
-    other = (
-        Booking.objects.filter(resource_id=resource.pk, status__in=ACTIVE_STATUSES, exclusive=True)
-        .overlapping(start, end + resource.cleanup_buffer)
-        .order_by("start")
-        .values_list("start", "end")
-        .first()
-    )
-    if other is not None:
-        tz = resource.lab.tz
-        raise BookingError(
-            "slot_taken",
-            conflict={"start": other[0].astimezone(tz).isoformat(), "end": other[1].astimezone(tz).isoformat()},
-        )
+        return  # seats: the capacity rule counts them
+    details = conflict_details(resource, start, end)
+    if details:
+        raise DomainError("slot_taken", **details)
 
 
 def next_free_slot(*, resource: Resource, start: datetime, end: datetime, now: datetime | None = None):
@@ -91,23 +81,9 @@ def booking_preview(
     """
     now = timezone.now()
     try:
-        rules.check_interval(start, end)
-        rules.check_timing(resource, start, now)
-        rules.check_duration(resource, start, end)
-        rules.check_calendar(resource, start, end)
-        rules.check_certifications(resource, user, start)
-        policy = rules.policy_for(resource.lab_id)
-        scope = policy.scope_subquery(resource.lab_id)
-        rules.check_ban(resource, user, policy, now, scope)
-        quotas = rules.applicable_quotas(resource, user, policy)
-        if quotas:
-            rules.check_quotas(resource, user, start, end, quotas, now, scope, None)
+        rules.check_without_locks(resource=resource, user=user, start=start, end=end, now=now)
         _overlap(resource, start, end)
-        rules.check_capacity(resource, start, end, None)
-        space_id, contents = rules.related_space_ids(resource)
-        rules.check_space(resource, start, end, None, space_id, contents)
-        rules.check_hold(resource, user, start, end)
-    except BookingError as exc:
+    except DomainError as exc:
         if exc.code in TIME_REFUSALS and start < end:
             slot = next_free_slot(resource=resource, start=start, end=end, now=now)
             if slot is not None:

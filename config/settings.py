@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "bookings",
     "api",
     "frontend",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -205,6 +206,8 @@ REST_FRAMEWORK = {
         "user": env_str("LABSHARE_API_THROTTLE_USER", "6000/minute"),
     },
     "EXCEPTION_HANDLER": "api.exceptions.handler",
+    # orjson: the same JSON as DRF's encoder, written natively (datetimes included).
+    "DEFAULT_RENDERER_CLASSES": ["api.renderers.ORJSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"],
     "DATETIME_FORMAT": "iso-8601",
 }
 SPECTACULAR_SETTINGS = {

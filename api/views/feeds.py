@@ -15,8 +15,8 @@ from rest_framework.views import APIView
 
 from api import selectors as api_selectors
 from api.schema import errors
+from bookings.ical import booking_uid, busy_uid
 from bookings.models import ACTIVE_STATUSES, Booking, BookingStatus
-from bookings.notifications import ics_domain, ics_uid
 
 #: How far back and ahead a feed reaches (calendar apps poll it; keep it small).
 PAST = timedelta(days=60)
@@ -61,7 +61,7 @@ def user_feed(feed) -> bytes:
     for booking in bookings:
         event = Event()
         # The same UID as the booking's e-mail invitation: calendars merge the two into one event.
-        event.add("uid", ics_uid(booking))
+        event.add("uid", booking_uid(booking))
         event.add("dtstamp", booking.updated_at or now)
         event.add("dtstart", booking.start.astimezone(booking.resource.lab.tz))
         event.add("dtend", booking.end.astimezone(booking.resource.lab.tz))
@@ -87,10 +87,9 @@ def resource_feed(feed) -> bytes:
     )
     tz = resource.lab.tz
     cal = _calendar(f"labshare — {resource.name}", resource.lab.timezone)
-    domain = ics_domain()
     for booking in bookings:
         event = Event()
-        event.add("uid", f"busy-{booking.pk}@{domain}")
+        event.add("uid", busy_uid(booking))
         event.add("dtstamp", booking.updated_at or now)
         event.add("dtstart", booking.start.astimezone(tz))
         event.add("dtend", booking.end.astimezone(tz))

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from core.formatting import format_hours, format_moment, format_when
+from frontend.selectors_web import navigation_for
 
 register = template.Library()
 
@@ -69,8 +70,6 @@ def nav_flags(context):
     cached = getattr(request, "_labshare_nav", None)
     if cached is not None:
         return cached
-    from frontend.selectors_web import navigation_for
-
     cached = navigation_for(request.user)
     request._labshare_nav = cached
     return cached

@@ -10,9 +10,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from bookings.errors import BookingError
 from bookings.models import Booking
 from bookings.services import booking_check_in, booking_check_out
+from core.errors import DomainError
 from frontend.views.common import language
 from labs.selectors import staff_lab_ids
 
@@ -36,7 +36,7 @@ def _back(request: HttpRequest, booking: Booking) -> HttpResponse:
 def _run(request: HttpRequest, booking: Booking, action, done: str) -> HttpResponse:
     try:
         action(booking=booking, by=request.user)
-    except BookingError as exc:
+    except DomainError as exc:
         messages.error(request, exc.message_in(language()))
     else:
         messages.success(request, done)

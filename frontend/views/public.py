@@ -17,13 +17,17 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from bookings.errors import BookingError
 from bookings.preview import booking_preview
+from bookings.services import booking_request
+from core.errors import DomainError
 from frontend import selectors_web as web
 from frontend.forms import BookingForm, FindForm, IntervalForm
 from frontend.refusals import explain, next_free
+from frontend.screens import qr_svg
+from frontend.timeline import build_timeline
 from frontend.views.common import is_htmx, language, local_today, parse_date, parse_datetime
 from labs.models import CertificationGrant, Lab
+from labs.selectors import user_is_staff_of_lab
 
 #: Resource cards per page on a lab page (the timeline above them shows all resources).
 CARDS_PER_PAGE = 48
@@ -86,7 +90,7 @@ def lab_detail(request: HttpRequest, slug: str) -> HttpResponse:
     prefetch_related_objects(cards, "required_certifications")
     page_of_cards.object_list = [(r, web.equipment_of(r)) for r in cards]
     with timezone.override(tz):
-        table = web.build_timeline(
+        table = build_timeline(
             resources=resources,
             start_day=day,
             days=days,
@@ -120,7 +124,7 @@ def _resource_context(request: HttpRequest, resource, *, week_start=None) -> dic
     week_start = week_start or parse_date(request.GET.get("week"), day)
     week_start = week_start - timedelta(days=week_start.weekday())
     first_day, days = (day, 1) if view == "day" else (week_start, 7)
-    table = web.build_timeline(
+    table = build_timeline(
         resources=[resource], start_day=first_day, days=days, tz=tz, user=request.user, caption=resource.name
     )
     now = timezone.now()
@@ -184,9 +188,6 @@ def _resource_context(request: HttpRequest, resource, *, week_start=None) -> dic
 
 def _checkin_qr(request: HttpRequest, resource, lab) -> dict:
     """For the lab's staff: the machine's check-in address and its QR code, to print and stick on it."""
-    from frontend.screens import qr_svg
-    from labs.selectors import user_is_staff_of_lab
-
     if not user_is_staff_of_lab(request.user, lab):
         return {}
     url = request.build_absolute_uri(reverse("qr_check_in", args=[resource.slug]))
@@ -218,6 +219,27 @@ def resource_detail(request: HttpRequest, slug: str) -> HttpResponse:
         return render(request, "frontend/resource.html", context)
 
 
+def _booked(request: HttpRequest, booking, resource) -> HttpResponse:
+    """After a confirmed booking: say what happened, and go to my bookings."""
+    if booking.status == "requested":
+        messages.success(request, _("Your request was sent; a lab manager will decide on it."))
+    else:
+        messages.success(request, _("Booked: %(resource)s.") % {"resource": resource.name})
+    target = reverse("my_bookings")
+    if is_htmx(request):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = target
+        return response
+    return redirect(target)
+
+
+def _form_status(form, error) -> int:
+    """200 for a preview, 400 for a form that does not validate, 409 when taken, 422 for another refusal."""
+    if error is None:
+        return 200 if form.is_valid() else 400
+    return 409 if error.code == "slot_taken" else 422
+
+
 @require_POST
 def resource_book(request: HttpRequest, slug: str) -> HttpResponse:
     """Preview (price, rule check) or confirm a booking; refusals are shown inline in my language."""
@@ -228,37 +250,24 @@ def resource_book(request: HttpRequest, slug: str) -> HttpResponse:
     member = web.member_of(request.user)
     organization = member.organization if member else None
     form = BookingForm(request.POST, tz=tz, organization=organization)
-    error: BookingError | None = None
+    error: DomainError | None = None
     preview = None
     confirmed = "confirm" in request.POST
     if form.is_valid():
         data = form.cleaned_data
-        billed = organization if data.get("bill_organization") else None
         arguments = {
             "resource": resource,
             "user": request.user,
             "start": data["start"],
             "end": data["end"],
-            "organization": billed,
+            "organization": organization if data.get("bill_organization") else None,
         }
         try:
             if confirmed:
-                from bookings.services import booking_request
-
-                booking = booking_request(purpose=data.get("purpose", ""), **arguments)
-                if booking.status == "requested":
-                    messages.success(request, _("Your request was sent; a lab manager will decide on it."))
-                else:
-                    messages.success(request, _("Booked: %(resource)s.") % {"resource": resource.name})
-                target = reverse("my_bookings")
-                if is_htmx(request):
-                    response = HttpResponse(status=204)
-                    response["HX-Redirect"] = target
-                    return response
-                return redirect(target)
+                return _booked(request, booking_request(purpose=data.get("purpose", ""), **arguments), resource)
             # The service's own rules, without locks, and the price: what confirming would do.
             preview = booking_preview(**arguments)
-        except BookingError as exc:
+        except DomainError as exc:
             error = exc
     with timezone.override(tz):
         context = {
@@ -278,13 +287,4 @@ def resource_book(request: HttpRequest, slug: str) -> HttpResponse:
         shown_week = form.cleaned_data["start"].date() if form.is_valid() else None
         context.update(_resource_context(request, resource, week_start=shown_week))
         context.update({"form": form})
-        status = (
-            200
-            if error is None and form.is_valid()
-            else 400
-            if error is None
-            else 409
-            if error.code == "slot_taken"
-            else 422
-        )
-        return render(request, "frontend/resource.html", context, status=status)
+        return render(request, "frontend/resource.html", context, status=_form_status(form, error))

@@ -7,7 +7,7 @@ from datetime import timedelta
 from icalendar import Calendar
 from rest_framework.test import APIClient
 
-from bookings.notifications import booking_ics, ics_uid
+from bookings.ical import booking_invitation, booking_uid
 from tests.api.conftest import make_booking, next_weekday
 
 
@@ -46,17 +46,17 @@ def test_a_booking_keeps_one_ical_uid_whatever_the_port_and_the_feed_agrees_with
         settings.PUBLIC_URL = public_url
         seen.append(
             (
-                ics_uid(booking),
-                _uids(booking_ics(booking)),
+                booking_uid(booking),
+                _uids(booking_invitation(booking)),
                 _uids(APIClient().get(feed_path).content),
                 _uids(APIClient().get(resource_feed_path).content),
             )
         )
     assert seen[0] == seen[1] == seen[2]
     uid, invitation, feed, busy = seen[0]
-    assert uid == f"booking-{booking.pk}@127.0.0.1"
+    assert uid == f"booking-{booking.pk}@labshare"
     assert invitation == feed == [uid]
-    assert busy == [f"busy-{booking.pk}@127.0.0.1"]
+    assert busy == [f"busy-{booking.pk}@labshare"]
 
 
 def test_partner_usage_takes_plain_dates_as_whole_local_days_and_defaults_to_local_days(world, clock):

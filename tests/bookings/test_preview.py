@@ -8,10 +8,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from bookings.errors import BookingError
 from bookings.models import BookingPolicy, QuotaRule
 from bookings.preview import booking_preview
 from bookings.services import booking_request
+from core.errors import DomainError
 from labs.models import Audience, Resource, ResourceRate
 from tests.factories import at, grant, make_certification, make_equipment, make_lab, make_user, open_weekdays
 
@@ -28,8 +28,8 @@ def world(clock):
     return lab, machine
 
 
-def refusal(**kwargs) -> BookingError:
-    with pytest.raises(BookingError) as caught:
+def refusal(**kwargs) -> DomainError:
+    with pytest.raises(DomainError) as caught:
         booking_preview(**kwargs)
     return caught.value
 
@@ -84,7 +84,7 @@ def test_the_preview_refuses_what_the_service_refuses_with_the_same_code(world):
     ]
     for user, start, end in cases:
         previewed = refusal(resource=machine, user=user, start=start, end=end)
-        with pytest.raises(BookingError) as served:
+        with pytest.raises(DomainError) as served:
             booking_request(resource=machine, user=user, start=start, end=end)
         assert previewed.code == served.value.code, (start, end)
 
