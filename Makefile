@@ -9,6 +9,9 @@ PORT ?= 8000
 # The tests, lint and database commands run with DEBUG off, as production does, so they need a key;
 # this one is for this machine only (production sets its own: the settings refuse to start without).
 export SECRET_KEY ?= labshare-local-key-not-for-production
+# ... and they serve plain HTTP on 127.0.0.1: no HTTPS redirect, HSTS or secure-only cookies
+# (config/settings.py; production, behind its TLS front, leaves this unset).
+export LABSHARE_PLAIN_HTTP ?= 1
 CATALOGUES := $(wildcard locale/*/LC_MESSAGES/*.po)
 COMPILED := $(CATALOGUES:.po=.mo)
 

@@ -6,7 +6,15 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from api.views.account import FeedTokenViewSet, LoginView, LogoutView, MeView, MyCertificationsView, MyQuotaView
+from api.views.account import (
+    FeedTokenViewSet,
+    LoginView,
+    LogoutAllView,
+    LogoutView,
+    MeView,
+    MyCertificationsView,
+    MyQuotaView,
+)
 from api.views.availability import AvailabilitySearchView
 from api.views.billing import BankNotificationReviewViewSet, BankNotificationView, StatementViewSet, VatRateViewSet
 from api.views.bookings import BookingViewSet, SeriesViewSet, WaitlistViewSet
@@ -55,6 +63,7 @@ router.register("billing/bank-notifications/review", BankNotificationReviewViewS
 urlpatterns = [
     path("auth/login/", LoginView.as_view(), name="login"),
     path("auth/logout/", LogoutView.as_view(), name="logout"),
+    path("auth/logout-all/", LogoutAllView.as_view(), name="logout-all"),
     path("me/", MeView.as_view(), name="me"),
     path("me/certifications/", MyCertificationsView.as_view(), name="me-certifications"),
     path("me/quota/", MyQuotaView.as_view(), name="me-quota"),

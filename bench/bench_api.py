@@ -69,7 +69,7 @@ def options(argv=None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=int(env("BENCH_ROUNDS", "8")))
     parser.add_argument("--per-round", type=int, default=int(env("BENCH_PER_ROUND", "10")), help="requests per client")
     parser.add_argument("--processes", type=int, default=int(env("BENCH_PROCESSES", "1")), help="server processes")
-    parser.add_argument("--servers", default=env("BENCH_SERVERS", "daphne"), help=f"any of {','.join(SERVERS)}")
+    parser.add_argument("--servers", default=env("BENCH_SERVERS", "gunicorn"), help=f"any of {','.join(SERVERS)}")
     parser.add_argument("--baseline", default=env("BENCH_BASELINE", ""), help="a git revision to compare against")
     parser.add_argument("--grid", action="store_true", default=env("BENCH_GRID") == "1", help="also the 1M grid")
     parser.add_argument("--bookings", type=int, default=int(env("BENCH_BOOKINGS", "1000000")))
@@ -624,7 +624,7 @@ def percentile(values: list[float], p: float) -> float:
 
 def report(ops, sides, tallies, args, postmaster) -> list[str]:
     header = (
-        f"| {'operation':<28} | {'side':<22} | {'requests':>8} | {'2xx':>5} | {'409':>5} | {'other':>5} | "
+        f"| {'operation':<28} | {'side':<30} | {'requests':>8} | {'2xx':>5} | {'409':>5} | {'other':>5} | "
         f"{'req/s':>6} | {'p50 ms':>6} | {'p95 ms':>6} | {'app CPU-ms':>10} | {'db CPU-ms':>9} | "
         f"{'CPU-ms/op':>9} | {'SQL/op':>6} |"
     )
@@ -639,7 +639,7 @@ def report(ops, sides, tallies, args, postmaster) -> list[str]:
             app, db = t.app_ns / n / 1e6, t.db_ns / n / 1e6
             db_text = f"{db:9.2f}" if postmaster else f"{'n/a':>9}"
             lines.append(
-                f"| {op.name:<28} | {side.label:<22} | {t.requests:>8} | {ok:>5} | {t.statuses.get(409, 0):>5} | "
+                f"| {op.name:<28} | {side.label:<30} | {t.requests:>8} | {ok:>5} | {t.statuses.get(409, 0):>5} | "
                 f"{other:>5} | {t.requests / t.seconds if t.seconds else 0:>6.1f} | "
                 f"{percentile(t.latencies, 50) * 1000:>6.1f} | {percentile(t.latencies, 95) * 1000:>6.1f} | "
                 f"{app:>10.2f} | {db_text} | {app + (db if postmaster else 0):>9.2f} | {t.statements / n:>6.2f} |"

@@ -50,7 +50,6 @@ auth = [
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("healthz", views.healthz, name="healthz"),
     *auth,
     path("find/", views.find, name="find"),
     path("labs/<slug:slug>/", views.lab_detail, name="lab"),
