@@ -290,6 +290,8 @@ LOGOUT_REDIRECT_URL = "home"
 
 # --- API tokens (api/models.py ApiToken; knox's hashing) ---------------------------------------
 KNOX_TOKEN_MODEL = "api.ApiToken"
+# knox's own migrations would create its (swapped-out) token table too: only ours exists.
+MIGRATION_MODULES = {"knox": None}
 REST_KNOX = {
     "TOKEN_TTL": timedelta(days=env_int("LABSHARE_API_TOKEN_TTL_DAYS", 30, minimum=1)),
     "AUTH_HEADER_PREFIX": "Token",
