@@ -44,14 +44,14 @@ class _RecentTokens:
             entry = self._entries.get(digest)
             if entry is None:
                 return None
-            if entry[2] <= time.monotonic():
+            if entry[2] <= time.time():
                 del self._entries[digest]
                 return None
             return entry[0], entry[1]
 
     def put(self, digest: str, user, token, seconds: float) -> None:
         with self._lock:
-            self._entries[digest] = (user, token, time.monotonic() + seconds)
+            self._entries[digest] = (user, token, time.time() + seconds)
             self._entries.move_to_end(digest)
             while len(self._entries) > CACHE_SIZE:
                 self._entries.popitem(last=False)

@@ -308,7 +308,9 @@ _https = not (DEBUG or env_bool("LABSHARE_PLAIN_HTTP", False))
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", _https)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if _https else 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", _https)
-SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# Preloading asks browsers to use HTTPS for the domain and its subdomains for good: turn it off
+# (SECURE_HSTS_PRELOAD=0) on a domain some of whose hosts still serve plain HTTP.
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", _https)
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", _https)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", _https)
 # The header the TLS front sets to say the client used HTTPS. Trust it only when every request
