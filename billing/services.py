@@ -22,7 +22,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
-from billing import tasks
+from billing import jobs
 from billing.charges import billable_statuses, booking_charge
 from billing.models import (
     CLOSED_STATUSES,
@@ -35,12 +35,14 @@ from billing.models import (
     StatementCounter,
     StatementLine,
     StatementStatus,
+    VatRate,
 )
 from billing.selectors import VatTable, issuer_lab_ids, month_bounds
 from bookings.models import Booking
 from core import hooks
 from core.errors import DomainError
 from core.formatting import format_date
+from labs.models import Organization
 
 logger = logging.getLogger(__name__)
 
@@ -303,7 +305,7 @@ def statement_issue(*, statement: Statement, by=None, at: datetime | None = None
         locked.issued_by = by
         locked.due_date = local_day + timedelta(days=days)
         locked.save()
-        tasks.defer(tasks.statement_email_job(locked, kind="issued"))
+        jobs.defer(jobs.statement_email_job(locked, kind="issued"))
         hooks.announce("statement.issued", hook_payload(locked, change="issued"))
     statement.__dict__.update({k: v for k, v in locked.__dict__.items() if k != "_state"})
     return locked
@@ -340,8 +342,6 @@ def statements_close_month(*, month: date, by=None, issuer: BillingProfile | Non
     """Prepare and issue every statement of ``month`` (of one issuer, or all): what a manager's
     "close the month" and the monthly job do. Each statement in its own transaction."""
     from django.contrib.auth import get_user_model
-
-    from labs.models import Organization
 
     done = {"issued": 0, "empty": 0, "already_closed": 0}
     issuers = [issuer] if issuer is not None else list(BillingProfile.objects.select_related("lab"))
@@ -410,7 +410,7 @@ def statements_mark_overdue(*, today: date | None = None) -> int:
             statement.status = StatementStatus.OVERDUE
             statement.overdue_at = timezone.now()
             statement.save(update_fields=["status", "overdue_at", "updated_at"])
-            tasks.defer(tasks.statement_email_job(statement, kind="overdue"))
+            jobs.defer(jobs.statement_email_job(statement, kind="overdue"))
             hooks.announce("statement.overdue", hook_payload(statement, change="overdue"))
             count += 1
     return count
@@ -547,8 +547,6 @@ def bank_notification_resolve(
 
 def vat_rate_add(*, kind: str, percent: Decimal, valid_from: date, valid_until: date | None = None, note: str = ""):
     """Add a dated VAT rate; refuses one whose dates overlap a rate of the same kind (``vat_rate_overlap``)."""
-    from billing.models import VatRate
-
     try:
         with transaction.atomic():
             return VatRate.objects.create(

@@ -15,43 +15,24 @@ from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from procrastinate.contrib.django import app
-from procrastinate.jobs import Job
 from procrastinate.retry import RetryStrategy
 
-from bookings.jobs import defer_jobs, new_job
+from billing.jobs import QUEUE_BILLING, SEND_STATEMENT_EMAIL
+from billing.models import BillingContact, Statement
+from billing.pdf import statement_pdf
+from billing.selectors import previous_month
+from billing.services import statements_close_month, statements_mark_overdue
+from core.formatting import format_date, format_month, format_vnd
 
 logger = logging.getLogger(__name__)
 
-QUEUE_BILLING = "billing"
-EMAIL_KINDS = ("issued", "overdue")
-SEND_STATEMENT_EMAIL = ("billing.send_statement_email", QUEUE_BILLING)
 #: A mail server that refuses or times out is tried again, as the booking e-mails are (about 35 minutes).
 MAIL_RETRY = RetryStrategy(max_attempts=10, wait=5, exponential_wait=2)
-
-
-def defer(job: Job) -> None:
-    """Enqueue ``job`` in the current transaction."""
-    defer_jobs([job])
-
-
-def statement_email_job(statement, *, kind: str) -> Job:
-    """The e-mail of ``kind`` (issued, overdue) about ``statement``, sent by the worker after commit."""
-    if kind not in EMAIL_KINDS:
-        raise ValueError(kind)
-    return new_job(
-        SEND_STATEMENT_EMAIL,
-        at=None,
-        queueing_lock=f"statement:{statement.pk}:{kind}",
-        statement_id=statement.pk,
-        kind=kind,
-    )
 
 
 def _recipients(statement) -> list[tuple[str, str]]:
     """(e-mail, language) of who receives a statement: its person, or the organisation's billing
     contacts and billing address."""
-    from billing.models import BillingContact
-
     out: dict[str, str] = {}
     if statement.user_id:
         member = getattr(statement.user, "member", None)
@@ -71,10 +52,6 @@ def _recipients(statement) -> list[tuple[str, str]]:
 
 def send_statement_mail(*, statement_id: int, kind: str) -> int:
     """Send the e-mails of ``kind`` about a statement, each in its reader's language; how many went."""
-    from billing.models import Statement
-    from billing.pdf import statement_pdf
-    from core.formatting import format_date, format_month, format_vnd
-
     statement = (
         Statement.objects.select_related("issuer__lab", "organization", "user__member").filter(pk=statement_id).first()
     )
@@ -111,9 +88,6 @@ def send_statement_email(*, statement_id: int, kind: str) -> int:
 @app.task(name="billing.close_month", queue=QUEUE_BILLING, queueing_lock="billing.close_month")
 def close_month(timestamp: int) -> dict:
     """Every night at 02:00; on the configured day of the month, issue last month's statements."""
-    from billing.selectors import previous_month
-    from billing.services import statements_close_month
-
     today = timezone.localdate()
     day = settings.LABSHARE_STATEMENT_CLOSE_DAY
     if not day or today.day != day:
@@ -127,6 +101,4 @@ def close_month(timestamp: int) -> dict:
 @app.task(name="billing.mark_overdue", queue=QUEUE_BILLING, queueing_lock="billing.mark_overdue")
 def mark_overdue(timestamp: int) -> int:
     """Every night: statements past their due date become overdue and their reminders go out."""
-    from billing.services import statements_mark_overdue
-
     return statements_mark_overdue()

@@ -280,8 +280,7 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# --- Scheduling (django-scheduler) -----------------------------------------------------------
-# Our own pages serve the calendar assets; django-scheduler's CDN templates are not used.
+# django-scheduler's calendars (its admin and rule engine) start weeks on Monday, as Vietnam does.
 FIRST_DAY_OF_WEEK = 1
 
 LOGIN_URL = "login"

@@ -33,10 +33,12 @@ from datetime import date, datetime, timedelta
 from django.db import connection
 from django.utils import timezone
 
+from bookings.models import Booking
+from core.errors import DomainError
 from equipment.models import Partner
 from labs import tree
 from labs.calendars import resource_calendars
-from labs.models import Audience, Lab, LabRole, Organization, Resource
+from labs.models import Audience, CertificationGrant, Lab, LabRole, Member, Organization, Resource
 from labs.selectors import role_lab_ids
 from reports.periods import Period, bucket_start, buckets, check_bucket, next_bucket
 
@@ -699,8 +701,6 @@ def bookings_for_export(user, *, scope: str, lab_ids=None, organization_ids=(), 
     """Bookings ``user`` may export: ``mine``; ``lab`` (labs they staff or manage, or ``lab_ids``
     among them); ``organization`` (billed to ``organization_ids``: the organisations whose billing
     they manage, as the caller found them in billing). Oldest first."""
-    from bookings.models import Booking
-
     qs = Booking.objects.select_related("resource__lab", "user", "organization").order_by("start", "id")
     if scope == "mine":
         qs = qs.filter(user=user)
@@ -724,17 +724,12 @@ def members_for_export(user, *, organization_ids=()):
     certification in their labs; the members of ``organization_ids`` (those whose billing they manage)."""
     from django.db.models import Q
 
-    from labs.models import Member
-
     qs = Member.objects.select_related("user", "organization").order_by("user__last_name", "user__first_name", "id")
     if user.is_superuser:
         return qs
     managed = role_lab_ids(user)[0]
     visible = Q(organization_id__in=list(organization_ids))
     if managed:
-        from bookings.models import Booking
-        from labs.models import CertificationGrant
-
         visible |= Q(user_id__in=Booking.objects.filter(resource__lab_id__in=list(managed)).values("user_id")) | Q(
             user_id__in=CertificationGrant.objects.filter(certification__lab_id__in=list(managed)).values("user_id")
         )
@@ -744,8 +739,6 @@ def members_for_export(user, *, organization_ids=()):
 def grants_for_export(user):
     """Certification grants ``user`` may list: their own, and those of certifications their labs issue."""
     from django.db.models import Q
-
-    from labs.models import CertificationGrant
 
     qs = CertificationGrant.objects.select_related("certification__lab", "user", "granted_by").order_by(
         "certification__lab__name_vi", "certification__name_vi", "-granted_at"
@@ -765,8 +758,6 @@ def lab_scope(user, lab_id: int | None, *, allowed: set[int]) -> tuple[Lab | Non
     No lab: every allowed lab. A lab outside ``allowed`` is refused (``report_not_permitted``), an
     unknown one is ``not_found``; nothing allowed at all is ``report_not_permitted``.
     """
-    from core.errors import DomainError
-
     if not allowed:
         raise DomainError("report_not_permitted")
     if lab_id is None:

@@ -13,10 +13,11 @@ from django.views.decorators.http import require_POST
 
 from billing import einvoice, selectors, services
 from billing.exports import statement_sheet
+from billing.models import BillingProfile
 from billing.pdf import statement_context, statement_pdf
 from core import exports
 from core.errors import DomainError
-from frontend.views.common import language
+from frontend.views.common import language, parse_date
 
 
 @login_required
@@ -27,8 +28,6 @@ def statements(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status")
     if status in ("draft", "issued", "paid", "overdue"):
         visible = visible.filter(status=status)
-    from billing.models import BillingProfile
-
     return render(
         request,
         "frontend/billing/statements.html",
@@ -97,9 +96,6 @@ def statement_action(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def close_month(request: HttpRequest) -> HttpResponse:
     """Close last month (or the month posted) for one billing profile I manage."""
-    from billing.models import BillingProfile
-    from frontend.views.common import parse_date
-
     issuer = get_object_or_404(BillingProfile, pk=request.POST.get("issuer") or 0)
     if issuer.pk not in selectors.issuer_ids_managed(request.user):
         raise PermissionDenied

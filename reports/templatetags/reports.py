@@ -6,6 +6,7 @@ from django import template
 from django.utils import translation
 
 from core.formatting import format_month, format_number, format_vnd
+from reports.selectors import center_lab_ids, partners_visible, report_lab_ids
 
 register = template.Library()
 
@@ -69,8 +70,6 @@ def money_nav(context) -> dict:
         return {}
     cached = getattr(request, "_labshare_money_nav", None)
     if cached is None:
-        from reports.selectors import center_lab_ids, partners_visible, report_lab_ids
-
         cached = {
             "reports": bool(report_lab_ids(request.user)),
             "network": bool(center_lab_ids(request.user)),
