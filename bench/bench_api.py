@@ -246,9 +246,11 @@ def server_command(side: Side, port: int, processes: int) -> list[str]:
     ]  # fmt: skip
 
 
-def _ready(url: str, timeout: float = 90) -> None:
+def _ready(url: str, timeout: float = 90, process: subprocess.Popen | None = None) -> None:
     deadline, last = time.monotonic() + timeout, None
     while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"the server for {url} exited with {process.returncode}")
         try:
             with urllib.request.urlopen(f"{url}/bench/empty/", timeout=2) as response:
                 if response.status == 200:
@@ -273,8 +275,8 @@ def serving(side: Side, db_url: str, processes: int, ports: Ports):
             )
             side.urls.append(f"http://127.0.0.1:{port}")
         side.pids = [p.pid for p in started]
-        for url in side.urls:
-            _ready(url)
+        for url, process in zip(side.urls, started, strict=False):
+            _ready(url, process=process)
         yield side
     except Exception:
         log.flush()
@@ -607,6 +609,23 @@ def baseline_checkout(revision: str):
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def ensure_server(side: Side) -> None:
+    """Install the side's server into its environment when that commit's lock file lacks it.
+
+    The version installed is the one this working tree runs, so every side is served alike.
+    """
+    module = {"daphne": "daphne", "uvicorn": "uvicorn", "gunicorn": "gunicorn"}[side.server]
+    if subprocess.run([side.python, "-c", f"import {module}"], capture_output=True).returncode == 0:
+        return
+    from importlib.metadata import version
+
+    extra = "[standard]" if module == "uvicorn" else ""
+    uv = shutil.which("uv") or "uv"
+    subprocess.run(
+        [uv, "pip", "install", "--quiet", "--python", side.python, f"{module}{extra}=={version(module)}"], check=True
+    )
+
+
 def python_of(root: Path) -> str:
     candidate = root / ".venv" / "bin" / "python"
     return str(candidate) if candidate.exists() else sys.executable
@@ -752,6 +771,7 @@ def main(argv=None) -> int:
             ops = operations(args, data, day0, len(sides))
             counts = stack.enter_context(sql_relay(db_url, sides, ports))
             for side in sides:
+                ensure_server(side)
                 stack.enter_context(serving(side, db_url, args.processes, ports))
                 sign_in(side, args.clients)
                 warm_up(side, ops, args.clients, day0, data["write_machines"][-1].pk)
