@@ -2,6 +2,9 @@
 
 from django.apps import AppConfig
 
+from core import hooks
+from ops import metrics
+
 
 class OpsConfig(AppConfig):
     """Subscribes the metrics to the booking engine's announcements."""
@@ -11,7 +14,4 @@ class OpsConfig(AppConfig):
     verbose_name = "Operations"
 
     def ready(self) -> None:
-        from core import hooks
-        from ops import metrics
-
         hooks.subscribe("booking.", metrics.count_booking_change)

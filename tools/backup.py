@@ -21,6 +21,8 @@ import tarfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tools import localdb
+
 ROOT = Path(__file__).resolve().parent.parent
 DUMP = "db.dump"
 MEDIA = "media.tar.gz"
@@ -31,8 +33,6 @@ class BackupError(RuntimeError):
 
 
 def _database_url() -> str:
-    from tools import localdb
-
     url = os.environ.get("DATABASE_URL") or localdb.running_url()
     if not url:
         raise BackupError("No database: set DATABASE_URL, or run through `python -m tools.localdb exec -- …`")
@@ -41,8 +41,6 @@ def _database_url() -> str:
 
 def _program(name: str) -> str:
     """pg_dump / pg_restore: the local cluster's own when there is one, else from PATH."""
-    from tools import localdb
-
     if not os.environ.get("DATABASE_URL"):
         try:
             candidate = localdb._find_bin_dir() / name
