@@ -32,8 +32,8 @@ WEBSOCKETS = Gauge("labshare_websocket_connections", "Open WebSocket connections
 
 def count_booking_change(event_type: str, payload: dict) -> None:
     """core.hooks subscriber: a change with no previous status is a creation; counted once it commits."""
-    if payload.get("previous_status"):
-        return
+    if payload.get("previous_status", "-") != "":
+        return  # a change of an existing booking (or an announcement without the engine's payload)
     status = payload.get("status", "")
     transaction.on_commit(lambda: BOOKINGS_CREATED.labels(status=status).inc())
 
