@@ -167,22 +167,25 @@ BEGIN
         ORDER BY s.resource_id, s.year, s.user_id, s.audience, s.organization_id
         FOR UPDATE OF s;
         -- Rewrite them from the bookings: a new statement, so it sees what those transactions committed.
-        WITH now_days AS (SELECT * FROM reports_served_now(resource_ids, user_ids, years))
-        UPDATE reports_serveddays s
-        SET days = rewritten.days
-        FROM (
-            SELECT kept.id, coalesce(n.days, 0::bit(366)) AS days
-            FROM reports_serveddays kept
-            JOIN unnest(resource_ids, user_ids, years) AS u(resource_id, user_id, year)
-              ON kept.resource_id = u.resource_id AND kept.user_id = u.user_id AND kept.year = u.year
-            LEFT JOIN now_days n
-              ON n.resource_id = kept.resource_id AND n.user_id = kept.user_id AND n.year = kept.year
-             AND n.audience = kept.audience AND coalesce(n.organization_id, 0) = coalesce(kept.organization_id, 0)
-        ) rewritten
-        WHERE s.id = rewritten.id AND s.days IS DISTINCT FROM rewritten.days;
+        WITH now_days AS (SELECT * FROM reports_served_now(resource_ids, user_ids, years)),
+        rewrite AS (
+            UPDATE reports_serveddays s
+            SET days = rewritten.days
+            FROM (
+                SELECT kept.id, coalesce(n.days, 0::bit(366)) AS days
+                FROM reports_serveddays kept
+                JOIN unnest(resource_ids, user_ids, years) AS u(resource_id, user_id, year)
+                  ON kept.resource_id = u.resource_id AND kept.user_id = u.user_id AND kept.year = u.year
+                LEFT JOIN now_days n
+                  ON n.resource_id = kept.resource_id AND n.user_id = kept.user_id AND n.year = kept.year
+                 AND n.audience = kept.audience AND coalesce(n.organization_id, 0) = coalesce(kept.organization_id, 0)
+            ) rewritten
+            WHERE s.id = rewritten.id AND s.days IS DISTINCT FROM rewritten.days
+            RETURNING s.id
+        )
         -- A transaction we waited for may have emptied and deleted a row we need: claim it again.
         SELECT EXISTS (
-            SELECT 1 FROM reports_served_now(resource_ids, user_ids, years) n
+            SELECT 1 FROM now_days n
             WHERE NOT EXISTS (
                 SELECT 1 FROM reports_serveddays s
                 WHERE s.resource_id = n.resource_id AND s.user_id = n.user_id AND s.year = n.year
@@ -230,21 +233,25 @@ BEGIN
           ON s.lab_id = u.lab_id AND s.user_id = u.user_id AND s.year = u.year
         ORDER BY s.lab_id, s.year, s.user_id, s.audience, s.organization_id
         FOR UPDATE OF s;
-        WITH now_days AS (SELECT * FROM reports_lab_served_now(lab_ids, user_ids, years))
-        UPDATE reports_labserveddays s
-        SET days = rewritten.days
-        FROM (
-            SELECT kept.id, coalesce(n.days, 0::bit(366)) AS days
-            FROM reports_labserveddays kept
-            JOIN unnest(lab_ids, user_ids, years) AS u(lab_id, user_id, year)
-              ON kept.lab_id = u.lab_id AND kept.user_id = u.user_id AND kept.year = u.year
-            LEFT JOIN now_days n
-              ON n.lab_id = kept.lab_id AND n.user_id = kept.user_id AND n.year = kept.year
-             AND n.audience = kept.audience AND coalesce(n.organization_id, 0) = coalesce(kept.organization_id, 0)
-        ) rewritten
-        WHERE s.id = rewritten.id AND s.days IS DISTINCT FROM rewritten.days;
+        WITH now_days AS (SELECT * FROM reports_lab_served_now(lab_ids, user_ids, years)),
+        rewrite AS (
+            UPDATE reports_labserveddays s
+            SET days = rewritten.days
+            FROM (
+                SELECT kept.id, coalesce(n.days, 0::bit(366)) AS days
+                FROM reports_labserveddays kept
+                JOIN unnest(lab_ids, user_ids, years) AS u(lab_id, user_id, year)
+                  ON kept.lab_id = u.lab_id AND kept.user_id = u.user_id AND kept.year = u.year
+                LEFT JOIN now_days n
+                  ON n.lab_id = kept.lab_id AND n.user_id = kept.user_id AND n.year = kept.year
+                 AND n.audience = kept.audience AND coalesce(n.organization_id, 0) = coalesce(kept.organization_id, 0)
+            ) rewritten
+            WHERE s.id = rewritten.id AND s.days IS DISTINCT FROM rewritten.days
+            RETURNING s.id
+        )
+        -- A transaction we waited for may have emptied and deleted a row we need: claim it again.
         SELECT EXISTS (
-            SELECT 1 FROM reports_lab_served_now(lab_ids, user_ids, years) n
+            SELECT 1 FROM now_days n
             WHERE NOT EXISTS (
                 SELECT 1 FROM reports_labserveddays s
                 WHERE s.lab_id = n.lab_id AND s.user_id = n.user_id AND s.year = n.year
