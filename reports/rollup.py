@@ -1,13 +1,15 @@
 """The fast way: each report read from the roll-up (``reports/models.py``) for its whole local days.
 
 Same questions, same answers as ``reports/direct.py`` (tests compare the two on a hand-computed
-week and after every kind of change), from far fewer rows: sums come from the days table, distinct
-people and organisations from the served-days bit strings (OR a person's strings, AND them with
-the period's or a month's bits), the heatmap from the hours table. Used time of bookings still in
-use grows with the clock, so it is read from the bookings themselves (the status index finds them).
+week and after every kind of change), from far fewer rows: sums come from the days table (the
+network's whole months from the months table), distinct people and organisations from the
+served-days bit strings (OR a person's strings, AND them with the period's or a bucket's bits, then
+count people: no sort over bookings), the heatmap from the hours table. Used time of bookings still
+in use grows with the clock, so it is read from the bookings themselves (the status index finds
+them).
 
-Measured with 1,000,000 bookings (``bench/bench_reports.py``, A/B against ``direct``): see the
-README's reports section for the figures this module rests on.
+Measured with 1,000,000 bookings (``bench/bench_reports.py``, A/B against ``direct`` in one run):
+the figures this module rests on are in the README's reports section.
 
 The roll-up's days are local days in each lab's own zone; a report may read it only when its period
 is in that zone (``covers``), as every report of a lab is.

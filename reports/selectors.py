@@ -301,9 +301,9 @@ def utilisation(*, lab_ids, period: Period, bucket: str = "month") -> dict:
     """Utilisation of the resources of ``lab_ids`` over ``period``: per resource, category and lab,
     by audience and organisation, the weekday × hour heatmap and the trend by week or month.
 
-    Five statements for the figures (resources, the roll-up's sums, people and heatmap,
-    organisation names) plus the calendars' one to three, whatever the number of resources and
-    bookings.
+    Six statements for the figures (resources, the report's settings, the roll-up's sums, people and
+    heatmap, organisation names) plus the calendars' one to three, whatever the number of resources
+    and bookings (and BEGIN and COMMIT when the caller is not in a transaction).
     """
     check_bucket(bucket)
     lab_ids = sorted(set(lab_ids))
@@ -358,7 +358,7 @@ def _sponsor_figures(partner: Partner, machines: list, query: Query, *, all_labs
 def sponsor_impact(*, partner: Partner, period: Period, lab_ids: set[int] | None = None) -> dict:
     """What ``partner``'s machines gave in ``period`` (those in ``lab_ids`` only, when given): hours by
     audience, people and organisations served (counts), trainings granted on them, subsidy given,
-    month by month. Four statements, no names of people."""
+    month by month. Five statements (and BEGIN and COMMIT outside a transaction), no names of people."""
     lab_list = sorted(lab_ids) if lab_ids is not None else []
     machines = list(
         partner.equipment.filter(**({} if lab_ids is None else {"lab_id__in": lab_list}))
@@ -417,7 +417,8 @@ def _sponsor_rows(sponsors: list[tuple]) -> list[dict]:
 def network_figures(*, lab_ids, period: Period) -> dict:
     """The figures a center reports to the province and its funders over ``period``: people served
     by audience (students, university staff, researchers, start-ups and SMEs, others), hours,
-    organisations and sponsors' contributions, by lab and by month. Six statements."""
+    organisations and sponsors' contributions, by lab and by month. Seven statements (and BEGIN and
+    COMMIT outside a transaction)."""
     lab_ids = sorted(set(lab_ids))
     labs = {lab.pk: lab for lab in Lab.objects.filter(pk__in=lab_ids)}
     resources = list(Resource.objects.filter(lab_id__in=lab_ids).values_list("id", flat=True))
