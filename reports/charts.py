@@ -92,6 +92,51 @@ def bar_chart(
     return _svg("".join(parts), height=height, title=title, desc=desc, chart_id=chart_id)
 
 
+def _legend(series: list[tuple[str, list[float]]], *, left: int) -> list[str]:
+    parts = []
+    for index, (name, _values) in enumerate(series):
+        x = left + index * 160
+        parts.append(f'<rect x="{x}" y="6" width="12" height="12" fill="{PALETTE[index % len(PALETTE)]}"/>')
+        parts.append(f'<text x="{x + 16}" y="16">{escape(name)}</text>')
+    return parts
+
+
+def _y_grid(peak: float, *, left: int, right: int, top: int, plot_h: int, lang: str) -> list[str]:
+    parts = []
+    for tick in range(5):
+        y = top + plot_h - plot_h * tick / 4
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{WIDTH - right}" y2="{y:.1f}" stroke="#d7dce1"/>')
+        parts.append(
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#4d5560">{_number(peak * tick / 4, lang)}</text>'
+        )
+    return parts
+
+
+def _x_labels(labels: list[str], *, left: int, plot_w: int, count: int, height: int) -> list[str]:
+    # At most about eight labels, and always the last one.
+    every = max(1, len(labels) // 8)
+    return [
+        f'<text x="{left + plot_w * index / count:.1f}" y="{height - 18}" text-anchor="middle" fill="#4d5560">'
+        f"{escape(label)}</text>"
+        for index, label in enumerate(labels)
+        if index % every == 0 or index == len(labels) - 1
+    ]
+
+
+def _polylines(series, *, left: int, top: int, plot_w: int, plot_h: int, count: int, peak: float) -> list[str]:
+    parts = []
+    for index, (_name, values) in enumerate(series):
+        color = PALETTE[index % len(PALETTE)]
+        points = [
+            (left + plot_w * i / count, top + plot_h - plot_h * min(v or 0, peak) / peak) for i, v in enumerate(values)
+        ]
+        if len(points) > 1:
+            path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+            parts.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2.5"/>')
+        parts.extend(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{color}"/>' for x, y in points)
+    return parts
+
+
 def line_chart(
     labels: list[str],
     series: list[tuple[str, list[float]]],
@@ -106,34 +151,12 @@ def line_chart(
     plot_w, plot_h = WIDTH - left - right, height - top - bottom
     peak = _nice_max(max([v for _n, values in series for v in values if v is not None] or [0]))
     count = max(1, len(labels) - 1)
-    parts = []
-    for index, (name, _values) in enumerate(series):
-        x = left + index * 160
-        parts.append(f'<rect x="{x}" y="6" width="12" height="12" fill="{PALETTE[index % len(PALETTE)]}"/>')
-        parts.append(f'<text x="{x + 16}" y="16">{escape(name)}</text>')
-    for tick in range(5):
-        y = top + plot_h - plot_h * tick / 4
-        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{WIDTH - right}" y2="{y:.1f}" stroke="#d7dce1"/>')
-        parts.append(
-            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#4d5560">{_number(peak * tick / 4, lang)}</text>'
-        )
-    every = max(1, len(labels) // 8)
-    for index, label in enumerate(labels):
-        if index % every == 0 or index == len(labels) - 1:
-            x = left + plot_w * index / count
-            parts.append(
-                f'<text x="{x:.1f}" y="{height - 18}" text-anchor="middle" fill="#4d5560">{escape(label)}</text>'
-            )
-    for index, (_name, values) in enumerate(series):
-        color = PALETTE[index % len(PALETTE)]
-        points = [
-            (left + plot_w * i / count, top + plot_h - plot_h * min(v or 0, peak) / peak) for i, v in enumerate(values)
-        ]
-        if len(points) > 1:
-            path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
-            parts.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2.5"/>')
-        for x, y in points:
-            parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{color}"/>')
+    parts = [
+        *_legend(series, left=left),
+        *_y_grid(peak, left=left, right=right, top=top, plot_h=plot_h, lang=lang),
+        *_x_labels(labels, left=left, plot_w=plot_w, count=count, height=height),
+        *_polylines(series, left=left, top=top, plot_w=plot_w, plot_h=plot_h, count=count, peak=peak),
+    ]
     return _svg("".join(parts), height=height, title=title, desc=desc, chart_id=chart_id)
 
 

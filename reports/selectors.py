@@ -1,9 +1,11 @@
 """The network's figures as SQL aggregates: utilisation, sponsor impact and the province report.
 
-Every report is a constant number of statements whatever the number of bookings: the booking
-rows are summed by PostgreSQL (``GROUPING SETS`` give every breakdown of a report in one pass),
-never loaded into Python. Python only lays out what comes back and works out open hours from the
-calendars (per resource, not per booking).
+Every report is a constant number of statements whatever the number of bookings: PostgreSQL sums
+the roll-up of the bookings by machine and local day (``reports/rollup.py``; the bookings
+themselves, ``reports/direct.py``, when a period is in another zone than its labs), with
+``GROUPING SETS`` giving every breakdown of a report in one pass; rows are never loaded into
+Python. Python only lays out what comes back and works out open hours from the calendars (per
+resource, not per booking).
 
 What the figures mean (the same words on every page, export and API answer):
 
@@ -31,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from bookings.models import Booking
 from core.errors import DomainError
@@ -40,27 +42,20 @@ from labs import tree
 from labs.calendars import resource_calendars
 from labs.models import Audience, CertificationGrant, Lab, LabRole, Member, Organization, Resource
 from labs.selectors import role_lab_ids
+from reports import direct, rollup
+from reports.figures import (
+    Measures,
+    NetworkRow,
+    Query,
+    SponsorFigures,
+    UtilisationFigures,
+    hours,
+    sponsor_values,
+)
 from reports.periods import Period, bucket_start, buckets, check_bucket, next_bucket
 
-#: Held the slot with the lab's consent.
-BOOKED = ("confirmed", "checked_in", "completed", "no_show")
-#: The person came.
-SERVED = ("checked_in", "completed")
-#: Outcome known: came or did not.
-DUE = ("checked_in", "completed", "no_show")
-#: Not counted as bookings made (refused or never answered).
-NOT_MADE = ("rejected", "expired")
 #: The order audiences are shown in.
 AUDIENCES = [value for value, _label in Audience.choices]
-
-
-def _hours(value) -> float:
-    return round(float(value or 0), 2)
-
-
-def _ratio(part, whole) -> float | None:
-    """A share in percent with one decimal, None when there is nothing to divide by."""
-    return round(100.0 * float(part) / float(whole), 1) if whole else None
 
 
 def names(obj) -> dict[str, str]:
@@ -70,8 +65,6 @@ def names(obj) -> dict[str, str]:
 
 def audience_names(audience: str) -> dict[str, str]:
     """An audience's label in both languages."""
-    from django.utils import translation
-
     label = dict(Audience.choices).get(audience, audience)
     out = {}
     for lang in ("vi", "en"):
@@ -146,97 +139,9 @@ def partners_visible(user) -> list[Partner]:
 # --- Utilisation ---------------------------------------------------------------------------------
 
 
-@dataclass
-class Measures:
-    """The figures of one row of a utilisation report."""
-
-    open_hours: float = 0.0
-    booked_hours: float = 0.0
-    used_hours: float = 0.0
-    bookings: int = 0
-    no_shows: int = 0
-    cancellations: int = 0
-    due: int = 0
-    people: int = 0
-
-    def add(self, other: Measures) -> None:
-        self.open_hours += other.open_hours
-        self.booked_hours += other.booked_hours
-        self.used_hours += other.used_hours
-        self.bookings += other.bookings
-        self.no_shows += other.no_shows
-        self.cancellations += other.cancellations
-        self.due += other.due
-
-    def as_dict(self) -> dict:
-        return {
-            "open_hours": round(self.open_hours, 2),
-            "booked_hours": round(self.booked_hours, 2),
-            "used_hours": round(self.used_hours, 2),
-            "utilisation": _ratio(self.used_hours, self.open_hours),
-            "booked_share": _ratio(self.booked_hours, self.open_hours),
-            "bookings": self.bookings,
-            "no_shows": self.no_shows,
-            "cancellations": self.cancellations,
-            "no_show_rate": _ratio(self.no_shows, self.due),
-            "cancellation_rate": _ratio(self.cancellations, self.bookings),
-            "people": self.people,
-        }
-
-
-# One pass over the period's bookings gives every breakdown: GROUPING() tells which set a row
-# belongs to (bit 3: resource, 2: audience, 1: organisation, 0: bucket; a set's own columns are 0).
-_UTILISATION_SQL = """
-WITH b AS (
-    SELECT b.resource_id, b.user_id, b.status, b.start, b."end", b.checked_in_at, b.checked_out_at,
-           COALESCE(NULLIF(b.price_details->>'audience', ''), m.audience, 'external') AS audience,
-           COALESCE(b.organization_id, m.organization_id) AS org_id,
-           date_trunc(%(bucket)s, b.start AT TIME ZONE %(tz)s)::date AS bucket
-    FROM bookings_booking b
-    JOIN labs_resource r ON r.id = b.resource_id
-    LEFT JOIN labs_member m ON m.user_id = b.user_id
-    WHERE r.lab_id = ANY(%(labs)s) AND b.start >= %(start)s AND b.start < %(end)s
-)
-SELECT GROUPING(resource_id, audience, org_id, bucket) AS g, resource_id, audience, org_id, bucket,
-       COALESCE(SUM(EXTRACT(EPOCH FROM "end" - start)) FILTER (WHERE status = ANY(%(booked)s)), 0) / 3600.0,
-       COALESCE(SUM(GREATEST(EXTRACT(EPOCH FROM
-           COALESCE(checked_out_at, CASE WHEN status = 'checked_in' THEN LEAST("end", %(now)s) ELSE "end" END)
-           - checked_in_at), 0))
-           FILTER (WHERE checked_in_at IS NOT NULL), 0) / 3600.0,
-       COUNT(*) FILTER (WHERE NOT status = ANY(%(not_made)s)),
-       COUNT(*) FILTER (WHERE status = 'no_show'),
-       COUNT(*) FILTER (WHERE status = 'cancelled'),
-       COUNT(*) FILTER (WHERE status = ANY(%(due)s)),
-       COUNT(DISTINCT user_id) FILTER (WHERE status = ANY(%(served)s))
-FROM b
-GROUP BY GROUPING SETS ((resource_id), (audience), (org_id), (bucket), ())
-"""
-
-# Booked hours per local weekday (1 = Monday) and hour of the day: each booking is cut at the
-# hour marks it spans (a 09:30–11:00 booking gives half an hour at 9 and an hour at 10).
-_HEATMAP_SQL = """
-SELECT EXTRACT(ISODOW FROM slot)::int, EXTRACT(HOUR FROM slot)::int,
-       SUM(EXTRACT(EPOCH FROM LEAST(slot + interval '1 hour', le) - GREATEST(slot, ls))) / 3600.0
-FROM (
-    SELECT b.start AT TIME ZONE %(tz)s AS ls, b."end" AT TIME ZONE %(tz)s AS le
-    FROM bookings_booking b JOIN labs_resource r ON r.id = b.resource_id
-    WHERE r.lab_id = ANY(%(labs)s) AND b.start >= %(start)s AND b.start < %(end)s AND b.status = ANY(%(booked)s)
-) x, LATERAL generate_series(date_trunc('hour', ls), le - interval '1 microsecond', interval '1 hour') AS slot
-GROUP BY 1, 2
-"""
-
-
-def _measures(row) -> Measures:
-    booked, used, made, no_shows, cancelled, due, people = row
-    return Measures(
-        booked_hours=float(booked),
-        used_hours=float(used),
-        bookings=made,
-        no_shows=no_shows,
-        cancellations=cancelled,
-        due=due,
-        people=people,
-    )
+def _source(query: Query, zones):
+    """The roll-up when it answers ``query`` (its days are in the period's zone), else the bookings."""
+    return rollup if rollup.covers(query, zones) else direct
 
 
 def _split_by_bucket(intervals, tz: zoneinfo.ZoneInfo, bucket: str) -> dict[date, float]:
@@ -260,6 +165,8 @@ def _open_hours(resources: list[Resource], period: Period, bucket: str) -> dict[
     Resources of one lab with no calendar windows of their own share the lab's hours: worked
     out once per lab and per set of own windows, not once per machine.
     """
+    if not resources:
+        return {}
     calendars = resource_calendars(resources, period.start, period.end)
     shared: dict[tuple, dict[date, float]] = {}
     out: dict[int, dict[date, float]] = {}
@@ -310,60 +217,19 @@ def _org_rows(by_org: dict, *, extra=None) -> list[dict]:
     return rows
 
 
-def utilisation(*, lab_ids, period: Period, bucket: str = "month") -> dict:
-    """Utilisation of the resources of ``lab_ids`` over ``period``: per resource, category and lab,
-    by audience and organisation, the weekday × hour heatmap and the trend by week or month.
+@dataclass
+class _Breakdown:
+    """Per-resource rows summed by category and by lab."""
 
-    Four statements for the figures (resources, bookings, heatmap, organisation names) plus the
-    calendars' one to three, whatever the number of resources and bookings.
-    """
-    check_bucket(bucket)
-    lab_ids = sorted(set(lab_ids))
-    resources = _scope_resources(lab_ids)
-    params = {
-        "labs": lab_ids,
-        "start": period.start,
-        "end": period.end,
-        "tz": str(period.tz),
-        "bucket": bucket,
-        "booked": list(BOOKED),
-        "served": list(SERVED),
-        "due": list(DUE),
-        "not_made": list(NOT_MADE),
-        "now": timezone.now(),
-    }
-    by_resource: dict[int, Measures] = {}
-    by_audience: dict[str, Measures] = {}
-    by_org: dict[int | None, Measures] = {}
-    by_bucket: dict[date, Measures] = {}
-    total = Measures()
-    with connection.cursor() as cursor:
-        cursor.execute(_UTILISATION_SQL, params)
-        for g, resource_id, audience, org_id, bucket_day, *values in cursor.fetchall():
-            measures = _measures(values)
-            if g == 0b0111:
-                by_resource[resource_id] = measures
-            elif g == 0b1011:
-                by_audience[audience] = measures
-            elif g == 0b1101:
-                by_org[org_id] = measures
-            elif g == 0b1110:
-                by_bucket[bucket_day] = measures
-            else:
-                total = measures
-        cursor.execute(_HEATMAP_SQL, params)
-        heat = {(weekday, hour): float(hours) for weekday, hour, hours in cursor.fetchall()}
+    resources: list = field(default_factory=list)
+    categories: dict = field(default_factory=dict)
+    labs: dict = field(default_factory=dict)
+    lab_objects: dict = field(default_factory=dict)
+    open_total: float = 0.0
 
-    open_by_resource = _open_hours(resources, period, bucket) if resources else {}
-    resource_rows, by_category, by_lab = [], {}, {}
-    labs = {}
-    for resource in resources:
-        measures = by_resource.get(resource.pk, Measures())
-        if resource.status == Resource.Status.RETIRED and not measures.bookings:
-            continue
-        measures.open_hours = sum(open_by_resource.get(resource.pk, {}).values())
+    def add(self, resource: Resource, measures: Measures) -> None:
         category = _category_of(resource)
-        resource_rows.append(
+        self.resources.append(
             {
                 "resource_id": resource.pk,
                 "name": names(resource),
@@ -373,85 +239,97 @@ def utilisation(*, lab_ids, period: Period, bucket: str = "month") -> dict:
                 **measures.as_dict(),
             }
         )
-        cat_key = category.pk if category else None
-        if cat_key not in by_category:
-            by_category[cat_key] = ({"category_id": cat_key, "name": names(category) if category else None}, Measures())
-        by_category[cat_key][1].add(measures)
-        labs[resource.lab_id] = resource.lab
-        if resource.lab_id not in by_lab:
-            by_lab[resource.lab_id] = Measures()
-        by_lab[resource.lab_id].add(measures)
-        total.open_hours += measures.open_hours
+        key = category.pk if category else None
+        if key not in self.categories:
+            self.categories[key] = ({"category_id": key, "name": names(category) if category else None}, Measures())
+        self.categories[key][1].add(measures)
+        self.lab_objects[resource.lab_id] = resource.lab
+        self.labs.setdefault(resource.lab_id, Measures()).add(measures)
+        self.open_total += measures.open_hours
 
-    open_by_bucket: dict[date, float] = defaultdict(float)
+    def category_rows(self) -> list[dict]:
+        return sorted(
+            ({**info, **m.as_dict()} for info, m in self.categories.values()),
+            key=lambda r: r["name"]["vi"] if r["name"] else "~",
+        )
+
+    def lab_rows(self) -> list[dict]:
+        labs = self.lab_objects
+        return sorted(
+            (
+                {"lab_id": lab_id, "name": names(labs[lab_id]), "parent_id": labs[lab_id].parent_id, **m.as_dict()}
+                for lab_id, m in self.labs.items()
+            ),
+            key=lambda r: r["name"]["vi"],
+        )
+
+
+def _breakdown(resources: list[Resource], figures: UtilisationFigures, open_hours: dict) -> _Breakdown:
+    out = _Breakdown()
     for resource in resources:
-        for day, hours in open_by_resource.get(resource.pk, {}).items():
-            open_by_bucket[day] += hours
+        measures = figures.resource.get(resource.pk, Measures())
+        if resource.status == Resource.Status.RETIRED and not measures.bookings:
+            continue
+        measures.open_hours = sum(open_hours.get(resource.pk, {}).values())
+        out.add(resource, measures)
+    return out
+
+
+def _trend(figures: UtilisationFigures, open_hours: dict, period: Period, bucket: str) -> list[dict]:
+    open_by_bucket: dict[date, float] = defaultdict(float)
+    for by_bucket in open_hours.values():
+        for day, value in by_bucket.items():
+            open_by_bucket[day] += value
     trend = []
     for first in buckets(period, bucket):
-        measures = by_bucket.get(first, Measures())
+        measures = figures.bucket.get(first, Measures())
         measures.open_hours = open_by_bucket.get(first, 0.0)
         trend.append({"bucket": first, **measures.as_dict()})
+    return trend
 
+
+def _by_audience(by_audience: dict, values) -> list[dict]:
+    """Rows in the audiences' own order (unknown ones last), with their names."""
+    return [
+        {"audience": a, "name": audience_names(a), **values(by_audience[a])}
+        for a in AUDIENCES + sorted(set(by_audience) - set(AUDIENCES))
+        if a in by_audience
+    ]
+
+
+def utilisation(*, lab_ids, period: Period, bucket: str = "month") -> dict:
+    """Utilisation of the resources of ``lab_ids`` over ``period``: per resource, category and lab,
+    by audience and organisation, the weekday × hour heatmap and the trend by week or month.
+
+    Six statements for the figures (resources, the report's settings, the roll-up's sums, people and
+    heatmap, organisation names) plus the calendars' one to three, whatever the number of resources
+    and bookings (and BEGIN and COMMIT when the caller is not in a transaction).
+    """
+    check_bucket(bucket)
+    lab_ids = sorted(set(lab_ids))
+    resources = _scope_resources(lab_ids)
+    query = Query(period=period, now=timezone.now(), labs=lab_ids, resources=[r.pk for r in resources], bucket=bucket)
+    figures = _source(query, {r.lab.timezone for r in resources}).utilisation(query)
+    open_hours = _open_hours(resources, period, bucket)
+    rows = _breakdown(resources, figures, open_hours)
+    figures.total.open_hours = rows.open_total
+    heat = figures.heat
     return {
         "period": {"first": period.first, "last": period.last, "timezone": str(period.tz)},
         "bucket": bucket,
         "labs": lab_ids,
-        "total": total.as_dict(),
-        "by_resource": resource_rows,
-        "by_category": sorted(
-            ({**info, **m.as_dict()} for info, m in by_category.values()),
-            key=lambda r: r["name"]["vi"] if r["name"] else "~",
-        ),
-        "by_lab": sorted(
-            (
-                {"lab_id": lab_id, "name": names(labs[lab_id]), "parent_id": labs[lab_id].parent_id, **m.as_dict()}
-                for lab_id, m in by_lab.items()
-            ),
-            key=lambda r: r["name"]["vi"],
-        ),
-        "by_audience": [
-            {"audience": a, "name": audience_names(a), **by_audience[a].as_dict()}
-            for a in AUDIENCES + sorted(set(by_audience) - set(AUDIENCES))
-            if a in by_audience
-        ],
-        "by_organization": _org_rows(by_org),
+        "total": figures.total.as_dict(),
+        "by_resource": rows.resources,
+        "by_category": rows.category_rows(),
+        "by_lab": rows.lab_rows(),
+        "by_audience": _by_audience(figures.audience, Measures.as_dict),
+        "by_organization": _org_rows(figures.organization),
         "heatmap": [[round(heat.get((weekday, hour), 0.0), 2) for hour in range(24)] for weekday in range(1, 8)],
-        "trend": trend,
+        "trend": _trend(figures, open_hours, period, bucket),
     }
 
 
 # --- Sponsor impact --------------------------------------------------------------------------------
-
-_SPONSOR_SQL = """
-WITH b AS (
-    SELECT b.user_id, b.status, b.start, b."end", b.checked_in_at, b.checked_out_at,
-           COALESCE(NULLIF(b.price_details->>'audience', ''), m.audience, 'external') AS audience,
-           COALESCE(b.organization_id, m.organization_id) AS org_id,
-           COALESCE(o.kind, 'none') AS org_kind,
-           COALESCE((b.price_details->>'subsidy_vnd')::bigint, 0) AS subsidy,
-           date_trunc('month', b.start AT TIME ZONE %(tz)s)::date AS month
-    FROM bookings_booking b
-    JOIN equipment_equipment e ON e.resource_ptr_id = b.resource_id
-    JOIN labs_resource r ON r.id = b.resource_id
-    LEFT JOIN labs_member m ON m.user_id = b.user_id
-    LEFT JOIN labs_organization o ON o.id = COALESCE(b.organization_id, m.organization_id)
-    WHERE e.sponsor_id = %(partner)s AND (%(all_labs)s OR r.lab_id = ANY(%(labs)s))
-      AND b.start >= %(start)s AND b.start < %(end)s
-)
-SELECT GROUPING(audience, org_kind, month) AS g, audience, org_kind, month,
-       COALESCE(SUM(EXTRACT(EPOCH FROM "end" - start)) FILTER (WHERE status = ANY(%(booked)s)), 0) / 3600.0,
-       COALESCE(SUM(GREATEST(EXTRACT(EPOCH FROM
-           COALESCE(checked_out_at, CASE WHEN status = 'checked_in' THEN LEAST("end", %(now)s) ELSE "end" END)
-           - checked_in_at), 0))
-           FILTER (WHERE checked_in_at IS NOT NULL), 0) / 3600.0,
-       COUNT(*) FILTER (WHERE status = ANY(%(booked)s)),
-       COUNT(DISTINCT user_id) FILTER (WHERE status = ANY(%(served)s)),
-       COUNT(DISTINCT org_id) FILTER (WHERE status = ANY(%(served)s)),
-       COALESCE(SUM(subsidy) FILTER (WHERE status = ANY(%(served)s)), 0)
-FROM b
-GROUP BY GROUPING SETS ((audience), (org_kind), (month), ())
-"""
 
 _SPONSOR_TRAININGS_SQL = """
 SELECT COUNT(*), COUNT(DISTINCT g.user_id)
@@ -466,55 +344,29 @@ WHERE g.granted_at >= %(start)s AND g.granted_at < %(end)s
 """
 
 
-def _sponsor_values(values) -> dict:
-    booked, used, bookings, people, orgs, subsidy = values
-    return {
-        "booked_hours": _hours(booked),
-        "used_hours": _hours(used),
-        "bookings": bookings,
-        "people": people,
-        "organizations": orgs,
-        "subsidy_vnd": int(subsidy),
-    }
+def _sponsor_figures(partner: Partner, machines: list, query: Query, *, all_labs: bool) -> SponsorFigures:
+    if rollup.covers(query, {m.lab.timezone for m in machines}):
+        figures = rollup.sponsor(query)
+    else:
+        figures = direct.sponsor(query, partner_id=partner.pk, all_labs=all_labs)
+    with connection.cursor() as cursor:
+        cursor.execute(_SPONSOR_TRAININGS_SQL, query.params(partner=partner.pk, all_labs=all_labs))
+        figures.trainings, figures.trained_people = cursor.fetchone()
+    return figures
 
 
 def sponsor_impact(*, partner: Partner, period: Period, lab_ids: set[int] | None = None) -> dict:
     """What ``partner``'s machines gave in ``period`` (those in ``lab_ids`` only, when given): hours by
     audience, people and organisations served (counts), trainings granted on them, subsidy given,
-    month by month. Four statements, no names of people."""
+    month by month. Five statements (and BEGIN and COMMIT outside a transaction), no names of people."""
     lab_list = sorted(lab_ids) if lab_ids is not None else []
     machines = list(
         partner.equipment.filter(**({} if lab_ids is None else {"lab_id__in": lab_list}))
         .select_related("lab", "category")
         .order_by("lab__name_vi", "name_vi")
     )
-    params = {
-        "partner": partner.pk,
-        "all_labs": lab_ids is None,
-        "labs": lab_list,
-        "start": period.start,
-        "end": period.end,
-        "tz": str(period.tz),
-        "booked": list(BOOKED),
-        "served": list(SERVED),
-        "now": timezone.now(),
-    }
-    by_audience, by_kind, by_month = {}, {}, {}
-    total = _sponsor_values((0, 0, 0, 0, 0, 0))
-    with connection.cursor() as cursor:
-        cursor.execute(_SPONSOR_SQL, params)
-        for g, audience, kind, month, *values in cursor.fetchall():
-            row = _sponsor_values(values)
-            if g == 0b011:
-                by_audience[audience] = row
-            elif g == 0b101:
-                by_kind[kind] = row
-            elif g == 0b110:
-                by_month[month] = row
-            else:
-                total = row
-        cursor.execute(_SPONSOR_TRAININGS_SQL, params)
-        trainings, trained_people = cursor.fetchone()
+    query = Query(period=period, now=timezone.now(), labs=lab_list, resources=[m.pk for m in machines])
+    figures = _sponsor_figures(partner, machines, query, all_labs=lab_ids is None)
     kinds = dict(Organization.Kind.choices)
     return {
         "partner": {"id": partner.pk, "name": partner.name, "slug": partner.slug},
@@ -523,25 +375,16 @@ def sponsor_impact(*, partner: Partner, period: Period, lab_ids: set[int] | None
             {"resource_id": m.pk, "name": names(m), "lab": names(m.lab), "category": names(m.category)}
             for m in machines
         ],
-        "total": {**total, "trainings": trainings, "trained_people": trained_people},
-        "by_audience": [
-            {"audience": a, "name": audience_names(a), **by_audience[a]}
-            for a in AUDIENCES + sorted(set(by_audience) - set(AUDIENCES))
-            if a in by_audience
-        ],
+        "total": {**figures.total, "trainings": figures.trainings, "trained_people": figures.trained_people},
+        "by_audience": _by_audience(figures.audience, lambda values: values),
         "by_organization_kind": [
-            {"kind": k, "name": _kind_names(kinds.get(k)), **by_kind[k]} for k in sorted(by_kind, key=str)
+            {"kind": k, "name": _kind_names(kinds.get(k)), **figures.kind[k]} for k in sorted(figures.kind, key=str)
         ],
-        "trend": [
-            {"month": first, **by_month.get(first, _sponsor_values((0, 0, 0, 0, 0, 0)))}
-            for first in buckets(period, "month")
-        ],
+        "trend": [{"month": first, **figures.month.get(first, sponsor_values())} for first in buckets(period, "month")],
     }
 
 
 def _kind_names(label) -> dict[str, str]:
-    from django.utils import translation
-
     if label is None:
         return {"vi": "Cá nhân (không thuộc tổ chức)", "en": "Individuals (no organisation)"}
     out = {}
@@ -553,138 +396,54 @@ def _kind_names(label) -> dict[str, str]:
 
 # --- The network's figures ---------------------------------------------------------------------------
 
-# Two levels: first one row per (lab, month, person) with their hours, then every breakdown of
-# those rows at once. Distinct counts then sort person-months, not bookings (a yearly network
-# report reads hundreds of thousands of bookings but only tens of thousands of person-months).
-_NETWORK_SQL = """
-WITH b AS (
-    SELECT r.lab_id, b.user_id, b.status, b.start, b."end", b.checked_in_at, b.checked_out_at,
-           COALESCE(NULLIF(b.price_details->>'audience', ''), m.audience, 'external') AS audience,
-           COALESCE(b.organization_id, m.organization_id) AS org_id,
-           date_trunc('month', b.start AT TIME ZONE %(tz)s)::date AS month
-    FROM bookings_booking b
-    JOIN labs_resource r ON r.id = b.resource_id
-    LEFT JOIN labs_member m ON m.user_id = b.user_id
-    WHERE r.lab_id = ANY(%(labs)s) AND b.start >= %(start)s AND b.start < %(end)s
-      AND b.status = ANY(%(booked)s)
-), person_month AS (
-    SELECT lab_id, month, user_id, audience, org_id,
-           bool_or(status = ANY(%(served)s)) AS served,
-           SUM(EXTRACT(EPOCH FROM "end" - start)) / 3600.0 AS booked,
-           COALESCE(SUM(GREATEST(EXTRACT(EPOCH FROM
-               COALESCE(checked_out_at, CASE WHEN status = 'checked_in' THEN LEAST("end", %(now)s) ELSE "end" END)
-           - checked_in_at), 0))
-               FILTER (WHERE checked_in_at IS NOT NULL), 0) / 3600.0 AS used,
-           COUNT(*) AS bookings
-    FROM b GROUP BY lab_id, month, user_id, audience, org_id
-)
-SELECT GROUPING(lab_id, month, audience) AS g, lab_id, month, audience,
-       COUNT(DISTINCT user_id) FILTER (WHERE served),
-       COUNT(DISTINCT org_id) FILTER (WHERE served),
-       SUM(booked), SUM(used), SUM(bookings)
-FROM person_month
-GROUP BY GROUPING SETS ((), (audience), (lab_id), (lab_id, audience), (month), (month, audience))
-"""
 
-# Sponsors' contributions: the subsidies they paid on bookings people came to, and their machines' hours.
-_NETWORK_SPONSORS_SQL = """
-SELECT e.sponsor_id,
-       COALESCE(SUM((b.price_details->>'subsidy_vnd')::bigint) FILTER (WHERE b.status = ANY(%(served)s)), 0),
-       SUM(EXTRACT(EPOCH FROM b."end" - b.start)) / 3600.0,
-       COUNT(DISTINCT e.resource_ptr_id)
-FROM bookings_booking b
-JOIN equipment_equipment e ON e.resource_ptr_id = b.resource_id
-JOIN labs_resource r ON r.id = b.resource_id
-WHERE e.sponsor_id IS NOT NULL AND r.lab_id = ANY(%(labs)s) AND b.start >= %(start)s AND b.start < %(end)s
-  AND b.status = ANY(%(booked)s)
-GROUP BY e.sponsor_id
-"""
-
-
-def _network_values(values) -> dict:
-    people, orgs, booked, used, bookings = values
-    return {
-        "people": people,
-        "organizations": orgs,
-        "booked_hours": _hours(booked),
-        "used_hours": _hours(used),
-        "bookings": int(bookings or 0),
-    }
-
-
-@dataclass
-class _NetworkRow:
-    values: dict = field(default_factory=lambda: _network_values((0, 0, 0, 0, 0)))
-    audiences: dict = field(default_factory=dict)
-
-    def as_dict(self) -> dict:
-        return {**self.values, "people_by_audience": {a: self.audiences.get(a, 0) for a in AUDIENCES}}
+def _sponsor_rows(sponsors: list[tuple]) -> list[dict]:
+    partners = {p.pk: p for p in Partner.objects.filter(pk__in=[row[0] for row in sponsors])}
+    return sorted(
+        (
+            {
+                "partner_id": partner_id,
+                "name": partners[partner_id].name,
+                "subsidy_vnd": int(subsidy),
+                "booked_hours": hours(booked),
+                "machines": machines,
+            }
+            for partner_id, subsidy, booked, machines in sponsors
+        ),
+        key=lambda r: (-r["subsidy_vnd"], r["name"]),
+    )
 
 
 def network_figures(*, lab_ids, period: Period) -> dict:
     """The figures a center reports to the province and its funders over ``period``: people served
     by audience (students, university staff, researchers, start-ups and SMEs, others), hours,
-    organisations and sponsors' contributions, by lab and by month. Four statements."""
+    organisations and sponsors' contributions, by lab and by month. Seven statements (and BEGIN and
+    COMMIT outside a transaction)."""
     lab_ids = sorted(set(lab_ids))
-    params = {
-        "labs": lab_ids,
-        "start": period.start,
-        "end": period.end,
-        "tz": str(period.tz),
-        "booked": list(BOOKED),
-        "served": list(SERVED),
-        "now": timezone.now(),
-    }
-    total = _NetworkRow()
-    by_lab: dict[int, _NetworkRow] = defaultdict(_NetworkRow)
-    by_month: dict[date, _NetworkRow] = defaultdict(_NetworkRow)
-    with connection.cursor() as cursor:
-        cursor.execute(_NETWORK_SQL, params)
-        for g, lab_id, month, audience, *values in cursor.fetchall():
-            row = _network_values(values)
-            if g == 0b111:
-                total.values = row
-            elif g == 0b110:
-                total.audiences[audience] = row["people"]
-            elif g == 0b011:
-                by_lab[lab_id].values = row
-            elif g == 0b010:
-                by_lab[lab_id].audiences[audience] = row["people"]
-            elif g == 0b101:
-                by_month[month].values = row
-            elif g == 0b100:
-                by_month[month].audiences[audience] = row["people"]
-        cursor.execute(_NETWORK_SPONSORS_SQL, params)
-        sponsors = cursor.fetchall()
     labs = {lab.pk: lab for lab in Lab.objects.filter(pk__in=lab_ids)}
-    partners = {p.pk: p for p in Partner.objects.filter(pk__in=[row[0] for row in sponsors])}
+    resources = list(Resource.objects.filter(lab_id__in=lab_ids).values_list("id", flat=True))
+    query = Query(period=period, now=timezone.now(), labs=lab_ids, resources=resources)
+    figures = _source(query, {lab.timezone for lab in labs.values()}).network(query)
     return {
         "period": {"first": period.first, "last": period.last, "timezone": str(period.tz)},
-        "total": {**total.as_dict(), "sponsor_subsidy_vnd": sum(int(row[1]) for row in sponsors)},
+        "total": {
+            **figures.total.as_dict(AUDIENCES),
+            "sponsor_subsidy_vnd": sum(int(row[1]) for row in figures.sponsors),
+        },
         "by_lab": sorted(
             (
-                {"lab_id": lab_id, "name": names(labs[lab_id]), "parent_id": labs[lab_id].parent_id, **row.as_dict()}
-                for lab_id, row in by_lab.items()
+                {"lab_id": lab_id, "name": names(labs[lab_id]), "parent_id": labs[lab_id].parent_id}
+                | row.as_dict(AUDIENCES)
+                for lab_id, row in figures.lab.items()
                 if lab_id in labs
             ),
             key=lambda r: r["name"]["vi"],
         ),
         "by_month": [
-            {"month": first, **by_month.get(first, _NetworkRow()).as_dict()} for first in buckets(period, "month")
+            {"month": first, **figures.month.get(first, NetworkRow()).as_dict(AUDIENCES)}
+            for first in buckets(period, "month")
         ],
-        "sponsors": sorted(
-            (
-                {
-                    "partner_id": partner_id,
-                    "name": partners[partner_id].name,
-                    "subsidy_vnd": int(subsidy),
-                    "booked_hours": _hours(hours),
-                    "machines": machines,
-                }
-                for partner_id, subsidy, hours, machines in sponsors
-            ),
-            key=lambda r: (-r["subsidy_vnd"], r["name"]),
-        ),
+        "sponsors": _sponsor_rows(figures.sponsors),
     }
 
 

@@ -62,49 +62,53 @@ def _measures(row: dict) -> tuple:
     )
 
 
+def _say(lang: str, vi, en):
+    """The Vietnamese or the English one of two texts (or tuples of texts)."""
+    return vi if lang == "vi" else en
+
+
 def utilisation_book(report: dict, language: str | None = None) -> tablib.Databook:
     """Every table of a utilisation report, one sheet each (XLSX); CSV takes the machines' sheet."""
     lang = _lang(language)
-    vi = lang == "vi"
     measures = MEASURE_HEADERS[lang]
     machines = dataset(
-        (("Thiết bị", "Phòng lab", "Nhóm thiết bị") if vi else ("Machine", "Lab", "Category")) + measures,
+        _say(lang, ("Thiết bị", "Phòng lab", "Nhóm thiết bị"), ("Machine", "Lab", "Category")) + measures,
         (
             (_name(r["name"], lang), _name(r["lab"], lang), _name(r["category"], lang), *_measures(r))
             for r in report["by_resource"]
         ),
-        title="Thiết bị" if vi else "Machines",
+        title=_say(lang, "Thiết bị", "Machines"),
     )
     labs = dataset(
-        (("Phòng lab",) if vi else ("Lab",)) + measures,
+        _say(lang, ("Phòng lab",), ("Lab",)) + measures,
         ((_name(r["name"], lang), *_measures(r)) for r in report["by_lab"]),
-        title="Phòng lab" if vi else "Labs",
+        title=_say(lang, "Phòng lab", "Labs"),
     )
     categories = dataset(
-        (("Nhóm thiết bị",) if vi else ("Category",)) + measures,
+        _say(lang, ("Nhóm thiết bị",), ("Category",)) + measures,
         ((_name(r["name"], lang), *_measures(r)) for r in report["by_category"]),
-        title="Nhóm" if vi else "Categories",
+        title=_say(lang, "Nhóm", "Categories"),
     )
     audiences = dataset(
-        (("Đối tượng",) if vi else ("Audience",)) + measures[1:],
+        _say(lang, ("Đối tượng",), ("Audience",)) + measures[1:],
         ((_name(r["name"], lang), *_measures(r)[1:]) for r in report["by_audience"]),
-        title="Đối tượng" if vi else "Audiences",
+        title=_say(lang, "Đối tượng", "Audiences"),
     )
     orgs = dataset(
-        (("Tổ chức",) if vi else ("Organisation",)) + measures[1:],
-        ((_name(r["name"], lang) if r["name"] else "—", *_measures(r)[1:]) for r in report["by_organization"]),
-        title="Tổ chức" if vi else "Organisations",
+        _say(lang, ("Tổ chức",), ("Organisation",)) + measures[1:],
+        ((_name(r["name"], lang), *_measures(r)[1:]) for r in report["by_organization"]),
+        title=_say(lang, "Tổ chức", "Organisations"),
     )
     trend = dataset(
-        (("Từ ngày",) if vi else ("From",)) + measures,
+        _say(lang, ("Từ ngày",), ("From",)) + measures,
         ((r["bucket"].isoformat(), *_measures(r)) for r in report["trend"]),
-        title="Xu hướng" if vi else "Trend",
+        title=_say(lang, "Xu hướng", "Trend"),
     )
     weekdays = WEEKDAYS[lang]
     heat = dataset(
-        (("Thứ",) if vi else ("Day",)) + tuple(f"{hour:02d}:00" for hour in range(24)),
+        _say(lang, ("Thứ",), ("Day",)) + tuple(f"{hour:02d}:00" for hour in range(24)),
         ((weekdays[index], *row) for index, row in enumerate(report["heatmap"])),
-        title="Giờ cao điểm" if vi else "Peak hours",
+        title=_say(lang, "Giờ cao điểm", "Peak hours"),
     )
     return tablib.Databook([machines, labs, categories, audiences, orgs, trend, heat])
 

@@ -13,7 +13,10 @@ from django.db import transaction
 from django.test.utils import override_settings
 from django.utils import timezone
 
+from billing.models import BillingContact, Statement, StatementStatus
+from billing.selectors import previous_month
 from bookings.models import Booking, BookingEvent, BookingSeries, BookingStatus, WaitlistEntry
+from demo.money import history_window
 from demo.network import DEMO_PASSWORD, USERS, demo_counts, make_tax_code, tax_code_is_valid
 from equipment.models import Category, Equipment, Partner, PartnerSubsidy
 from labs import tree
@@ -164,8 +167,12 @@ class TestDemoNetwork:
 
     def test_bookings_span_a_week_back_and_a_week_forward(self, demo):
         now = timezone.now()
-        # (The weekly class series runs two weeks ahead; everything else within a week.)
-        starts = list(Booking.objects.filter(series__isnull=True).values_list("start", "status"))
+        # (The weekly class series runs two weeks ahead; everything else within a week, but for the
+        # three months of history before, which the next test checks.)
+        history_ends = history_window(now, HCM)[1]
+        starts = list(
+            Booking.objects.filter(series__isnull=True, start__gte=history_ends).values_list("start", "status")
+        )
         # Within a week either side, or the fallback second week when a planned day is closed.
         assert all(now - timedelta(days=15) <= start <= now + timedelta(days=16) for start, _ in starts)
         within_a_week = [start for start, _ in starts if now - timedelta(days=8) <= start <= now + timedelta(days=9)]
@@ -177,6 +184,29 @@ class TestDemoNetwork:
                 assert start > now
             if status in (BookingStatus.COMPLETED, BookingStatus.NO_SHOW, BookingStatus.EXPIRED):
                 assert start < now
+
+    def test_three_months_of_history_end_before_the_two_weeks_and_fill_the_reports_and_statements(self, demo):
+        now = timezone.now()
+        first, history_ends = history_window(now, HCM)
+        history = Booking.objects.filter(start__lt=history_ends)
+        assert history.count() >= 100
+        assert not history.filter(start__lt=first).exists()
+        assert set(history.values_list("status", flat=True)) == {
+            BookingStatus.COMPLETED,
+            BookingStatus.NO_SHOW,
+            BookingStatus.CANCELLED,
+        }
+        assert not history.filter(end__gt=history_ends).exists()
+        # Festo pays half of a researcher's time on its machines, Philips most of a student's.
+        for sponsor in ("festo", "philips"):
+            used = history.filter(resource__equipment__sponsor__slug=sponsor, status=BookingStatus.COMPLETED)
+            assert any(b.price_details.get("subsidy_vnd", 0) > 0 for b in used), sponsor
+        # Last month's statements are issued and awaiting payment; the month before last's are paid.
+        today = timezone.localdate()
+        last, older = previous_month(today), previous_month(previous_month(today))
+        assert Statement.objects.filter(month=last, status=StatementStatus.ISSUED).exists()
+        assert set(Statement.objects.filter(month=older).values_list("status", flat=True)) == {StatementStatus.PAID}
+        assert BillingContact.objects.filter(user__username="sme.binh").exists()
 
     def test_bookings_land_inside_opening_hours_off_holidays_and_maintenance(self, demo):
         bookings = list(Booking.objects.exclude(status=BookingStatus.CHECKED_IN).select_related("resource__lab"))

@@ -1,10 +1,13 @@
-"""`manage.py load_demo`: the Bình Dương demo network (labs, machines, people, two weeks of bookings)."""
+"""`manage.py load_demo`: the Bình Dương demo network (labs, machines, people, two weeks of bookings) and
+its money (billing profiles, three months of use before those weeks, the last two months' statements)."""
 
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand
+from django.db import transaction
 
-from demo.network import DEMO_PASSWORD, booking_status_counts, load_demo
+from demo.money import load_money_demo
+from demo.network import DEMO_PASSWORD, booking_status_counts, demo_counts, load_demo
 from labs.models import Lab
 
 
@@ -26,7 +29,11 @@ class Command(BaseCommand):
             self.stdout.write("Đã có dữ liệu, bỏ qua demo / Data already present: demo not loaded.")
             return
         verbose = options.get("verbosity", 1) >= 2
-        counts = load_demo(log=self.stdout.write if verbose else (lambda line: None))
+        log = self.stdout.write if verbose else (lambda line: None)
+        with transaction.atomic():
+            load_demo(log=log)
+            money = load_money_demo(log=log)
+        counts = demo_counts()
         statuses = booking_status_counts()
         self.stdout.write(
             self.style.SUCCESS(
@@ -35,4 +42,8 @@ class Command(BaseCommand):
             )
         )
         self.stdout.write("  " + ", ".join(f"{status}: {n}" for status, n in statuses.items()))
+        self.stdout.write(
+            f"  Sao kê đã phát hành / Statements issued: {money['issued']} "
+            f"({money['already_closed']} đã có / already there)"
+        )
         self.stdout.write(f"  Mật khẩu mọi tài khoản demo / Password of every demo login: {DEMO_PASSWORD}")
