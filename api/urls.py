@@ -19,6 +19,16 @@ from api.views.catalogue import (
     SpaceViewSet,
 )
 from api.views.certifications import CertificationGrantViewSet, CertificationViewSet
+from api.views.devices import (
+    BadgeViewSet,
+    DeviceAccessView,
+    DeviceAllowListView,
+    DeviceEnrolView,
+    DeviceEventsView,
+    DeviceHeartbeatView,
+    DeviceKeyView,
+    DeviceViewSet,
+)
 from api.views.errors import not_found
 from api.views.feeds import FeedView
 
@@ -39,6 +49,8 @@ router.register("bookings", BookingViewSet, basename="booking")
 router.register("series", SeriesViewSet, basename="series")
 router.register("waitlist", WaitlistViewSet, basename="waitlist")
 router.register("me/feeds", FeedTokenViewSet, basename="feed-token")
+router.register("devices", DeviceViewSet, basename="device")
+router.register("badges", BadgeViewSet, basename="badge")
 
 urlpatterns = [
     path("auth/login/", LoginView.as_view(), name="login"),
@@ -47,6 +59,13 @@ urlpatterns = [
     path("me/certifications/", MyCertificationsView.as_view(), name="me-certifications"),
     path("me/quota/", MyQuotaView.as_view(), name="me-quota"),
     path("availability/search/", AvailabilitySearchView.as_view(), name="availability-search"),
+    # What machines call (Authorization: Device <token>), apart from what people call.
+    path("device/access/", DeviceAccessView.as_view(), name="device-access"),
+    path("device/events/", DeviceEventsView.as_view(), name="device-events"),
+    path("device/heartbeat/", DeviceHeartbeatView.as_view(), name="device-heartbeat"),
+    path("device/allow-list/", DeviceAllowListView.as_view(), name="device-allow-list"),
+    path("device/key/", DeviceKeyView.as_view(), name="device-key"),
+    path("device/enrol/", DeviceEnrolView.as_view(), name="device-enrol"),
     re_path(r"^feeds/(?P<token>[A-Za-z0-9_\-]{1,64})\.ics$", FeedView.as_view(), name="feed"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),

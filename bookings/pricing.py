@@ -14,6 +14,11 @@ How a price is made (all integers of đồng, no decimals):
 
 The organisation a booking is billed to does not change the rate: the audience does.
 The price is fixed on the booking (``price_vnd``, ``price_details``) when it is confirmed.
+
+A resource's ``price_basis`` says what is billed: the booked time (above), the use its device
+measured, or the longer of the two. Every quote names its ``basis``; for a measured basis the quote
+is an ``estimate`` made on the booked time, and the device session's end writes the final amount
+on the booking (devices/pricing.py).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from bookings.rules import audience_of
 from equipment.models import Partner
-from labs.models import Organization, Resource, ResourceRate
+from labs.models import Organization, PriceBasis, Resource, ResourceRate
 
 
 def round_vnd(amount: Decimal) -> int:
@@ -51,7 +56,11 @@ def quote(
         "gross_vnd": 0,
         "audience": audience,
         "currency": "VND",
+        "basis": resource.price_basis,
     }
+    if resource.price_basis != PriceBasis.BOOKED:
+        # The amount that counts follows the machine's measured use; this one is on the booked time.
+        result["estimate"] = True
     rate = (
         ResourceRate.objects.filter(resource_id=resource.pk, audience=audience)
         .values_list("hourly_rate_vnd", flat=True)

@@ -153,8 +153,20 @@ def check_interval(start: datetime, end: datetime) -> None:
         raise BookingError("invalid_interval", start=start.isoformat(), end=end.isoformat())
 
 
-def check_timing(resource: Resource, start: datetime, now: datetime) -> None:
-    """Not in the past, at least the lead time ahead, not beyond the booking horizon."""
+#: How far a walk-in's start may be from "now" (the device's instant): it starts when the member is at the machine.
+WALK_IN_TOLERANCE = timedelta(minutes=1)
+
+
+def check_timing(resource: Resource, start: datetime, now: datetime, *, walk_in: bool = False) -> None:
+    """Not in the past, at least the lead time ahead, not beyond the booking horizon.
+
+    A walk-in (a member starting a free machine at its device) starts at ``now`` itself: no
+    lead time, and never more than a minute away from the instant the device saw the member.
+    """
+    if walk_in:
+        if abs(start - now) > WALK_IN_TOLERANCE:
+            raise BookingError("in_the_past", start=_iso(start, resource))
+        return
     if start < now:
         raise BookingError("in_the_past", start=_iso(start, resource))
     if resource.lead_time and start < now + resource.lead_time:
@@ -165,8 +177,9 @@ def check_timing(resource: Resource, start: datetime, now: datetime) -> None:
         raise BookingError("horizon", latest=_iso(now + resource.horizon, resource), horizon_days=resource.horizon.days)
 
 
-def check_duration(resource: Resource, start: datetime, end: datetime) -> None:
-    """Between the resource's minimum and maximum duration, both ends on its slot grid."""
+def check_duration(resource: Resource, start: datetime, end: datetime, *, walk_in: bool = False) -> None:
+    """Between the resource's minimum and maximum duration, both ends on its slot grid (a walk-in's end only:
+    it starts whenever the member arrives)."""
     duration = end - start
     if duration < resource.min_duration:
         raise BookingError("duration_too_short", minimum_minutes=int(resource.min_duration.total_seconds() // 60))
@@ -174,7 +187,7 @@ def check_duration(resource: Resource, start: datetime, end: datetime) -> None:
         raise BookingError("duration_too_long", maximum_minutes=int(resource.max_duration.total_seconds() // 60))
     # The grid starts at the lab's local midnight, so 30-minute slots are :00 and :30 on the wall clock.
     tz = resource.lab.tz
-    for moment in (start, end):
+    for moment in (end,) if walk_in else (start, end):
         local = moment.astimezone(tz)
         since_midnight = local.replace(tzinfo=None) - local.replace(
             hour=0, minute=0, second=0, microsecond=0, tzinfo=None
@@ -448,6 +461,7 @@ def check_request(
     now: datetime | None = None,
     exclude_booking: Booking | None = None,
     holds: bool = True,
+    walk_in: bool = False,
 ) -> EffectivePolicy:
     """Every rule for booking (or moving a booking to) [start, end); raises BookingError.
 
@@ -456,12 +470,13 @@ def check_request(
     effective policy so the caller does not look it up again. ``holds=False`` leaves out the
     waitlist-hold check for writers that run it after their write, under the queue lock
     (bookings.services does): checking it before as well would only repeat the query.
+    ``walk_in``: a booking made at the machine, starting at ``now`` (see ``check_timing``).
     """
     now = now or timezone.now()
     exclude_pk = exclude_booking.pk if exclude_booking is not None else None
     check_interval(start, end)
-    check_timing(resource, start, now)
-    check_duration(resource, start, end)
+    check_timing(resource, start, now, walk_in=walk_in)
+    check_duration(resource, start, end, walk_in=walk_in)
     check_calendar(resource, start, end)
     check_certifications(resource, user, start)
 

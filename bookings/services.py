@@ -186,10 +186,14 @@ def booking_request(
     organization: Organization | None = None,
     actor=None,
     waitlist_entry=None,
+    walk_in_at: datetime | None = None,
 ) -> Booking:
     """Book ``resource`` for [start, end) after checking every rule; ``requested`` or ``confirmed``.
 
     ``actor`` is who acts when not the user (lab staff or a manager booking on their behalf).
+    ``walk_in_at``: a walk-in at the machine's device, starting then (``start`` is that instant,
+    off the slot grid; every rule is judged as at that instant). A walk-in is never a request:
+    where the resource needs approval it is refused with ``approval_required``.
     Raises BookingError with a stable code (see bookings/rules.py and bookings/errors.py);
     ``slot_taken`` carries the conflicting interval, ``lock_timeout`` means retry shortly.
     """
@@ -202,6 +206,7 @@ def booking_request(
         organization=organization,
         actor=actor,
         waitlist_entry=waitlist_entry,
+        walk_in_at=walk_in_at,
     )
 
 
@@ -221,14 +226,20 @@ def _recheck_hold_after_write(booking: Booking) -> None:
         raise BookingError("slot_held", until=entry.offer_expires_at.astimezone(booking.resource.lab.tz).isoformat())
 
 
-def _request(*, resource, user, start, end, purpose, organization, actor, waitlist_entry=None, series=None) -> Booking:
+def _request(
+    *, resource, user, start, end, purpose, organization, actor, waitlist_entry=None, series=None, walk_in_at=None
+) -> Booking:
     rules.check_interval(start, end)
     source = _actor_source(actor=actor, user=user, resource=resource)
-    now = timezone.now()
+    now = walk_in_at or timezone.now()
     with _lock_errors(), transaction.atomic():
         _set_lock_timeout()
-        policy = rules.check_request(resource=resource, user=user, start=start, end=end, now=now, holds=False)
+        policy = rules.check_request(
+            resource=resource, user=user, start=start, end=end, now=now, holds=False, walk_in=walk_in_at is not None
+        )
         approval = rules.needs_approval(resource=resource, user=user, start=start, actor=actor)
+        if approval and walk_in_at is not None:
+            raise BookingError("approval_required")
         booking = Booking(
             resource=resource,
             user=user,
@@ -248,6 +259,8 @@ def _request(*, resource, user, start, end, purpose, organization, actor, waitli
         _save_guarded(booking, force_insert=True)
         _recheck_hold_after_write(booking)
         details = {"waitlist_entry": waitlist_entry.pk} if waitlist_entry is not None else {}
+        if walk_in_at is not None:
+            details["walk_in"] = True
         _record(
             booking, actor=actor or user, from_status="", to_status=booking.status, source=source, at=now, **details
         )

@@ -78,6 +78,10 @@ LABSHARE_JOBS_SWEEP_CRON = env_str("LABSHARE_JOBS_SWEEP_CRON", "*/5 * * * *")
 # The worker listens to the booking queues only; listen/notify wakes it at once, polling is a fallback.
 PROCRASTINATE_WORKER_DEFAULTS = {"queues": ["bookings", "notifications"], "fetch_job_polling_interval": 5.0}
 
+# --- Devices at the machines (devices/) -----------------------------------------------------
+# The Ed25519 seed (base64 of 32 bytes) that signs devices' allow-lists; unset: derived from SECRET_KEY.
+LABSHARE_DEVICE_SIGNING_KEY = env_str("LABSHARE_DEVICE_SIGNING_KEY") or None
+
 # --- Applications ----------------------------------------------------------------------------
 INSTALLED_APPS = [
     "daphne",
@@ -100,6 +104,7 @@ INSTALLED_APPS = [
     "labs",
     "equipment",
     "bookings",
+    "devices",
     "api",
     "frontend",
 ]
@@ -222,6 +227,8 @@ SPECTACULAR_SETTINGS = {
         "OrganizationKindEnum": "labs.models.Organization.Kind",
         "BookingStatusEnum": "bookings.models.BookingStatus",
         "WaitlistStatusEnum": "bookings.models.WaitlistEntry.Status",
+        "DeviceKindEnum": "devices.models.Device.Kind",
+        "BadgeKindEnum": "devices.models.Badge.Kind",
     },
 }
 
