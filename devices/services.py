@@ -90,7 +90,7 @@ def device_register(*, name: str, by, resource: Resource | None = None, lab: Lab
 
 
 def _lock_device(device: Device) -> Device:
-    return Device.objects.select_for_update().select_related("lab", "resource").get(pk=device.pk)
+    return Device.objects.select_for_update(of=("self",)).select_related("lab", "resource").get(pk=device.pk)
 
 
 def device_rotate_token(*, device: Device, by) -> tuple[Device, str]:
@@ -122,7 +122,12 @@ def device_revoke(*, device: Device, by) -> Device:
             now = timezone.now()
             locked.revoked_at, locked.revoked_by, locked.online = now, by, False
             locked.save(update_fields=["revoked_at", "revoked_by", "online"])
-            session = DeviceSession.objects.select_for_update().filter(device=locked, ended_at__isnull=True).first()
+            session = (
+                DeviceSession.objects.select_for_update(of=("self",))
+                .select_related("user", "booking")
+                .filter(device=locked, ended_at__isnull=True)
+                .first()
+            )
             if session is not None:
                 _end_session(locked, session, at=now, reason="device_revoked")
             live.tell(locked, "revoked")
@@ -531,7 +536,7 @@ def _replay_access(device: Device, event: DeviceEvent, data: dict, *, at: dateti
     if device.kind == Device.Kind.KIOSK:
         return _replay_kiosk_check_in(device, event, user, booking, at=at, facts=facts)
     stale = (
-        DeviceSession.objects.select_for_update()
+        DeviceSession.objects.select_for_update(of=("self",))
         .select_related("user")
         .filter(device=device, ended_at__isnull=True)
         .first()
