@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from bookings.events import SCHEMA_VERSION, booking_public_dict, local_day, public_label
 from bookings.models import ACTIVE_STATUSES, Booking, BookingStatus
+from devices.selectors import resource_devices
 from labs.calendars import resource_calendars
 from labs.models import Lab, Resource
 
@@ -17,7 +18,7 @@ from labs.models import Lab, Resource
 SCHEDULE_STATUSES = (*ACTIVE_STATUSES, BookingStatus.COMPLETED)
 
 #: The states a tile can be in (frontend/static/frontend/screen.js computes the same ones).
-STATES = ("free", "booked_next", "awaiting_check_in", "in_use", "maintenance", "down", "closed")
+STATES = ("free", "booked_next", "awaiting_check_in", "in_use", "maintenance", "down", "closed", "offline")
 
 
 def _iso(moment: datetime | None, tz) -> str | None:
@@ -42,11 +43,14 @@ def resource_state(
     closures: list[dict],
     open_hours: list[dict],
     now: datetime,
+    devices: list[dict] | None = None,
 ) -> dict:
     """The state of one tile at ``now`` from what the screen holds (the same rules as screen.js).
 
-    Precedence: down > maintenance > in use (checked in) > awaiting check-in (a booking has
+    Precedence: down > maintenance > offline (the machine's interlock is silent: nobody knows) >
+    in use (a device session runs, or a booking is checked in) > awaiting check-in (a booking has
     started, nobody checked in yet) > closed > booked next (later today) > free.
+    ``devices``: the machine's interlocks as devices.selectors.device_public_dict gives them.
     """
 
     def covers(item: dict) -> bool:
@@ -67,6 +71,20 @@ def resource_state(
     window = next((m for m in maintenance if covers(m)), None)
     if window is not None:
         return {"state": "maintenance", "until": window["end"], "next": following}
+    silent = next((d for d in devices or () if not d["online"]), None)
+    if silent is not None:
+        return {"state": "offline", "since": silent["last_seen_at"], "next": following}
+    running = next((d["session"] for d in devices or () if d["session"]), None)
+    if running is not None:
+        return {
+            "state": "in_use",
+            "device": True,
+            "who": running["who"],
+            "until": running["until"],
+            "booking_id": running["booking_id"],
+            "signal": running["signal"],
+            "next": following,
+        }
     using = next((b for b in bookings if b["status"] == BookingStatus.CHECKED_IN and not b.get("checked_out_at")), None)
     if using is not None:
         return {
@@ -145,6 +163,7 @@ def lab_occupancy(*, lab: Lab, at: datetime | None = None) -> dict:
     day_start, day_end = local_day(at, tz)
     labs, resources = lab_resources(lab=lab)
     calendars = resource_calendars(resources, day_start, day_end) if resources else {}
+    devices = resource_devices([r.pk for r in resources], lambda _resource_id: tz)
     bookings_by_resource: dict[int, list[dict]] = {r.pk: [] for r in resources}
     if resources:
         rows = (
@@ -180,6 +199,7 @@ def lab_occupancy(*, lab: Lab, at: datetime | None = None) -> dict:
         )
         open_hours = [{"start": _iso(s, tz), "end": _iso(e, tz)} for s, e in calendar.open] if calendar else []
         bookings = bookings_by_resource[resource.pk]
+        interlocks = devices.get(resource.pk, [])
         state = resource_state(
             status=resource.status,
             bookings=bookings,
@@ -187,6 +207,7 @@ def lab_occupancy(*, lab: Lab, at: datetime | None = None) -> dict:
             closures=closures,
             open_hours=open_hours,
             now=at,
+            devices=interlocks,
         )
         in_use += state["state"] == "in_use"
         category = (
@@ -209,6 +230,7 @@ def lab_occupancy(*, lab: Lab, at: datetime | None = None) -> dict:
                 "maintenance": maintenance,
                 "closures": closures,
                 "open": open_hours,
+                "devices": interlocks,
                 "state": state,
             }
         )

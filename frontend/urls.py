@@ -73,5 +73,10 @@ urlpatterns = [
     path("manage/maintenance/", views.manage_maintenance, name="manage_maintenance"),
     path("manage/certifications/", views.manage_certifications, name="manage_certifications"),
     path("manage/displays/", views.manage_displays, name="manage_displays"),
+    path("manage/devices/", views.manage_devices, name="manage_devices"),
+    path("manage/devices/list/", views.manage_devices_list, name="manage_devices_list"),
+    path("manage/badges/", views.manage_badges, name="manage_badges"),
+    path("me/qr/rotate/", views.profile_qr_rotate, name="profile_qr_rotate"),
+    path("me/badges/<int:pk>/revoke/", views.profile_badge_revoke, name="profile_badge_revoke"),
     path("screens/<slug:slug>/", screens.screen, name="screen"),
 ]

@@ -16,6 +16,13 @@ from frontend.views.account import (  # noqa: F401
     waitlist_leave,
     waitlist_link,
 )
+from frontend.views.devices import (  # noqa: F401
+    manage_badges,
+    manage_devices,
+    manage_devices_list,
+    profile_badge_revoke,
+    profile_qr_rotate,
+)
 from frontend.views.manager import (  # noqa: F401
     booking_decide,
     manage_certifications,

@@ -64,10 +64,17 @@ def profile(request: HttpRequest) -> HttpResponse:
                 "language": member.language if member else "vi",
             }
         )
+    from frontend.views.devices import profile_badges_context
+
     return render(
         request,
         "frontend/profile.html",
-        {"member": member, "form": form, "grants": web.my_certifications(request.user)},
+        {
+            "member": member,
+            "form": form,
+            "grants": web.my_certifications(request.user),
+            **profile_badges_context(request.user),
+        },
     )
 
 

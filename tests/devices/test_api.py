@@ -169,7 +169,9 @@ def test_hours_out_of_range_is_a_validation_error(shop):
 
 def test_events_with_naive_times_or_no_session_are_refused(shop):
     client = shop.device_client()
-    naive = {"events": [{"id": str(uuid.uuid4()), "type": "busy", "at": "2030-03-04T10:00:00", "session": str(uuid.uuid4())}]}
+    naive = {
+        "events": [{"id": str(uuid.uuid4()), "type": "busy", "at": "2030-03-04T10:00:00", "session": str(uuid.uuid4())}]
+    }
     assert client.post("/api/device/events/", naive, format="json").json()["code"] == "naive_datetime"
     bare = {"events": [{"id": str(uuid.uuid4()), "type": "end", "at": timezone.now().isoformat()}]}
     assert client.post("/api/device/events/", bare, format="json").status_code == 400
@@ -182,5 +184,7 @@ def test_kiosks_enrol_cards_and_interlocks_may_not(shop):
     assert response.status_code == 201 and response.json()["masked"] == "…7766"
     refused = shop.device_client().post("/api/device/enrol/", {"qr": code, "badge": "99887755"}, format="json")
     assert refused.status_code == 403
-    unknown = kiosk.post("/api/device/enrol/", {"qr": "LSQ1-aaaaaaaaaaaaaaaaaaaaaaaa", "badge": "99887755"}, format="json")
+    unknown = kiosk.post(
+        "/api/device/enrol/", {"qr": "LSQ1-aaaaaaaaaaaaaaaaaaaaaaaa", "badge": "99887755"}, format="json"
+    )
     assert unknown.status_code == 403 and unknown.json()["code"] == "unknown_badge"

@@ -14,6 +14,7 @@ import threading
 import urllib.error
 import urllib.request
 from collections import Counter
+
 import pytest
 from django.db import connection, connections
 from rest_framework.authtoken.models import Token
@@ -69,9 +70,7 @@ def race(clock, settings):
     cards = [f"CAFE{i:04d}" for i in range(DEVICES)]
     for member, card in zip(members, cards, strict=False):
         services.badge_register(user=member, uid=card, by=manager)
-    devices = [
-        services.device_register(name=f"interlock {i}", by=manager, resource=machine) for i in range(DEVICES)
-    ]
+    devices = [services.device_register(name=f"interlock {i}", by=manager, resource=machine) for i in range(DEVICES)]
     return {"machine": machine, "members": members, "cards": cards, "devices": devices}
 
 

@@ -208,7 +208,9 @@ def test_no_show_waits_while_an_offline_device_may_have_let_the_member_in_and_th
     assert booking.status == BookingStatus.CONFIRMED
     assert not booking.events.filter(to_status=BookingStatus.NO_SHOW).exists()
     # The device comes back and replays: Ân was let in at 10:02 from the list.
-    replayed = event("access", monday(10, 2), badge=AN, decision="allow", reason="booking", booking=booking.pk, offline=True)
+    replayed = event(
+        "access", monday(10, 2), badge=AN, decision="allow", reason="booking", booking=booking.pk, offline=True
+    )
     result = send(shop, replayed)
     assert result[0]["outcome"] == "applied"
     booking.refresh_from_db()
