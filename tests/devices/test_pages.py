@@ -26,17 +26,17 @@ def test_a_manager_registers_a_device_and_sees_its_configuration_once(client, sh
         reverse("manage_devices"), {"name": "CNC, phòng 102", "target": f"resource:{shop.machine.pk}"}
     )
     html = response.content.decode()
-    assert response.status_code == 200 and 'token = &quot;lsd_' in html and "public_key" in html
+    assert response.status_code == 200 and "token = &quot;lsd_" in html and "public_key" in html
     device = Device.objects.get(name="CNC, phòng 102")
     assert device.resource_id == shop.machine.pk
     again = client.get(reverse("manage_devices")).content.decode()
-    assert "CNC, phòng 102" in again and 'token = &quot;lsd_' not in again
+    assert "CNC, phòng 102" in again and "token = &quot;lsd_" not in again
 
 
 def test_a_manager_rotates_and_revokes_from_the_page(client, shop):
     client.force_login(shop.manager)
     rotated = client.post(reverse("manage_devices"), {"rotate": shop.device.pk})
-    assert 'token = &quot;lsd_' in rotated.content.decode()
+    assert "token = &quot;lsd_" in rotated.content.decode()
     assert shop.device_client().post("/api/device/heartbeat/", {}, format="json").status_code == 401
     client.post(reverse("manage_devices"), {"revoke": shop.device.pk})
     assert not Device.objects.get(pk=shop.device.pk).is_active
@@ -59,7 +59,9 @@ def test_someone_who_manages_nothing_may_not_open_the_devices_page(client, shop)
 
 def test_desk_staff_register_a_card_typed_by_the_reader(client, shop):
     client.force_login(shop.staff)
-    response = client.post(reverse("manage_badges"), {"user": "binh", "uid": "0a:0b:0c:0d", "kind": "rfid"}, follow=True)
+    response = client.post(
+        reverse("manage_badges"), {"user": "binh", "uid": "0a:0b:0c:0d", "kind": "rfid"}, follow=True
+    )
     assert response.status_code == 200
     assert Badge.objects.filter(user=shop.binh, uid="0A0B0C0D", revoked_at__isnull=True).exists()
     taken = client.post(reverse("manage_badges"), {"user": "chi", "uid": "0A0B0C0D", "kind": "rfid"}, follow=True)
