@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from bookings.events import SCHEMA_VERSION, approvals_group, lab_group
 from core import hooks, live
+from devices.selectors import device_public_dict
 
 #: What ``device.state`` messages and ``device.*`` hooks say happened.
 DEVICE_CHANGES = frozenset(
@@ -33,18 +34,13 @@ DEVICE_CHANGES = frozenset(
 )
 
 
-def _state_messages(device_id: int, change: str) -> list[live.Delivery]:
-    """Build the ``device.state`` message from the committed row (runs after commit)."""
-    from devices.models import Device
-    from devices.selectors import device_public_dict, open_session
-    from labs.models import Lab
+#: ``session=`` for "read the running session after the commit" (the caller does not have it at hand).
+LOOK_UP = object()
 
-    device = Device.objects.select_related("lab").filter(pk=device_id).first()
-    if device is None:
-        return []
+
+def _message(device, session, change: str) -> dict:
     tz = device.lab.tz
-    session = open_session(device) if device.resource_id else None
-    message = {
+    return {
         "v": SCHEMA_VERSION,
         "type": "device.state",
         "change": change,
@@ -53,16 +49,48 @@ def _state_messages(device_id: int, change: str) -> list[live.Delivery]:
         "sent_at": timezone.now().astimezone(tz).isoformat(),
         "device": {**device_public_dict(device, session, tz), "revoked": device.revoked_at is not None},
     }
-    groups = [lab_group(i) for i in Lab.objects.ancestor_ids(device.lab_id)] + [approvals_group(device.lab_id)]
-    return [(groups, message)]
 
 
-def publish_device_state(device, *, change: str) -> None:
-    """Tell the screens and the managers' pages about the device once the transaction commits."""
+def _groups(lab_id: int) -> list[str]:
+    from labs.models import Lab
+
+    return [lab_group(i) for i in Lab.objects.ancestor_ids(lab_id)] + [approvals_group(lab_id)]
+
+
+def publish_device_state(device, *, change: str, session=LOOK_UP) -> None:
+    """Tell the screens and the managers' pages about the device once the transaction commits.
+
+    With ``session`` (the running session, or None) the message is made now, as things are at this
+    change (and costs no query after the commit but the lab's ancestors); without it, the device and
+    its session are read after the commit.
+    """
     if change not in DEVICE_CHANGES:
         raise ValueError(f"unknown device change {change!r}")
-    device_id = device.pk
-    live.send_on_commit(lambda: _state_messages(device_id, change), what=f"device.state for device {device_id}")
+    device_id, lab_id = device.pk, device.lab_id
+    made = _message(device, session, change) if session is not LOOK_UP else None
+
+    def build() -> list[live.Delivery]:
+        if made is not None:
+            return [(_groups(lab_id), made)]
+        from devices.models import Device
+        from devices.selectors import open_session
+
+        current = Device.objects.select_related("lab").filter(pk=device_id).first()
+        if current is None:
+            return []
+        running = open_session(current) if current.resource_id else None
+        return [(_groups(current.lab_id), _message(current, running, change))]
+
+    live.send_on_commit(build, what=f"device.state for device {device_id}")
+
+
+def _plain(value):
+    """A fact as JSON-ready data (times in ISO 8601, ids as text)."""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, (str, int, float, bool, type(None), list, dict)):
+        return value
+    return str(value)
 
 
 def announce(device, change: str, **facts) -> None:
@@ -75,13 +103,13 @@ def announce(device, change: str, **facts) -> None:
         "device_kind": device.kind,
         "lab_id": device.lab_id,
         "resource_id": device.resource_id,
-        **{key: (value.isoformat() if hasattr(value, "isoformat") else value) for key, value in facts.items()},
+        **{key: _plain(value) for key, value in facts.items()},
     }
     hooks.announce(f"device.{change}", payload)
 
 
-def tell(device, change: str, *, screens: bool = True, **facts) -> None:
+def tell(device, change: str, *, screens: bool = True, session=LOOK_UP, **facts) -> None:
     """Both at once: the hook now (in the transaction) and, when ``screens``, the live message after commit."""
     announce(device, change, **facts)
     if screens:
-        publish_device_state(device, change=change)
+        publish_device_state(device, change=change, session=session)

@@ -44,7 +44,7 @@ def session_by_ref(device: Device, ref) -> DeviceSession | None:
     """The session ``device`` calls ``ref``, locked for update (the caller is in a transaction)."""
     return (
         DeviceSession.objects.select_for_update(of=("self",))
-        .select_related("resource__lab", "user", "booking")
+        .select_related("resource__lab", "user__member", "booking")
         .filter(device=device, ref=ref)
         .first()
     )

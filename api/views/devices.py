@@ -182,10 +182,13 @@ class DeviceEventsView(_DeviceView):
         },
     )
     def post(self, request):
+        started = time.perf_counter()
         body = EventsRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         results = device_services.device_events_apply(device=self.device, events=body.validated_data["events"])
-        return Response({"results": results, "now": self._now()})
+        response = Response({"results": results, "now": self._now()})
+        response["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
+        return response
 
 
 class DeviceHeartbeatView(_DeviceView):
