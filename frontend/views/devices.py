@@ -4,7 +4,6 @@ them and watch them live; lab staff register members' cards; members see their b
 from __future__ import annotations
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -70,7 +69,8 @@ def _managed(request: HttpRequest) -> set[int]:
 def _client_config(request: HttpRequest, device: Device, token: str) -> str:
     """The reference client's configuration for this device (tools/device/README.md), ready to paste."""
     key = signing.public_key_info()
-    server = settings.PUBLIC_URL or request.build_absolute_uri("/").rstrip("/")
+    # The address the manager reached labshare at is the one the device will reach it at.
+    server = request.build_absolute_uri("/").rstrip("/")
     return (
         "[server]\n"
         f'url = "{server}"\n'
@@ -78,7 +78,9 @@ def _client_config(request: HttpRequest, device: Device, token: str) -> str:
         f'public_key = "{key["public_key"]}"\n\n'
         "[device]\n"
         f'name = "{device.name}"\n'
-        'driver = "gpio"   # or "console" to try it on a laptop\n'
+        'driver = "gpio"   # or "console" to try it on a laptop\n\n'
+        "[gpio]\n"
+        "relay_pin = 17\n"
     )
 
 
