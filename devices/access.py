@@ -18,11 +18,13 @@ from datetime import datetime, timedelta
 
 from bookings import rules
 from bookings.models import ACTIVE_STATUSES, Booking, BookingStatus
+from bookings.policy import policy_for
 from bookings.selectors import resource_availability
 from core.errors import DomainError, messages_for
 from core.formatting import format_time
 from devices.models import Device, DeviceSession
-from labs.models import Lab, Resource
+from labs import tree
+from labs.models import Resource
 
 #: Engine codes renamed for a machine's answer; every other engine code is passed on as it is.
 RENAMED = {
@@ -174,7 +176,7 @@ def judge_interlock(*, device: Device, user, now: datetime, session: DeviceSessi
     missing = rules.missing_certifications(resource, user, now)
     if missing:
         return deny("certification_required", missing=missing)
-    policy = rules.policy_for(resource.lab_id)
+    policy = policy_for(resource.lab_id)
     around = list(
         Booking.objects.filter(resource=resource, status__in=ACTIVE_STATUSES)
         .filter(start__lte=now + policy.check_in_before, end__gt=now)
@@ -196,8 +198,8 @@ def judge_interlock(*, device: Device, user, now: datetime, session: DeviceSessi
 
 def judge_kiosk(*, device: Device, user, now: datetime) -> Plan | Result:
     """A kiosk checks a member in for their booking in its lab (or a lab below it) whose window is open now."""
-    policy = rules.policy_for(device.lab_id)
-    lab_ids = Lab.objects.subtree_ids([device.lab_id])
+    policy = policy_for(device.lab_id)
+    lab_ids = tree.subtree_ids([device.lab_id])
     booking = (
         Booking.objects.filter(user=user, resource__lab_id__in=lab_ids, status__in=ACTIVE_STATUSES)
         .filter(start__lte=now + policy.check_in_before, end__gt=now)

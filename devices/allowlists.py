@@ -26,10 +26,12 @@ from django.db.models import Count, Q
 from bookings import rules
 from bookings.events import public_label
 from bookings.models import Booking, BookingStatus
+from bookings.policy import policy_for
 from bookings.selectors import resource_availability
 from core.errors import DomainError
 from devices.models import Badge, Device
-from labs.models import CertificationGrant, Lab, Member, Resource
+from labs import tree
+from labs.models import CertificationGrant, Member, Resource
 
 #: How long a list lives by default, and at most (a device asks for a fresh one well before).
 DEFAULT_HOURS = 4
@@ -65,7 +67,7 @@ def _bookings(device: Device, start: datetime, end: datetime, policy) -> list[Bo
     if device.resource_id:
         scope = Q(resource_id=device.resource_id)
     else:
-        scope = Q(resource__lab_id__in=Lab.objects.subtree_ids([device.lab_id]))
+        scope = Q(resource__lab_id__in=tree.subtree_ids([device.lab_id]))
     return list(
         Booking.objects.filter(scope, status__in=(BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN))
         .filter(end__gt=start, start__lt=end + policy.check_in_before)
@@ -101,7 +103,7 @@ def _walk_in_members(resource: Resource, now: datetime) -> list:
     if resource.approval_policy == Resource.ApprovalPolicy.AUDIENCE:
         users = users.exclude(audience__in=resource.approval_audiences or [])
     members = list(users.distinct().order_by("user_id")[:MAX_WALK_IN_MEMBERS])
-    policy = rules.policy_for(resource.lab_id)
+    policy = policy_for(resource.lab_id)
     if policy.no_show_ban_threshold > 0 and members:
         since = now - policy.no_show_ban_length - policy.no_show_ban_window
         suspects = set(
@@ -109,7 +111,7 @@ def _walk_in_members(resource: Resource, now: datetime) -> list:
                 user_id__in=[m.user_id for m in members], status=BookingStatus.NO_SHOW, start__gte=since
             ).values_list("user_id", flat=True)
         )
-        scope = policy.scope_subquery(resource.lab_id)
+        scope = policy.scope(resource.lab_id)
         kept = []
         for member in members:
             if member.user_id in suspects:
@@ -126,7 +128,7 @@ def build(*, device: Device, now: datetime, hours: int) -> tuple[dict, list[int]
     """The list's payload, and the bookings and members it holds."""
     tz = device.lab.tz
     end = now + timedelta(hours=hours)
-    policy = rules.policy_for(device.lab_id)
+    policy = policy_for(device.lab_id)
     resource = device.resource
     bookings = _bookings(device, now, end, policy)
     users: dict[int, object] = {}

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from bookings import rules
+from bookings.policy import policy_for
 from core.errors import DomainError
 from devices import selectors
 from labs.models import Resource
@@ -43,7 +43,7 @@ def no_show_guard(event_type: str, payload: dict) -> None:
     lab_id = Resource.objects.filter(pk=payload["resource_id"]).values_list("lab_id", flat=True).first()
     if lab_id is None:
         return
-    window_opens = datetime.fromisoformat(payload["start"]) - rules.policy_for(lab_id).check_in_before
+    window_opens = datetime.fromisoformat(payload["start"]) - policy_for(lab_id).check_in_before
     holders = selectors.devices_holding_booking(
         resource_id=payload["resource_id"], booking_id=payload["booking_id"], window_opens=window_opens
     )

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from bookings.events import SCHEMA_VERSION, approvals_group, lab_group
+from bookings.events import approvals_group
 from core import hooks, live
 from devices.selectors import device_public_dict
+from labs import tree
+from labs.live import SCHEMA_VERSION, lab_group
 
 #: What ``device.state`` messages and ``device.*`` hooks say happened.
 DEVICE_CHANGES = frozenset(
@@ -52,9 +54,7 @@ def _message(device, session, change: str) -> dict:
 
 
 def _groups(lab_id: int) -> list[str]:
-    from labs.models import Lab
-
-    return [lab_group(i) for i in Lab.objects.ancestor_ids(lab_id)] + [approvals_group(lab_id)]
+    return [lab_group(i) for i in tree.ancestor_ids(lab_id)] + [approvals_group(lab_id)]
 
 
 def publish_device_state(device, *, change: str, session=LOOK_UP) -> None:

@@ -51,14 +51,6 @@ def _language_of(user) -> str:
         return "vi"
 
 
-def _organization_of(user):
-    # As the web form does by default: a member of an organisation books on its account.
-    try:
-        return user.member.organization
-    except Member.DoesNotExist:
-        return None
-
-
 # --- Devices -----------------------------------------------------------------------------------
 
 
@@ -254,7 +246,6 @@ def _carry_out(device: Device, user, plan: access.Plan, *, at: datetime, ref, of
                         start=plan.start,
                         end=plan.end,
                         purpose=WALK_IN_PURPOSE,
-                        organization=_organization_of(user),
                         walk_in_at=plan.start,
                     )
                 if booking.status == BookingStatus.CONFIRMED:
@@ -624,7 +615,6 @@ def _replay_access(device: Device, event: DeviceEvent, data: dict, *, at: dateti
                     start=at,
                     end=access.walk_in_end(device.resource, at),
                     purpose=WALK_IN_PURPOSE,
-                    organization=_organization_of(user),
                     walk_in_at=at,
                 )
             if booking is not None and booking.status == BookingStatus.CONFIRMED:

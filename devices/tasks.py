@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from procrastinate.contrib.django import app
 
-from bookings.tasks import QUEUE_BOOKINGS
+from bookings.jobs import QUEUE_BOOKINGS
 from devices import services
 
 
