@@ -161,21 +161,27 @@ def walk_in_end(resource: Resource, start: datetime) -> datetime:
 # --- Judging -------------------------------------------------------------------------------------
 
 
-def judge_interlock(*, device: Device, user, now: datetime, session: DeviceSession | None) -> Plan | Result:
-    """The plan for ``user`` at ``device``'s machine at ``now``, or a refusal."""
-    resource = device.resource
-    if session is not None:
-        if session.user_id == user.pk:
-            return Plan("session", booking=session.booking, session=session)
-        until = session.booking.end if session.booking is not None else None
-        return deny("resource_in_use", until=until.isoformat() if until else None)
+def _session_plan(session: DeviceSession, user) -> Plan | Result:
+    """A session runs on the machine: its own member resumes it, anyone else is refused."""
+    if session.user_id == user.pk:
+        return Plan("session", booking=session.booking, session=session)
+    until = session.booking.end if session.booking is not None else None
+    return deny("resource_in_use", until=until.isoformat() if until else None)
+
+
+def _machine_refusal(resource: Resource, user, now: datetime) -> Result | None:
+    """The engine's rules of the machine itself at ``now``: calendar (status, maintenance, closures,
+    opening hours) and the required certifications, always required at the machine."""
     try:
         rules.check_calendar(resource, now, now + PROBE)
     except DomainError as exc:
         return deny(exc.code, **exc.details)
     missing = rules.missing_certifications(resource, user, now)
-    if missing:
-        return deny("certification_required", missing=missing)
+    return deny("certification_required", missing=missing) if missing else None
+
+
+def _booking_plan(resource: Resource, user, now: datetime) -> Plan | Result | None:
+    """The member's booking whose check-in window is open, or someone else's booking now; None for neither."""
     policy = policy_for(resource.lab_id)
     around = list(
         Booking.objects.filter(resource=resource, status__in=ACTIVE_STATUSES)
@@ -185,12 +191,25 @@ def judge_interlock(*, device: Device, user, now: datetime, session: DeviceSessi
     others = [b for b in around if b.user_id != user.pk and (b.start <= now or b.status == BookingStatus.CHECKED_IN)]
     if others and resource.is_exclusive:
         return deny("resource_in_use", until=others[0].end.isoformat())
-    mine = [b for b in around if b.user_id == user.pk]
-    if mine:
-        booking = mine[0]
-        if booking.status == BookingStatus.REQUESTED:
-            return deny("awaiting_approval", booking=booking.pk)
-        return Plan("booking", booking=booking)
+    mine = next((b for b in around if b.user_id == user.pk), None)
+    if mine is None:
+        return None
+    if mine.status == BookingStatus.REQUESTED:
+        return deny("awaiting_approval", booking=mine.pk)
+    return Plan("booking", booking=mine)
+
+
+def judge_interlock(*, device: Device, user, now: datetime, session: DeviceSession | None) -> Plan | Result:
+    """The plan for ``user`` at ``device``'s machine at ``now``, or a refusal."""
+    resource = device.resource
+    if session is not None:
+        return _session_plan(session, user)
+    refusal = _machine_refusal(resource, user, now)
+    if refusal is not None:
+        return refusal
+    booked = _booking_plan(resource, user, now)
+    if booked is not None:
+        return booked
     if not resource.walk_in_minutes:
         return deny("no_booking")
     return Plan("walk_in", start=now, end=walk_in_end(resource, now))

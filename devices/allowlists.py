@@ -124,54 +124,66 @@ def _walk_in_members(resource: Resource, now: datetime) -> list:
     return [member.user for member in members]
 
 
-def build(*, device: Device, now: datetime, hours: int) -> tuple[dict, list[int], list[int]]:
-    """The list's payload, and the bookings and members it holds."""
-    tz = device.lab.tz
-    end = now + timedelta(hours=hours)
+def _booked(device: Device, now: datetime, end: datetime, tz) -> tuple[dict[int, object], dict[int, list[dict]]]:
+    """Members with a booking the device may see started in [now, end), and their slots."""
     policy = policy_for(device.lab_id)
-    resource = device.resource
     bookings = _bookings(device, now, end, policy)
+    resource = device.resource
+    certified = _certified(resource, {b.user_id for b in bookings}, now) if resource is not None else None
     users: dict[int, object] = {}
     slots: dict[int, list[dict]] = defaultdict(list)
-    certified = _certified(resource, {b.user_id for b in bookings}, now) if resource is not None else None
     for booking in bookings:
         if certified is not None and booking.user_id not in certified:
             continue  # the machine would refuse them online too (certification_required)
         users[booking.user_id] = booking.user
         slots[booking.user_id].append(_slot(booking, policy, tz))
-    walk_in = None
-    walkers: set[int] = set()
-    if resource is not None and resource.walk_in_minutes and resource.status == Resource.Status.OPERATIONAL:
-        free = resource_availability(resource=resource, start=now, end=end)
-        walk_in = {
-            "minutes": resource.walk_in_minutes,
-            "min_minutes": int(resource.min_duration.total_seconds() // 60),
-            "max_minutes": int(resource.max_duration.total_seconds() // 60),
-            "granularity_minutes": int(resource.slot_granularity.total_seconds() // 60),
-            "free": [[_iso(s, tz), _iso(e, tz)] for s, e in free],
-        }
-        for user in _walk_in_members(resource, now):
-            users.setdefault(user.pk, user)
-            walkers.add(user.pk)
-    salt = secrets.token_hex(16)
+    return users, slots
+
+
+def _walk_ins(resource: Resource | None, now: datetime, end: datetime, tz) -> tuple[dict | None, list]:
+    """The walk-in rule as the device applies it (free stretches, lengths), and who may walk in."""
+    if resource is None or not resource.walk_in_minutes or resource.status != Resource.Status.OPERATIONAL:
+        return None, []
+    free = resource_availability(resource=resource, start=now, end=end)
+    rule = {
+        "minutes": resource.walk_in_minutes,
+        "min_minutes": int(resource.min_duration.total_seconds() // 60),
+        "max_minutes": int(resource.max_duration.total_seconds() // 60),
+        "granularity_minutes": int(resource.slot_granularity.total_seconds() // 60),
+        "free": [[_iso(s, tz), _iso(e, tz)] for s, e in free],
+    }
+    return rule, _walk_in_members(resource, now)
+
+
+def _members(users: dict[int, object], slots: dict[int, list[dict]], walkers: set[int], salt: str) -> list[dict]:
+    """One entry per member with at least one badge: hashes, initials, language, slots, walk-in."""
     badges: dict[int, list[str]] = defaultdict(list)
     for user_id, uid in Badge.objects.active().filter(user_id__in=list(users)).values_list("user_id", "uid"):
         badges[user_id].append(credential_hash(salt, uid))
-    members = []
-    for user_id in sorted(users):
-        if not badges.get(user_id):
-            continue  # nothing to show at the machine
-        user = users[user_id]
-        members.append(
-            {
-                "u": user_id,
-                "who": public_label(organization=None, user=user),
-                "lang": getattr(getattr(user, "member", None), "language", "vi") or "vi",
-                "h": sorted(badges[user_id]),
-                "slots": slots.get(user_id, []),
-                "walk_in": user_id in walkers,
-            }
-        )
+    return [
+        {
+            "u": user_id,
+            "who": public_label(organization=None, user=users[user_id]),
+            "lang": getattr(getattr(users[user_id], "member", None), "language", "vi") or "vi",
+            "h": sorted(badges[user_id]),
+            "slots": slots.get(user_id, []),
+            "walk_in": user_id in walkers,
+        }
+        for user_id in sorted(users)
+        if badges.get(user_id)  # nothing to show at the machine otherwise
+    ]
+
+
+def build(*, device: Device, now: datetime, hours: int) -> tuple[dict, list[int], list[int]]:
+    """The list's payload, and the bookings and members it holds."""
+    tz = device.lab.tz
+    end = now + timedelta(hours=hours)
+    users, slots = _booked(device, now, end, tz)
+    walk_in, walkers = _walk_ins(device.resource, now, end, tz)
+    for user in walkers:
+        users.setdefault(user.pk, user)
+    salt = secrets.token_hex(16)
+    members = _members(users, slots, {user.pk for user in walkers}, salt)
     payload = {
         "v": 1,
         "list_id": str(uuid.uuid4()),
@@ -186,9 +198,8 @@ def build(*, device: Device, now: datetime, hours: int) -> tuple[dict, list[int]
         "members": members,
         "walk_in": walk_in,
     }
-    listed = {m["u"] for m in members}
     booking_ids = sorted({s["booking"] for m in members for s in m["slots"]})
-    return payload, booking_ids, sorted(listed)
+    return payload, booking_ids, sorted(m["u"] for m in members)
 
 
 def encode(payload: dict) -> bytes:

@@ -2,13 +2,15 @@
 
 from django.apps import AppConfig
 
+from core import hooks
+
 
 class DevicesConfig(AppConfig):
     name = "devices"
     verbose_name = "labshare devices"
 
     def ready(self) -> None:
-        from core import hooks
+        # devices.guards reads the models: it can be imported only once the app registry is ready.
         from devices import guards
 
         # A booking whose machine's device is offline (and holds it on its allow-list) is not

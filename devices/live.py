@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from bookings.events import approvals_group
 from core import hooks, live
-from devices.selectors import device_public_dict
+from devices.models import Device
+from devices.selectors import device_public_dict, open_session
 from labs import tree
 from labs.live import SCHEMA_VERSION, lab_group
 
@@ -72,9 +73,6 @@ def publish_device_state(device, *, change: str, session=LOOK_UP) -> None:
     def build() -> list[live.Delivery]:
         if made is not None:
             return [(_groups(lab_id), made)]
-        from devices.models import Device
-        from devices.selectors import open_session
-
         current = Device.objects.select_related("lab").filter(pk=device_id).first()
         if current is None:
             return []

@@ -561,19 +561,11 @@ def _booking_for_replay(device: Device, user, booking_id, at: datetime) -> Booki
     )
 
 
-def _replay_access(device: Device, event: DeviceEvent, data: dict, *, at: datetime) -> tuple[str, str]:
-    """An access decision the device made offline: audited as offline, and an allow honoured.
-
-    Honoured means: the member's booking is checked in at the instant the device let them in (the
-    engine judges its check-in window at that instant), a walk-in is booked from that instant, and
-    the session is opened as the device ran it. What the engine refuses now (the slot was booked on
-    the web meanwhile, the booking already ended as a no-show) is recorded on the session for a
-    manager to review, never silently dropped: the machine was used.
-    """
-    credential = data.get("badge") or data.get("qr") or ""
+def _audit_offline(device: Device, event: DeviceEvent, data: dict):
+    """Fill the log row of a replayed decision (who, what the device decided, from which list); the member."""
     badge_row = None
     try:
-        badge_row = selectors.badge_for(badges.normalise(credential))
+        badge_row = selectors.badge_for(badges.normalise(data.get("badge") or data.get("qr") or ""))
     except DomainError:
         pass
     user = badge_row.user if badge_row is not None else None
@@ -586,26 +578,15 @@ def _replay_access(device: Device, event: DeviceEvent, data: dict, *, at: dateti
         "booking": data.get("booking"),
         "walk_in": bool(data.get("walk_in")),
     }
-    facts = {"user_id": user.pk if user else None, "reason": event.reason, "offline": True, "at": at}
-    if event.decision != "allow":
-        live.announce(device, "access_denied", **facts, booking_id=None)
-        return DeviceEvent.Outcome.APPLIED, ""
-    if user is None:
-        return DeviceEvent.Outcome.CONFLICT, "unknown_badge"
-    booking = _booking_for_replay(device, user, data.get("booking"), at)
-    if device.kind == Device.Kind.KIOSK:
-        return _replay_kiosk_check_in(device, event, user, booking, at=at, facts=facts)
-    stale = (
-        DeviceSession.objects.select_for_update(of=("self",))
-        .select_related("user")
-        .filter(device=device, ended_at__isnull=True)
-        .first()
-    )
-    if stale is not None:
-        # The device ended it offline and the end was lost, or it was left open: it ended when this one began.
-        _end_session(device, stale, at=at, reason="superseded")
+    return user
+
+
+def _honour_start(device: Device, user, booking: Booking | None, *, walk_in: bool, at: datetime):
+    """Check the booking in at ``at`` (booking the walk-in from ``at`` first); returns it and what needs review.
+
+    One savepoint: a walk-in the engine books but then refuses to check in is undone with it.
+    """
     review = ""
-    walk_in = booking is None and bool(data.get("walk_in"))
     try:
         with transaction.atomic():
             if walk_in:
@@ -621,13 +602,60 @@ def _replay_access(device: Device, event: DeviceEvent, data: dict, *, at: dateti
                 booking = booking_services.booking_check_in(booking=booking, by=user, at=at)
     except DomainError as exc:
         review = access.reason_for(exc.code)
-        if walk_in:
-            booking = None
-    if not review:
-        if booking is None:
-            review = "no_booking"
-        elif booking.status != BookingStatus.CHECKED_IN:
-            review = f"booking_{booking.status}"
+        booking = None if walk_in else booking
+    if not review and booking is None:
+        review = "no_booking"
+    elif not review and booking.status != BookingStatus.CHECKED_IN:
+        review = f"booking_{booking.status}"
+    return booking, review
+
+
+def _end_superseded(device: Device, at: datetime) -> None:
+    """A session the device left open (its end lost, or never sent) ended when the next one began."""
+    stale = (
+        DeviceSession.objects.select_for_update(of=("self",))
+        .select_related("user")
+        .filter(device=device, ended_at__isnull=True)
+        .first()
+    )
+    if stale is not None:
+        _end_session(device, stale, at=at, reason="superseded")
+
+
+def _end_if_reported_early(device: Device, session: DeviceSession, event: DeviceEvent) -> None:
+    """An end of this session that reached the server before its start (a device replaying out of order)."""
+    early_end = (
+        DeviceEvent.objects.filter(device=device, session_ref=session.ref, kind=DeviceEvent.Kind.END)
+        .exclude(pk=event.pk)
+        .order_by("at", "id")
+        .first()
+    )
+    if early_end is not None:
+        _end_session(device, session, at=early_end.at, reason="device")
+
+
+def _replay_access(device: Device, event: DeviceEvent, data: dict, *, at: datetime) -> tuple[str, str]:
+    """An access decision the device made offline: audited as offline, and an allow honoured.
+
+    Honoured means: the member's booking is checked in at the instant the device let them in (the
+    engine judges its check-in window at that instant), a walk-in is booked from that instant, and
+    the session is opened as the device ran it. What the engine refuses now (the slot was booked on
+    the web meanwhile, the booking already ended as a no-show) is recorded on the session for a
+    manager to review, never silently dropped: the machine was used.
+    """
+    user = _audit_offline(device, event, data)
+    facts = {"user_id": user.pk if user else None, "reason": event.reason, "offline": True, "at": at}
+    if event.decision != "allow":
+        live.announce(device, "access_denied", **facts, booking_id=None)
+        return DeviceEvent.Outcome.APPLIED, ""
+    if user is None:
+        return DeviceEvent.Outcome.CONFLICT, "unknown_badge"
+    booking = _booking_for_replay(device, user, data.get("booking"), at)
+    if device.kind == Device.Kind.KIOSK:
+        return _replay_kiosk_check_in(device, event, user, booking, at=at, facts=facts)
+    _end_superseded(device, at)
+    walk_in = booking is None and bool(data.get("walk_in"))
+    booking, review = _honour_start(device, user, booking, walk_in=walk_in, at=at)
     session = DeviceSession.objects.create(
         device=device,
         resource=device.resource,
@@ -651,15 +679,7 @@ def _replay_access(device: Device, event: DeviceEvent, data: dict, *, at: dateti
         walk_in=session.walk_in,
         needs_review=review,
     )
-    # Events of this session that reached the server before its start (a device replaying out of order).
-    early_end = (
-        DeviceEvent.objects.filter(device=device, session_ref=session.ref, kind=DeviceEvent.Kind.END)
-        .exclude(pk=event.pk)
-        .order_by("at", "id")
-        .first()
-    )
-    if early_end is not None:
-        _end_session(device, session, at=early_end.at, reason="device")
+    _end_if_reported_early(device, session, event)
     if review:
         logger.warning("device %s: offline session %s needs review (%s)", device.pk, session.ref, review)
         return DeviceEvent.Outcome.CONFLICT, review

@@ -20,6 +20,7 @@ from core.errors import DomainError
 from frontend import selectors_web as web
 from frontend.forms import IntervalForm, ProfileForm, ReasonForm
 from frontend.views.common import is_htmx, language
+from frontend.views.devices import profile_badges_context
 from labs.services import member_set_language, member_update_profile
 
 
@@ -64,8 +65,6 @@ def profile(request: HttpRequest) -> HttpResponse:
                 "language": member.language if member else "vi",
             }
         )
-    from frontend.views.devices import profile_badges_context
-
     return render(
         request,
         "frontend/profile.html",
