@@ -56,7 +56,7 @@ def quote(
         "gross_vnd": 0,
         "audience": audience,
         "currency": "VND",
-        "basis": resource.price_basis,
+        "basis": str(resource.price_basis),
     }
     if resource.price_basis != PriceBasis.BOOKED:
         # The amount that counts follows the machine's measured use; this one is on the booked time.
