@@ -153,7 +153,10 @@ def check_and_lock(*, resource, user, start, end, now, exclude_pk=None, policy=N
 
     Lock-free checks first (a refusal costs no lock), then resource rows in id order and the
     user's row (bookings/locks.py, 2 and 3), as late as possible but before the counts they
-    protect. The waitlist hold is left to :func:`_recheck_hold_after_write`.
+    protect. The waitlist hold is checked here too, before the write: someone else's request for
+    a held slot is refused at once instead of inserting a row the holder's own booking would have
+    to wait for (lock_timeout under load). :func:`_recheck_hold_after_write` then closes the race
+    with an offer made meanwhile.
     """
     rules.check_lock_free(resource=resource, user=user, start=start, end=end, now=now, walk_in=walk_in)
     policy = policy or policy_for(resource.lab_id)
@@ -173,7 +176,6 @@ def check_and_lock(*, resource, user, start, end, now, exclude_pk=None, policy=N
         space_id=space_id,
         contents=contents,
         exclude_pk=exclude_pk,
-        holds=False,
     )
     return policy
 
