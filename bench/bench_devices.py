@@ -5,8 +5,8 @@ database, ``labshare_bench_devices``, created on the same PostgreSQL cluster and
 The clock is Monday 2030-03-04 10:00 in Ho Chi Minh City for the benchmark and the server (so the
 lab is open whenever it runs). Prints a table.
 
-    make bench                        # every benchmark, or just this one:
-    uv run python -m tools.localdb exec -- uv run python bench/bench_devices.py
+    make bench                        # every benchmark, or just this one (SECRET_KEY: any local key):
+    SECRET_KEY=local uv run python -m tools.localdb exec -- uv run python bench/bench_devices.py
 
 What a device does is measured as it happens at a machine, per device: a refused card (cheap: no
 write), a member with a booking starting now (check-in and a session), a member walking in (a
