@@ -271,3 +271,10 @@ def test_a_member_registers_a_new_card_at_a_kiosk_with_their_profile_qr(shop):
     with pytest.raises(DomainError) as wrong:
         services.badge_enrol(device=shop.device, qr=code, badge="55667788")
     assert wrong.value.code == "device_wrong_kind"
+
+
+def test_a_walk_in_squeezed_before_the_next_booking_below_the_minimum_length_is_refused(shop):
+    book(shop.machine, shop.binh, monday(10, 30), monday(11))  # 10:05 -> 10:30 is 25 minutes, below 30
+    answer = access(shop, AN)
+    assert answer["decision"] == "deny" and answer["reason"] == "duration_too_short"
+    assert not Booking.objects.filter(user=shop.an).exists()

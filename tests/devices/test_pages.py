@@ -101,3 +101,17 @@ def test_a_tile_says_offline_when_the_machines_interlock_is_silent(shop, at_mond
     tile = lab_occupancy(lab=shop.lab)["resources"][0]
     assert tile["state"]["state"] == "offline"
     assert tile["state"]["since"].startswith("2030-03-04T10:0")  # the last heartbeat, 10:05
+
+
+@pytest.mark.parametrize("model", ["device", "badge", "devicesession", "deviceevent", "allowlist"])
+def test_the_admin_lists_the_devices_models(client, shop, model, django_assert_max_num_queries):
+    from django.contrib.auth import get_user_model
+
+    book(shop.machine, shop.an, monday(10), monday(11))
+    access(shop, AN)
+    services.allow_list_issue(device=shop.device, hours=1)
+    admin = get_user_model().objects.create_superuser("root", "root@example.test", "pw")
+    client.force_login(admin)
+    with django_assert_max_num_queries(15):
+        response = client.get(reverse(f"admin:devices_{model}_changelist"))
+    assert response.status_code == 200
