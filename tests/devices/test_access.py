@@ -9,12 +9,13 @@ import pytest
 from django.utils import timezone
 
 from bookings.models import Booking, BookingEvent, BookingPolicy, BookingStatus, QuotaRule
+from core.errors import DomainError
 from devices import services
 from devices.models import DeviceEvent, DeviceSession
 from labs.models import Resource
 from labs.services import calendar_add_closure, calendar_add_maintenance, resource_set_status
 from tests.devices.conftest import access, book, monday
-from tests.factories import grant, make_user
+from tests.factories import grant
 
 pytestmark = pytest.mark.django_db
 
@@ -231,10 +232,7 @@ def test_every_refusal_is_logged_with_its_reason(shop):
 
 
 def test_a_device_may_act_only_for_its_own_machine(shop):
-    other = make_user("x")
-    assert other  # a machine elsewhere is named: refused before anything happens
-    from core.errors import DomainError
-
+    # A machine elsewhere is named: refused before anything happens.
     with pytest.raises(DomainError) as refused:
         services.device_access(device=shop.device, badge=AN, resource_id=shop.machine.pk + 1000)
     assert refused.value.code == "device_wrong_resource" and refused.value.status == 403
@@ -263,8 +261,6 @@ def test_a_member_registers_a_new_card_at_a_kiosk_with_their_profile_qr(shop):
     answer = services.badge_enrol(device=shop.kiosk, qr=code, badge="11 22 33 44")
     assert answer["who"] == "ANV"
     assert shop.an.badges.filter(uid="11223344", revoked_at__isnull=True).exists()
-    from core.errors import DomainError
-
     with pytest.raises(DomainError) as taken:
         services.badge_enrol(device=shop.kiosk, qr=services.profile_qr(user=shop.binh).uid, badge="11223344")
     assert taken.value.code == "badge_taken"
