@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bookings import rules
+from bookings.facts import RequestFacts, read_facts
 from bookings.models import ACTIVE_STATUSES, Booking, BookingStatus
 from bookings.policy import policy_for
 from bookings.selectors import resource_availability
@@ -169,20 +170,19 @@ def _session_plan(session: DeviceSession, user) -> Plan | Result:
     return deny("resource_in_use", until=until.isoformat() if until else None)
 
 
-def _machine_refusal(resource: Resource, user, now: datetime) -> Result | None:
+def _machine_refusal(resource: Resource, facts: RequestFacts, now: datetime) -> Result | None:
     """The engine's rules of the machine itself at ``now``: calendar (status, maintenance, closures,
     opening hours) and the required certifications, always required at the machine."""
     try:
-        rules.check_calendar(resource, now, now + PROBE)
+        rules.check_calendar(resource, now, now + PROBE, chains=facts.chain)
     except DomainError as exc:
         return deny(exc.code, **exc.details)
-    missing = rules.missing_certifications(resource, user, now)
+    missing = facts.missing_certifications
     return deny("certification_required", missing=missing) if missing else None
 
 
-def _booking_plan(resource: Resource, user, now: datetime) -> Plan | Result | None:
+def _booking_plan(resource: Resource, user, now: datetime, policy) -> Plan | Result | None:
     """The member's booking whose check-in window is open, or someone else's booking now; None for neither."""
-    policy = policy_for(resource.lab_id)
     around = list(
         Booking.objects.filter(resource=resource, status__in=ACTIVE_STATUSES)
         .filter(start__lte=now + policy.check_in_before, end__gt=now)
@@ -204,10 +204,13 @@ def judge_interlock(*, device: Device, user, now: datetime, session: DeviceSessi
     resource = device.resource
     if session is not None:
         return _session_plan(session, user)
-    refusal = _machine_refusal(resource, user, now)
+    # The engine's own facts of a request at this instant (calendar chain, certifications, policy):
+    # one statement (bookings/facts.py).
+    facts = read_facts(resource=resource, user=user, start=now, end=now + PROBE, now=now)
+    refusal = _machine_refusal(resource, facts, now)
     if refusal is not None:
         return refusal
-    booked = _booking_plan(resource, user, now)
+    booked = _booking_plan(resource, user, now, facts.policy)
     if booked is not None:
         return booked
     if not resource.walk_in_minutes:

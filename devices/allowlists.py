@@ -25,6 +25,7 @@ from django.db.models import Count, Q
 
 from bookings import rules
 from bookings.events import public_label
+from bookings.facts import read_facts
 from bookings.models import Booking, BookingStatus
 from bookings.policy import policy_for
 from bookings.selectors import resource_availability
@@ -111,12 +112,14 @@ def _walk_in_members(resource: Resource, now: datetime) -> list:
                 user_id__in=[m.user_id for m in members], status=BookingStatus.NO_SHOW, start__gte=since
             ).values_list("user_id", flat=True)
         )
-        scope = policy.scope(resource.lab_id)
         kept = []
         for member in members:
             if member.user_id in suspects:
+                facts = read_facts(
+                    resource=resource, user=member.user, start=now, end=now + timedelta(minutes=1), now=now
+                )
                 try:
-                    rules.check_ban(resource, member.user, policy, now, scope)
+                    rules.check_ban(resource, facts, now)
                 except DomainError:
                     continue
             kept.append(member)

@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("bookings", "0004_policy"),
-        ("labs", "0004_resource_usage_billing_and_walk_ins"),
+        ("labs", "0005_resource_usage_billing_and_walk_ins"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -16,6 +16,8 @@ from frontend.views.account import (  # noqa: F401
     waitlist_leave,
     waitlist_link,
 )
+from frontend.views.desk import booking_check_out_view as booking_check_out  # noqa: F401
+from frontend.views.desk import desk_check_in  # noqa: F401
 from frontend.views.devices import (  # noqa: F401
     manage_badges,
     manage_devices,
@@ -32,4 +34,4 @@ from frontend.views.manager import (  # noqa: F401
     manage_queue,
 )
 from frontend.views.organization import organization  # noqa: F401
-from frontend.views.public import find, healthz, home, lab_detail, resource_book, resource_detail  # noqa: F401
+from frontend.views.public import find, home, lab_detail, resource_book, resource_detail  # noqa: F401

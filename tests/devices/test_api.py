@@ -6,13 +6,13 @@ import uuid
 
 import pytest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from devices import services
 from devices.models import Device, DeviceSession
 from labs.models import Resource
 from tests.devices.conftest import book, monday
+from tests.factories import make_api_token
 
 pytestmark = pytest.mark.django_db
 
@@ -21,8 +21,7 @@ AN = "04A1B2C3"
 
 def user_client(user) -> APIClient:
     client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {make_api_token(user)}")
     return client
 
 

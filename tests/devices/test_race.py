@@ -17,7 +17,6 @@ from collections import Counter
 
 import pytest
 from django.db import connection, connections
-from rest_framework.authtoken.models import Token
 
 from bookings.models import ACTIVE_STATUSES, Booking
 from bookings.services import booking_request
@@ -26,7 +25,7 @@ from devices import services
 from labs.models import Audience, LabRole
 from tests.api.live import PORTS, daphne_servers, database_url
 from tests.devices.conftest import monday
-from tests.factories import make_equipment, make_lab, make_user, open_weekdays
+from tests.factories import make_api_token, make_equipment, make_lab, make_user, open_weekdays
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -135,7 +134,7 @@ def _post(url: str, auth: str, path: str, body: dict) -> tuple[int, dict]:
 
 def test_over_http_two_devices_and_a_web_booking_give_one_winner(race):
     tokens = [token for _device, token in race["devices"][:2]]
-    web = Token.objects.create(user=race["members"][-1]).key
+    web = make_api_token(race["members"][-1])
     booking = {"resource": race["machine"].pk, "start": monday(10, 30).isoformat(), "end": monday(11, 30).isoformat()}
     with daphne_servers(database_url(connection.settings_dict), count=2, start_port=PORTS.start + 60) as urls:
         results = _together(
