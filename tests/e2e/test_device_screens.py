@@ -85,8 +85,10 @@ def test_wall_screen_and_manager_page_follow_the_devices_live(transactional_db, 
                 ]
             },
         )
+        # A function with an argument, not a string to evaluate: the pages' Content-Security-Policy forbids eval.
         screen.wait_for_function(
-            f"document.querySelector('#tile-{laser.pk} [data-role=detail]').textContent.includes('running')",
+            "id => document.querySelector(`#tile-${id} [data-role=detail]`).textContent.includes('running')",
+            arg=laser.pk,
             timeout=5_000,
         )
         tile = screen.inner_text(f"#tile-{laser.pk}")
@@ -120,7 +122,8 @@ def test_wall_screen_and_manager_page_follow_the_devices_live(transactional_db, 
             },
         )
         desk.wait_for_function(
-            f"!document.querySelector(\"tr[data-device-id='{_laser_device.pk}']\").textContent.includes('ANV')",
+            "id => !document.querySelector(`tr[data-device-id='${id}']`).textContent.includes('ANV')",
+            arg=_laser_device.pk,
             timeout=5_000,
         )
         desk.select_option("#id_target", label="Máy phay CNC — EIU FabLab")
