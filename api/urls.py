@@ -30,6 +30,16 @@ from api.views.catalogue import (
     SpaceViewSet,
 )
 from api.views.certifications import CertificationGrantViewSet, CertificationViewSet
+from api.views.devices import (
+    BadgeViewSet,
+    DeviceAccessView,
+    DeviceAllowListView,
+    DeviceEnrolView,
+    DeviceEventsView,
+    DeviceHeartbeatView,
+    DeviceKeyView,
+    DeviceViewSet,
+)
 from api.views.errors import not_found
 from api.views.feeds import FeedView
 from api.views.index import ApiIndexView
@@ -64,6 +74,8 @@ router.register("me/feeds", FeedTokenViewSet, basename="feed-token")
 router.register("statements", StatementViewSet, basename="statement")
 router.register("vat-rates", VatRateViewSet, basename="vat-rate")
 router.register("billing/bank-notifications/review", BankNotificationReviewViewSet, basename="bank-notification-review")
+router.register("devices", DeviceViewSet, basename="device")
+router.register("badges", BadgeViewSet, basename="badge")
 
 urlpatterns = [
     path("", ApiIndexView.as_view(), name="index"),
@@ -81,6 +93,13 @@ urlpatterns = [
     path("exports/members/", MembersExportView.as_view(), name="export-members"),
     path("exports/certifications/", CertificationsExportView.as_view(), name="export-certifications"),
     path("billing/bank-notifications/", BankNotificationView.as_view(), name="bank-notifications"),
+    # What machines call (Authorization: Device <token>), apart from what people call.
+    path("device/access/", DeviceAccessView.as_view(), name="device-access"),
+    path("device/events/", DeviceEventsView.as_view(), name="device-events"),
+    path("device/heartbeat/", DeviceHeartbeatView.as_view(), name="device-heartbeat"),
+    path("device/allow-list/", DeviceAllowListView.as_view(), name="device-allow-list"),
+    path("device/key/", DeviceKeyView.as_view(), name="device-key"),
+    path("device/enrol/", DeviceEnrolView.as_view(), name="device-enrol"),
     re_path(r"^feeds/(?P<token>[A-Za-z0-9_\-]{1,64})\.ics$", FeedView.as_view(), name="feed"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The documentation pages build their styles at run time (style elements) and ReDoc starts a worker

@@ -103,6 +103,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Khoảng thời gian chờ ngắn hơn thời lượng muốn đặt.",
         "The waiting window is shorter than the wanted duration.",
     ),
+    "approval_required": (
+        "Thiết bị này cần quản lý duyệt trước: vui lòng đặt lịch trên labshare.",
+        "This machine needs a manager's approval first: please book it on labshare.",
+    ),
     "slot_held": (
         "Khung giờ này đang được giữ cho người trong danh sách chờ.",
         "This slot is being held for someone on the waitlist.",

@@ -91,6 +91,6 @@ def booking_preview(
         missing = list(resource.required_certifications.filter(code__in=codes).order_by("name_vi"))
     return BookingPreview(
         needs_approval=approval,
-        quote=quote_from(facts=facts, start=start, end=end),
+        quote=quote_from(facts=facts, start=start, end=end, basis=resource.price_basis),
         missing_certifications=missing,
     )

@@ -14,6 +14,11 @@ How a price is made (all integers of đồng, no decimals):
 
 The organisation a booking is billed to does not change the rate: the audience does.
 The price is fixed on the booking (``price_vnd``, ``price_details``) when it is confirmed.
+
+A resource's ``price_basis`` says what is billed: the booked time (above), the use its device
+measured, or the longer of the two. Every quote names its ``basis``; for a measured basis the quote
+is an ``estimate`` made on the booked time, and the device session's end writes the final amount
+on the booking (devices/pricing.py).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.utils import timezone
 
 from bookings.facts import RequestFacts, read_facts
-from labs.models import Organization, Resource
+from labs.models import Organization, PriceBasis, Resource
 
 
 def round_vnd(amount: Decimal) -> int:
@@ -36,8 +41,11 @@ def _hours_text(hours: Decimal) -> str:
     return format(hours.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP).normalize(), "f")
 
 
-def quote_from(*, facts: RequestFacts, start: datetime, end: datetime) -> dict:
-    """The price of [start, end) from the request's facts (rate and sponsor already read), with how it was made."""
+def quote_from(*, facts: RequestFacts, start: datetime, end: datetime, basis: str = PriceBasis.BOOKED) -> dict:
+    """The price of [start, end) from the request's facts (rate and sponsor already read), with how it was made.
+
+    ``basis``: the resource's price basis, which the quote names (an ``estimate`` unless booked time).
+    """
     hours = Decimal(int((end - start).total_seconds())) / Decimal(3600)
     result = {
         "price_vnd": 0,
@@ -49,7 +57,11 @@ def quote_from(*, facts: RequestFacts, start: datetime, end: datetime) -> dict:
         "gross_vnd": 0,
         "audience": facts.audience,
         "currency": "VND",
+        "basis": str(basis),
     }
+    if basis != PriceBasis.BOOKED:
+        # The amount that counts follows the machine's measured use; this one is on the booked time.
+        result["estimate"] = True
     rate = facts.hourly_rate_vnd
     if rate is None:
         return result
@@ -76,4 +88,4 @@ def quote(
     callers can pass what they have.
     """
     facts = read_facts(resource=resource, user=user, start=start, end=end, now=timezone.now())
-    return quote_from(facts=facts, start=start, end=end)
+    return quote_from(facts=facts, start=start, end=end, basis=resource.price_basis)

@@ -51,8 +51,20 @@ def check_interval(start: datetime, end: datetime) -> None:
         raise DomainError("invalid_interval", start=start.isoformat(), end=end.isoformat())
 
 
-def check_timing(resource: Resource, start: datetime, now: datetime) -> None:
-    """Not in the past, at least the lead time ahead, not beyond the booking horizon."""
+#: How far a walk-in's start may be from "now" (the device's instant): it starts when the member is at the machine.
+WALK_IN_TOLERANCE = timedelta(minutes=1)
+
+
+def check_timing(resource: Resource, start: datetime, now: datetime, *, walk_in: bool = False) -> None:
+    """Not in the past, at least the lead time ahead, not beyond the booking horizon.
+
+    A walk-in (a member starting a free machine at its device) starts at ``now`` itself: no
+    lead time, and never more than a minute away from the instant the device saw the member.
+    """
+    if walk_in:
+        if abs(start - now) > WALK_IN_TOLERANCE:
+            raise DomainError("in_the_past", start=_iso(start, resource))
+        return
     if start < now:
         raise DomainError("in_the_past", start=_iso(start, resource))
     if resource.lead_time and start < now + resource.lead_time:
@@ -63,8 +75,9 @@ def check_timing(resource: Resource, start: datetime, now: datetime) -> None:
         raise DomainError("horizon", latest=_iso(now + resource.horizon, resource), horizon_days=resource.horizon.days)
 
 
-def check_duration(resource: Resource, start: datetime, end: datetime) -> None:
-    """Between the resource's minimum and maximum duration, both ends on its slot grid."""
+def check_duration(resource: Resource, start: datetime, end: datetime, *, walk_in: bool = False) -> None:
+    """Between the resource's minimum and maximum duration, both ends on its slot grid (a walk-in's end only:
+    it starts whenever the member arrives)."""
     duration = end - start
     if duration < resource.min_duration:
         raise DomainError("duration_too_short", minimum_minutes=_minutes(resource.min_duration))
@@ -72,7 +85,7 @@ def check_duration(resource: Resource, start: datetime, end: datetime) -> None:
         raise DomainError("duration_too_long", maximum_minutes=_minutes(resource.max_duration))
     # The grid starts at the lab's local midnight, so 30-minute slots are :00 and :30 on the wall clock.
     tz = resource.lab.tz
-    for moment in (start, end):
+    for moment in (end,) if walk_in else (start, end):
         local = moment.astimezone(tz).replace(tzinfo=None)
         if (local - local.replace(hour=0, minute=0, second=0, microsecond=0)) % resource.slot_granularity:
             raise DomainError("slot_granularity", granularity_minutes=_minutes(resource.slot_granularity))
@@ -147,12 +160,15 @@ def check_hold(resource: Resource, facts: RequestFacts) -> None:
         raise DomainError("slot_held", until=_iso(facts.hold, resource))
 
 
-def check_request(*, resource: Resource, start: datetime, end: datetime, now: datetime, facts: RequestFacts) -> None:
+def check_request(
+    *, resource: Resource, start: datetime, end: datetime, now: datetime, facts: RequestFacts, walk_in: bool = False
+) -> None:
     """Every rule that needs no lock, on the facts of the request: times, durations, calendars,
-    certifications, a no-show ban, a legacy seat and a waitlist hold."""
+    certifications, a no-show ban, a legacy seat and a waitlist hold. ``walk_in``: a booking made at
+    the machine, starting at ``now`` (see ``check_timing``)."""
     check_interval(start, end)
-    check_timing(resource, start, now)
-    check_duration(resource, start, end)
+    check_timing(resource, start, now, walk_in=walk_in)
+    check_duration(resource, start, end, walk_in=walk_in)
     check_calendar(resource, start, end, chains=facts.chain)
     check_certifications(resource, facts)
     check_ban(resource, facts, now)

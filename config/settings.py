@@ -108,6 +108,10 @@ LABSHARE_BANK_WEBHOOK_SECRET = env_str("LABSHARE_BANK_WEBHOOK_SECRET") or ""
 # A notification older (or newer) than this many seconds is refused: a captured request cannot be replayed later.
 LABSHARE_BANK_WEBHOOK_TOLERANCE = env_int("LABSHARE_BANK_WEBHOOK_TOLERANCE", 300, minimum=1)
 
+# --- Devices at the machines (devices/) -----------------------------------------------------
+# The Ed25519 seed (base64 of 32 bytes) that signs devices' allow-lists; unset: derived from SECRET_KEY.
+LABSHARE_DEVICE_SIGNING_KEY = env_str("LABSHARE_DEVICE_SIGNING_KEY") or None
+
 # --- Applications ----------------------------------------------------------------------------
 INSTALLED_APPS = [
     "daphne",
@@ -136,6 +140,7 @@ INSTALLED_APPS = [
     "reports",
     "import_export",
     "ops",
+    "devices",
     "api",
     "frontend",
     "demo",
@@ -285,6 +290,8 @@ SPECTACULAR_SETTINGS = {
         "StatementStatusEnum": "billing.models.StatementStatus",
         "StatementLineKindEnum": "billing.models.LineKind",
         "BankNotificationStatusEnum": "billing.models.BankNotification.Status",
+        "DeviceKindEnum": "devices.models.Device.Kind",
+        "BadgeKindEnum": "devices.models.Badge.Kind",
     },
 }
 

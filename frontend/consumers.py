@@ -150,6 +150,9 @@ class _LiveConsumer(AsyncJsonWebsocketConsumer):
     async def resource_state(self, event) -> None:
         await self.send(text_data=event["text"])
 
+    async def device_state(self, event) -> None:
+        await self.send(text_data=event["text"])
+
 
 class LabOccupancyConsumer(_LiveConsumer):
     """/ws/labs/<slug>/: one lab's (or center's) occupancy for a logged-in user or a display token."""

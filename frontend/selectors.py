@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from bookings.events import booking_public_dict, public_label
 from bookings.models import ACTIVE_STATUSES, Booking, BookingStatus
+from devices.selectors import resource_devices
 from labs import tree
 from labs.calendars import resource_calendars
 from labs.live import SCHEMA_VERSION, local_day
@@ -19,7 +20,7 @@ from labs.models import Lab, Resource
 SCHEDULE_STATUSES = (*ACTIVE_STATUSES, BookingStatus.COMPLETED)
 
 #: The states a tile can be in (frontend/static/frontend/screen.js computes the same ones).
-STATES = ("free", "booked_next", "awaiting_check_in", "in_use", "maintenance", "down", "closed")
+STATES = ("free", "booked_next", "awaiting_check_in", "in_use", "maintenance", "down", "closed", "offline")
 
 
 def _iso(moment: datetime | None, tz) -> str | None:
@@ -75,7 +76,26 @@ def _booking_state(bookings: list[dict], now: datetime) -> dict | None:
     }
 
 
-def _resource_state_without_next(*, status, bookings, maintenance, closures, open_hours, now) -> dict:
+def _device_state(devices) -> dict | None:
+    """ "offline" (an interlock of the machine is silent: nobody knows whether it runs) or "in use" by a
+    device session, else None. ``devices``: as devices.selectors.device_public_dict gives them."""
+    silent = next((d for d in devices if not d["online"]), None)
+    if silent is not None:
+        return {"state": "offline", "since": silent["last_seen_at"]}
+    running = next((d["session"] for d in devices if d["session"]), None)
+    if running is None:
+        return None
+    return {
+        "state": "in_use",
+        "device": True,
+        "who": running["who"],
+        "until": running["until"],
+        "booking_id": running["booking_id"],
+        "signal": running["signal"],
+    }
+
+
+def _resource_state_without_next(*, status, bookings, maintenance, closures, open_hours, now, devices=()) -> dict:
     if status in (Resource.Status.DOWN, Resource.Status.RETIRED):
         return {"state": "down"}
     if status == Resource.Status.MAINTENANCE:
@@ -83,6 +103,9 @@ def _resource_state_without_next(*, status, bookings, maintenance, closures, ope
     window = next((m for m in maintenance if _covers(m, now)), None)
     if window is not None:
         return {"state": "maintenance", "until": window["end"]}
+    measured = _device_state(devices)
+    if measured is not None:
+        return measured
     booked = _booking_state(bookings, now)
     if booked is not None:
         return booked
@@ -99,15 +122,23 @@ def resource_state(
     closures: list[dict],
     open_hours: list[dict],
     now: datetime,
+    devices: list[dict] | None = None,
 ) -> dict:
     """The state of one tile at ``now`` from what the screen holds (the same rules as screen.js).
 
-    Precedence: down > maintenance > in use (checked in) > awaiting check-in (a booking has
-    started, nobody checked in yet) > closed > booked next (later today) > free.
+    Precedence: down > maintenance > offline (the machine's interlock is silent) > in use (a device
+    session runs, or a booking is checked in) > awaiting check-in (a booking has started, nobody
+    checked in yet) > closed > booked next (later today) > free. ``devices``: the machine's interlocks.
     """
     following = _next_booking(bookings, now)
     state = _resource_state_without_next(
-        status=status, bookings=bookings, maintenance=maintenance, closures=closures, open_hours=open_hours, now=now
+        status=status,
+        bookings=bookings,
+        maintenance=maintenance,
+        closures=closures,
+        open_hours=open_hours,
+        now=now,
+        devices=devices or (),
     )
     if state["state"] == "free":
         if following is None:
@@ -184,7 +215,7 @@ def _category(resource: Resource) -> dict | None:
     return {"vi": category.name_vi, "en": category.name_en or category.name_vi} if category else None
 
 
-def _tile(resource: Resource, calendar, bookings: list[dict], tz, at: datetime) -> dict:
+def _tile(resource: Resource, calendar, bookings: list[dict], tz, at: datetime, devices: list[dict]) -> dict:
     """One resource's tile: what it is, today's schedule and its state now."""
     maintenance = _windows(calendar.maintenance, tz) if calendar else []
     closures = _windows(calendar.closures, tz) if calendar else []
@@ -196,6 +227,7 @@ def _tile(resource: Resource, calendar, bookings: list[dict], tz, at: datetime) 
         closures=closures,
         open_hours=open_hours,
         now=at,
+        devices=devices,
     )
     return {
         "id": resource.pk,
@@ -211,6 +243,7 @@ def _tile(resource: Resource, calendar, bookings: list[dict], tz, at: datetime) 
         "maintenance": maintenance,
         "closures": closures,
         "open": open_hours,
+        "devices": devices,
         "state": state,
     }
 
@@ -227,7 +260,8 @@ def lab_occupancy(*, lab: Lab, at: datetime | None = None) -> dict:
     labs, resources = lab_resources(lab=lab)
     calendars = resource_calendars(resources, day_start, day_end) if resources else {}
     bookings = _todays_bookings(resources, day_start, day_end, tz)
-    items = [_tile(r, calendars.get(r.pk), bookings[r.pk], tz, at) for r in resources]
+    devices = resource_devices([r.pk for r in resources], lambda _resource_id: tz)
+    items = [_tile(r, calendars.get(r.pk), bookings[r.pk], tz, at, devices.get(r.pk, [])) for r in resources]
     return {
         "v": SCHEMA_VERSION,
         "type": "snapshot",

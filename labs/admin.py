@@ -146,7 +146,7 @@ class ResourceRateInline(admin.TabularInline):
 
     model = ResourceRate
     extra = 0
-    fields = ["audience", "hourly_rate_vnd"]
+    fields = ["audience", "hourly_rate_vnd", "busy_hourly_rate_vnd", "idle_hourly_rate_vnd"]
 
 
 class CertificationGrantInline(admin.TabularInline):
@@ -366,6 +366,7 @@ class ResourceAdmin(LabScopedAdmin):
         "approval_policy",
         "approval_audiences",
         "required_certifications",
+        ("price_basis", "walk_in_minutes"),
     ]
 
     def get_fieldsets(self, request, obj=None):

@@ -312,6 +312,14 @@ class CertificationGrant(models.Model):
         return f"{self.certification} — {self.user}"
 
 
+class PriceBasis(models.TextChoices):
+    """What a booking of a resource is billed on (bookings/pricing.py, devices/pricing.py)."""
+
+    BOOKED = "booked", _("Booked time")
+    MEASURED = "measured", _("Measured use")
+    LONGER = "longer", _("The longer of booked time and measured use")
+
+
 class Resource(BilingualNameMixin):
     """Anything bookable: a machine, a bench, a room. Carries its booking rules and its own calendar."""
 
@@ -383,6 +391,22 @@ class Resource(BilingualNameMixin):
     )
     required_certifications = models.ManyToManyField(
         Certification, verbose_name=_("required certifications"), blank=True, related_name="resources"
+    )
+    # Machines with a device (devices/): what a booking is billed on, and walk-ins at the machine.
+    price_basis = models.CharField(
+        _("price basis"),
+        max_length=20,
+        choices=PriceBasis.choices,
+        default=PriceBasis.BOOKED,
+        help_text=_("Booked time, the use the machine's device measured, or the longer of the two"),
+    )
+    walk_in_minutes = models.PositiveIntegerField(
+        _("walk-in length (minutes)"),
+        default=0,
+        help_text=_(
+            "0: no walk-ins. Otherwise a member without a booking may start the free machine at its device, "
+            "which books it on the spot for this long (every booking rule still applies)"
+        ),
     )
     calendar = models.OneToOneField(
         Calendar,
@@ -480,6 +504,10 @@ class ResourceRate(models.Model):
     resource = models.ForeignKey(Resource, verbose_name=_("resource"), on_delete=models.CASCADE, related_name="rates")
     audience = models.CharField(_("audience"), max_length=20, choices=Audience.choices)
     hourly_rate_vnd = models.PositiveBigIntegerField(_("hourly rate (VND)"))
+    # Optional rates for measured use (price basis "measured" or "longer"): the time the device
+    # saw the machine busy and idle. Empty: the hourly rate.
+    busy_hourly_rate_vnd = models.PositiveBigIntegerField(_("busy hourly rate (VND)"), null=True, blank=True)
+    idle_hourly_rate_vnd = models.PositiveBigIntegerField(_("idle hourly rate (VND)"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("hourly rate")

@@ -34,4 +34,5 @@ LIVE_API = block(0, 100)  # daphne for HTTP-level tests and benchmarks (tests/ap
 WALL_SCREEN = block(100, 50)  # daphne for the wall-screen browser test
 REDIS = block(150, 50)  # throw-away redis-server
 BROWSER = block(200, 100)  # daphne for the browser journeys (tests/e2e)
-SPARE = block(300, 100)  # for new kinds of servers: take a sub-range and name it here
+DEVICE_CLIENT = block(300, 20)  # daphne for the reference device client's end-to-end test (tests/tools)
+SPARE = block(320, 80)  # for new kinds of servers: take a sub-range and name it here

@@ -176,7 +176,7 @@ def _recheck_hold_after_write(booking: Booking, *, exclusive: bool = False) -> N
         raise DomainError("slot_held", until=entry.offer_expires_at.astimezone(booking.resource.lab.tz).isoformat())
 
 
-def check_and_lock(*, resource, user, start, end, now, facts: RequestFacts, exclude_pk=None) -> None:
+def check_and_lock(*, resource, user, start, end, now, facts: RequestFacts, exclude_pk=None, walk_in=False) -> None:
     """Every rule for [start, end): the facts' rules, then (for seats, spaces and quotas only) the counts
     under the locks they need.
 
@@ -186,7 +186,7 @@ def check_and_lock(*, resource, user, start, end, now, facts: RequestFacts, excl
     slot is refused at once instead of inserting a row the holder's own booking would wait for.
     :func:`_recheck_hold_after_write` then closes the race with an offer made meanwhile.
     """
-    rules.check_request(resource=resource, start=start, end=end, now=now, facts=facts)
+    rules.check_request(resource=resource, start=start, end=end, now=now, facts=facts, walk_in=walk_in)
     quotas = rules.applicable_quotas(resource, facts)
     space_id, contents = selectors.related_spaces(resource)
     if not rules.needs_counting(resource, quotas, space_id, contents):
@@ -282,8 +282,13 @@ def booking_request(
     actor=None,
     waitlist_entry=None,
     series=None,
+    walk_in_at: datetime | None = None,
 ) -> Booking:
     """Book ``resource`` for [start, end) after checking every rule; ``requested`` or ``confirmed``.
+
+    ``walk_in_at``: a walk-in at the machine's device, starting then (``start`` is that instant, off
+    the slot grid; every rule is judged as at that instant). A walk-in is never a request: where the
+    resource needs approval it is refused with ``approval_required``.
 
     ``actor`` is who acts when not the user (lab staff or a manager booking on their behalf).
     ``organization``: who pays — left out, the member's default (their company, else nobody); None,
@@ -293,13 +298,17 @@ def booking_request(
     """
     rules.check_interval(start, end)
     source = _actor_source(actor=actor, user=user, resource=resource)
-    now = timezone.now()
+    now = walk_in_at or timezone.now()
     with lock_errors(), transaction.atomic():
         # Everything the rules, the approval and the price need, in one statement (bookings/facts.py).
         facts = read_facts(resource=resource, user=user, start=start, end=end, now=now, actor=actor)
         organization = billed_organization(user, organization, facts=facts, actor=actor)
-        check_and_lock(resource=resource, user=user, start=start, end=end, now=now, facts=facts)
+        check_and_lock(
+            resource=resource, user=user, start=start, end=end, now=now, facts=facts, walk_in=walk_in_at is not None
+        )
         approval = rules.needs_approval(resource=resource, facts=facts)
+        if approval and walk_in_at is not None:
+            raise DomainError("approval_required")
         booking = Booking(
             resource=resource,
             user=user,
@@ -315,7 +324,7 @@ def booking_request(
             expires_at=min(now + facts.policy.request_hold, start) if approval else None,
         )
         if not approval:
-            booking.price_details = pricing.quote_from(facts=facts, start=start, end=end)
+            booking.price_details = pricing.quote_from(facts=facts, start=start, end=end, basis=resource.price_basis)
             booking.price_vnd = booking.price_details["price_vnd"]
         _insert_guarded(booking)
         notify = ("requested", "approval_needed") if approval else ("confirmed",)
@@ -323,6 +332,8 @@ def booking_request(
         # The queue lock, then (a new snapshot) the audit row, the jobs and the hold read again (bookings/locks.py, 4).
         locks.lock_queue(booking.resource_id, shared=True)
         details = {"waitlist_entry": waitlist_entry.pk} if waitlist_entry is not None else {}
+        if walk_in_at is not None:
+            details["walk_in"] = True
         _record_queue_and_recheck_hold(
             booking, jobs_to_defer=change_jobs, actor=actor or user, source=source, at=now, **details
         )
@@ -599,5 +610,7 @@ def _reprice_or_requeue(locked: Booking, *, previous: str, as_manager: bool, now
         # Moving a request does not extend its hold.
         locked.expires_at = min(locked.expires_at or locked.start, locked.start)
     else:
-        locked.price_details = pricing.quote_from(facts=facts, start=locked.start, end=locked.end)
+        locked.price_details = pricing.quote_from(
+            facts=facts, start=locked.start, end=locked.end, basis=locked.resource.price_basis
+        )
         locked.price_vnd = locked.price_details["price_vnd"]

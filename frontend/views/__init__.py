@@ -18,6 +18,13 @@ from frontend.views.account import (  # noqa: F401
 )
 from frontend.views.desk import booking_check_out_view as booking_check_out  # noqa: F401
 from frontend.views.desk import desk_check_in  # noqa: F401
+from frontend.views.devices import (  # noqa: F401
+    manage_badges,
+    manage_devices,
+    manage_devices_list,
+    profile_badge_revoke,
+    profile_qr_rotate,
+)
 from frontend.views.manager import (  # noqa: F401
     booking_decide,
     manage_certifications,

@@ -20,6 +20,7 @@ from core.errors import DomainError
 from frontend import selectors_web as web
 from frontend.forms import IntervalForm, ProfileForm, ReasonForm
 from frontend.views.common import is_htmx, language
+from frontend.views.devices import profile_badges_context
 from labs.selectors import managed_lab_ids
 from labs.services import member_set_language, member_update_profile
 
@@ -71,7 +72,12 @@ def profile(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "frontend/profile.html",
-        {"member": member, "form": form, "grants": web.my_certifications(request.user)},
+        {
+            "member": member,
+            "form": form,
+            "grants": web.my_certifications(request.user),
+            **profile_badges_context(request.user),
+        },
     )
 
 

@@ -48,6 +48,7 @@ def test_price_is_the_audiences_hourly_rate_times_the_hours(lab):
         "gross_vnd": 600_000,
         "audience": Audience.SME,
         "currency": "VND",
+        "basis": "booked",
     }
 
 

@@ -40,7 +40,7 @@
     data.resources.forEach(function (r) {
       resources[r.id] = {
         id: r.id, status: r.status, bookings: r.bookings.slice(), maintenance: r.maintenance.slice(),
-        closures: r.closures.slice(), open: r.open.slice()
+        closures: r.closures.slice(), open: r.open.slice(), devices: (r.devices || []).slice()
       };
     });
     dayEnd = ms(data.day.end);
@@ -59,6 +59,10 @@
     if (r.status === "maintenance") return { state: "maintenance", until: null, next: following };
     var win = r.maintenance.filter(function (m) { return covers(m, now); })[0];
     if (win) return { state: "maintenance", until: win.end, next: following };
+    var silent = r.devices.filter(function (d) { return !d.online; })[0];
+    if (silent) return { state: "offline", since: silent.last_seen_at, next: following };
+    var running = r.devices.filter(function (d) { return d.session; })[0];
+    if (running) return { state: "in_use", device: true, who: running.session.who, until: running.session.until, signal: running.session.signal, next: following };
     var using = r.bookings.filter(function (b) { return b.status === "checked_in" && !b.checked_out_at; })[0];
     if (using) return { state: "in_use", who: using.who, until: using.end, next: following };
     var started = r.bookings.filter(function (b) {
@@ -78,12 +82,17 @@
     awaiting_check_in: ["Đã đặt, chờ nhận máy", "Booked, awaiting check-in"],
     maintenance: ["Bảo trì", "Maintenance"],
     down: ["Hỏng", "Out of order"],
-    closed: ["Đóng cửa", "Closed"]
+    closed: ["Đóng cửa", "Closed"],
+    offline: ["Thiết bị mất kết nối", "Device offline"],
+    in_use_device: ["Đang sử dụng (thiết bị)", "In use (device)"]
   };
 
   function detailOf(s) {
     switch (s.state) {
-      case "in_use": return s.who + " · đến / until " + hhmm(s.until);
+      case "in_use":
+        return s.who + (s.until ? " · đến / until " + hhmm(s.until) : "") +
+          (s.signal === "busy" ? " · đang chạy / running" : s.signal === "idle" ? " · đang chờ / idle" : "");
+      case "offline": return s.since ? "Từ / Since " + hhmm(s.since) : "";
       case "awaiting_check_in": return s.who + (s.approved ? "" : " · chờ duyệt / pending") + " · đến / until " + hhmm(s.until);
       case "booked_next": return "Lúc / At " + hhmm(s.at) + " · " + s.who;
       case "maintenance": return s.until ? "đến / until " + hhmm(s.until) : "";
@@ -99,7 +108,9 @@
     awaiting_check_in: ["Chờ nhận", "Check-in"],
     maintenance: ["Bảo trì", "Service"],
     down: ["Hỏng", "Down"],
-    closed: ["Đóng cửa", "Closed"]
+    closed: ["Đóng cửa", "Closed"],
+    offline: ["Mất kết nối", "Offline"],
+    in_use_device: ["Đang dùng (TB)", "In use (dev.)"]
   };
 
   function briefOf(s) {
@@ -108,6 +119,7 @@
       case "awaiting_check_in": return s.who + " → " + hhmm(s.until);
       case "booked_next": return "→ " + hhmm(s.at);
       case "maintenance": return s.until ? "→ " + hhmm(s.until) : "";
+      case "offline": return s.since ? "⋯ " + hhmm(s.since) : "";
       default: return "";
     }
   }
@@ -133,13 +145,15 @@
       if (s.state === "in_use") inUse += 1;
       nextFlip = Math.min(nextFlip, boundaries(r, now));
       var tile = document.getElementById("tile-" + id) || createTile(id);
-      var cls = "tile state-" + s.state;
+      var cls = "tile state-" + s.state + (s.device ? " by-device" : "");
       if (tile.className.indexOf("flash") >= 0) cls += " flash";
-      if (tile.getAttribute("data-state") !== s.state) {
-        tile.setAttribute("data-state", s.state);
+      // "In use" as the machine's device measures it reads differently from a checked-in booking.
+      var shown = s.device ? "in_use_device" : s.state;
+      if (tile.getAttribute("data-state") !== shown) {
+        tile.setAttribute("data-state", shown);
         tile.className = cls;
       }
-      setLabel(tile, compact ? SHORT[s.state] : LABELS[s.state]);
+      setLabel(tile, compact ? SHORT[shown] : LABELS[shown]);
       setText(tile, "brief", briefOf(s));
       setText(tile, "detail", detailOf(s));
       setText(tile, "next", s.next && s.state !== "booked_next" ? "Tiếp theo / Next " + hhmm(s.next.start) + " · " + s.next.who : "");
@@ -221,6 +235,16 @@
     r.status = msg.resource.status;
     r.maintenance = msg.resource.maintenance || [];
     flash(msg.resource.id);
+    render();
+  }
+
+  /* A device's news: online or not, its running session (who, until, busy or idle). */
+  function onDeviceState(msg) {
+    var r = resources[msg.resource_id];
+    if (!r) return;
+    r.devices = r.devices.filter(function (d) { return d.id !== msg.device.id; });
+    if (!msg.device.revoked) r.devices.push(msg.device);
+    flash(msg.resource_id);
     render();
   }
 
@@ -386,6 +410,8 @@
         onBookingChanged(msg);
       } else if (msg.type === "resource.state") {
         onResourceState(msg);
+      } else if (msg.type === "device.state") {
+        onDeviceState(msg);
       }
     };
     ws.onclose = function (event) {

@@ -32,6 +32,8 @@
   function liveRegion(element) {
     var path = element.getAttribute("data-live-socket");
     var refreshUrl = element.getAttribute("data-live-refresh");
+    // The message types that refresh this region (data-live-types, comma-separated), else booking changes.
+    var types = (element.getAttribute("data-live-types") || "booking.changed,approval.changed,queue.changed").split(",");
     if (!path || !window.WebSocket) { return; }
     var delay = 1000;
     function refresh() {
@@ -50,7 +52,7 @@
       socket.onmessage = function (message) {
         var data;
         try { data = JSON.parse(message.data); } catch (e) { return; }
-        if (data && (data.type === "booking.changed" || data.type === "approval.changed" || data.type === "queue.changed")) {
+        if (data && types.indexOf(data.type) >= 0) {
           refresh();
         }
       };

@@ -1,0 +1,1 @@
+"""Devices at the machines: interlocks and kiosks, badges, measured sessions, offline allow-lists."""

@@ -1,0 +1,113 @@
+"""Device news for the rest of the system: ``device.state`` to live screens (after commit) and ``device.*`` hooks.
+
+``device.state`` (schema version 1, documented in frontend/LIVE.md) goes to ``lab.<id>`` of the
+device's lab and every center above it (wall screens) and to ``approvals.<lab id>`` (managers'
+pages), like the booking events. It carries the device as screens may see it: online or not, and
+the running session with initials only. The hooks (``core.hooks``) carry ids and UTC times for the
+apps that deliver them (webhooks).
+"""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from bookings.events import approvals_group
+from core import hooks, live
+from devices.models import Device
+from devices.selectors import device_public_dict, open_session
+from labs import tree
+from labs.live import SCHEMA_VERSION, lab_group
+
+#: What ``device.state`` messages and ``device.*`` hooks say happened.
+DEVICE_CHANGES = frozenset(
+    {
+        "registered",
+        "token_rotated",
+        "revoked",
+        "online",
+        "offline",
+        "access_allowed",
+        "access_denied",
+        "session_started",
+        "session_busy",
+        "session_idle",
+        "session_ended",
+        "badge_enrolled",
+    }
+)
+
+
+#: ``session=`` for "read the running session after the commit" (the caller does not have it at hand).
+LOOK_UP = object()
+
+
+def _message(device, session, change: str) -> dict:
+    tz = device.lab.tz
+    return {
+        "v": SCHEMA_VERSION,
+        "type": "device.state",
+        "change": change,
+        "lab_id": device.lab_id,
+        "resource_id": device.resource_id,
+        "sent_at": timezone.now().astimezone(tz).isoformat(),
+        "device": {**device_public_dict(device, session, tz), "revoked": device.revoked_at is not None},
+    }
+
+
+def _groups(lab_id: int) -> list[str]:
+    return [lab_group(i) for i in tree.ancestor_ids(lab_id)] + [approvals_group(lab_id)]
+
+
+def publish_device_state(device, *, change: str, session=LOOK_UP) -> None:
+    """Tell the screens and the managers' pages about the device once the transaction commits.
+
+    With ``session`` (the running session, or None) the message is made now, as things are at this
+    change (and costs no query after the commit but the lab's ancestors); without it, the device and
+    its session are read after the commit.
+    """
+    if change not in DEVICE_CHANGES:
+        raise ValueError(f"unknown device change {change!r}")
+    device_id, lab_id = device.pk, device.lab_id
+    made = _message(device, session, change) if session is not LOOK_UP else None
+
+    def build() -> list[live.Delivery]:
+        if made is not None:
+            return [(_groups(lab_id), made)]
+        current = Device.objects.select_related("lab").filter(pk=device_id).first()
+        if current is None:
+            return []
+        running = open_session(current) if current.resource_id else None
+        return [(_groups(current.lab_id), _message(current, running, change))]
+
+    live.send_on_commit(build, what=f"device.state for device {device_id}")
+
+
+def _plain(value):
+    """A fact as JSON-ready data (times in ISO 8601, ids as text)."""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, (str, int, float, bool, type(None), list, dict)):
+        return value
+    return str(value)
+
+
+def announce(device, change: str, **facts) -> None:
+    """``device.<change>`` to in-transaction subscribers (webhooks): the device, its machine and lab, and ``facts``."""
+    if change not in DEVICE_CHANGES:
+        raise ValueError(f"unknown device change {change!r}")
+    payload = {
+        "change": change,
+        "device_id": device.pk,
+        "device_kind": device.kind,
+        "lab_id": device.lab_id,
+        "resource_id": device.resource_id,
+        **{key: _plain(value) for key, value in facts.items()},
+    }
+    hooks.announce(f"device.{change}", payload)
+
+
+def tell(device, change: str, *, screens: bool = True, session=LOOK_UP, **facts) -> None:
+    """Both at once: the hook now (in the transaction) and, when ``screens``, the live message after commit."""
+    announce(device, change, **facts)
+    if screens:
+        publish_device_state(device, change=change, session=session)
