@@ -32,6 +32,8 @@ KINDS = (
     "expired",
     "approval_needed",
 )
+#: Reminders are sent only to people who agreed to e-mail reminders (Member.email_reminders).
+REMINDER_KINDS = frozenset({"reminder_24h", "reminder_1h"})
 #: Kinds that carry a calendar attachment, and the iTIP method it uses.
 _ICS_METHOD = {"confirmed": "REQUEST", "rescheduled": "REQUEST", "cancelled": "CANCEL"}
 
@@ -125,6 +127,12 @@ def _location(resource, language: str) -> str:
     if lab.address:
         parts.append(lab.address)
     return ", ".join(parts)
+
+
+def _wants_reminders(user) -> bool:
+    """Whether ``user`` agreed to booking reminders by e-mail (no profile: no consent)."""
+    member = getattr(user, "member", None)
+    return bool(member and member.email_reminders)
 
 
 def _person(user) -> str:
@@ -237,6 +245,8 @@ def send_booking_email(*, booking_id: int, kind: str, reason: str = "") -> int:
     for recipient in _recipients(booking, kind):
         if not recipient.email:
             continue
+        if kind in REMINDER_KINDS and not _wants_reminders(recipient):
+            continue  # a reminder needs the person's consent to e-mail reminders (accounts records it)
         language = language_of(recipient)
         subject, body = _render(
             f"bookings/email/{kind}.{language}.txt", _booking_context(booking, recipient, language, reason), language

@@ -255,6 +255,16 @@ class Member(models.Model):
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     language = models.CharField(_("preferred language"), max_length=5, choices=Language.choices, default=Language.VI)
     student_id = models.CharField(_("student / staff number"), max_length=40, blank=True)
+    # What the person agreed to (Law 91/2025: consent per purpose, silence is not consent, so both
+    # start off). accounts.services keeps them in step with the consent log, which is the record.
+    shows_initials = models.BooleanField(
+        _("initials on wall screens"), default=False, help_text=_("Consent to show the initials on wall screens")
+    )
+    email_reminders = models.BooleanField(
+        _("e-mail reminders"), default=False, help_text=_("Consent to booking reminders by e-mail")
+    )
+    # Manages the organisation's billing: approves people asking to join it, gets its statements.
+    billing_contact = models.BooleanField(_("billing contact of the organisation"), default=False)
 
     class Meta:
         verbose_name = _("member")
