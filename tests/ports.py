@@ -34,4 +34,6 @@ LIVE_API = block(0, 100)  # daphne for HTTP-level tests and benchmarks (tests/ap
 WALL_SCREEN = block(100, 50)  # daphne for the wall-screen browser test
 REDIS = block(150, 50)  # throw-away redis-server
 BROWSER = block(200, 100)  # daphne for the browser journeys (tests/e2e)
-SPARE = block(300, 100)  # for new kinds of servers: take a sub-range and name it here
+WEBHOOK_RECEIVER = block(300, 30)  # the tests' webhook receivers (tests/webhooks/receiver.py)
+OIDC_PROVIDER = block(330, 20)  # the tests' OpenID Connect provider (tests/oidc_provider/)
+SPARE = block(350, 50)  # for new kinds of servers: take a sub-range and name it here
