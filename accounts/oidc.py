@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import logging
 
+import requests
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -110,6 +112,10 @@ class CallbackView(OIDCAuthenticationCallbackView):
             return super().get(request)
         except SuspiciousOperation as refused:
             logger.warning("university sign-in refused: %s", refused)
+            return self.login_failure()
+        except requests.RequestException as trouble:
+            # The provider refused the code (reused, expired, wrong verifier) or could not be reached.
+            logger.warning("university sign-in failed at the provider: %s", trouble)
             return self.login_failure()
 
     def login_failure(self):

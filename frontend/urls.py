@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
 from frontend import screens, views
+from frontend.views import webhooks as webhook_views
 
 auth = [
     path("accounts/login/", views.LoginView.as_view(), name="login"),
@@ -74,4 +75,8 @@ urlpatterns = [
     path("manage/certifications/", views.manage_certifications, name="manage_certifications"),
     path("manage/displays/", views.manage_displays, name="manage_displays"),
     path("screens/<slug:slug>/", screens.screen, name="screen"),
+    path("manage/webhooks/", webhook_views.webhook_list, name="webhook_list"),
+    path("manage/webhooks/<int:pk>/", webhook_views.webhook_detail, name="webhook_detail"),
+    path("manage/webhooks/<int:pk>/<str:action>/", webhook_views.webhook_action, name="webhook_action"),
+    path("manage/webhook-deliveries/<int:pk>/replay/", webhook_views.webhook_replay, name="webhook_replay"),
 ]
