@@ -59,7 +59,9 @@ def _managers():
     )
 
 
-def send_account_email(*, kind: str, user_id: int | None = None, request_id: int | None = None, registration_id: int | None = None) -> int:
+def send_account_email(
+    *, kind: str, user_id: int | None = None, request_id: int | None = None, registration_id: int | None = None
+) -> int:
     """Send the e-mail(s) of ``kind``; returns how many left (0 when the subject of it is gone)."""
     if kind not in KINDS:
         raise ValueError(f"unknown account e-mail {kind!r}")  # a programming error, never user input
@@ -71,8 +73,12 @@ def send_account_email(*, kind: str, user_id: int | None = None, request_id: int
         if kind == "verify_email":
             if not user.email or user.account.email_verified_at is not None:
                 return 0
-            path = reverse("accounts:verify", kwargs={"uidb64": uid_for(user), "token": email_verification.make_token(user)})
-            return _send(kind, to=user.email, language=_language(user), context={"name": _name(user), "link": _link(path)})
+            path = reverse(
+                "accounts:verify", kwargs={"uidb64": uid_for(user), "token": email_verification.make_token(user)}
+            )
+            return _send(
+                kind, to=user.email, language=_language(user), context={"name": _name(user), "link": _link(path)}
+            )
         account = user.account
         if not account.needs_guardian:
             return 0
@@ -112,7 +118,9 @@ def send_account_email(*, kind: str, user_id: int | None = None, request_id: int
             }
             sent += _send(kind, to=recipient.email, language=_language(recipient), context=context)
         return sent
-    registration = OrganizationRegistration.objects.select_related("requested_by__member").filter(pk=registration_id).first()
+    registration = (
+        OrganizationRegistration.objects.select_related("requested_by__member").filter(pk=registration_id).first()
+    )
     if registration is None:
         return 0
     if kind == "registration_decided":
@@ -125,7 +133,9 @@ def send_account_email(*, kind: str, user_id: int | None = None, request_id: int
             "reason": registration.reason,
             "link": _link(reverse("organization") if registration.status == "approved" else reverse("profile")),
         }
-        return _send(kind, to=registration.requested_by.email, language=_language(registration.requested_by), context=context)
+        return _send(
+            kind, to=registration.requested_by.email, language=_language(registration.requested_by), context=context
+        )
     sent = 0
     for recipient in _managers():
         context = {
@@ -138,6 +148,3 @@ def send_account_email(*, kind: str, user_id: int | None = None, request_id: int
         }
         sent += _send(kind, to=recipient.email, language=_language(recipient), context=context)
     return sent
-
-
-

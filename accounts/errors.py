@@ -32,7 +32,10 @@ define_many(
             "The tax code is not valid (10 digits, or 10-3 digits, with a correct check digit).",
         ),
         "purpose_unknown": ("Mục đích xử lý dữ liệu không tồn tại.", "Unknown data-processing purpose."),
-        "export_format_unknown": ("Định dạng tải về không được hỗ trợ (json hoặc csv).", "Unknown format (json or csv)."),
+        "export_format_unknown": (
+            "Định dạng tải về không được hỗ trợ (json hoặc csv).",
+            "Unknown format (json or csv).",
+        ),
         "deletion_not_confirmed": (
             "Hãy nhập đúng tên đăng nhập của bạn để xác nhận xoá tài khoản.",
             "Type your user name exactly to confirm the deletion.",

@@ -29,7 +29,9 @@ def _csv(rows: list[dict]) -> bytes:
         writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: ("" if v is None else v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()})
+            writer.writerow(
+                {k: ("" if v is None else v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
+            )
     return ("\ufeff" + buffer.getvalue()).encode()
 
 

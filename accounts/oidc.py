@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 
 import requests
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -74,9 +73,9 @@ class UniversityBackend(OIDCAuthenticationBackend):
         email = (claims.get("email") or "").strip()
         if not email:
             return self.UserModel.objects.none()
-        return self.UserModel.objects.filter(email__iexact=email, account__anonymised_at__isnull=True) | self.UserModel.objects.filter(
-            email__iexact=email, account__isnull=True
-        )
+        return self.UserModel.objects.filter(
+            email__iexact=email, account__anonymised_at__isnull=True
+        ) | self.UserModel.objects.filter(email__iexact=email, account__isnull=True)
 
     def create_user(self, claims):
         return services.oidc_account(claims=claims)

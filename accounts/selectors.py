@@ -28,7 +28,10 @@ def domain_rule_for(email: str) -> DomainRule | None:
         return None
     labels = domain.split(".")
     candidates = [".".join(labels[i:]) for i in range(len(labels))]
-    rules = {r.domain: r for r in DomainRule.objects.filter(domain__in=candidates, is_active=True).select_related("organization")}
+    rules = {
+        r.domain: r
+        for r in DomainRule.objects.filter(domain__in=candidates, is_active=True).select_related("organization")
+    }
     for candidate in candidates:  # most specific first
         if candidate in rules:
             return rules[candidate]
@@ -154,7 +157,9 @@ def personal_data(user) -> dict:
             "checked_out_at": b.checked_out_at,
             "created_at": b.created_at,
         }
-        for b in Booking.objects.filter(user=user).select_related("resource__lab", "organization").order_by("start", "id")
+        for b in Booking.objects.filter(user=user)
+        .select_related("resource__lab", "organization")
+        .order_by("start", "id")
     ]
     certifications = [
         {
@@ -164,7 +169,9 @@ def personal_data(user) -> dict:
             "expires_at": g.expires_at,
             "revoked_at": g.revoked_at,
         }
-        for g in CertificationGrant.objects.filter(user=user).select_related("certification__lab").order_by("granted_at", "id")
+        for g in CertificationGrant.objects.filter(user=user)
+        .select_related("certification__lab")
+        .order_by("granted_at", "id")
     ]
     consents = [
         {

@@ -81,7 +81,9 @@ def tax_code_valid(code: str) -> bool:
     return check != 10 and check == int(main[9])
 
 
-def _record_consents(user, choices: dict[str, bool], *, source: str, guardian: str = "", at: datetime | None = None) -> None:
+def _record_consents(
+    user, choices: dict[str, bool], *, source: str, guardian: str = "", at: datetime | None = None
+) -> None:
     """Append one log row per purpose chosen, and set the flags the engine reads to match."""
     at = at or timezone.now()
     unknown = set(choices) - set(Purpose.values)
@@ -324,7 +326,9 @@ def join_request_create(*, user, organization: Organization, message: str = "") 
     with transaction.atomic():
         try:
             with transaction.atomic():
-                request = JoinRequest.objects.create(user=user, organization=organization, message=message.strip()[:500])
+                request = JoinRequest.objects.create(
+                    user=user, organization=organization, message=message.strip()[:500]
+                )
         except IntegrityError:
             raise DomainError("join_request_pending") from None
         jobs.defer([jobs.email_job("join_requested", request_id=request.pk)])
@@ -513,9 +517,7 @@ def _anonymise(user, *, now: datetime) -> None:
     OrganizationRegistration.objects.filter(requested_by=user, status=RequestStatus.PENDING).update(
         status=RequestStatus.WITHDRAWN
     )
-    _record_consents(
-        user, {p: False for p in Purpose.values}, source=Consent.Source.DELETION, at=now
-    )
+    _record_consents(user, dict.fromkeys(Purpose.values, False), source=Consent.Source.DELETION, at=now)
     # Other apps erase what they hold about the person (feed tokens, badges, …) in this transaction.
     hooks.announce("account.anonymised", {"user_id": user.pk})
 
@@ -563,7 +565,9 @@ def accounts_retention_sweep(*, now: datetime | None = None, limit: int = 500) -
     return done
 
 
-def domain_rule_save(*, domain: str, audience: str, organization: Organization | None = None, note: str = "") -> DomainRule:
+def domain_rule_save(
+    *, domain: str, audience: str, organization: Organization | None = None, note: str = ""
+) -> DomainRule:
     """Create or change the rule for a domain (admins edit them in the admin too)."""
     domain = domain.strip().lower().lstrip("@").rstrip(".")
     if not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", domain) or audience not in Audience.values:
@@ -572,4 +576,3 @@ def domain_rule_save(*, domain: str, audience: str, organization: Organization |
         domain=domain, defaults={"audience": audience, "organization": organization, "note": note, "is_active": True}
     )
     return rule
-

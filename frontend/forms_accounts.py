@@ -45,7 +45,9 @@ class SignupForm(ConsentFields):
         regex=r"^[\w.@+-]+$",
         help_text=_("Letters, digits and . @ + - _ only"),
     )
-    email = forms.EmailField(label=_("E-mail"), help_text=_("Your university address gives you your audience (e.g. student)"))
+    email = forms.EmailField(
+        label=_("E-mail"), help_text=_("Your university address gives you your audience (e.g. student)")
+    )
     password1 = forms.CharField(label=_("Password"), widget=forms.PasswordInput, strip=False)
     password2 = forms.CharField(label=_("Password again"), widget=forms.PasswordInput, strip=False)
     birth_date = forms.DateField(label=_("Date of birth"), widget=DateInput())
@@ -54,7 +56,9 @@ class SignupForm(ConsentFields):
     guardian_name = forms.CharField(label=_("Parent or guardian (under 16)"), max_length=150, required=False)
     guardian_email = forms.EmailField(label=_("Parent's or guardian's e-mail (under 16)"), required=False)
     consent_service = forms.BooleanField(
-        label=_("I agree that labshare processes my data as the privacy notice describes, to let me book and use the labs"),
+        label=_(
+            "I agree that labshare processes my data as the privacy notice describes, to let me book and use the labs"
+        ),
         required=False,
     )
     field_order = [
@@ -114,7 +118,9 @@ class DeleteForm(forms.Form):
 
 class JoinForm(forms.Form):
     organization = forms.ModelChoiceField(label=_("Organisation"), queryset=Organization.objects.order_by("name"))
-    message = forms.CharField(label=_("Message (optional)"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    message = forms.CharField(
+        label=_("Message (optional)"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 class RegistrationForm(forms.ModelForm):
@@ -135,9 +141,7 @@ class WebhookForm(forms.Form):
 
     url = forms.URLField(label=_("Receiver URL"), max_length=500, assume_scheme="https")
     description = forms.CharField(label=_("Description"), max_length=200, required=False)
-    event_types = forms.MultipleChoiceField(
-        label=_("Events"), widget=forms.CheckboxSelectMultiple, choices=[]
-    )
+    event_types = forms.MultipleChoiceField(label=_("Events"), widget=forms.CheckboxSelectMultiple, choices=[])
     lab = forms.ModelChoiceField(label=_("Lab"), queryset=Lab.objects.none(), required=False)
     organization = forms.ModelChoiceField(label=_("Organisation"), queryset=Organization.objects.none(), required=False)
 
@@ -151,4 +155,6 @@ class WebhookForm(forms.Form):
         ]
         self.fields["event_types"].choices = groups + types
         self.fields["lab"].queryset = labs if labs is not None else Lab.objects.none()
-        self.fields["organization"].queryset = organizations if organizations is not None else Organization.objects.none()
+        self.fields["organization"].queryset = (
+            organizations if organizations is not None else Organization.objects.none()
+        )

@@ -43,7 +43,11 @@ class SubscriptionAdmin(admin.ModelAdmin):
         try:
             if change:
                 services.subscription_update(
-                    subscription=obj, by=request.user, url=obj.url, event_types=obj.event_types, description=obj.description
+                    subscription=obj,
+                    by=request.user,
+                    url=obj.url,
+                    event_types=obj.event_types,
+                    description=obj.description,
                 )
             else:
                 created = services.subscription_create(
@@ -63,16 +67,32 @@ class SubscriptionAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Pause the selected subscriptions"))
     def pause_selected(self, request, queryset):
-        _each(self, request, queryset, lambda s: services.subscription_pause(subscription=s, by=request.user), _("%(n)d paused."))
+        _each(
+            self,
+            request,
+            queryset,
+            lambda s: services.subscription_pause(subscription=s, by=request.user),
+            _("%(n)d paused."),
+        )
 
     @admin.action(description=_("Resume the selected subscriptions (held events are sent)"))
     def resume_selected(self, request, queryset):
-        _each(self, request, queryset, lambda s: services.subscription_resume(subscription=s, by=request.user), _("%(n)d resumed."))
+        _each(
+            self,
+            request,
+            queryset,
+            lambda s: services.subscription_resume(subscription=s, by=request.user),
+            _("%(n)d resumed."),
+        )
 
     @admin.action(description=_("Rotate the signing secret"))
     def rotate_selected(self, request, queryset):
         _each(
-            self, request, queryset, lambda s: services.subscription_rotate_secret(subscription=s, by=request.user), _("%(n)d rotated.")
+            self,
+            request,
+            queryset,
+            lambda s: services.subscription_rotate_secret(subscription=s, by=request.user),
+            _("%(n)d rotated."),
         )
 
 
@@ -90,7 +110,15 @@ class AttemptInline(admin.TabularInline):
 class DeliveryAdmin(admin.ModelAdmin):
     """The delivery log: each event to each subscription, its attempts, and replay."""
 
-    list_display = ["event", "subscription", "status", "attempts", "last_status_code", "last_attempt_at", "next_attempt_at"]
+    list_display = [
+        "event",
+        "subscription",
+        "status",
+        "attempts",
+        "last_status_code",
+        "last_attempt_at",
+        "next_attempt_at",
+    ]
     list_filter = ["status", "manual"]
     search_fields = ["event__uid", "event__type", "subscription__url"]
     readonly_fields = [f.name for f in Delivery._meta.fields]
@@ -98,14 +126,25 @@ class DeliveryAdmin(admin.ModelAdmin):
     actions = ["replay_selected"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).filter(subscription__in=subscriptions_visible(request.user).values("pk")).select_related("event", "subscription")
+        return (
+            super()
+            .get_queryset(request)
+            .filter(subscription__in=subscriptions_visible(request.user).values("pk"))
+            .select_related("event", "subscription")
+        )
 
     def has_add_permission(self, request) -> bool:
         return False
 
     @admin.action(description=_("Replay the selected deliveries"))
     def replay_selected(self, request, queryset):
-        _each(self, request, queryset, lambda d: services.delivery_replay(delivery=d, by=request.user), _("%(n)d replayed."))
+        _each(
+            self,
+            request,
+            queryset,
+            lambda d: services.delivery_replay(delivery=d, by=request.user),
+            _("%(n)d replayed."),
+        )
 
 
 @admin.register(Event)

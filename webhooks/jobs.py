@@ -35,4 +35,6 @@ def defer(jobs: list[Job]) -> None:
 
 def deliver_job(delivery_id: int, attempt: int, *, at: datetime | None = None) -> Job:
     """Attempt number ``attempt`` of a delivery. The lock keeps two attempts of one delivery apart."""
-    return job("webhooks.deliver", at=at, lock=f"webhook-delivery:{delivery_id}", delivery_id=delivery_id, attempt=attempt)
+    return job(
+        "webhooks.deliver", at=at, lock=f"webhook-delivery:{delivery_id}", delivery_id=delivery_id, attempt=attempt
+    )

@@ -55,11 +55,18 @@ class Subscription(models.Model):
         related_name="webhook_subscriptions",
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     secret = models.CharField(_("signing secret"), max_length=100, editable=False)
     previous_secret = models.CharField(_("previous secret"), max_length=100, blank=True, editable=False)
-    previous_secret_until = models.DateTimeField(_("previous secret valid until"), null=True, blank=True, editable=False)
+    previous_secret_until = models.DateTimeField(
+        _("previous secret valid until"), null=True, blank=True, editable=False
+    )
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE)
     paused_at = models.DateTimeField(_("paused at"), null=True, blank=True)
     paused_reason = models.CharField(_("why paused"), max_length=10, choices=PauseReason.choices, blank=True)
@@ -166,7 +173,9 @@ class Delivery(models.Model):
         constraints = [
             # An event reaches a subscription once; only replays (made by hand) repeat it.
             models.UniqueConstraint(
-                fields=["subscription", "event"], condition=models.Q(replay_of__isnull=True), name="webhook_delivery_once"
+                fields=["subscription", "event"],
+                condition=models.Q(replay_of__isnull=True),
+                name="webhook_delivery_once",
             )
         ]
         indexes = [models.Index(fields=["subscription", "status"])]

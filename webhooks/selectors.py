@@ -53,9 +53,7 @@ def subscriptions_visible(user) -> QuerySet[Subscription]:
     if user.is_superuser:
         return qs
     return qs.filter(
-        Q(owner=user)
-        | Q(lab_id__in=managed_lab_ids(user))
-        | Q(organization_id__in=billing_organization_ids(user))
+        Q(owner=user) | Q(lab_id__in=managed_lab_ids(user)) | Q(organization_id__in=billing_organization_ids(user))
     )
 
 

@@ -309,7 +309,9 @@ def subscribers(event_type: str, *, lab_id: int | None, organization_id: int | N
         scope |= Q(lab_id__in=Lab.objects.ancestor_ids(lab_id))
     if organization_id is not None:
         scope |= Q(organization_id=organization_id)
-    return [s for s in Subscription.objects.filter(scope).order_by("id") if catalogue.matches(s.event_types, event_type)]
+    return [
+        s for s in Subscription.objects.filter(scope).order_by("id") if catalogue.matches(s.event_types, event_type)
+    ]
 
 
 def event_dispatch(*, uid: str, type: str, occurred_at: str, payload: dict) -> int:
@@ -391,7 +393,11 @@ def delivery_begin(*, delivery_id: int, attempt: int) -> Prepared | None:
             return None
         now = timezone.now()
         secrets = [subscription.secret]
-        if subscription.previous_secret and subscription.previous_secret_until and subscription.previous_secret_until > now:
+        if (
+            subscription.previous_secret
+            and subscription.previous_secret_until
+            and subscription.previous_secret_until > now
+        ):
             secrets.append(subscription.previous_secret)
         return Prepared(
             delivery_id=delivery.pk,
@@ -410,7 +416,9 @@ def delivery_send(prepared: Prepared) -> tuple[datetime, targets.Response]:
         target = targets.check_url(prepared.url)
     except DomainError as refused:
         return sent_at, targets.Response(status=None, duration_ms=0, error=refused.code)
-    headers = signing.headers(msg_id=prepared.msg_id, timestamp=sent_at, body=prepared.body, secrets_in_use=prepared.secrets)
+    headers = signing.headers(
+        msg_id=prepared.msg_id, timestamp=sent_at, body=prepared.body, secrets_in_use=prepared.secrets
+    )
     return sent_at, targets.post(target, body=prepared.body, headers=headers)
 
 
@@ -463,9 +471,7 @@ def delivery_finish(*, delivery_id: int, attempt: int, sent_at: datetime, respon
                     _pause(subscription, reason=Subscription.PauseReason.FAILING)
                     jobs.defer([jobs.job("webhooks.notify_paused", subscription_id=subscription.pk)])
                     logger.warning("webhook subscription %s paused after repeated failure", subscription.pk)
-        delivery.save(
-            update_fields=["attempts", "last_attempt_at", "last_status_code", "status", "next_attempt_at"]
-        )
+        delivery.save(update_fields=["attempts", "last_attempt_at", "last_status_code", "status", "next_attempt_at"])
     return outcome
 
 

@@ -175,9 +175,7 @@ def post(target: Target, *, body: bytes, headers: dict[str, str], timeout: float
         finally:
             response.release_conn()
         duration = int((time.monotonic() - started) * 1000)
-        return Response(
-            status=response.status, duration_ms=duration, excerpt=content.decode("utf-8", "replace")[:1000]
-        )
+        return Response(status=response.status, duration_ms=duration, excerpt=content.decode("utf-8", "replace")[:1000])
     except urllib3.exceptions.HTTPError as exc:
         duration = int((time.monotonic() - started) * 1000)
         return Response(status=None, duration_ms=duration, error=f"{type(exc).__name__}: {exc}"[:300])

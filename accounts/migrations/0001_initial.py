@@ -8,116 +8,324 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('labs', '0003_member_consents_and_billing_contact'),
+        ("labs", "0003_member_consents_and_billing_contact"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Account',
+            name="Account",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(choices=[('signup', 'Self sign-up'), ('oidc', 'University sign-in'), ('admin', 'Made by an administrator')], default='admin', max_length=10, verbose_name='source')),
-                ('oidc_subject', models.CharField(blank=True, db_index=True, max_length=255, verbose_name='university account id (sub)')),
-                ('email_verified_at', models.DateTimeField(blank=True, null=True, verbose_name='e-mail verified at')),
-                ('birth_date', models.DateField(blank=True, null=True, verbose_name='date of birth')),
-                ('guardian_name', models.CharField(blank=True, max_length=150, verbose_name='parent or guardian')),
-                ('guardian_email', models.EmailField(blank=True, max_length=254, verbose_name="parent's or guardian's e-mail")),
-                ('guardian_confirmed_at', models.DateTimeField(blank=True, null=True, verbose_name='guardian consented at')),
-                ('anonymised_at', models.DateTimeField(blank=True, db_index=True, null=True, verbose_name='anonymised at')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created at')),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='account', to=settings.AUTH_USER_MODEL, verbose_name='user')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("signup", "Self sign-up"),
+                            ("oidc", "University sign-in"),
+                            ("admin", "Made by an administrator"),
+                        ],
+                        default="admin",
+                        max_length=10,
+                        verbose_name="source",
+                    ),
+                ),
+                (
+                    "oidc_subject",
+                    models.CharField(
+                        blank=True, db_index=True, max_length=255, verbose_name="university account id (sub)"
+                    ),
+                ),
+                ("email_verified_at", models.DateTimeField(blank=True, null=True, verbose_name="e-mail verified at")),
+                ("birth_date", models.DateField(blank=True, null=True, verbose_name="date of birth")),
+                ("guardian_name", models.CharField(blank=True, max_length=150, verbose_name="parent or guardian")),
+                (
+                    "guardian_email",
+                    models.EmailField(blank=True, max_length=254, verbose_name="parent's or guardian's e-mail"),
+                ),
+                (
+                    "guardian_confirmed_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="guardian consented at"),
+                ),
+                (
+                    "anonymised_at",
+                    models.DateTimeField(blank=True, db_index=True, null=True, verbose_name="anonymised at"),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="created at")),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="account",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'account',
-                'verbose_name_plural': 'accounts',
+                "verbose_name": "account",
+                "verbose_name_plural": "accounts",
             },
         ),
         migrations.CreateModel(
-            name='DomainRule',
+            name="DomainRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('domain', models.CharField(help_text='e.g. student.eiu.edu.vn', max_length=190, unique=True, verbose_name='e-mail domain')),
-                ('audience', models.CharField(choices=[('student', 'Student'), ('staff', 'University staff'), ('researcher', 'Researcher'), ('sme', 'SME / start-up member'), ('external', 'External')], max_length=20, verbose_name='audience')),
-                ('note', models.CharField(blank=True, max_length=200, verbose_name='note')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('organization', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='domain_rules', to='labs.organization', verbose_name='organisation')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "domain",
+                    models.CharField(
+                        help_text="e.g. student.eiu.edu.vn", max_length=190, unique=True, verbose_name="e-mail domain"
+                    ),
+                ),
+                (
+                    "audience",
+                    models.CharField(
+                        choices=[
+                            ("student", "Student"),
+                            ("staff", "University staff"),
+                            ("researcher", "Researcher"),
+                            ("sme", "SME / start-up member"),
+                            ("external", "External"),
+                        ],
+                        max_length=20,
+                        verbose_name="audience",
+                    ),
+                ),
+                ("note", models.CharField(blank=True, max_length=200, verbose_name="note")),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="domain_rules",
+                        to="labs.organization",
+                        verbose_name="organisation",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'e-mail domain rule',
-                'verbose_name_plural': 'e-mail domain rules',
-                'ordering': ['domain'],
+                "verbose_name": "e-mail domain rule",
+                "verbose_name_plural": "e-mail domain rules",
+                "ordering": ["domain"],
             },
         ),
         migrations.CreateModel(
-            name='Consent',
+            name="Consent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('purpose', models.CharField(choices=[('service', 'Using labshare: bookings, certifications, billing'), ('email_reminders', 'Booking reminders by e-mail'), ('screen_initials', "My initials on the labs' wall screens")], max_length=20, verbose_name='purpose')),
-                ('granted', models.BooleanField(verbose_name='granted')),
-                ('notice_version', models.CharField(max_length=20, verbose_name='privacy notice version')),
-                ('source', models.CharField(choices=[('signup', 'At sign-up'), ('profile', 'In the profile'), ('guardian', 'By the parent or guardian'), ('api', 'Through the API'), ('deletion', 'Account deleted')], max_length=10, verbose_name='where')),
-                ('given_by_guardian', models.CharField(blank=True, max_length=150, verbose_name='given by (guardian)')),
-                ('recorded_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='recorded at')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='consents', to=settings.AUTH_USER_MODEL, verbose_name='user')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "purpose",
+                    models.CharField(
+                        choices=[
+                            ("service", "Using labshare: bookings, certifications, billing"),
+                            ("email_reminders", "Booking reminders by e-mail"),
+                            ("screen_initials", "My initials on the labs' wall screens"),
+                        ],
+                        max_length=20,
+                        verbose_name="purpose",
+                    ),
+                ),
+                ("granted", models.BooleanField(verbose_name="granted")),
+                ("notice_version", models.CharField(max_length=20, verbose_name="privacy notice version")),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("signup", "At sign-up"),
+                            ("profile", "In the profile"),
+                            ("guardian", "By the parent or guardian"),
+                            ("api", "Through the API"),
+                            ("deletion", "Account deleted"),
+                        ],
+                        max_length=10,
+                        verbose_name="where",
+                    ),
+                ),
+                ("given_by_guardian", models.CharField(blank=True, max_length=150, verbose_name="given by (guardian)")),
+                ("recorded_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="recorded at")),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="consents",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'consent',
-                'verbose_name_plural': 'consents',
-                'ordering': ['user_id', 'purpose', '-recorded_at', '-id'],
-                'indexes': [models.Index(fields=['user', 'purpose', '-recorded_at'], name='accounts_co_user_id_12a11f_idx')],
+                "verbose_name": "consent",
+                "verbose_name_plural": "consents",
+                "ordering": ["user_id", "purpose", "-recorded_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["user", "purpose", "-recorded_at"], name="accounts_co_user_id_12a11f_idx")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='JoinRequest',
+            name="JoinRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('message', models.CharField(blank=True, max_length=500, verbose_name='message')),
-                ('status', models.CharField(choices=[('pending', 'Waiting for a decision'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('withdrawn', 'Withdrawn')], default='pending', max_length=10, verbose_name='status')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='asked at')),
-                ('decided_at', models.DateTimeField(blank=True, null=True, verbose_name='decided at')),
-                ('reason', models.CharField(blank=True, max_length=300, verbose_name='reason')),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='decided by')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='join_requests', to='labs.organization', verbose_name='organisation')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='join_requests', to=settings.AUTH_USER_MODEL, verbose_name='user')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("message", models.CharField(blank=True, max_length=500, verbose_name="message")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Waiting for a decision"),
+                            ("approved", "Approved"),
+                            ("rejected", "Rejected"),
+                            ("withdrawn", "Withdrawn"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="asked at")),
+                ("decided_at", models.DateTimeField(blank=True, null=True, verbose_name="decided at")),
+                ("reason", models.CharField(blank=True, max_length=300, verbose_name="reason")),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="decided by",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="join_requests",
+                        to="labs.organization",
+                        verbose_name="organisation",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="join_requests",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'request to join an organisation',
-                'verbose_name_plural': 'requests to join an organisation',
-                'ordering': ['-created_at', '-id'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('status', 'pending')), fields=('user', 'organization'), name='join_request_one_pending')],
+                "verbose_name": "request to join an organisation",
+                "verbose_name_plural": "requests to join an organisation",
+                "ordering": ["-created_at", "-id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("status", "pending")),
+                        fields=("user", "organization"),
+                        name="join_request_one_pending",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='OrganizationRegistration',
+            name="OrganizationRegistration",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('name_en', models.CharField(blank=True, max_length=200, verbose_name='name (English)')),
-                ('short_name', models.CharField(blank=True, max_length=40, verbose_name='short name')),
-                ('kind', models.CharField(choices=[('sme', 'SME'), ('startup', 'Start-up')], default='sme', max_length=20, verbose_name='kind')),
-                ('tax_code', models.CharField(max_length=14, validators=[django.core.validators.RegexValidator('^\\d{10}(-\\d{3})?$', 'A Vietnamese tax code has 10 digits, or 10 digits, a dash and 3 digits / Mã số thuế gồm 10 chữ số hoặc 10-3 chữ số', code='invalid_tax_code')], verbose_name='tax code')),
-                ('address', models.CharField(max_length=300, verbose_name='address')),
-                ('email', models.EmailField(max_length=254, verbose_name='billing e-mail')),
-                ('phone', models.CharField(blank=True, max_length=40, verbose_name='phone')),
-                ('website', models.URLField(blank=True, verbose_name='website')),
-                ('status', models.CharField(choices=[('pending', 'Waiting for a decision'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('withdrawn', 'Withdrawn')], default='pending', max_length=10, verbose_name='status')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='registered at')),
-                ('decided_at', models.DateTimeField(blank=True, null=True, verbose_name='decided at')),
-                ('reason', models.CharField(blank=True, max_length=300, verbose_name='reason')),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='decided by')),
-                ('organization', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='labs.organization', verbose_name='organisation')),
-                ('requested_by', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='organization_registrations', to=settings.AUTH_USER_MODEL, verbose_name='registered by')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                ("name_en", models.CharField(blank=True, max_length=200, verbose_name="name (English)")),
+                ("short_name", models.CharField(blank=True, max_length=40, verbose_name="short name")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("sme", "SME"), ("startup", "Start-up")],
+                        default="sme",
+                        max_length=20,
+                        verbose_name="kind",
+                    ),
+                ),
+                (
+                    "tax_code",
+                    models.CharField(
+                        max_length=14,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^\\d{10}(-\\d{3})?$",
+                                "A Vietnamese tax code has 10 digits, or 10 digits, a dash and 3 digits / Mã số thuế gồm 10 chữ số hoặc 10-3 chữ số",
+                                code="invalid_tax_code",
+                            )
+                        ],
+                        verbose_name="tax code",
+                    ),
+                ),
+                ("address", models.CharField(max_length=300, verbose_name="address")),
+                ("email", models.EmailField(max_length=254, verbose_name="billing e-mail")),
+                ("phone", models.CharField(blank=True, max_length=40, verbose_name="phone")),
+                ("website", models.URLField(blank=True, verbose_name="website")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Waiting for a decision"),
+                            ("approved", "Approved"),
+                            ("rejected", "Rejected"),
+                            ("withdrawn", "Withdrawn"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="registered at")),
+                ("decided_at", models.DateTimeField(blank=True, null=True, verbose_name="decided at")),
+                ("reason", models.CharField(blank=True, max_length=300, verbose_name="reason")),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="decided by",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="labs.organization",
+                        verbose_name="organisation",
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="organization_registrations",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="registered by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'organisation registration',
-                'verbose_name_plural': 'organisation registrations',
-                'ordering': ['-created_at', '-id'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('status', 'pending')), fields=('tax_code',), name='registration_tax_code_one_pending')],
+                "verbose_name": "organisation registration",
+                "verbose_name_plural": "organisation registrations",
+                "ordering": ["-created_at", "-id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("status", "pending")),
+                        fields=("tax_code",),
+                        name="registration_tax_code_one_pending",
+                    )
+                ],
             },
         ),
     ]

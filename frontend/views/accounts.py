@@ -118,18 +118,26 @@ def guardian(request: HttpRequest, token: str) -> HttpResponse:
     """A parent or guardian reads the notice and answers, purpose by purpose."""
     found = read_guardian_token(token)
     if found is None:
-        return render(request, "frontend/accounts/verify.html", {"error": _("This link is invalid or has expired.")}, status=400)
+        return render(
+            request, "frontend/accounts/verify.html", {"error": _("This link is invalid or has expired.")}, status=400
+        )
     from django.contrib.auth import get_user_model
 
     child = get_object_or_404(get_user_model(), pk=found[0])
     form = GuardianForm(request.POST or None, initial={"guardian_name": getattr(child.account, "guardian_name", "")})
     if request.method == "POST" and form.is_valid():
         try:
-            services.guardian_consent(token=token, guardian_name=form.cleaned_data["guardian_name"], consents=form.choices())
+            services.guardian_consent(
+                token=token, guardian_name=form.cleaned_data["guardian_name"], consents=form.choices()
+            )
         except DomainError as exc:
             _refusal(request, exc)
         else:
-            return render(request, "frontend/accounts/guardian_done.html", {"child": child, "granted": form.choices()[Purpose.SERVICE]})
+            return render(
+                request,
+                "frontend/accounts/guardian_done.html",
+                {"child": child, "granted": form.choices()[Purpose.SERVICE]},
+            )
     return render(request, "frontend/accounts/guardian.html", {"form": form, "child": child, **_notice_context()})
 
 
@@ -263,7 +271,9 @@ def organization_requests(request: HttpRequest) -> HttpResponse:
     if not manager and not account_selectors.billing_organization_ids(request.user):
         raise Http404
     registrations = (
-        OrganizationRegistration.objects.filter(status=RequestStatus.PENDING).select_related("requested_by").order_by("created_at")
+        OrganizationRegistration.objects.filter(status=RequestStatus.PENDING)
+        .select_related("requested_by")
+        .order_by("created_at")
         if manager
         else []
     )
@@ -283,7 +293,10 @@ def decide_join(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         try:
             services.join_request_decide(
-                request=item, by=request.user, approve=form.cleaned_data["decision"] == "approve", reason=form.cleaned_data["reason"]
+                request=item,
+                by=request.user,
+                approve=form.cleaned_data["decision"] == "approve",
+                reason=form.cleaned_data["reason"],
             )
         except DomainError as exc:
             _refusal(request, exc)

@@ -4,25 +4,30 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('labs', '0002_calendar_stamp'),
+        ("labs", "0002_calendar_stamp"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='member',
-            name='billing_contact',
-            field=models.BooleanField(default=False, verbose_name='billing contact of the organisation'),
+            model_name="member",
+            name="billing_contact",
+            field=models.BooleanField(default=False, verbose_name="billing contact of the organisation"),
         ),
         migrations.AddField(
-            model_name='member',
-            name='email_reminders',
-            field=models.BooleanField(default=False, help_text='Consent to booking reminders by e-mail', verbose_name='e-mail reminders'),
+            model_name="member",
+            name="email_reminders",
+            field=models.BooleanField(
+                default=False, help_text="Consent to booking reminders by e-mail", verbose_name="e-mail reminders"
+            ),
         ),
         migrations.AddField(
-            model_name='member',
-            name='shows_initials',
-            field=models.BooleanField(default=False, help_text='Consent to show the initials on wall screens', verbose_name='initials on wall screens'),
+            model_name="member",
+            name="shows_initials",
+            field=models.BooleanField(
+                default=False,
+                help_text="Consent to show the initials on wall screens",
+                verbose_name="initials on wall screens",
+            ),
         ),
     ]

@@ -17,7 +17,7 @@ from procrastinate.contrib.django.models import ProcrastinateJob
 from accounts import export, services, tasks
 from accounts.models import Account, Consent, DomainRule, JoinRequest, OrganizationRegistration, Purpose, RequestStatus
 from accounts.selectors import DELETION_BLOCKERS, personal_data
-from accounts.tokens import email_verification, guardian_token, uid_for
+from accounts.tokens import email_verification, guardian_token
 from bookings.events import HIDDEN_LABEL, public_label
 from bookings.models import Booking, BookingStatus
 from bookings.services import booking_request
@@ -109,8 +109,13 @@ def test_sign_up_refusals_have_their_codes(kwargs, code):
 def test_a_weak_password_is_refused_with_the_reasons():
     with pytest.raises(DomainError) as refused:
         services.signup(
-            username="e", email="e@example.vn", password="123", first_name="E", last_name="F",
-            birth_date=date(2000, 1, 1), consents=CONSENT_SERVICE,
+            username="e",
+            email="e@example.vn",
+            password="123",
+            first_name="E",
+            last_name="F",
+            birth_date=date(2000, 1, 1),
+            consents=CONSENT_SERVICE,
         )
     assert refused.value.code == "password_invalid" and refused.value.details["problems"]
 
@@ -164,8 +169,12 @@ def test_reminders_go_only_to_people_who_agreed(clock, resource):
 
 def test_under_16_the_account_waits_for_the_guardian_who_consents_in_their_own_name():
     child = sign_up(
-        username="minh", email="minh@example.vn", birth=date.today() - timedelta(days=365 * 14),
-        guardian_name="Phạm Văn Hùng", guardian_email="hung@example.vn", consents=CONSENT_ALL,
+        username="minh",
+        email="minh@example.vn",
+        birth=date.today() - timedelta(days=365 * 14),
+        guardian_name="Phạm Văn Hùng",
+        guardian_email="hung@example.vn",
+        consents=CONSENT_ALL,
     )
     run_account_jobs()
     token = email_verification.make_token(child)
@@ -177,16 +186,23 @@ def test_under_16_the_account_waits_for_the_guardian_who_consents_in_their_own_n
     assert "/accounts/guardian/" in link_in(guardian_mail)
     # A token for another guardian address is refused.
     with pytest.raises(DomainError):
-        services.guardian_consent(token=guardian_token(user_id=child.pk, guardian_email="x@example.vn"), guardian_name="X", consents=CONSENT_ALL)
+        services.guardian_consent(
+            token=guardian_token(user_id=child.pk, guardian_email="x@example.vn"),
+            guardian_name="X",
+            consents=CONSENT_ALL,
+        )
     services.guardian_consent(
-        token=link_in(guardian_mail).rstrip("/").split("/")[-1], guardian_name="Phạm Văn Hùng",
+        token=link_in(guardian_mail).rstrip("/").split("/")[-1],
+        guardian_name="Phạm Văn Hùng",
         consents={Purpose.SERVICE: True, Purpose.SCREEN_INITIALS: False},
     )
     child.refresh_from_db()
     assert child.is_active
     latest = Consent.objects.filter(user=child, source=Consent.Source.GUARDIAN)
     assert {c.purpose: c.granted for c in latest} == {
-        Purpose.SERVICE: True, Purpose.SCREEN_INITIALS: False, Purpose.EMAIL_REMINDERS: False
+        Purpose.SERVICE: True,
+        Purpose.SCREEN_INITIALS: False,
+        Purpose.EMAIL_REMINDERS: False,
     }
     assert {c.given_by_guardian for c in latest} == {"Phạm Văn Hùng"}
 
@@ -221,13 +237,17 @@ def test_joining_an_organisation_is_decided_by_its_billing_contact_or_a_lab_mana
 def test_an_sme_registers_with_its_tax_code_and_a_manager_approves():
     founder = make_user("founder", audience=Audience.EXTERNAL)
     with pytest.raises(DomainError) as bad:
-        services.organization_register(by=founder, name="Cơ khí Bình Dương", tax_code="0312345670", address="Thủ Dầu Một", email="kt@ckbd.vn")
+        services.organization_register(
+            by=founder, name="Cơ khí Bình Dương", tax_code="0312345670", address="Thủ Dầu Một", email="kt@ckbd.vn"
+        )
     assert bad.value.code == "tax_code_invalid"
     registration = services.organization_register(
         by=founder, name="Cơ khí Bình Dương", tax_code="0312345673", address="Thủ Dầu Một", email="kt@ckbd.vn"
     )
     with pytest.raises(DomainError) as pending:
-        services.organization_register(by=founder, name="Cơ khí BD 2", tax_code="0312345673", address="x", email="a@b.vn")
+        services.organization_register(
+            by=founder, name="Cơ khí BD 2", tax_code="0312345673", address="x", email="a@b.vn"
+        )
     assert pending.value.code == "registration_pending"
     with pytest.raises(DomainError) as refused:
         services.organization_registration_decide(registration=registration, by=founder, approve=True)
@@ -243,7 +263,10 @@ def test_an_sme_registers_with_its_tax_code_and_a_manager_approves():
     assert exists.value.code == "tax_code_registered"
 
 
-@pytest.mark.parametrize("code, valid", [("0312345673", True), ("0312345673-001", True), ("0312345670", False), ("12345", False), ("031234567a", False)])
+@pytest.mark.parametrize(
+    "code, valid",
+    [("0312345673", True), ("0312345673-001", True), ("0312345670", False), ("12345", False), ("031234567a", False)],
+)
 def test_tax_codes_are_checked_with_their_check_digit(code, valid):
     assert services.tax_code_valid(code) is valid
 
@@ -270,7 +293,9 @@ def test_delete_my_account_erases_the_person_and_keeps_the_bookings_true(clock, 
     user = make_user("leaving", organization=company, first_name="Quý", last_name="Võ")
     user.member.phone = "0909"
     user.member.save()
-    past = booking_request(resource=resource, user=user, start=at(2030, 3, 4, 9), end=at(2030, 3, 4, 10), organization=company)
+    past = booking_request(
+        resource=resource, user=user, start=at(2030, 3, 4, 9), end=at(2030, 3, 4, 10), organization=company
+    )
     ahead = booking_request(resource=resource, user=user, start=at(2030, 3, 6, 9), end=at(2030, 3, 6, 10))
     clock.move_to(at(2030, 3, 5, 7))
     with pytest.raises(DomainError) as unconfirmed:
@@ -295,7 +320,11 @@ def test_deletion_is_refused_while_an_unpaid_statement_is_open():
     user = make_user("debtor")
 
     def unpaid(*, user_id):
-        return [{"kind": "unpaid_statement", "number": "VSIC-2030-0007", "amount_vnd": 1_250_000}] if user_id == user.pk else []
+        return (
+            [{"kind": "unpaid_statement", "number": "VSIC-2030-0007", "amount_vnd": 1_250_000}]
+            if user_id == user.pk
+            else []
+        )
 
     hooks.answer(DELETION_BLOCKERS, unpaid)
     try:

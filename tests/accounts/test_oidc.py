@@ -23,8 +23,20 @@ pytestmark = pytest.mark.django_db
 
 CALLBACK = "http://testserver/oidc/callback/"
 PEOPLE = [
-    {"username": "an", "password": "pw-an-123", "email": "an.nguyen@student.eiu.edu.vn", "first_name": "An", "last_name": "Nguyễn"},
-    {"username": "binh", "password": "pw-binh-123", "email": "binh.tran@eiu.edu.vn", "first_name": "Bình", "last_name": "Trần"},
+    {
+        "username": "an",
+        "password": "pw-an-123",
+        "email": "an.nguyen@student.eiu.edu.vn",
+        "first_name": "An",
+        "last_name": "Nguyễn",
+    },
+    {
+        "username": "binh",
+        "password": "pw-binh-123",
+        "email": "binh.tran@eiu.edu.vn",
+        "first_name": "Bình",
+        "last_name": "Trần",
+    },
 ]
 
 
@@ -39,7 +51,9 @@ def provider(settings):
 
 @pytest.fixture
 def eiu(db):
-    university = make_organization(Organization.Kind.UNIVERSITY, name="Trường Đại học Quốc tế Miền Đông", short_name="EIU")
+    university = make_organization(
+        Organization.Kind.UNIVERSITY, name="Trường Đại học Quốc tế Miền Đông", short_name="EIU"
+    )
     DomainRule.objects.create(domain="student.eiu.edu.vn", audience=Audience.STUDENT, organization=university)
     DomainRule.objects.create(domain="eiu.edu.vn", audience=Audience.STAFF, organization=university)
     return university

@@ -52,7 +52,9 @@ def main() -> None:
         skip_authorization=True,
     )
     port = int(os.environ["OIDC_TEST_PORT"])
-    server = make_server("127.0.0.1", port, get_wsgi_application(), server_class=_ThreadingServer, handler_class=_QuietHandler)
+    server = make_server(
+        "127.0.0.1", port, get_wsgi_application(), server_class=_ThreadingServer, handler_class=_QuietHandler
+    )
     print(f"test OIDC provider on 127.0.0.1:{port}", file=sys.stderr, flush=True)
     server.serve_forever()
 

@@ -53,12 +53,17 @@ def start_receiver() -> Receiver:
     holder: dict = {}
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 - the standard library's name
+        def do_POST(self):
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length)
             receiver = holder["receiver"]
             receiver.received.append(
-                Received(path=self.path, headers={k.lower(): v for k, v in self.headers.items()}, body=body, at=timezone.now())
+                Received(
+                    path=self.path,
+                    headers={k.lower(): v for k, v in self.headers.items()},
+                    body=body,
+                    at=timezone.now(),
+                )
             )
             self.send_response(receiver.status)
             self.send_header("Content-Length", "2")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import timedelta
 
@@ -48,7 +49,9 @@ def test_every_event_type_reaches_the_receiver_with_a_valid_signature(receiver, 
     start = at(*MONDAY, 9)
 
     # Bookings: every status change, through the engine's own services.
-    confirmed = booking_services.booking_request(resource=resource, user=student, start=start, end=start + timedelta(hours=1))
+    confirmed = booking_services.booking_request(
+        resource=resource, user=student, start=start, end=start + timedelta(hours=1)
+    )
     booking_services.booking_reschedule(booking=confirmed, by=student, start=start, end=start + timedelta(minutes=30))
     resource.approval_policy = Resource.ApprovalPolicy.MANAGER
     resource.save()
@@ -59,7 +62,9 @@ def test_every_event_type_reaches_the_receiver_with_a_valid_signature(receiver, 
     expiring = booking_services.booking_request(
         resource=resource, user=student, start=at(*MONDAY, 9, 30), end=at(*MONDAY, 10)
     )
-    approved = booking_services.booking_request(resource=resource, user=student, start=at(*MONDAY, 15), end=at(*MONDAY, 16))
+    approved = booking_services.booking_request(
+        resource=resource, user=student, start=at(*MONDAY, 15), end=at(*MONDAY, 16)
+    )
     booking_services.booking_approve(booking=approved, by=manager)
     booking_services.booking_cancel(booking=approved, by=manager)
     clock.move_to(at(*MONDAY, 9, 1))
@@ -98,7 +103,9 @@ def test_every_event_type_reaches_the_receiver_with_a_valid_signature(receiver, 
         assert message["v"] == catalogue.PAYLOAD_VERSION
         assert received.headers["webhook-id"] == message["id"]
         assert received.headers["content-type"] == "application/json"
-    booking_message = next(json.loads(r.body) for r in receiver.received if json.loads(r.body)["type"] == "booking.confirmed")
+    booking_message = next(
+        json.loads(r.body) for r in receiver.received if json.loads(r.body)["type"] == "booking.confirmed"
+    )
     data = booking_message["data"]
     assert data["booking_id"] == confirmed.pk and data["status"] == BookingStatus.CONFIRMED
     assert data["resource"]["id"] == resource.pk and data["lab"]["id"] == resource.lab_id
@@ -143,7 +150,7 @@ def test_a_failing_receiver_sees_the_retries_at_the_stated_times_then_the_pause(
         run_due_webhook_jobs()
         assert len(receiver.received) == before + 1
     times = [r.at for r in receiver.received]
-    gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
     assert len(times) == services.ATTEMPTS == 8
     for gap, stated in zip(gaps, services.RETRY_DELAYS, strict=True):
         assert stated <= gap < stated + timedelta(seconds=2)
@@ -158,7 +165,9 @@ def test_a_failing_receiver_sees_the_retries_at_the_stated_times_then_the_pause(
 
     # While paused, new events are held, not sent.
     sent = len(receiver.received)
-    booking_services.booking_request(resource=resource, user=student, start=at(2030, 3, 11, 11), end=at(2030, 3, 11, 12))
+    booking_services.booking_request(
+        resource=resource, user=student, start=at(2030, 3, 11, 11), end=at(2030, 3, 11, 12)
+    )
     run_due_webhook_jobs()
     assert len(receiver.received) == sent
     held = Delivery.objects.get(status=Delivery.Status.HELD)
@@ -216,7 +225,9 @@ def test_lab_and_organisation_subscriptions_get_only_their_own_events(receiver, 
     company = make_organization(Organization.Kind.SME)
     employee = make_user(organization=company)
     manager = make_manager(center)
-    by_center = services.subscription_create(by=manager, url=receiver.url + "?center", event_types=["booking.*"], lab=center)
+    by_center = services.subscription_create(
+        by=manager, url=receiver.url + "?center", event_types=["booking.*"], lab=center
+    )
     admin = _admin()
     by_company = services.subscription_create(
         by=admin, url=receiver.url + "?company", event_types=["booking.confirmed"], organization=company

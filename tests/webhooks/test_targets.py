@@ -73,7 +73,8 @@ def test_a_public_host_over_https_is_accepted_and_plain_http_is_not(monkeypatch)
 
 
 @pytest.mark.parametrize(
-    "url", ["ftp://example.com/x", "https://user:secret@example.com/x", "https:///nohost", "not a url", "https://a:99999/"]
+    "url",
+    ["ftp://example.com/x", "https://user:secret@example.com/x", "https:///nohost", "not a url", "https://a:99999/"],
 )
 def test_malformed_urls_are_refused(url):
     with pytest.raises(DomainError) as refused:
