@@ -7,6 +7,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.routers import DefaultRouter
 
 from api.views.account import FeedTokenViewSet, LoginView, LogoutView, MeView, MyCertificationsView, MyQuotaView
+from api.views.accounts import (
+    DeleteMeView,
+    JoinRequestViewSet,
+    MyConsentsView,
+    MyDataView,
+    RegistrationViewSet,
+    SignupView,
+)
 from api.views.availability import AvailabilitySearchView
 from api.views.bookings import BookingViewSet, SeriesViewSet, WaitlistViewSet
 from api.views.catalogue import (
@@ -21,6 +29,7 @@ from api.views.catalogue import (
 from api.views.certifications import CertificationGrantViewSet, CertificationViewSet
 from api.views.errors import not_found
 from api.views.feeds import FeedView
+from api.views.webhooks import DeliveryViewSet, EventTypesView, SubscriptionViewSet
 
 app_name = "api"
 
@@ -39,6 +48,10 @@ router.register("bookings", BookingViewSet, basename="booking")
 router.register("series", SeriesViewSet, basename="series")
 router.register("waitlist", WaitlistViewSet, basename="waitlist")
 router.register("me/feeds", FeedTokenViewSet, basename="feed-token")
+router.register("webhooks", SubscriptionViewSet, basename="webhook")
+router.register("webhook-deliveries", DeliveryViewSet, basename="webhook-delivery")
+router.register("join-requests", JoinRequestViewSet, basename="join-request")
+router.register("organization-registrations", RegistrationViewSet, basename="organization-registration")
 
 urlpatterns = [
     path("auth/login/", LoginView.as_view(), name="login"),
@@ -46,6 +59,11 @@ urlpatterns = [
     path("me/", MeView.as_view(), name="me"),
     path("me/certifications/", MyCertificationsView.as_view(), name="me-certifications"),
     path("me/quota/", MyQuotaView.as_view(), name="me-quota"),
+    path("me/consents/", MyConsentsView.as_view(), name="me-consents"),
+    path("me/data/", MyDataView.as_view(), name="me-data"),
+    path("me/delete/", DeleteMeView.as_view(), name="me-delete"),
+    path("auth/signup/", SignupView.as_view(), name="signup"),
+    path("webhook-event-types/", EventTypesView.as_view(), name="webhook-event-types"),
     path("availability/search/", AvailabilitySearchView.as_view(), name="availability-search"),
     re_path(r"^feeds/(?P<token>[A-Za-z0-9_\-]{1,64})\.ics$", FeedView.as_view(), name="feed"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -287,6 +287,9 @@ SPECTACULAR_SETTINGS = {
         "OrganizationKindEnum": "labs.models.Organization.Kind",
         "BookingStatusEnum": "bookings.models.BookingStatus",
         "WaitlistStatusEnum": "bookings.models.WaitlistEntry.Status",
+        "WebhookSubscriptionStatusEnum": "webhooks.models.Subscription.Status",
+        "WebhookDeliveryStatusEnum": "webhooks.models.Delivery.Status",
+        "AccountRequestStatusEnum": "accounts.models.RequestStatus",
     },
 }
 
