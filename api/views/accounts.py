@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -167,6 +167,17 @@ class DeleteMeView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@extend_schema_view(
+    list=extend_schema(
+        summary="Requests to join organisations",
+        description="Mine, and those I may decide on (my organisations' as billing contact; all as a lab manager).",
+        responses={**ok(JoinRequestSerializer(many=True)), **errors("not_authenticated")},
+    ),
+    retrieve=extend_schema(
+        summary="One request to join",
+        responses={**ok(JoinRequestSerializer), **errors("not_authenticated", "not_found")},
+    ),
+)
 class JoinRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Requests to join an organisation: mine, and those I decide on (billing contacts, lab managers)."""
 
@@ -239,6 +250,17 @@ class JoinRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         return Response(JoinRequestSerializer(item).data)
 
 
+@extend_schema_view(
+    list=extend_schema(
+        summary="Organisation registrations",
+        description="Mine; lab managers and admins see every one.",
+        responses={**ok(RegistrationSerializer(many=True)), **errors("not_authenticated")},
+    ),
+    retrieve=extend_schema(
+        summary="One organisation registration",
+        responses={**ok(RegistrationSerializer), **errors("not_authenticated", "not_found")},
+    ),
+)
 class RegistrationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """SMEs and start-ups registering themselves; lab managers decide."""
 
