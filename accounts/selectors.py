@@ -116,8 +116,7 @@ def deletion_blockers(user) -> list[dict]:
     return hooks.ask(DELETION_BLOCKERS, user_id=user.pk)
 
 
-def personal_data(user) -> dict:
-    """Everything labshare holds about ``user`` that the person may take away (export), as plain data."""
+def _profile(user) -> dict:
     member = Member.objects.filter(user=user).select_related("organization").first()
     account = account_of(user)
     profile = {
@@ -127,22 +126,33 @@ def personal_data(user) -> dict:
         "email": user.email,
         "date_joined": user.date_joined,
         "last_login": user.last_login,
-        "audience": member.audience if member else None,
-        "organization": member.organization.name if member and member.organization else None,
-        "billing_contact": bool(member and member.billing_contact),
-        "phone": member.phone if member else "",
-        "language": member.language if member else "vi",
-        "student_id": member.student_id if member else "",
-        "shows_initials": bool(member and member.shows_initials),
-        "email_reminders": bool(member and member.email_reminders),
-        "source": account.source if account else Account.Source.ADMIN,
-        "email_verified_at": account.email_verified_at if account else None,
-        "birth_date": account.birth_date if account else None,
-        "guardian_name": account.guardian_name if account else "",
-        "guardian_email": account.guardian_email if account else "",
-        "guardian_confirmed_at": account.guardian_confirmed_at if account else None,
     }
-    bookings = [
+    if member is not None:
+        profile.update(
+            audience=member.audience,
+            organization=member.organization.name if member.organization else None,
+            billing_contact=member.billing_contact,
+            phone=member.phone,
+            language=member.language,
+            student_id=member.student_id,
+            shows_initials=member.shows_initials,
+            email_reminders=member.email_reminders,
+        )
+    if account is not None:
+        profile.update(
+            source=account.source,
+            email_verified_at=account.email_verified_at,
+            birth_date=account.birth_date,
+            guardian_name=account.guardian_name,
+            guardian_email=account.guardian_email,
+            guardian_confirmed_at=account.guardian_confirmed_at,
+        )
+    return profile
+
+
+def _bookings_of(user) -> list[dict]:
+    rows = Booking.objects.filter(user=user).select_related("resource__lab", "organization").order_by("start", "id")
+    return [
         {
             "id": b.pk,
             "resource": b.resource.name_vi,
@@ -157,48 +167,52 @@ def personal_data(user) -> dict:
             "checked_out_at": b.checked_out_at,
             "created_at": b.created_at,
         }
-        for b in Booking.objects.filter(user=user)
-        .select_related("resource__lab", "organization")
-        .order_by("start", "id")
+        for b in rows
     ]
-    certifications = [
-        {
-            "certification": g.certification.name_vi,
-            "lab": g.certification.lab.name_vi,
-            "granted_at": g.granted_at,
-            "expires_at": g.expires_at,
-            "revoked_at": g.revoked_at,
-        }
-        for g in CertificationGrant.objects.filter(user=user)
-        .select_related("certification__lab")
-        .order_by("granted_at", "id")
-    ]
-    consents = [
-        {
-            "purpose": c.purpose,
-            "granted": c.granted,
-            "notice_version": c.notice_version,
-            "source": c.source,
-            "given_by_guardian": c.given_by_guardian,
-            "recorded_at": c.recorded_at,
-        }
-        for c in Consent.objects.filter(user=user).order_by("recorded_at", "id")
-    ]
-    waitlist = [
-        {"resource": e.resource.name_vi, "window_start": e.window_start, "window_end": e.window_end, "status": e.status}
-        for e in WaitlistEntry.objects.filter(user=user).select_related("resource").order_by("created_at", "id")
-    ]
-    requests = [
-        {"organization": r.organization.name, "status": r.status, "message": r.message, "created_at": r.created_at}
-        for r in JoinRequest.objects.filter(user=user).select_related("organization").order_by("created_at", "id")
-    ]
+
+
+def personal_data(user) -> dict:
+    """Everything labshare holds about ``user`` that the person may take away (export), as plain data."""
+    grants = (
+        CertificationGrant.objects.filter(user=user).select_related("certification__lab").order_by("granted_at", "id")
+    )
     return {
-        "profile": profile,
-        "bookings": bookings,
-        "certifications": certifications,
-        "consents": consents,
-        "waitlist": waitlist,
-        "organization_requests": requests,
+        "profile": _profile(user),
+        "bookings": _bookings_of(user),
+        "certifications": [
+            {
+                "certification": g.certification.name_vi,
+                "lab": g.certification.lab.name_vi,
+                "granted_at": g.granted_at,
+                "expires_at": g.expires_at,
+                "revoked_at": g.revoked_at,
+            }
+            for g in grants
+        ],
+        "consents": [
+            {
+                "purpose": c.purpose,
+                "granted": c.granted,
+                "notice_version": c.notice_version,
+                "source": c.source,
+                "given_by_guardian": c.given_by_guardian,
+                "recorded_at": c.recorded_at,
+            }
+            for c in Consent.objects.filter(user=user).order_by("recorded_at", "id")
+        ],
+        "waitlist": [
+            {
+                "resource": e.resource.name_vi,
+                "window_start": e.window_start,
+                "window_end": e.window_end,
+                "status": e.status,
+            }
+            for e in WaitlistEntry.objects.filter(user=user).select_related("resource").order_by("created_at", "id")
+        ],
+        "organization_requests": [
+            {"organization": r.organization.name, "status": r.status, "message": r.message, "created_at": r.created_at}
+            for r in JoinRequest.objects.filter(user=user).select_related("organization").order_by("created_at", "id")
+        ],
     }
 
 

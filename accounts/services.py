@@ -35,6 +35,7 @@ from accounts.models import (
 from accounts.notice import NOTICE_VERSION
 from accounts.selectors import (
     account_of,
+    consents_in_force,
     deletion_blockers,
     domain_rule_for,
     inactive_users,
@@ -43,7 +44,8 @@ from accounts.selectors import (
     unverified_users,
 )
 from accounts.tokens import email_verification, read_guardian_token
-from bookings.models import Booking, BookingStatus, WaitlistEntry
+from bookings.models import Booking, BookingStatus, FeedToken, WaitlistEntry
+from bookings.services import booking_cancel, waitlist_leave
 from core import hooks
 from core.errors import DomainError
 from labs.models import Audience, LabRole, Member, Organization
@@ -125,6 +127,34 @@ def _apply_domain_rule(user, member: Member) -> DomainRule | None:
 # --- Sign-up -----------------------------------------------------------------------------------
 
 
+def _check_person(*, birth_date, consents: dict, guardian_name: str, guardian_email: str) -> bool:
+    """Refuse a sign-up without consent to the service, a plausible birth date, or (under 16) a guardian.
+
+    Returns whether the person is a minor."""
+    today = timezone.localdate()
+    if birth_date is None or birth_date > today or age_on(birth_date, today) > 120:
+        raise DomainError("birth_date_invalid")
+    if not consents.get(Purpose.SERVICE):
+        raise DomainError("consent_service_required")
+    minor = age_on(birth_date, today) < GUARDIAN_AGE
+    if minor and not (guardian_name.strip() and "@" in guardian_email):
+        raise DomainError("guardian_required")
+    return minor
+
+
+def _check_identity(candidate, password: str) -> None:
+    """Refuse a taken user name or address, and a weak password (with the validators' reasons)."""
+    User = type(candidate)
+    if User.objects.filter(username__iexact=candidate.username).exists():
+        raise DomainError("username_taken")
+    if User.objects.filter(email__iexact=candidate.email).exists():
+        raise DomainError("email_taken")
+    try:
+        password_validation.validate_password(password, candidate)
+    except ValidationError as exc:
+        raise DomainError("password_invalid", problems=list(exc.messages)) from None
+
+
 def signup(
     *,
     username: str,
@@ -148,23 +178,11 @@ def signup(
     if not settings.LABSHARE_SIGNUP_ENABLED:
         raise DomainError("signup_closed")
     username, email = username.strip(), email.strip().lower()
-    today = timezone.localdate()
-    if birth_date is None or birth_date > today or age_on(birth_date, today) > 120:
-        raise DomainError("birth_date_invalid")
-    if not consents.get(Purpose.SERVICE):
-        raise DomainError("consent_service_required")
-    minor = age_on(birth_date, today) < GUARDIAN_AGE
-    if minor and not (guardian_name.strip() and "@" in guardian_email):
-        raise DomainError("guardian_required")
-    if User.objects.filter(username__iexact=username).exists():
-        raise DomainError("username_taken")
-    if User.objects.filter(email__iexact=email).exists():
-        raise DomainError("email_taken")
+    minor = _check_person(
+        birth_date=birth_date, consents=consents, guardian_name=guardian_name, guardian_email=guardian_email
+    )
     candidate = User(username=username, email=email, first_name=first_name.strip(), last_name=last_name.strip())
-    try:
-        password_validation.validate_password(password, candidate)
-    except ValidationError as exc:
-        raise DomainError("password_invalid", problems=list(exc.messages)) from None
+    _check_identity(candidate, password)
     if language not in Member.Language.values:
         language = Member.Language.VI
     with transaction.atomic():
@@ -264,8 +282,6 @@ def guardian_consent(*, token: str, guardian_name: str, consents: dict[str, bool
 def consents_update(*, user, choices: dict[str, bool], source: str = Consent.Source.PROFILE) -> None:
     """A member changes their choices (only what changed is logged). Withdrawing consent to the
     service itself is done by deleting the account, so it is not accepted here."""
-    from accounts.selectors import consents_in_force
-
     if Purpose.SERVICE in choices and not choices[Purpose.SERVICE]:
         raise DomainError("consent_service_required")
     current = consents_in_force(user)
@@ -467,9 +483,6 @@ def organization_registration_decide(
 def _cancel_what_is_ahead(user, now: datetime) -> None:
     """Free the slots a leaving person still holds: future bookings cancelled (where the lab's rules
     still allow the person to), waitlist places left."""
-    from bookings.services import booking_cancel
-    from bookings.waitlist import waitlist_leave
-
     ahead = Booking.objects.filter(
         user=user, status__in=[BookingStatus.REQUESTED, BookingStatus.CONFIRMED], start__gt=now
     ).order_by("start")
@@ -497,6 +510,7 @@ def _anonymise(user, *, now: datetime) -> None:
     user.groups.clear()
     LabRole.objects.filter(user=user).delete()
     Token.objects.filter(user=user).delete()
+    FeedToken.objects.filter(user=user).delete()
     Member.objects.filter(user=user).update(
         phone="", student_id="", shows_initials=False, email_reminders=False, billing_contact=False
     )
@@ -518,7 +532,7 @@ def _anonymise(user, *, now: datetime) -> None:
         status=RequestStatus.WITHDRAWN
     )
     _record_consents(user, dict.fromkeys(Purpose.values, False), source=Consent.Source.DELETION, at=now)
-    # Other apps erase what they hold about the person (feed tokens, badges, …) in this transaction.
+    # Other apps erase what they hold about the person (badges, …) in this transaction.
     hooks.announce("account.anonymised", {"user_id": user.pk})
 
 

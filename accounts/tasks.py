@@ -6,6 +6,7 @@ from procrastinate.contrib.django import app
 from procrastinate.retry import RetryStrategy
 
 from accounts import services
+from accounts.emails import send_account_email as send
 from accounts.jobs import QUEUE
 
 #: A mail server that refuses or times out is tried again (as bookings' e-mails are).
@@ -15,8 +16,6 @@ MAIL_RETRY = RetryStrategy(max_attempts=10, wait=5, exponential_wait=2)
 @app.task(name="accounts.send_account_email", queue=QUEUE, retry=MAIL_RETRY)
 def send_account_email(*, kind: str, **ids: int) -> int:
     """Send one account e-mail (confirmation link, guardian consent, organisation requests)."""
-    from accounts.emails import send_account_email as send
-
     return send(kind=kind, **ids)
 
 

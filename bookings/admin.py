@@ -13,8 +13,9 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.utils.translation import gettext_lazy as _
 
-from bookings.errors import BookingError
 from bookings.models import ACTIVE_STATUSES, Booking, BookingEvent, BookingSeries, WaitlistEntry
+from bookings.services import booking_approve, booking_cancel, booking_reject
+from core.errors import DomainError
 from labs.admin import LabScopedAdmin
 
 
@@ -186,7 +187,7 @@ class BookingAdmin(LabScopedAdmin):
         for booking in queryset.select_related("resource__lab", "user").order_by("start"):
             try:
                 service(booking=booking, by=request.user, **kwargs)
-            except BookingError as exc:
+            except DomainError as exc:
                 failed.append(f"#{booking.pk}: {exc.message} [{exc.code}]")
             else:
                 done.append(f"#{booking.pk}")
@@ -198,15 +199,11 @@ class BookingAdmin(LabScopedAdmin):
     @admin.action(description=_("Approve selected requests / Duyệt các yêu cầu đã chọn"), permissions=["change"])
     def approve_selected(self, request, queryset):
         # Imported at call time: the booking engine's services are developed alongside this admin.
-        from bookings.services import booking_approve
-
         reason = (request.POST.get("reason") or "").strip()
         self._run(request, queryset, booking_approve, verb_vi="duyệt", verb_en="approved", reason=reason)
 
     @admin.action(description=_("Reject selected requests / Từ chối các yêu cầu đã chọn"), permissions=["change"])
     def reject_selected(self, request, queryset):
-        from bookings.services import booking_reject
-
         reason = (request.POST.get("reason") or "").strip()
         if not reason:
             self.message_user(
@@ -219,8 +216,6 @@ class BookingAdmin(LabScopedAdmin):
 
     @admin.action(description=_("Cancel selected bookings / Huỷ các lượt đặt đã chọn"), permissions=["change"])
     def cancel_selected(self, request, queryset):
-        from bookings.services import booking_cancel
-
         reason = (request.POST.get("reason") or "").strip()
         self._run(request, queryset, booking_cancel, verb_vi="huỷ", verb_en="cancelled", reason=reason)
 

@@ -167,6 +167,7 @@ INSTALLED_APPS = [
     "webhooks",
     "api",
     "frontend",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -268,6 +269,8 @@ REST_FRAMEWORK = {
         "user": env_str("LABSHARE_API_THROTTLE_USER", "6000/minute"),
     },
     "EXCEPTION_HANDLER": "api.exceptions.handler",
+    # orjson: the same JSON as DRF's encoder, written natively (datetimes included).
+    "DEFAULT_RENDERER_CLASSES": ["api.renderers.ORJSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"],
     "DATETIME_FORMAT": "iso-8601",
 }
 SPECTACULAR_SETTINGS = {

@@ -13,7 +13,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
 from webhooks import catalogue, jobs
-from webhooks.services import new_message_id
+from webhooks.signing import new_message_id
 
 
 def on_announcement(event_type: str, payload: dict) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -23,11 +22,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from bookings.models import Booking
 from core.errors import DomainError
+from labs import tree
 from labs.models import Lab, Organization, Resource
 from webhooks import catalogue, jobs, signing, targets
 from webhooks.models import Delivery, DeliveryAttempt, Event, Subscription
 from webhooks.selectors import may_manage, may_manage_scope
+from webhooks.signing import new_message_id
 
 logger = logging.getLogger(__name__)
 
@@ -228,11 +230,6 @@ def delivery_replay(*, delivery: Delivery, by) -> Delivery:
 # --- Events (run by the worker) -------------------------------------------------------------------
 
 
-def new_message_id() -> str:
-    """A message id for ``webhook-id``: ``msg_`` and a random UUID (unique across every message)."""
-    return f"msg_{uuid.uuid4().hex}"
-
-
 def _iso_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
@@ -260,8 +257,6 @@ class _Route:
 
 def _route(payload: dict) -> _Route:
     """The lab and organisation an announcement concerns, from the ids it carries."""
-    from bookings.models import Booking  # bookings sits below webhooks; imported here to keep the module light
-
     route = _Route(organization_id=payload.get("organization_id"))
     resource_id = payload.get("resource_id")
     booking_id = payload.get("booking_id")
@@ -306,7 +301,7 @@ def subscribers(event_type: str, *, lab_id: int | None, organization_id: int | N
     it, the organisation's — each only if it chose the type (paused ones included: they hold it)."""
     scope = Q(lab__isnull=True, organization__isnull=True)
     if lab_id is not None:
-        scope |= Q(lab_id__in=Lab.objects.ancestor_ids(lab_id))
+        scope |= Q(lab_id__in=tree.ancestor_ids(lab_id))
     if organization_id is not None:
         scope |= Q(organization_id=organization_id)
     return [

@@ -11,11 +11,17 @@ from __future__ import annotations
 
 import base64
 import secrets
+import uuid
 from datetime import datetime
 
 from standardwebhooks.webhooks import Webhook
 
 SECRET_PREFIX = "whsec_"
+
+
+def new_message_id() -> str:
+    """A message id for ``webhook-id``: ``msg_`` and a random UUID (unique across every message)."""
+    return f"msg_{uuid.uuid4().hex}"
 
 
 def new_secret() -> str:

@@ -104,8 +104,8 @@ def resolve(host: str, port: int) -> tuple[Address, ...]:
     return tuple(addresses)
 
 
-def check_url(url: str) -> Target:
-    """Parse and check a target URL; refuse it with a domain error when it may not be called."""
+def _parse(url: str) -> tuple[str, str, int, str]:
+    """(scheme, host, port, path with query) of a well-formed http(s) URL without credentials."""
     try:
         parts = urlsplit(url.strip())
         port = parts.port
@@ -113,21 +113,22 @@ def check_url(url: str) -> Target:
         raise DomainError("webhook_url_invalid") from None
     scheme = (parts.scheme or "").lower()
     host = parts.hostname or ""
-    if scheme not in ("https", "http") or not host:
+    # Credentials in a URL end up in logs; a receiver checks the signature instead.
+    if scheme not in ("https", "http") or not host or parts.username or parts.password:
         raise DomainError("webhook_url_invalid")
-    if parts.username or parts.password:
-        # Credentials in a URL end up in logs; a receiver checks the signature instead.
-        raise DomainError("webhook_url_invalid")
-    port = port or (443 if scheme == "https" else 80)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return scheme, host, port or (443 if scheme == "https" else 80), path
+
+
+def check_url(url: str) -> Target:
+    """Parse and check a target URL; refuse it with a domain error when it may not be called."""
+    scheme, host, port, path = _parse(url)
     addresses = resolve(host, port)
     refused = [str(a) for a in addresses if not (is_public(a) or in_allowed_network(a))]
     if refused:
         raise DomainError("webhook_target_not_allowed", host=host, addresses=refused)
     if scheme == "http" and not all(in_allowed_network(a) for a in addresses):
         raise DomainError("webhook_https_required")
-    path = parts.path or "/"
-    if parts.query:
-        path = f"{path}?{parts.query}"
     return Target(scheme=scheme, host=host, port=port, path=path, addresses=addresses)
 
 

@@ -36,9 +36,8 @@ from api.serializers.bookings import (
 )
 from api.services import idempotent, request_fingerprint
 from bookings import services as booking_services
-from bookings import waitlist as waitlist_services
-from bookings.errors import BookingError
 from bookings.models import WaitlistEntry
+from core.errors import DomainError
 
 #: Every refusal booking_request may answer with (bookings/rules.py and the database guard).
 REQUEST_CODES = (
@@ -463,7 +462,7 @@ class WaitlistViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         serializer = WaitlistJoinSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        entry = waitlist_services.waitlist_join(
+        entry = booking_services.waitlist_join(
             resource=data["resource"],
             user=request.user,
             window_start=data["window_start"],
@@ -484,7 +483,7 @@ class WaitlistViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         entry = self.get_object()
         if not IsOwnerOrLabManagerOfResource().has_object_permission(request, self, entry):
             self.permission_denied(request, code="permission_denied")
-        entry = waitlist_services.waitlist_leave(entry=entry, by=request.user)
+        entry = booking_services.waitlist_leave(entry=entry, by=request.user)
         return Response(WaitlistEntrySerializer(self.get_queryset().get(pk=entry.pk)).data)
 
     @extend_schema(
@@ -502,6 +501,6 @@ class WaitlistViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         if not IsOwner().has_object_permission(request, self, entry):
             self.permission_denied(request, code="permission_denied")
         if entry.status != WaitlistEntry.Status.OFFERED or entry.offered_start is None:
-            raise BookingError("invalid_transition", status=entry.status)
-        booking = waitlist_services.waitlist_accept(entry=entry, by=request.user)
+            raise DomainError("invalid_transition", status=entry.status)
+        booking = booking_services.waitlist_accept(entry=entry, by=request.user)
         return Response(BookingSerializer(booking).data, status=status.HTTP_201_CREATED)
