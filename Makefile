@@ -6,6 +6,9 @@ PY = $(UV) run --frozen python
 DB = $(PY) -m tools.localdb
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The tests, lint and database commands run with DEBUG off, as production does, so they need a key;
+# this one is for this machine only (production sets its own: the settings refuse to start without).
+export SECRET_KEY ?= labshare-local-key-not-for-production
 CATALOGUES := $(wildcard locale/*/LC_MESSAGES/*.po)
 COMPILED := $(CATALOGUES:.po=.mo)
 

@@ -16,6 +16,7 @@ from api.views.accounts import (
     SignupView,
 )
 from api.views.availability import AvailabilitySearchView
+from api.views.billing import BankNotificationReviewViewSet, BankNotificationView, StatementViewSet, VatRateViewSet
 from api.views.bookings import BookingViewSet, SeriesViewSet, WaitlistViewSet
 from api.views.catalogue import (
     CategoryViewSet,
@@ -29,6 +30,14 @@ from api.views.catalogue import (
 from api.views.certifications import CertificationGrantViewSet, CertificationViewSet
 from api.views.errors import not_found
 from api.views.feeds import FeedView
+from api.views.reports import (
+    BookingsExportView,
+    CertificationsExportView,
+    MembersExportView,
+    NetworkFiguresView,
+    SponsorImpactView,
+    UtilisationReportView,
+)
 from api.views.webhooks import DeliveryViewSet, EventTypesView, SubscriptionViewSet
 
 app_name = "api"
@@ -52,6 +61,9 @@ router.register("webhooks", SubscriptionViewSet, basename="webhook")
 router.register("webhook-deliveries", DeliveryViewSet, basename="webhook-delivery")
 router.register("join-requests", JoinRequestViewSet, basename="join-request")
 router.register("organization-registrations", RegistrationViewSet, basename="organization-registration")
+router.register("statements", StatementViewSet, basename="statement")
+router.register("vat-rates", VatRateViewSet, basename="vat-rate")
+router.register("billing/bank-notifications/review", BankNotificationReviewViewSet, basename="bank-notification-review")
 
 urlpatterns = [
     path("auth/login/", LoginView.as_view(), name="login"),
@@ -65,6 +77,13 @@ urlpatterns = [
     path("auth/signup/", SignupView.as_view(), name="signup"),
     path("webhook-event-types/", EventTypesView.as_view(), name="webhook-event-types"),
     path("availability/search/", AvailabilitySearchView.as_view(), name="availability-search"),
+    path("reports/utilisation/", UtilisationReportView.as_view(), name="report-utilisation"),
+    path("reports/network/", NetworkFiguresView.as_view(), name="report-network"),
+    path("reports/sponsors/<int:pk>/", SponsorImpactView.as_view(), name="report-sponsor"),
+    path("exports/bookings/", BookingsExportView.as_view(), name="export-bookings"),
+    path("exports/members/", MembersExportView.as_view(), name="export-members"),
+    path("exports/certifications/", CertificationsExportView.as_view(), name="export-certifications"),
+    path("billing/bank-notifications/", BankNotificationView.as_view(), name="bank-notifications"),
     re_path(r"^feeds/(?P<token>[A-Za-z0-9_\-]{1,64})\.ics$", FeedView.as_view(), name="feed"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),

@@ -75,6 +75,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Bạn tạm thời không thể đặt vì đã vắng mặt nhiều lần.",
         "You cannot book for a while after repeated no-shows.",
     ),
+    "seats_per_person": (
+        "Bạn đã giữ đủ số chỗ được phép trong khung giờ này.",
+        "You already hold as many places as one person may at this time.",
+    ),
+    "organization_not_yours": (
+        "Bạn chỉ có thể tính phí cho tổ chức của chính mình.",
+        "You can only bill your own organisation.",
+    ),
     "capacity_full": (
         "Khung giờ này đã hết chỗ.",
         "Every place is taken at this time.",

@@ -265,6 +265,16 @@ def check_capacity(resource: Resource, start: datetime, end: datetime, exclude_p
         raise DomainError("capacity_full", capacity=resource.capacity, taken=peak)
 
 
+def check_seats_per_person(resource: Resource, user, start: datetime, end: datetime, exclude_pk: int | None) -> None:
+    """Capacity > 1: one person holds at most ``seats_per_person`` places at once (the resource row is locked)."""
+    if resource.is_exclusive:
+        return
+    mine = _active_overlapping([resource.pk], start, end + resource.cleanup_buffer, exclude_pk).filter(user=user)
+    held = mine.count()
+    if held >= resource.seats_per_person:
+        raise DomainError("seats_per_person", limit=resource.seats_per_person, held=held)
+
+
 def check_space(resource, start, end, exclude_pk, space_id: int | None, contents: list[int]) -> None:
     """An exclusively booked space blocks the machines inside it, and a booked machine blocks an
     exclusive booking of its space (both resource rows are locked)."""
@@ -306,6 +316,7 @@ def check_counts(
     check_ban(resource, user, policy, now, scope)
     if quotas:
         check_quotas(resource, user, start, end, quotas, now, scope, exclude_pk)
+    check_seats_per_person(resource, user, start, end, exclude_pk)
     check_capacity(resource, start, end, exclude_pk)
     check_space(resource, start, end, exclude_pk, space_id, contents)
     if holds:
@@ -403,41 +414,42 @@ def check_can_cancel(booking: Booking, by, now: datetime, policy: EffectivePolic
     return False
 
 
-def check_can_move(booking: Booking, by) -> bool:
-    """The booker or a manager may move a pending or confirmed booking. Returns whether ``by`` manages."""
+def check_can_move(booking: Booking, by, now: datetime, policy: EffectivePolicy) -> bool:
+    """The booker (until the cancellation cut-off: moving a booking frees its slot as cancelling
+    does) or a manager (any time) may move a pending or confirmed booking. Returns whether ``by`` manages."""
     if booking.status not in RESCHEDULABLE:
         raise DomainError("invalid_transition", status=booking.status, to="rescheduled")
     if user_manages_lab(by, booking.resource.lab):
         return True
     if by is None or by.pk != booking.user_id:
         raise DomainError("not_permitted")
+    deadline = cancel_deadline(booking, policy)
+    if now > deadline:
+        raise DomainError("cancel_cutoff_passed", deadline=_iso(deadline, booking.resource))
     return False
 
 
 def check_can_check_in(booking: Booking, by, at: datetime, policy: EffectivePolicy) -> bool:
-    """The booker inside the window around the start; staff of the lab any time on the booking's day
-    (before its end). Returns whether ``by`` acts as staff."""
+    """The booker inside the window around the start; staff of the lab from the same opening until the
+    booking's end (a late arrival checked in at the desk). Returns whether ``by`` acts as staff."""
     check_transition(booking, BookingStatus.CHECKED_IN)
     resource = booking.resource
+    opens = booking.start - policy.check_in_before
     if by is not None and by.pk != booking.user_id and user_is_staff_of_lab(by, resource.lab):
-        tz = resource.lab.tz
-        if at.astimezone(tz).date() != booking.start.astimezone(tz).date() or at >= booking.end:
-            raise DomainError(
-                "check_in_window",
-                opens=_iso(booking.start - policy.check_in_before, resource),
-                closes=_iso(booking.end, resource),
-            )
+        if not opens <= at < booking.end:
+            raise DomainError("check_in_window", opens=_iso(opens, resource), closes=_iso(booking.end, resource))
         return True
     if by is None or by.pk != booking.user_id:
         raise DomainError("not_permitted")
-    opens, closes = booking.start - policy.check_in_before, booking.start + policy.check_in_after
+    closes = booking.start + policy.check_in_after
     if not opens <= at <= closes:
         raise DomainError("check_in_window", opens=_iso(opens, resource), closes=_iso(closes, resource))
     return False
 
 
 def check_can_check_out(booking: Booking, by) -> bool:
-    """The booker or lab staff. Returns whether ``by`` acts as staff."""
+    """The booker or lab staff, once checked in (which the window keeps near the start). Returns whether
+    ``by`` acts as staff."""
     check_transition(booking, BookingStatus.COMPLETED)
     if booking.status != BookingStatus.CHECKED_IN:
         raise DomainError("invalid_transition", status=booking.status, to=BookingStatus.COMPLETED)

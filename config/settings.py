@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from config.env import (
@@ -24,11 +25,13 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY") or ""
 if not SECRET_KEY:
-    if not DEBUG and env_bool("LABSHARE_REQUIRE_SECRET_KEY", False):
-        from django.core.exceptions import ImproperlyConfigured
-
-        raise ImproperlyConfigured("SECRET_KEY must be set in production")
-    # A fixed development key: fine on a laptop, refused in production by the check above.
+    # Fail closed: with DEBUG off nothing runs on a key everyone can read in this file.
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            'SECRET_KEY is not set and DEBUG is off: set SECRET_KEY (e.g. python -c "import secrets; '
+            'print(secrets.token_urlsafe(50))"), or DEBUG=1 on a development machine '
+            "(make run, make test and make lint set what they need)."
+        )
     SECRET_KEY = "labshare-development-key-not-for-production-0123456789abcdef"
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -78,7 +81,7 @@ LABSHARE_REMINDERS_ENABLED = env_bool("LABSHARE_REMINDERS_ENABLED", True)
 LABSHARE_JOBS_SWEEP_CRON = env_str("LABSHARE_JOBS_SWEEP_CRON", "*/5 * * * *")
 # The worker listens to the booking queues only; listen/notify wakes it at once, polling is a fallback.
 PROCRASTINATE_WORKER_DEFAULTS = {
-    "queues": ["bookings", "notifications", "webhooks", "accounts"],
+    "queues": ["bookings", "notifications", "billing", "webhooks", "accounts"],
     "fetch_job_polling_interval": 5.0,
 }
 
@@ -141,6 +144,19 @@ AUTHENTICATION_BACKENDS = [
     "accounts.oidc.UniversityBackend",
 ]
 
+# --- Billing (billing/) -----------------------------------------------------------------------
+# Days an issued statement may stay unpaid before it is overdue (and its reminder e-mail goes out).
+LABSHARE_STATEMENT_DUE_DAYS = env_int("LABSHARE_STATEMENT_DUE_DAYS", 15, minimum=1)
+# When the job closes last month's statements: the day of the month (a few days leave time for
+# corrections), at 02:00 in the server's zone. 0 turns the automatic close off (managers close).
+LABSHARE_STATEMENT_CLOSE_DAY = env_int("LABSHARE_STATEMENT_CLOSE_DAY", 5, minimum=0)
+# Whether a no-show is billed like a booking that was used (the lab kept the machine for it).
+LABSHARE_BILL_NO_SHOWS = env_bool("LABSHARE_BILL_NO_SHOWS", False)
+# The shared secret of the bank's transfer notifications (HMAC-SHA256); unset: the endpoint refuses all.
+LABSHARE_BANK_WEBHOOK_SECRET = env_str("LABSHARE_BANK_WEBHOOK_SECRET") or ""
+# A notification older (or newer) than this many seconds is refused: a captured request cannot be replayed later.
+LABSHARE_BANK_WEBHOOK_TOLERANCE = env_int("LABSHARE_BANK_WEBHOOK_TOLERANCE", 300, minimum=1)
+
 # --- Applications ----------------------------------------------------------------------------
 INSTALLED_APPS = [
     "daphne",
@@ -165,6 +181,9 @@ INSTALLED_APPS = [
     "bookings",
     "accounts",
     "webhooks",
+    "billing",
+    "reports",
+    "import_export",
     "api",
     "frontend",
     "demo",
@@ -293,11 +312,13 @@ SPECTACULAR_SETTINGS = {
         "WebhookSubscriptionStatusEnum": "webhooks.models.Subscription.Status",
         "WebhookDeliveryStatusEnum": "webhooks.models.Delivery.Status",
         "AccountRequestStatusEnum": "accounts.models.RequestStatus",
+        "StatementStatusEnum": "billing.models.StatementStatus",
+        "StatementLineKindEnum": "billing.models.LineKind",
+        "BankNotificationStatusEnum": "billing.models.BankNotification.Status",
     },
 }
 
-# --- Scheduling (django-scheduler) -----------------------------------------------------------
-# Our own pages serve the calendar assets; django-scheduler's CDN templates are not used.
+# django-scheduler's calendars (its admin and rule engine) start weeks on Monday, as Vietnam does.
 FIRST_DAY_OF_WEEK = 1
 
 LOGIN_URL = "login"

@@ -360,6 +360,12 @@ class Resource(BilingualNameMixin):
         validators=[MinValueValidator(1)],
         help_text=_("Simultaneous bookings allowed (seats)"),
     )
+    seats_per_person = models.PositiveSmallIntegerField(
+        _("seats per person"),
+        default=1,
+        validators=[MinValueValidator(1)],
+        help_text=_("How many places of a shared resource one person may hold at the same time"),
+    )
     # Booking rules (checked by bookings.rules on every request and move).
     min_duration = models.DurationField(_("minimum duration"), default=timedelta(minutes=30))
     max_duration = models.DurationField(_("maximum duration"), default=timedelta(hours=4))

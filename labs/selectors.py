@@ -64,6 +64,23 @@ def user_is_staff_of_lab(user, lab: Lab) -> bool:
     return LabRole.objects.filter(user=user, lab_id__in=ancestors).exists()
 
 
+#: Organisations a member's bookings are billed to unless the member says "personal": companies.
+#: Students and staff are never billed to their university or school by default.
+BILLED_BY_DEFAULT = ("sme", "startup", "partner")
+
+
+def default_billing(user):
+    """The organisation a member's booking is billed to when they do not say: their company, else nobody."""
+    try:
+        member = user.member
+    except Member.DoesNotExist:
+        return None
+    organization = member.organization
+    if organization is not None and organization.kind in BILLED_BY_DEFAULT:
+        return organization
+    return None
+
+
 def audience_of(user) -> str:
     """The user's audience, for quotas, approval and prices (no member profile: external)."""
     try:

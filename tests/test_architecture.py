@@ -32,7 +32,14 @@ BOUNDED = (
 PROJECT = (*BOUNDED, "demo", "config", "tools")
 MAX_COMPLEXITY = 15
 #: Functions allowed above the bound, each with the reason (keep this empty when possible).
-COMPLEX_ON_PURPOSE: dict[str, str] = {}
+COMPLEX_ON_PURPOSE: dict[str, str] = {
+    # Issue 13's reports, written before this bound; they are being reworked for the daily roll-up
+    # (their speed target), which splits them where the data changes shape.
+    "reports/charts.py:line_chart": "reworked with the reports' roll-up (issue 13)",
+    "reports/selectors.py:utilisation": "reworked with the reports' roll-up (issue 13)",
+    "reports/selectors.py:network_figures": "reworked with the reports' roll-up (issue 13)",
+    "reports/tables.py:utilisation_book": "reworked with the reports' roll-up (issue 13)",
+}
 #: At most this many function-local imports of project modules in the whole project.
 MAX_LOCAL_IMPORTS = 5
 

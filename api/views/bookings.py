@@ -170,7 +170,8 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
                 start=data["start"],
                 end=data["end"],
                 purpose=data.get("purpose", ""),
-                organization=data.get("organization"),
+                # Left out: the service's default (the member's company, else nobody); null: personal.
+                organization=data.get("organization", booking_services.BILLING_DEFAULT),
                 actor=request.user,
             )
             body = BookingSerializer(booking).data
@@ -382,7 +383,7 @@ class SeriesViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             rrule=data["rrule"],
             mode=data["mode"],
             purpose=data.get("purpose", ""),
-            organization=data.get("organization"),
+            organization=data.get("organization", booking_services.BILLING_DEFAULT),
         )
         series = self.get_queryset().get(pk=series.pk)
         return Response(SeriesSerializer(series).data, status=status.HTTP_201_CREATED)

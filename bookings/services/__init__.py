@@ -2,6 +2,8 @@
 inside the engine): single bookings, series, the waitlist and its offers, maintenance, feed tokens."""
 
 from bookings.services.bookings import (
+    BILLING_DEFAULT,
+    billed_organization,
     blocked_period_for,
     booking_approve,
     booking_cancel,
@@ -26,8 +28,10 @@ from bookings.services.waitlist import (
 )
 
 __all__ = [
+    "BILLING_DEFAULT",
     "SERIES_MAX_OCCURRENCES",
     "affected_bookings",
+    "billed_organization",
     "blocked_period_for",
     "booking_approve",
     "booking_cancel",

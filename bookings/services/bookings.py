@@ -26,9 +26,13 @@ from core import hooks
 from core.errors import DomainError
 from core.locks import lock_errors, retrying, set_lock_timeout
 from labs.models import Organization, Resource
-from labs.selectors import user_is_staff_of_lab, user_manages_lab
+from labs.selectors import default_billing, user_is_staff_of_lab, user_manages_lab
 
 Source = BookingEvent.Source
+
+#: Leave ``organization`` at this to bill as the member's default (labs.selectors.default_billing):
+#: their company, or nobody (students are never billed to their university unless they ask).
+BILLING_DEFAULT = object()
 
 
 # --- Plumbing ------------------------------------------------------------------------------------
@@ -108,6 +112,18 @@ def _sync(target: Booking, source: Booking) -> Booking:
     return source
 
 
+def billed_organization(user, organization, *, actor=None):
+    """Who pays: the default for ``BILLING_DEFAULT``, nobody for None, else the user's own organisation only."""
+    if organization is BILLING_DEFAULT:
+        return default_billing(user)
+    if organization is None:
+        return None
+    member_org = Organization.objects.filter(members__user=user).values_list("pk", flat=True).first()
+    if organization.pk != member_org and not any(p is not None and p.is_superuser for p in (user, actor)):
+        raise DomainError("organization_not_yours", organization=organization.pk)
+    return organization
+
+
 def _actor_source(*, actor, user, resource: Resource) -> str:
     if actor is None or actor.pk == user.pk:
         return Source.USER
@@ -132,15 +148,18 @@ def _recheck_hold_after_write(booking: Booking, *, exclusive: bool = False) -> N
         raise DomainError("slot_held", until=entry.offer_expires_at.astimezone(booking.resource.lab.tz).isoformat())
 
 
-def check_and_lock(*, resource, user, start, end, now, exclude_pk=None) -> EffectivePolicy:
+def check_and_lock(*, resource, user, start, end, now, exclude_pk=None, policy=None) -> EffectivePolicy:
     """Every rule for [start, end), taking the locks the counting rules need first; returns the policy.
 
     Lock-free checks first (a refusal costs no lock), then resource rows in id order and the
     user's row (bookings/locks.py, 2 and 3), as late as possible but before the counts they
-    protect. The waitlist hold is left to :func:`_recheck_hold_after_write`.
+    protect. The waitlist hold is checked here too, before the write: someone else's request for
+    a held slot is refused at once instead of inserting a row the holder's own booking would have
+    to wait for (lock_timeout under load). :func:`_recheck_hold_after_write` then closes the race
+    with an offer made meanwhile.
     """
     rules.check_lock_free(resource=resource, user=user, start=start, end=end, now=now)
-    policy = policy_for(resource.lab_id)
+    policy = policy or policy_for(resource.lab_id)
     quotas = rules.applicable_quotas(resource, user, policy)
     space_id, contents = selectors.related_spaces(resource)
     locks.lock_resources(rules.rows_to_lock(resource, space_id, contents))
@@ -157,7 +176,6 @@ def check_and_lock(*, resource, user, start, end, now, exclude_pk=None) -> Effec
         space_id=space_id,
         contents=contents,
         exclude_pk=exclude_pk,
-        holds=False,
     )
     return policy
 
@@ -173,7 +191,7 @@ def booking_request(
     start: datetime,
     end: datetime,
     purpose: str = "",
-    organization: Organization | None = None,
+    organization=BILLING_DEFAULT,
     actor=None,
     waitlist_entry=None,
     series=None,
@@ -181,11 +199,14 @@ def booking_request(
     """Book ``resource`` for [start, end) after checking every rule; ``requested`` or ``confirmed``.
 
     ``actor`` is who acts when not the user (lab staff or a manager booking on their behalf).
+    ``organization``: who pays — left out, the member's default (their company, else nobody); None,
+    a personal booking; an organisation, which must be the user's own.
     Raises DomainError with a stable code (bookings/rules.py, bookings/errors.py); ``slot_taken``
     carries the conflicting interval, ``lock_timeout`` means retry shortly.
     """
     rules.check_interval(start, end)
     source = _actor_source(actor=actor, user=user, resource=resource)
+    organization = billed_organization(user, organization, actor=actor)
     now = timezone.now()
     with lock_errors(), transaction.atomic():
         set_lock_timeout()
@@ -442,10 +463,11 @@ def booking_reschedule(*, booking: Booking, by, start: datetime, end: datetime) 
         set_lock_timeout()
         locked = locks.lock_booking(booking)
         now = timezone.now()
-        as_manager = rules.check_can_move(locked, by)
         resource = locked.resource
-        policy = check_and_lock(
-            resource=resource, user=locked.user, start=start, end=end, now=now, exclude_pk=locked.pk
+        policy = policy_for(resource.lab_id)
+        as_manager = rules.check_can_move(locked, by, now, policy)
+        check_and_lock(
+            resource=resource, user=locked.user, start=start, end=end, now=now, exclude_pk=locked.pk, policy=policy
         )
         old_start, old_end, previous = locked.start, locked.end, locked.status
         locked.start, locked.end = start, end

@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from bookings import rules
 from bookings.models import ACTIVE_STATUSES, Booking, BookingSeries
-from bookings.services.bookings import booking_cancel, booking_request
+from bookings.services.bookings import BILLING_DEFAULT, billed_organization, booking_cancel, booking_request
 from core.errors import DomainError
-from labs.models import Organization, Resource
+from labs.models import Resource
 
 #: The most occurrences one series may have (a semester of daily slots fits; an endless rule does not).
 SERIES_MAX_OCCURRENCES = 200
@@ -57,7 +57,7 @@ def series_create(
     rrule: str,
     mode: str,
     purpose: str = "",
-    organization: Organization | None = None,
+    organization=BILLING_DEFAULT,
     actor=None,
 ) -> BookingSeries:
     """Book every occurrence of a recurrence rule, each checked against every rule.
@@ -74,6 +74,7 @@ def series_create(
         raise DomainError("naive_datetime")
     if not isinstance(duration, timedelta) or duration <= timedelta(0):
         raise DomainError("invalid_interval")
+    organization = billed_organization(user, organization, actor=actor)
     tz = resource.lab.tz
     starts = series_occurrences(rrule=rrule, first_start=first_start, tz=tz)
     with transaction.atomic():
@@ -109,6 +110,9 @@ def series_create(
                 report.append({**line, "status": "refused", "code": exc.code, "booking_id": None})
             else:
                 report.append({**line, "status": "booked", "code": None, "booking_id": booking.pk})
+        if refused == len(report):
+            # Nothing could be booked: a series without a booking is not kept, in either mode.
+            raise DomainError("series_refused", report=report, refused=refused, occurrences=len(report))
         if refused and mode == BookingSeries.Mode.ALL_OR_NOTHING:
             for line in report:
                 if line["status"] == "booked":

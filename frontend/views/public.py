@@ -27,7 +27,7 @@ from frontend.screens import qr_svg
 from frontend.timeline import build_timeline
 from frontend.views.common import is_htmx, language, local_today, parse_date, parse_datetime
 from labs.models import CertificationGrant, Lab
-from labs.selectors import user_is_staff_of_lab
+from labs.selectors import default_billing, user_is_staff_of_lab
 
 #: Resource cards per page on a lab page (the timeline above them shows all resources).
 CARDS_PER_PAGE = 48
@@ -199,7 +199,10 @@ def resource_detail(request: HttpRequest, slug: str) -> HttpResponse:
         end = start + min(max(resource.min_duration, timedelta(hours=1)), resource.max_duration)
     member = web.member_of(request.user)
     form = BookingForm(
-        tz=tz, organization=member.organization if member else None, initial=IntervalForm.initial_for(start, end, tz)
+        tz=tz,
+        organization=member.organization if member else None,
+        bill_by_default=request.user.is_authenticated and default_billing(request.user) is not None,
+        initial=IntervalForm.initial_for(start, end, tz),
     )
     # A chosen slot's week is the week to show, unless the visitor asked for another one.
     week_start = None if request.GET.get("week") or start is None else start.astimezone(tz).date()

@@ -365,3 +365,31 @@ def test_the_retention_sweep_anonymises_accounts_nobody_used(clock, settings, re
     assert LabRole.objects.filter(user=manager).exists()
     assert services.accounts_retention_sweep() == {"inactive": 0, "unverified": 0, "blocked": 0}
     assert OrganizationRegistration.objects.count() == 0
+
+
+def test_billing_answers_that_an_unpaid_personal_statement_blocks_the_deletion():
+    from datetime import date as day
+
+    from billing.models import BillingProfile, Statement
+
+    lab = make_lab()
+    issuer = BillingProfile.objects.create(
+        lab=lab,
+        legal_name="Trung tâm",
+        bank_bin="970436",
+        bank_name="VCB",
+        account_number="0123456789",
+        account_name="TT",
+    )
+    person = make_user("owes")
+    statement = Statement.objects.create(
+        issuer=issuer, user=person, month=day(2030, 2, 1), status="issued", number="EIU-2030-0001", total_vnd=540_000
+    )
+    with pytest.raises(DomainError) as blocked:
+        services.account_delete(user=person, confirm_username="owes")
+    assert blocked.value.code == "account_deletion_blocked"
+    assert blocked.value.details["blockers"] == [
+        {"kind": "unpaid_statement", "number": "EIU-2030-0001", "status": "issued", "amount_vnd": 540_000}
+    ]
+    Statement.objects.filter(pk=statement.pk).update(status="paid")
+    services.account_delete(user=person, confirm_username="owes")

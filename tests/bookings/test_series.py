@@ -70,12 +70,15 @@ def test_skip_conflicts_books_what_it_can_and_reports_each_refusal_with_its_code
     ]
 
 
-def test_skip_conflicts_where_every_occurrence_is_refused_still_reports(resource):
+def test_skip_conflicts_where_every_occurrence_is_refused_is_refused_with_the_report(resource):
+    """A series that books nothing is not kept (issue 14); the report still says why each was refused."""
     user = person()
     saturday = first_tuesday() + timedelta(days=4)
-    series = create(resource, user, "FREQ=WEEKLY;COUNT=3", SKIP, first_start=saturday)
-    assert {line["code"] for line in series.report} == {"outside_opening_hours"}
-    assert not Booking.objects.filter(series=series).exists()
+    with pytest.raises(DomainError) as exc:
+        create(resource, user, "FREQ=WEEKLY;COUNT=3", SKIP, first_start=saturday)
+    assert exc.value.code == "series_refused"
+    assert {line["code"] for line in exc.value.details["report"]} == {"outside_opening_hours"}
+    assert not Booking.objects.filter(user=user).exists() and not BookingSeries.objects.filter(user=user).exists()
 
 
 # --- all_or_nothing -------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("labs", "0002_calendar_stamp"),
+        ("labs", "0003_seats_per_person"),
     ]
 
     operations = [
