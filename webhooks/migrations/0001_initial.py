@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ("labs", "0004_member_consents_and_billing_contact"),
+        ("labs", "0005_member_consents_and_billing_contact"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("labs", "0003_seats_per_person"),
+        ("labs", "0004_member_notify_approval_requests"),
     ]
 
     operations = [
