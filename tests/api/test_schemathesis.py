@@ -19,8 +19,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from psycopg.pq import TransactionStatus
-from rest_framework.authtoken.models import Token
 from schemathesis.generation import GenerationMode
+
+from tests.factories import make_api_token
 
 pytestmark = pytest.mark.django_db
 
@@ -42,9 +43,7 @@ def keep_test_connection():
 
 def test_no_generated_request_gets_a_server_error(world, keep_test_connection):
     schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application())
-    tokens = {
-        role: Token.objects.get_or_create(user=world.users[role])[0].key for role in CALLERS if role != "anonymous"
-    }
+    tokens = {role: make_api_token(world.users[role]) for role in CALLERS if role != "anonymous"}
     sent = {"total": 0, "anonymous": 0, "signed_in": 0}
     failures = []
     unsatisfiable = []
@@ -75,7 +74,7 @@ def test_no_generated_request_gets_a_server_error(world, keep_test_connection):
                     )
                 if caller != "anonymous":
                     # POST /api/auth/logout/ deletes the caller's token: put it back for the next request.
-                    Token.objects.get_or_create(key=tokens[caller], defaults={"user": world.users[caller]})
+                    make_api_token(world.users[caller], secret=tokens[caller])
                 sent["total"] += 1
                 sent["anonymous" if caller == "anonymous" else "signed_in"] += 1
                 if response.status_code >= 500:
