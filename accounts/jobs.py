@@ -7,6 +7,8 @@ from procrastinate.contrib.django.django_connector import DjangoConnector
 from procrastinate.jobs import Job
 from procrastinate.tasks import configure_task
 
+from core import requestid
+
 #: The queue of account jobs (e-mails, the retention sweep); PROCRASTINATE_WORKER_DEFAULTS lists it.
 QUEUE = "accounts"
 
@@ -23,4 +25,5 @@ def email_job(kind: str, **ids: int) -> Job:
 def defer(jobs: list[Job]) -> None:
     """Enqueue ``jobs`` in the current transaction (one statement)."""
     if jobs:
-        _django_jobs.batch_defer_jobs(jobs=jobs)
+        # The request that caused them names them in the worker's logs too (core/requestid.py).
+        _django_jobs.batch_defer_jobs(jobs=requestid.tag_jobs(jobs))

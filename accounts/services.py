@@ -20,7 +20,6 @@ from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from accounts import jobs
 from accounts.models import (
@@ -509,7 +508,6 @@ def _anonymise(user, *, now: datetime) -> None:
     user.save()
     user.groups.clear()
     LabRole.objects.filter(user=user).delete()
-    Token.objects.filter(user=user).delete()
     FeedToken.objects.filter(user=user).delete()
     Member.objects.filter(user=user).update(
         phone="", student_id="", shows_initials=False, email_reminders=False, billing_contact=False
@@ -532,7 +530,7 @@ def _anonymise(user, *, now: datetime) -> None:
         status=RequestStatus.WITHDRAWN
     )
     _record_consents(user, dict.fromkeys(Purpose.values, False), source=Consent.Source.DELETION, at=now)
-    # Other apps erase what they hold about the person (badges, …) in this transaction.
+    # Other apps erase what they hold about the person (API tokens, badges, …) in this transaction.
     hooks.announce("account.anonymised", {"user_id": user.pk})
 
 

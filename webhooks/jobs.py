@@ -14,6 +14,8 @@ from procrastinate.contrib.django.django_connector import DjangoConnector
 from procrastinate.jobs import Job
 from procrastinate.tasks import configure_task
 
+from core import requestid
+
 #: The queue of every webhook job (PROCRASTINATE_WORKER_DEFAULTS in settings lists it).
 QUEUE = "webhooks"
 
@@ -30,7 +32,8 @@ def job(name: str, *, at: datetime | None = None, lock: str | None = None, **kwa
 def defer(jobs: list[Job]) -> None:
     """Enqueue ``jobs`` in the current transaction, in one statement (no queueing locks, so no clash)."""
     if jobs:
-        _django_jobs.batch_defer_jobs(jobs=jobs)
+        # The request that caused them names them in the worker's logs too (core/requestid.py).
+        _django_jobs.batch_defer_jobs(jobs=requestid.tag_jobs(jobs))
 
 
 def deliver_job(delivery_id: int, attempt: int, *, at: datetime | None = None) -> Job:

@@ -21,7 +21,7 @@ from accounts.tokens import email_verification, guardian_token
 from bookings.events import HIDDEN_LABEL, public_label
 from bookings.models import Booking, BookingStatus
 from bookings.services import booking_request
-from core import hooks
+from core import hooks, requestid
 from core.errors import DomainError
 from labs.models import Audience, LabRole, Member, Organization
 from tests.factories import at, make_lab, make_manager, make_organization, make_user
@@ -36,7 +36,7 @@ def run_account_jobs() -> int:
     """Run the queued account e-mails as the worker would."""
     jobs = list(ProcrastinateJob.objects.filter(task_name="accounts.send_account_email", status="todo").order_by("id"))
     for job in jobs:
-        tasks.send_account_email(**job.args)
+        tasks.send_account_email(**requestid.untagged(job.args))
         with connection.cursor() as cursor:
             cursor.execute("DELETE FROM procrastinate_jobs WHERE id = %s", [job.id])
     return len(jobs)

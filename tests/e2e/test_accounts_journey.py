@@ -16,6 +16,7 @@ from procrastinate.contrib.django.models import ProcrastinateJob
 
 from accounts import tasks as account_tasks
 from bookings.models import Booking, BookingStatus
+from core import requestid
 from frontend.selectors import lab_occupancy
 from frontend.selectors_web import organization_summary
 from labs.models import Audience, Member, Organization, ResourceRate
@@ -29,7 +30,7 @@ pytestmark = pytest.mark.e2e
 def run_account_emails() -> None:
     """The worker's part: send the queued account e-mails (into the test's outbox)."""
     for job in ProcrastinateJob.objects.filter(task_name="accounts.send_account_email", status="todo").order_by("id"):
-        account_tasks.send_account_email(**job.args)
+        account_tasks.send_account_email(**requestid.untagged(job.args))
         with connection.cursor() as cursor:
             cursor.execute("DELETE FROM procrastinate_jobs WHERE id = %s", [job.id])
 

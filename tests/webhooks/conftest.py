@@ -7,6 +7,7 @@ from django.db import connection
 from django.utils import timezone
 from procrastinate.contrib.django.models import ProcrastinateJob
 
+from core import requestid
 from tests.webhooks.receiver import start_receiver
 from webhooks import tasks
 
@@ -50,7 +51,7 @@ def run_due_webhook_jobs() -> list[tuple[str, object]]:
         for job in due:
             with connection.cursor() as cursor:
                 cursor.execute("DELETE FROM procrastinate_jobs WHERE id = %s", [job.id])
-            ran.append((job.task_name, _TASKS[job.task_name](**job.args)))
+            ran.append((job.task_name, _TASKS[job.task_name](**requestid.untagged(job.args))))
 
 
 @pytest.fixture
