@@ -17,6 +17,14 @@ from api.views.account import (
     MyCertificationsView,
     MyQuotaView,
 )
+from api.views.accounts import (
+    DeleteMeView,
+    JoinRequestViewSet,
+    MyConsentsView,
+    MyDataView,
+    RegistrationViewSet,
+    SignupView,
+)
 from api.views.availability import AvailabilitySearchView
 from api.views.billing import BankNotificationReviewViewSet, BankNotificationView, StatementViewSet, VatRateViewSet
 from api.views.bookings import BookingViewSet, SeriesViewSet, WaitlistViewSet
@@ -51,6 +59,7 @@ from api.views.reports import (
     SponsorImpactView,
     UtilisationReportView,
 )
+from api.views.webhooks import DeliveryViewSet, EventTypesView, SubscriptionViewSet
 
 app_name = "api"
 
@@ -71,6 +80,10 @@ router.register("bookings", BookingViewSet, basename="booking")
 router.register("series", SeriesViewSet, basename="series")
 router.register("waitlist", WaitlistViewSet, basename="waitlist")
 router.register("me/feeds", FeedTokenViewSet, basename="feed-token")
+router.register("webhooks", SubscriptionViewSet, basename="webhook")
+router.register("webhook-deliveries", DeliveryViewSet, basename="webhook-delivery")
+router.register("join-requests", JoinRequestViewSet, basename="join-request")
+router.register("organization-registrations", RegistrationViewSet, basename="organization-registration")
 router.register("statements", StatementViewSet, basename="statement")
 router.register("vat-rates", VatRateViewSet, basename="vat-rate")
 router.register("billing/bank-notifications/review", BankNotificationReviewViewSet, basename="bank-notification-review")
@@ -85,6 +98,11 @@ urlpatterns = [
     path("me/", MeView.as_view(), name="me"),
     path("me/certifications/", MyCertificationsView.as_view(), name="me-certifications"),
     path("me/quota/", MyQuotaView.as_view(), name="me-quota"),
+    path("me/consents/", MyConsentsView.as_view(), name="me-consents"),
+    path("me/data/", MyDataView.as_view(), name="me-data"),
+    path("me/delete/", DeleteMeView.as_view(), name="me-delete"),
+    path("auth/signup/", SignupView.as_view(), name="signup"),
+    path("webhook-event-types/", EventTypesView.as_view(), name="webhook-event-types"),
     path("availability/search/", AvailabilitySearchView.as_view(), name="availability-search"),
     path("reports/utilisation/", UtilisationReportView.as_view(), name="report-utilisation"),
     path("reports/network/", NetworkFiguresView.as_view(), name="report-network"),

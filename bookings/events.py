@@ -73,6 +73,10 @@ def _iso(moment: datetime | None, tz) -> str | None:
     return moment.astimezone(tz).isoformat() if moment is not None else None
 
 
+#: What a wall screen shows for a person who did not agree to show their initials.
+HIDDEN_LABEL = "—"
+
+
 def public_label(*, organization=None, user=None) -> str:
     """What a wall screen may show of who booked: the organisation's short name, else initials."""
     if organization is not None:
@@ -80,10 +84,12 @@ def public_label(*, organization=None, user=None) -> str:
     if user is None:
         return ""
     try:
-        return user.member.initials
+        member = user.member
     except ObjectDoesNotExist:  # a user without a labshare profile (e.g. a bare superuser)
         full = (user.get_full_name() or user.get_username()).split()
         return "".join(part[0].upper() for part in full[:3]) or "?"
+    # Initials only with the person's consent (accounts keeps the flag); otherwise a neutral mark.
+    return member.initials if member.shows_initials else HIDDEN_LABEL
 
 
 def booking_public_dict(booking, tz, *, who: str) -> dict:

@@ -22,6 +22,8 @@ from core.formatting import format_moment, format_vnd, format_when, name_in
 from labs import tree
 from labs.models import LabRole
 
+#: Reminders are sent only to people who agreed to e-mail reminders (Member.email_reminders).
+REMINDER_KINDS = frozenset({"reminder_24h", "reminder_1h"})
 #: Kinds that carry a calendar attachment, and the iTIP method it uses.
 _ICS_METHOD = {"confirmed": "REQUEST", "rescheduled": "REQUEST", "cancelled": "CANCEL"}
 
@@ -40,6 +42,12 @@ def _price_text(amount: int | None, language: str) -> str:
     if amount == 0:
         return "Free of charge" if language == "en" else "Miễn phí"
     return format_vnd(amount, language)
+
+
+def _wants_reminders(user) -> bool:
+    """Whether ``user`` agreed to booking reminders by e-mail (no profile: no consent)."""
+    member = getattr(user, "member", None)
+    return bool(member and member.email_reminders)
 
 
 def _person(user) -> str:
@@ -107,6 +115,8 @@ def send_booking_email(*, booking_id: int, kind: str, reason: str = "") -> int:
     for recipient in _recipients(booking, kind):
         if not recipient.email:
             continue
+        if kind in REMINDER_KINDS and not _wants_reminders(recipient):
+            continue  # a reminder needs the person's consent to e-mail reminders (accounts records it)
         language = language_of(recipient)
         context = _booking_context(booking, recipient, language, reason)
         subject, body = _render(f"bookings/email/{kind}.{language}.txt", context, language)

@@ -15,6 +15,7 @@ from config.env import (
     env_email,
     env_int,
     env_list,
+    env_networks,
     env_str,
     env_timezone,
 )
@@ -89,11 +90,70 @@ LABSHARE_REMINDERS_ENABLED = env_bool("LABSHARE_REMINDERS_ENABLED", True)
 LABSHARE_JOBS_SWEEP_CRON = env_str("LABSHARE_JOBS_SWEEP_CRON", "*/5 * * * *")
 # The worker listens to the booking queues only; listen/notify wakes it at once, polling is a fallback.
 PROCRASTINATE_WORKER_DEFAULTS = {
-    "queues": ["bookings", "notifications", "billing"],
+    "queues": ["bookings", "notifications", "billing", "webhooks", "accounts"],
     "fetch_job_polling_interval": 5.0,
     # A job runs under the request id of the request that deferred it (core/requestid.py).
     "task_middleware": [carry_into_job],
 }
+
+# --- Webhooks (webhooks/) ----------------------------------------------------------------------
+# Private networks webhooks may still be sent to (CIDR, comma-separated), e.g. an on-site server
+# "10.20.0.0/16", or "127.0.0.0/8" for tests. Empty: only public addresses (and https) are allowed.
+LABSHARE_WEBHOOK_ALLOWED_NETWORKS = env_networks("LABSHARE_WEBHOOK_ALLOWED_NETWORKS", [])
+LABSHARE_WEBHOOK_TIMEOUT_SECONDS = env_int("LABSHARE_WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1)
+# How long events and their delivery log are kept.
+LABSHARE_WEBHOOK_LOG_DAYS = env_int("LABSHARE_WEBHOOK_LOG_DAYS", 90, minimum=1)
+
+# --- Accounts and personal data (accounts/) ---------------------------------------------------
+# Self sign-up with e-mail verification (off: accounts come from the admin or the university).
+LABSHARE_SIGNUP_ENABLED = env_bool("LABSHARE_SIGNUP_ENABLED", True)
+# Accounts nobody used for this many days are anonymised by a nightly job (0: never).
+LABSHARE_RETENTION_INACTIVE_DAYS = env_int("LABSHARE_RETENTION_INACTIVE_DAYS", 3 * 365, minimum=0)
+# Sign-ups never verified are anonymised after this many days.
+LABSHARE_UNVERIFIED_ACCOUNT_DAYS = env_int("LABSHARE_UNVERIFIED_ACCOUNT_DAYS", 14, minimum=1)
+
+# --- University sign-in (OpenID Connect, mozilla-django-oidc) -----------------------------------
+# On when OIDC_RP_CLIENT_ID is set; then every endpoint below must be set too.
+OIDC_RP_CLIENT_ID = env_str("OIDC_RP_CLIENT_ID") or ""
+OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID)
+OIDC_RP_CLIENT_SECRET = env_str("OIDC_RP_CLIENT_SECRET") or ""
+OIDC_OP_AUTHORIZATION_ENDPOINT = env_str("OIDC_OP_AUTHORIZATION_ENDPOINT") or ""
+OIDC_OP_TOKEN_ENDPOINT = env_str("OIDC_OP_TOKEN_ENDPOINT") or ""
+OIDC_OP_USER_ENDPOINT = env_str("OIDC_OP_USER_ENDPOINT") or ""
+OIDC_OP_JWKS_ENDPOINT = env_str("OIDC_OP_JWKS_ENDPOINT") or ""
+# The issuer the ID token must name (``iss``); the audience (``aud``) must be our client id.
+OIDC_OP_ISSUER = env_str("OIDC_OP_ISSUER") or ""
+OIDC_RP_SIGN_ALGO = env_str("OIDC_RP_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = env_str("OIDC_RP_SCOPES", "openid email profile")
+# The name on the button: "Đăng nhập bằng tài khoản EIU / Sign in with EIU".
+OIDC_PROVIDER_NAME = env_str("OIDC_PROVIDER_NAME", "")
+OIDC_USE_PKCE = True
+OIDC_USE_NONCE = True
+OIDC_TIMEOUT = 10
+OIDC_AUTHENTICATE_CLASS = "accounts.oidc.SignInView"
+OIDC_CALLBACK_CLASS = "accounts.oidc.CallbackView"
+if OIDC_ENABLED:
+    _missing = [
+        name
+        for name in (
+            "OIDC_RP_CLIENT_SECRET",
+            "OIDC_OP_AUTHORIZATION_ENDPOINT",
+            "OIDC_OP_TOKEN_ENDPOINT",
+            "OIDC_OP_USER_ENDPOINT",
+            "OIDC_OP_JWKS_ENDPOINT",
+            "OIDC_OP_ISSUER",
+        )
+        if not globals()[name]
+    ]
+    if _missing:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(f"OIDC_RP_CLIENT_ID is set, so these must be too: {', '.join(_missing)}")
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    # Does nothing unless OIDC is configured (OIDC_RP_CLIENT_ID).
+    "accounts.oidc.UniversityBackend",
+]
 
 # --- Billing (billing/) -----------------------------------------------------------------------
 # Days an issued statement may stay unpaid before it is overdue (and its reminder e-mail goes out).
@@ -136,6 +196,8 @@ INSTALLED_APPS = [
     "labs",
     "equipment",
     "bookings",
+    "accounts",
+    "webhooks",
     "billing",
     "reports",
     "import_export",
@@ -287,6 +349,9 @@ SPECTACULAR_SETTINGS = {
         "OrganizationKindEnum": "labs.models.Organization.Kind",
         "BookingStatusEnum": "bookings.models.BookingStatus",
         "WaitlistStatusEnum": "bookings.models.WaitlistEntry.Status",
+        "WebhookSubscriptionStatusEnum": "webhooks.models.Subscription.Status",
+        "WebhookDeliveryStatusEnum": "webhooks.models.Delivery.Status",
+        "AccountRequestStatusEnum": "accounts.models.RequestStatus",
         "StatementStatusEnum": "billing.models.StatementStatus",
         "StatementLineKindEnum": "billing.models.LineKind",
         "BankNotificationStatusEnum": "billing.models.BankNotification.Status",

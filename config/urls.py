@@ -20,6 +20,9 @@ urlpatterns = [
     # Django's language switch, which also saves a signed-in member's preference.
     path("i18n/setlang/", frontend_views.set_language, name="set_language"),
     path("api/", include("api.urls", namespace="api")),
+    # University sign-in (mozilla-django-oidc; 404 until OIDC_RP_CLIENT_ID is set).
+    path("oidc/", include("mozilla_django_oidc.urls")),
+    path("", include("frontend.accounts_urls")),
     path("", include("frontend.urls")),
 ]
 if settings.DEBUG:

@@ -45,3 +45,31 @@ def announce(event_type: str, payload: dict[str, Any]) -> list:
             elif result is not None:
                 returned.append(result)
     return returned
+
+
+# --- Questions: a lower layer asks the apps above it for facts it cannot read itself ----------------
+
+Answerer = Callable[..., list]
+
+_answerers: list[tuple[str, Answerer]] = []
+
+
+def answer(question: str, handler: Answerer) -> None:
+    """Answer ``question`` (e.g. ``account.deletion_blockers``) with ``handler(**facts) -> list``."""
+    if (question, handler) not in _answerers:
+        _answerers.append((question, handler))
+
+
+def stop_answering(question: str, handler: Answerer) -> None:
+    """Stop answering (tests use it)."""
+    if (question, handler) in _answerers:
+        _answerers.remove((question, handler))
+
+
+def ask(question: str, **facts: Any) -> list:
+    """Every answer to ``question``, all handlers' lists joined (empty when nobody answers)."""
+    answers: list = []
+    for asked, handler in list(_answerers):
+        if asked == question:
+            answers.extend(handler(**facts) or [])
+    return answers

@@ -569,6 +569,9 @@ def _users(orgs: dict[str, Organization], labs: dict[str, Lab]) -> dict[str, Any
                 "language": spec.language,
                 "student_id": spec.student_id,
                 "phone": "0912 345 678",
+                # The demo people agreed to reminders and to their initials on the wall screens.
+                "shows_initials": True,
+                "email_reminders": True,
             },
         )
         users[spec.username] = user

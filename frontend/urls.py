@@ -8,6 +8,7 @@ from django.views.generic.base import RedirectView
 from frontend import screens, views
 from frontend.views import billing as billing_views
 from frontend.views import reports as reports_views
+from frontend.views import webhooks as webhook_views
 
 auth = [
     path("accounts/login/", views.LoginView.as_view(), name="login"),
@@ -86,6 +87,10 @@ urlpatterns = [
     path("me/qr/rotate/", views.profile_qr_rotate, name="profile_qr_rotate"),
     path("me/badges/<int:pk>/revoke/", views.profile_badge_revoke, name="profile_badge_revoke"),
     path("screens/<slug:slug>/", screens.screen, name="screen"),
+    path("manage/webhooks/", webhook_views.webhook_list, name="webhook_list"),
+    path("manage/webhooks/<int:pk>/", webhook_views.webhook_detail, name="webhook_detail"),
+    path("manage/webhooks/<int:pk>/<str:action>/", webhook_views.webhook_action, name="webhook_action"),
+    path("manage/webhook-deliveries/<int:pk>/replay/", webhook_views.webhook_replay, name="webhook_replay"),
     path("reports/", reports_views.utilisation, name="report_utilisation"),
     path("reports/network/", reports_views.network, name="report_network"),
     path("reports/sponsors/", reports_views.sponsors, name="report_sponsors"),

@@ -137,6 +137,8 @@ class MemberInline(admin.StackedInline):
     extra = 1
     max_num = 1
     autocomplete_fields = ["organization"]
+    # Consent is the person's own choice, logged by accounts (the admin shows it, never sets it).
+    readonly_fields = ["shows_initials", "email_reminders"]
     verbose_name = _("labshare profile")
     verbose_name_plural = _("labshare profile")
 
@@ -234,6 +236,7 @@ class MemberAdmin(admin.ModelAdmin):
     list_select_related = ["user", "organization"]
     search_fields = ["user__username", "user__first_name", "user__last_name", "user__email", "student_id", "phone"]
     autocomplete_fields = ["user", "organization"]
+    readonly_fields = ["shows_initials", "email_reminders"]
 
     @admin.display(description=_("name"), ordering="user__last_name")
     def full_name(self, obj: Member) -> str:

@@ -220,6 +220,16 @@ class Member(models.Model):
         default=True,
         help_text=_("For lab managers: one e-mail per booking request that needs a decision."),
     )
+    # What the person agreed to (Law 91/2025: consent per purpose, silence is not consent, so both
+    # start off). accounts.services keeps them in step with the consent log, which is the record.
+    shows_initials = models.BooleanField(
+        _("initials on wall screens"), default=False, help_text=_("Consent to show the initials on wall screens")
+    )
+    email_reminders = models.BooleanField(
+        _("e-mail reminders"), default=False, help_text=_("Consent to booking reminders by e-mail")
+    )
+    # Manages the organisation's billing: approves people asking to join it, gets its statements.
+    billing_contact = models.BooleanField(_("billing contact of the organisation"), default=False)
 
     class Meta:
         verbose_name = _("member")

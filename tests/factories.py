@@ -28,6 +28,7 @@ def make_user(
     organization=None,
     language="vi",
     password="pw",
+    consents: bool = True,
     **extra,
 ):
     n = next(_seq)
@@ -40,7 +41,15 @@ def make_user(
         last_name=extra.pop("last_name", f"Nguyễn {n}"),
         **extra,
     )
-    Member.objects.create(user=user, audience=audience, organization=organization, language=language)
+    # A typical member has agreed to reminders and to initials on screens (accounts records consent).
+    Member.objects.create(
+        user=user,
+        audience=audience,
+        organization=organization,
+        language=language,
+        shows_initials=consents,
+        email_reminders=consents,
+    )
     return user
 
 

@@ -35,4 +35,6 @@ WALL_SCREEN = block(100, 50)  # daphne for the wall-screen browser test
 REDIS = block(150, 50)  # throw-away redis-server
 BROWSER = block(200, 100)  # daphne for the browser journeys (tests/e2e)
 DEVICE_CLIENT = block(300, 20)  # daphne for the reference device client's end-to-end test (tests/tools)
-SPARE = block(320, 80)  # for new kinds of servers: take a sub-range and name it here
+WEBHOOK_RECEIVER = block(320, 30)  # the tests' webhook receivers (tests/webhooks/receiver.py)
+OIDC_PROVIDER = block(350, 20)  # the tests' OpenID Connect provider (tests/oidc_provider/)
+SPARE = block(370, 30)  # for new kinds of servers: take a sub-range and name it here

@@ -16,4 +16,6 @@ def organization(request: HttpRequest) -> HttpResponse:
     if member is None or member.organization is None:
         raise Http404
     summary = web.organization_summary(member.organization)
-    return render(request, "frontend/organization.html", {"organization": member.organization, **summary})
+    return render(
+        request, "frontend/organization.html", {"organization": member.organization, "member": member, **summary}
+    )

@@ -112,8 +112,8 @@ def test_a_rolled_back_booking_enqueues_nothing(resource, student):
         with transaction.atomic():
             book(resource, student)
             assert (
-                ProcrastinateJob.objects.count() == before + 5
-            )  # 4 status jobs and 1 e-mail, visible inside the transaction...
+                ProcrastinateJob.objects.count() == before + 6
+            )  # 4 status jobs, 1 e-mail and webhooks' dispatch job, visible inside the transaction...
             raise RuntimeError("the request fails after the booking was written")
     assert ProcrastinateJob.objects.count() == before  # ...and gone with it
     assert not Booking.objects.exists()

@@ -37,6 +37,7 @@ def test_every_booking_change_is_announced_with_its_ids_and_statuses(heard, reso
     assert datetime.fromisoformat(payload["start"]) == start
 
 
+@pytest.mark.django_db  # webhooks (subscribed to "booking.") queue a dispatch job for the announcement
 def test_a_subscriber_hears_only_the_types_it_asked_for():
     calls = []
 
