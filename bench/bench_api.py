@@ -219,6 +219,8 @@ def side_env(side: Side, db_url: str) -> dict[str, str]:
         LABSHARE_API_THROTTLE_ANON="100000000/minute",
         LOG_LEVEL="WARNING",
         DEBUG="0",
+        # Production settings without TLS: the servers answer plain HTTP on 127.0.0.1 (no redirect to https).
+        LABSHARE_PLAIN_HTTP="1",
     )
     env.setdefault("SECRET_KEY", "labshare-bench-key-not-for-production")
     return env
@@ -674,8 +676,9 @@ def report(ops, sides, tallies, args, postmaster) -> list[str]:
     return lines + [""] + [f"PROBLEM: {p}" for p in problems]
 
 
-def grid_rows(args, data, db_url, side: Side, ports: Ports, counts, postmaster) -> list[str]:
-    """The lab-week grid over 1,000,000 bookings: latency, CPU and statements per request, and in-process queries."""
+def grid_rows(args, data, db_url, sides: list[Side], ports: Ports, counts, postmaster) -> list[str]:
+    """The lab-week grid over 1,000,000 bookings on every side, in interleaved rounds: latency, CPU and
+    statements per request; the sides must answer the same grid; and the in-process queries of this tree."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
@@ -697,30 +700,61 @@ def grid_rows(args, data, db_url, side: Side, ports: Ports, counts, postmaster) 
     in_process = len(queries.captured_queries)
     connection.close()
     path = f"/api/labs/{data['grid_lab'].pk}/grid/?date={week.isoformat()}&days=7"
-    side.urls = []
-    with serving(side, db_url, 1, ports):
-        client = Client(side.urls[0], side.tokens[0] if side.tokens else None)
-        for _ in range(10):
-            status, body = client.request("GET", path)
-            assert status == 200, (status, body[:300])
-        busy = sum(len(r["busy"]) for r in json.loads(body)["resources"])
-        roots, pg_roots = side.pids, [postmaster] if postmaster else []
-        app0, db0, sql0 = cpu_sample(roots), cpu_sample(pg_roots), counts()[side.proxy_port]
-        latencies = []
-        for _ in range(args.grid_requests):
-            began = time.perf_counter()
-            status, _body = client.request("GET", path)
-            latencies.append(time.perf_counter() - began)
-            assert status == 200
-        app1, db1, sql1 = cpu_sample(roots), cpu_sample(pg_roots), counts()[side.proxy_port]
-    n = args.grid_requests
-    return [
-        f"Grid ({side.label}, 1 process, 1 client): {total:,} bookings (loaded in {seconds:.0f} s), {GRID_RESOURCES} "
-        f"resources, {busy} busy intervals in the week: p50 {percentile(latencies, 50) * 1000:.1f} ms, "
-        f"p95 {percentile(latencies, 95) * 1000:.1f} ms, app {cpu_spent(app0, app1) / n / 1e6:.1f} CPU-ms, "
-        f"db {cpu_spent(db0, db1) / n / 1e6:.1f} CPU-ms, {(sql1 - sql0) / n:.1f} statements per request; "
-        f"{in_process} queries to build it in-process (engine + shaping).",
+    tallies = {side.label: Tally() for side in sides}
+    answers: dict[str, dict] = {}
+    with ExitStack() as stack:
+        clients = {}
+        for side in sides:
+            side.urls = []
+            stack.enter_context(serving(side, db_url, 1, ports))
+            clients[side.label] = Client(side.urls[0], side.tokens[0] if side.tokens else None)
+            for _ in range(10):  # warm: calendars, connections, the first parse of every template
+                status, body = clients[side.label].request("GET", path)
+                assert status == 200, (side.label, status, body[:300])
+            answers[side.label] = json.loads(body)
+        rounds = 10
+        per_round = max(1, args.grid_requests // rounds)
+        for number in range(rounds):
+            for side in sides if number % 2 == 0 else list(reversed(sides)):
+                tally, client = tallies[side.label], clients[side.label]
+                app0, db0 = cpu_sample(side.pids), cpu_sample([postmaster] if postmaster else [])
+                sql0, began_round = counts()[side.proxy_port], time.perf_counter()
+                for _ in range(per_round):
+                    began = time.perf_counter()
+                    status, _body = client.request("GET", path)
+                    tally.latencies.append(time.perf_counter() - began)
+                    tally.statuses[status] += 1
+                tally.seconds += time.perf_counter() - began_round
+                tally.requests += per_round
+                tally.app_ns += cpu_spent(app0, cpu_sample(side.pids))
+                tally.db_ns += cpu_spent(db0, cpu_sample([postmaster] if postmaster else []))
+                tally.statements += counts()[side.proxy_port] - sql0
+    busy = sum(len(r["busy"]) for r in answers[sides[-1].label]["resources"])
+    lines = [
+        "",
+        f"Grid: {total:,} bookings (loaded in {seconds:.0f} s), one lab-week of {GRID_RESOURCES} resources with "
+        f"{busy} busy intervals; 1 process and 1 client per side, {rounds} interleaved rounds of {per_round}; "
+        f"{in_process} queries to build it in-process on this tree (engine + shaping).",
+        "",
+        f"| {'side':<30} | {'requests':>8} | {'p50 ms':>6} | {'p95 ms':>6} | {'app CPU-ms':>10} | {'db CPU-ms':>9} "
+        f"| {'SQL/req':>7} |",
+        f"|{'-' * 32}|{'-' * 10}|{'-' * 8}|{'-' * 8}|{'-' * 12}|{'-' * 11}|{'-' * 9}|",
     ]
+    for side in sides:
+        t = tallies[side.label]
+        n = max(1, t.requests)
+        lines.append(
+            f"| {side.label:<30} | {t.requests:>8} | {percentile(t.latencies, 50) * 1000:>6.1f} | "
+            f"{percentile(t.latencies, 95) * 1000:>6.1f} | {t.app_ns / n / 1e6:>10.2f} | {t.db_ns / n / 1e6:>9.2f} | "
+            f"{t.statements / n:>7.2f} |"
+        )
+        if set(t.statuses) != {200}:
+            lines.append(f"PROBLEM: the grid on {side.label} answered {dict(t.statuses)}")
+    reference = answers[sides[-1].label]
+    for side in sides[:-1]:
+        if answers[side.label] != reference:
+            lines.append(f"PROBLEM: the grid on {side.label} differs from {sides[-1].label}'s")
+    return lines
 
 
 # --- Main -------------------------------------------------------------------------------------
@@ -769,20 +803,21 @@ def main(argv=None) -> int:
             tz = data["write_lab"].tz
             day0 = datetime.combine(timezone.now().astimezone(tz).date() + timedelta(days=2), dtime(0), tzinfo=tz)
             ops = operations(args, data, day0, len(sides))
-            counts = stack.enter_context(sql_relay(db_url, sides, ports))
-            for side in sides:
-                ensure_server(side)
-                stack.enter_context(serving(side, db_url, args.processes, ports))
-                sign_in(side, args.clients)
-                warm_up(side, ops, args.clients, day0, data["write_machines"][-1].pk)
-            print(f"measuring {len(sides)} side(s), {args.rounds} rounds", file=sys.stderr, flush=True)
-            tallies = measure(sides, ops, args, counts, postmaster)
-            lines += report(ops, sides, tallies, args, postmaster)
-            stack.close()
+            # The servers and the relay of the measured operations stop before the grid's start (the
+            # baseline's checkout stays until the very end).
+            with ExitStack() as servers:
+                counts = servers.enter_context(sql_relay(db_url, sides, ports))
+                for side in sides:
+                    ensure_server(side)
+                    servers.enter_context(serving(side, db_url, args.processes, ports))
+                    sign_in(side, args.clients)
+                    warm_up(side, ops, args.clients, day0, data["write_machines"][-1].pk)
+                print(f"measuring {len(sides)} side(s), {args.rounds} rounds", file=sys.stderr, flush=True)
+                tallies = measure(sides, ops, args, counts, postmaster)
+                lines += report(ops, sides, tallies, args, postmaster)
             if args.grid:
-                grid_side = sides[-1]
-                with sql_relay(db_url, [grid_side], ports) as grid_counts:
-                    lines += grid_rows(args, data, db_url, grid_side, ports, grid_counts, postmaster)
+                with sql_relay(db_url, sides, ports) as grid_counts:
+                    lines += grid_rows(args, data, db_url, sides, ports, grid_counts, postmaster)
     finally:
         try:
             from django.db import connections

@@ -9,6 +9,7 @@ can open a socket with a user's cookies), then session authentication (dashboard
 display-token marker (wall screens, ``?token=…``), then the URL router of frontend/routing.py.
 """
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -36,3 +37,6 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+# As in config/wsgi.py: what is loaded by now lives as long as the process; the collector skips it.
+gc.freeze()
