@@ -7,6 +7,7 @@ from core.errors import (
     FORBIDDEN,
     INVALID,
     NOT_FOUND,
+    TOO_LARGE,
     TOO_MANY,
     UNAUTHENTICATED,
     UNPROCESSABLE,
@@ -24,6 +25,15 @@ define_many(
         ),
         "invalid_value": ("Giá trị không hợp lệ.", "A value is out of range or invalid."),
         "invalid_credentials": ("Tên đăng nhập hoặc mật khẩu không đúng.", "Wrong username or password."),
+        "json_too_deep": (
+            "Nội dung JSON lồng nhau quá sâu.",
+            "The JSON body is nested too deeply.",
+        ),
+        "bad_request": ("Yêu cầu không hợp lệ.", "The request is malformed."),
+        "too_many_fields": (
+            "Yêu cầu có quá nhiều trường hoặc tệp.",
+            "The request has too many fields or files.",
+        ),
     },
 )
 define_many(
@@ -50,4 +60,10 @@ define(
     CONFLICT,
     "Một yêu cầu với cùng Idempotency-Key đang được xử lý.",
     "A request with the same Idempotency-Key is still being processed.",
+)
+define(
+    "request_too_large",
+    TOO_LARGE,
+    "Nội dung yêu cầu quá lớn.",
+    "The request body is too large.",
 )

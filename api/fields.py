@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -96,3 +97,28 @@ class DurationMinutesField(serializers.IntegerField):
         if isinstance(value, timedelta):
             return int(value.total_seconds() // 60)
         return int(value)
+
+
+#: The largest id PostgreSQL's bigint holds.
+MAX_ID = 2**63 - 1
+_DIGITS = re.compile(r"[0-9]{1,19}")
+
+
+class IdField(serializers.PrimaryKeyRelatedField):
+    """A related object by its id, strictly: a whole JSON number or a string of ASCII digits, within bigint.
+
+    DRF's own field hands the value to the ORM as it is, where ``1.5`` became id 1 and an
+    infinite float overflowed into a 500. Booleans are refused too (``true`` is not id 1).
+    """
+
+    default_error_messages = {
+        "incorrect_type": "An id is a whole number, not {data_type} / Mã phải là số nguyên.",
+    }
+
+    def to_internal_value(self, data: Any):
+        if isinstance(data, bool) or not (isinstance(data, int) or (isinstance(data, str) and _DIGITS.fullmatch(data))):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        value = int(data)
+        if not 1 <= value <= MAX_ID:
+            self.fail("does_not_exist", pk_value=data)
+        return super().to_internal_value(value)

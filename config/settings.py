@@ -66,6 +66,13 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 PUBLIC_URL = env_str("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 LOCK_TIMEOUT_MS = env_int("LABSHARE_LOCK_TIMEOUT_MS", 3000, minimum=1)
 
+# --- Hostile input -----------------------------------------------------------------------------
+# A request body above this many bytes is refused before it is parsed (413 request_too_large in
+# the API); file uploads stream to disk and are not counted. Django's own default, configurable.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("LABSHARE_MAX_BODY_BYTES", 2_621_440, minimum=1024)
+# JSON bodies nested deeper than this are refused (400 json_too_deep); ours need three levels.
+LABSHARE_API_MAX_JSON_DEPTH = env_int("LABSHARE_API_MAX_JSON_DEPTH", 32, minimum=4)
+
 # --- Time-driven jobs (bookings/tasks.py, run by `manage.py procrastinate worker`) -------------
 # A request awaiting approval holds its slot this long (never past its start; per-lab policy wins).
 LABSHARE_REQUEST_HOLD_HOURS = env_int("LABSHARE_REQUEST_HOLD_HOURS", 48, minimum=1)
@@ -188,6 +195,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",  # the web app; CSRF on writes
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_PARSER_CLASSES": [
+        "api.parsers.JSONParser",  # strict JSON with a nesting limit (orjson)
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "api.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [

@@ -6,7 +6,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api.fields import AwareDateTimeField, DurationMinutesField, LabDateTimeField
+from api.fields import AwareDateTimeField, DurationMinutesField, IdField, LabDateTimeField
 from equipment.models import Category, Equipment, Partner
 from labs.models import Certification, CertificationGrant, Lab, Organization, Resource, Space
 
@@ -282,7 +282,7 @@ class CertificationGrantSerializer(serializers.ModelSerializer):
 class CertificationGrantCreateSerializer(serializers.Serializer):
     """Grant a certification to a user (by id or username)."""
 
-    certification = serializers.PrimaryKeyRelatedField(queryset=Certification.objects.select_related("lab"))
+    certification = IdField(queryset=Certification.objects.select_related("lab"))
     user = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
     username = serializers.CharField(required=False, max_length=150)
     expires_at = AwareDateTimeField(required=False, allow_null=True)
