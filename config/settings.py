@@ -36,6 +36,8 @@ TIME_ZONE = env_timezone("TIME_ZONE", "Asia/Ho_Chi_Minh")
 
 # With no DATABASE_URL the project-local cluster is used (see tools/localdb.py).
 DATABASES = {"default": env_database("DATABASE_URL", localdb.running_url())}
+# Django's PostgreSQL backend with a pool that recovers within a second of a restart (config/db/).
+DATABASES["default"]["ENGINE"] = "config.db"
 DATABASES["default"]["TEST"] = {"NAME": env_str("LABSHARE_TEST_DB", "test_labshare")}
 DATABASES["default"].setdefault("OPTIONS", {})
 # A connection pool per process (psycopg_pool, built into Django 5.1+): opening a connection costs
@@ -83,7 +85,18 @@ LABSHARE_REMINDERS_ENABLED = env_bool("LABSHARE_REMINDERS_ENABLED", True)
 # The safety-net sweep that catches any overdue expiry, no-show, completion or lapsed hold.
 LABSHARE_JOBS_SWEEP_CRON = env_str("LABSHARE_JOBS_SWEEP_CRON", "*/5 * * * *")
 # The worker listens to the booking queues only; listen/notify wakes it at once, polling is a fallback.
-PROCRASTINATE_WORKER_DEFAULTS = {"queues": ["bookings", "notifications"], "fetch_job_polling_interval": 5.0}
+# Workers write a heartbeat this often; a job whose worker has been silent for
+# LABSHARE_STALLED_JOB_SECONDS is put back in the queue (core.retry_stalled_jobs, on its cron).
+LABSHARE_WORKER_HEARTBEAT_SECONDS = env_int("LABSHARE_WORKER_HEARTBEAT_SECONDS", 10, minimum=1)
+LABSHARE_STALLED_JOB_SECONDS = env_int("LABSHARE_STALLED_JOB_SECONDS", 60, minimum=2)
+LABSHARE_STALLED_JOBS_CRON = env_str("LABSHARE_STALLED_JOBS_CRON", "* * * * *")
+PROCRASTINATE_WORKER_DEFAULTS = {
+    "queues": ["bookings", "notifications"],
+    "fetch_job_polling_interval": 5.0,
+    "update_heartbeat_interval": float(LABSHARE_WORKER_HEARTBEAT_SECONDS),
+    # A worker starting up forgets the rows of workers silent this long (their jobs become stalled).
+    "stalled_worker_timeout": float(LABSHARE_STALLED_JOB_SECONDS),
+}
 
 # --- Applications ----------------------------------------------------------------------------
 INSTALLED_APPS = [
@@ -113,6 +126,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Last to see a view's exception: a read that lost its database connection runs once more.
+    "config.db.retry.RetryReadsOnLostConnection",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",

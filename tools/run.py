@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     ]
     if not args.no_worker:
-        children.append(Child("worker", [sys.executable, "manage.py", "procrastinate", "worker"]))
+        children.append(Child("worker", [sys.executable, "manage.py", "worker"]))
 
     stopping = False
 
