@@ -33,6 +33,7 @@ from procrastinate.tasks import configure_task
 
 from bookings.errors import BookingError
 from bookings.models import Booking, BookingStatus, WaitlistEntry
+from core.once import run_once
 
 logger = logging.getLogger(__name__)
 
@@ -290,12 +291,22 @@ def send_reminder(context=None, *, booking_id: int, kind: str, start: str) -> st
             return "not_due"
         if _reminder_already_handled(context, booking_id=booking_id, kind=kind, start=start):
             return "duplicate"
-    send_booking_email(booking_id=booking_id, kind=kind)
-    return "done"
+    # Once per reminder, whichever job sends it and however often it is retried (core.once).
+    sent = run_once(
+        f"reminder:{booking_id}:{kind}:{start}", lambda: send_booking_email(booking_id=booking_id, kind=kind)
+    )
+    return "done" if sent is not None else "duplicate"
 
 
-@app.task(name="bookings.send_notification", queue=QUEUE_NOTIFICATIONS, retry=MAIL_RETRY)
-def send_notification(*, booking_id: int, kind: str, reason: str = "") -> int:
+def _once_per_job(context, action):
+    """Run ``action`` once per job: a job retried after its worker died sends nothing twice (core.once)."""
+    if context is None or context.job is None or context.job.id is None:
+        return action()  # called directly (tests, shell): no job to key on
+    return run_once(f"job:{context.job.id}", action) or 0
+
+
+@app.task(name="bookings.send_notification", queue=QUEUE_NOTIFICATIONS, retry=MAIL_RETRY, pass_context=True)
+def send_notification(context=None, *, booking_id: int, kind: str, reason: str = "") -> int:
     """Send the e-mails of one booking change (enqueued with the change, so none is sent for a rollback).
 
     Runs in the worker, never in the request: a slow or failing mail server delays nobody's
@@ -303,15 +314,15 @@ def send_notification(*, booking_id: int, kind: str, reason: str = "") -> int:
     """
     from bookings.notifications import send_booking_email
 
-    return send_booking_email(booking_id=booking_id, kind=kind, reason=reason)
+    return _once_per_job(context, lambda: send_booking_email(booking_id=booking_id, kind=kind, reason=reason))
 
 
-@app.task(name="bookings.send_waitlist_offer", queue=QUEUE_NOTIFICATIONS, retry=MAIL_RETRY)
-def send_waitlist_offer(*, entry_id: int) -> int:
+@app.task(name="bookings.send_waitlist_offer", queue=QUEUE_NOTIFICATIONS, retry=MAIL_RETRY, pass_context=True)
+def send_waitlist_offer(context=None, *, entry_id: int) -> int:
     """Tell the first in line that a slot is held for them, and until when (nothing if the offer is gone)."""
     from bookings.notifications import send_waitlist_offer_email
 
-    return send_waitlist_offer_email(entry_id=entry_id)
+    return _once_per_job(context, lambda: send_waitlist_offer_email(entry_id=entry_id))
 
 
 def waitlist_offer_job(entry: WaitlistEntry) -> Job:
