@@ -9,9 +9,10 @@ records the key in the same transaction as the effect, so:
   uncommitted row), and the second does nothing;
 * an effect that failed (an exception) leaves no record, so the retry performs it.
 
-What no database can promise: a process that dies between the effect (the SMTP server accepted
-the message) and the commit leaves no record, and the retry sends again. That window is the
-length of one commit.
+What no database can promise: if the process or the database dies after the effect (the SMTP
+server accepted the message) but before the commit, no record remains and the retry sends
+again. Sending twice is the lesser harm for a confirmation (losing it is worse); the window is the
+time between the server's acceptance and the commit, a few milliseconds per message.
 """
 
 from __future__ import annotations

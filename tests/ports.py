@@ -34,4 +34,5 @@ LIVE_API = block(0, 100)  # daphne for HTTP-level tests and benchmarks (tests/ap
 WALL_SCREEN = block(100, 50)  # daphne for the wall-screen browser test
 REDIS = block(150, 50)  # throw-away redis-server
 BROWSER = block(200, 100)  # daphne for the browser journeys (tests/e2e)
-SPARE = block(300, 100)  # for new kinds of servers: take a sub-range and name it here
+FAULTS = block(300, 20)  # the fault tests' throw-away PostgreSQL, daphne and SMTP sink (tests/faults)
+SPARE = block(320, 80)  # for new kinds of servers: take a sub-range and name it here
