@@ -48,6 +48,14 @@ define("not_found", NOT_FOUND, "Không tìm thấy.", "Not found.")
 define("method_not_allowed", 405, "Phương thức không được hỗ trợ.", "This HTTP method is not allowed here.")
 define("not_acceptable", 406, "Không thể trả về định dạng được yêu cầu.", "The requested format cannot be produced.")
 define("unsupported_media_type", 415, "Định dạng nội dung không được hỗ trợ.", "The content type is not supported.")
+define(
+    "login_locked",
+    TOO_MANY,
+    "Quá nhiều lần đăng nhập sai cho tài khoản này hoặc từ địa chỉ này. Hãy thử lại sau, "
+    "hoặc nhờ quản trị viên mở khoá.",
+    "Too many failed sign-ins for this account or from this address. Try again later, or ask an "
+    "administrator to unlock it.",
+)
 define("throttled", TOO_MANY, "Quá nhiều yêu cầu, vui lòng thử lại sau.", "Too many requests; please retry later.")
 define(
     "idempotency_key_reused",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from django.utils.translation import gettext_lazy as _
@@ -103,6 +104,7 @@ INSTALLED_APPS = [
     "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
+    "axes",  # login protection (core/login_guard.py)
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
@@ -135,7 +137,26 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: marks locked-out sign-ins; the login views answer them (core/login_guard.py).
+    "axes.middleware.AxesMiddleware",
 ]
+
+# --- Sign-in protection (django-axes, core/login_guard.py) ------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "core.login_guard.LoginGuardBackend",  # refuses locked accounts and addresses before the password check
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Failed sign-ins are counted where every process sees them: in Redis (the shared cache, CACHES
+# below) when REDIS_URL is set, else in PostgreSQL (axes' own tables, listed in the admin).
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler" if REDIS_URL else "axes.handlers.database.AxesDatabaseHandler"
+# Per account and per address: either reaching the limit locks (one campus NAT shares an address,
+# so the limit is not tiny).
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = env_int("LABSHARE_LOGIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LABSHARE_LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "core.login_guard.keep_response"
+AXES_VERBOSE = False
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = None
@@ -186,6 +207,14 @@ STATICFILES_DIRS = [
     if (BASE_DIR / "node_modules" / folder).is_dir()
 ]
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / ".data" / "media")))
+
+# --- Cache -----------------------------------------------------------------------------------
+# Shared by every process through Redis when REDIS_URL is set (sign-in lock-outs, API throttles);
+# in-memory otherwise, which is right for the single web process of `make run`.
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Channels --------------------------------------------------------------------------------
 if REDIS_URL:
@@ -268,6 +297,7 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         "procrastinate": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},  # one INFO line per sign-in otherwise
     },
 }
 

@@ -7,6 +7,7 @@ manage: the labs where they hold the manager role and every lab below them
 
 from __future__ import annotations
 
+from axes.utils import reset as axes_reset
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
@@ -519,9 +520,30 @@ class LabshareUserAdmin(BaseUserAdmin):
     list_filter = ["is_staff", "is_superuser", "is_active", "member__audience", "lab_roles__role"]
     list_select_related = ["member", "member__organization"]
     search_fields = ["username", "first_name", "last_name", "email", "member__organization__name", "member__student_id"]
+    actions = ["unlock_sign_in"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("member", "member__organization")
+
+    @admin.action(
+        description=_("Unlock sign-in after failed attempts / Mở khoá đăng nhập sau nhiều lần sai"),
+        permissions=["change"],
+    )
+    def unlock_sign_in(self, request, queryset):
+        """Clears the failed sign-in counts of the selected accounts (core/login_guard.py)."""
+        for username in queryset.values_list("username", flat=True):
+            axes_reset(username=username)
+        count = queryset.count()
+        self.message_user(
+            request,
+            ngettext(
+                "Sign-in unlocked for %(n)d account / Đã mở khoá đăng nhập cho %(n)d tài khoản.",
+                "Sign-in unlocked for %(n)d accounts / Đã mở khoá đăng nhập cho %(n)d tài khoản.",
+                count,
+            )
+            % {"n": count},
+            messages.SUCCESS,
+        )
 
     @admin.display(description=_("audience"), ordering="member__audience")
     def audience(self, obj) -> str:

@@ -28,6 +28,8 @@ from api.serializers.account import (
 from api.serializers.catalogue import CertificationGrantSerializer
 from bookings import selectors as booking_selectors
 from bookings.errors import BookingError
+from core import login_guard
+from core.errors import DomainError
 from labs.models import CertificationGrant
 
 
@@ -40,7 +42,9 @@ class LoginView(APIView):
     @extend_schema(
         summary="Sign in",
         description="Checks the username and password, starts a session (for the web app) and returns a token for "
-        "`Authorization: Token <key>` (for scripts and integrators).",
+        "`Authorization: Token <key>` (for scripts and integrators). After too many failed sign-ins for one "
+        "account or from one address, sign-ins are refused with `login_locked` (429, Retry-After) until the "
+        "cool-off has passed or an administrator unlocks them.",
         request=LoginSerializer,
         examples=[OpenApiExample("sign in", value={"username": "an.nguyen", "password": "…"}, request_only=True)],
         responses={
@@ -48,14 +52,20 @@ class LoginView(APIView):
                 TokenSerializer,
                 example={"token": "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b", "user": 12, "username": "an.nguyen"},
             ),
-            **errors("validation_error", "invalid_credentials"),
+            **errors("validation_error", "invalid_credentials", "login_locked"),
         },
         auth=[],
     )
     def post(self, request):
         body = LoginSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        user = authenticate(request, username=body.validated_data["username"], password=body.validated_data["password"])
+        # The Django request, not DRF's wrapper: the login guard marks a lock-out on it (core/login_guard.py).
+        django_request = request._request
+        user = authenticate(
+            django_request, username=body.validated_data["username"], password=body.validated_data["password"]
+        )
+        if login_guard.locked_out(django_request):
+            raise DomainError("login_locked", retry_after=login_guard.retry_after_seconds())
         if user is None or not user.is_active:
             raise BookingError("invalid_credentials")
         login(request._request, user)

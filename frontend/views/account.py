@@ -17,7 +17,7 @@ from bookings.errors import BookingError
 from bookings.models import ACTIVE_STATUSES, Booking, BookingStatus
 from bookings.selectors import user_quota_usage
 from frontend import selectors_web as web
-from frontend.forms import IntervalForm, ProfileForm, ReasonForm
+from frontend.forms import IntervalForm, LoginForm, ProfileForm, ReasonForm
 from frontend.views.common import is_htmx, language
 
 
@@ -26,6 +26,7 @@ class LoginView(auth_views.LoginView):
 
     template_name = "frontend/auth/login.html"
     redirect_authenticated_user = True
+    authentication_form = LoginForm  # says so when the login guard refuses (core/login_guard.py)
 
     def form_valid(self, form):
         response = super().form_valid(form)
