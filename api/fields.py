@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -101,14 +100,15 @@ class DurationMinutesField(serializers.IntegerField):
 
 #: The largest id PostgreSQL's bigint holds.
 MAX_ID = 2**63 - 1
-_DIGITS = re.compile(r"[0-9]{1,19}")
 
 
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID})
 class IdField(serializers.PrimaryKeyRelatedField):
-    """A related object by its id, strictly: a whole JSON number or a string of ASCII digits, within bigint.
+    """A related object by its id, strictly: a whole JSON number within bigint.
 
     DRF's own field hands the value to the ORM as it is, where ``1.5`` became id 1 and an
-    infinite float overflowed into a 500. Booleans are refused too (``true`` is not id 1).
+    infinite float overflowed into a 500. A number written ``7.0`` is the integer 7 (JSON Schema
+    counts it as an integer too); strings and booleans are refused (``true`` is not id 1).
     """
 
     default_error_messages = {
@@ -116,9 +116,10 @@ class IdField(serializers.PrimaryKeyRelatedField):
     }
 
     def to_internal_value(self, data: Any):
-        if isinstance(data, bool) or not (isinstance(data, int) or (isinstance(data, str) and _DIGITS.fullmatch(data))):
+        if isinstance(data, float) and data.is_integer() and abs(data) <= MAX_ID:
+            data = int(data)
+        if isinstance(data, bool) or not isinstance(data, int):
             self.fail("incorrect_type", data_type=type(data).__name__)
-        value = int(data)
-        if not 1 <= value <= MAX_ID:
+        if not 1 <= data <= MAX_ID:
             self.fail("does_not_exist", pk_value=data)
-        return super().to_internal_value(value)
+        return super().to_internal_value(data)

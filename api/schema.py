@@ -157,3 +157,59 @@ class TokenSchemeExtension(OpenApiAuthenticationExtension):
             "name": "Authorization",
             "description": 'Token authentication: "Authorization: Token <key>" (get a key from POST /api/auth/login/).',
         }
+
+
+#: What the hook adds where a refusal is possible but the view's own declaration does not say so:
+#: the status, what it means, and the codes it carries.
+_REFUSALS = {
+    "400": (
+        "A parameter or the body cannot be read or is out of range",
+        ("validation_error", "parse_error", "json_too_deep"),
+    ),
+    "404": ("No such object visible to you, or a page past the last one", ("not_found",)),
+    "413": ("The body is over the size limit", ("request_too_large",)),
+    "415": ("The body is not JSON", ("unsupported_media_type",)),
+}
+
+
+def document_refusals(result: dict, generator, request, public) -> dict:
+    """drf-spectacular post-processing hook: every refusal an operation can give is in its responses.
+
+    DRF answers some refusals outside the views' own declarations: a filter or page number it
+    cannot read (400), a page past the last one or an id in the path that is not visible (404), a
+    body that is not JSON (415) or too large (413). Each operation that takes query parameters,
+    path parameters or a body gets the matching statuses with the error body, so a client (and
+    schemathesis' status-code check) finds every status in the schema.
+    """
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for operations in result.get("paths", {}).values():
+        for method, operation in operations.items():
+            if method not in {"get", "post", "put", "patch", "delete"}:
+                continue
+            places = {parameter.get("in") for parameter in operation.get("parameters", [])}
+            wanted = set()
+            if "query" in places or "requestBody" in operation:
+                wanted.add("400")
+            if "path" in places or any(p.get("name") == "page" for p in operation.get("parameters", [])):
+                wanted.add("404")
+            if "requestBody" in operation:
+                wanted |= {"413", "415"}
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "query" and not parameter.get("required"):
+                    # An empty optional parameter (``?status=``) means "not given", as django-filter
+                    # reads it and as api.views.common.given() makes the other views read it.
+                    parameter["allowEmptyValue"] = True
+            responses = operation.setdefault("responses", {})
+            for status_code in sorted(wanted - set(responses)):
+                meaning, codes = _REFUSALS[status_code]
+                content = {
+                    "application/json": {
+                        **error["application/json"],
+                        "examples": {code: {"summary": code, "value": _example(code)} for code in codes},
+                    }
+                }
+                responses[status_code] = {
+                    "description": f"{meaning}. Error codes: {', '.join(codes)}",
+                    "content": content,
+                }
+    return result

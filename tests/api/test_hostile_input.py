@@ -79,33 +79,36 @@ def test_a_10_mb_json_body_is_a_413(world):
     assert body["details"]["limit_bytes"] == 2_621_440
 
 
-def test_a_10_mb_multipart_body_is_a_413(world):
+def test_a_10_mb_body_of_another_type_is_refused_before_it_is_read(world):
+    # The API reads JSON only: a form or multipart body is 415 whatever its size, never parsed.
     boundary = "labshareboundary"
-    raw = (
+    multipart = (
         f'--{boundary}\r\nContent-Disposition: form-data; name="purpose"\r\n\r\n'.encode()
         + b"a" * TEN_MB
         + f"\r\n--{boundary}--\r\n".encode()
     )
-    response = post_raw(world.client("student"), "/api/bookings/", raw, f"multipart/form-data; boundary={boundary}")
-    assert_error(response, 413, "request_too_large")
+    client = world.client("student")
+    assert_error(
+        post_raw(client, "/api/bookings/", multipart, f"multipart/form-data; boundary={boundary}"),
+        415,
+        "unsupported_media_type",
+    )
+    form = b"purpose=" + b"a" * TEN_MB
+    assert_error(
+        post_raw(client, "/api/bookings/", form, "application/x-www-form-urlencoded"), 415, "unsupported_media_type"
+    )
 
 
-def test_a_10_mb_form_body_is_a_413(world):
-    raw = b"purpose=" + b"a" * TEN_MB
-    response = post_raw(world.client("student"), "/api/bookings/", raw, "application/x-www-form-urlencoded")
-    assert_error(response, 413, "request_too_large")
-
-
-def test_an_empty_multipart_body_is_a_400_in_the_error_shape(world):
+def test_an_empty_multipart_body_is_answered_in_the_error_shape(world):
     client = world.client("student")
     for content_type in ("multipart/form-data; boundary=labshare", "multipart/form-data"):
-        response = post_raw(client, "/api/bookings/", b"", content_type)
-        assert_error(response, 400)
-    # With a body that is not multipart at all, too.
-    response = post_raw(client, "/api/bookings/", b"garbage", "multipart/form-data; boundary=labshare")
-    assert_error(response, 400)
-    response = post_raw(client, "/api/bookings/", b"garbage", "multipart/form-data")
-    assert_error(response, 400)
+        # Nothing to parse: the fields are missing.
+        assert_error(post_raw(client, "/api/bookings/", b"", content_type), 400, "validation_error")
+        assert_error(post_raw(client, "/api/bookings/", b"garbage", content_type), 415, "unsupported_media_type")
+
+
+def test_an_empty_json_body_is_a_validation_error(world):
+    assert_error(post_raw(world.client("student"), "/api/bookings/", b""), 400, "validation_error")
 
 
 # --- Strict integer ids ------------------------------------------------------------------------------
@@ -116,8 +119,7 @@ def test_an_id_of_1e400_is_a_400_not_a_500(world):
 
 
 @pytest.mark.parametrize(
-    "value",
-    ["{pk}.5", "{pk}.0", "{pk}e0", '"{pk}.5"', '" {pk}"', '"{pk}\\u0661"', "true", "-1", "0", "9223372036854775808"],
+    "value", ["{pk}.5", '"{pk}"', '"{pk}.5"', '" {pk}"', "true", "[{pk}]", "-1", "0", "9223372036854775808"]
 )
 def test_an_id_that_is_not_a_whole_number_in_range_is_refused(world, value):
     # The machine must not be booked for "<its id>.5" (the ORM rounded it down before).
@@ -128,8 +130,12 @@ def test_an_id_that_is_not_a_whole_number_in_range_is_refused(world, value):
     assert not Booking.objects.exists()
 
 
-def test_an_id_as_a_string_of_digits_is_still_an_id(world):
-    response = post_raw(world.client("student"), "/api/bookings/", booking_body(world, f'"{world.machine.pk}"'))
+@pytest.mark.parametrize("value", ["{pk}", "{pk}.0", "{pk}e0"])
+def test_an_id_written_as_a_whole_number_is_an_id(world, value):
+    # JSON Schema counts 7.0 as the integer 7, and so does the API.
+    response = post_raw(
+        world.client("student"), "/api/bookings/", booking_body(world, value.format(pk=world.machine.pk))
+    )
     # Past the id: the engine decides (201, or a rule's code), never a field error on "resource".
     assert response.status_code == 201 or "resource" not in response.json().get("errors", {}), response.json()
 
