@@ -6,6 +6,9 @@ PY = $(UV) run --frozen python
 DB = $(PY) -m tools.localdb
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The tests, lint and database commands run with DEBUG off, as production does, so they need a key;
+# this one is for this machine only (production sets its own: the settings refuse to start without).
+export SECRET_KEY ?= labshare-local-key-not-for-production
 CATALOGUES := $(wildcard locale/*/LC_MESSAGES/*.po)
 COMPILED := $(CATALOGUES:.po=.mo)
 
@@ -19,10 +22,12 @@ run: deps-run install
 test: deps-test install
 	@$(DB) exec -- $(UV) run --frozen pytest $(PYTEST_ARGS)
 
-## What CI checks before the tests: formatting, lint, the import contracts, migrations, the OpenAPI schema, catalogues.
+## What CI checks before the tests: formatting, lint, the import contracts (pyproject.toml), migrations,
+## the OpenAPI schema, catalogues.
 lint: deps-run install
 	@$(UV) run --frozen ruff format --check .
 	@$(UV) run --frozen ruff check .
+	@set -o pipefail; $(UV) run --frozen lint-imports --no-cache --no-logo | grep -v "^$$"
 	@for po in $(CATALOGUES); do msgfmt --check --output-file=/dev/null "$$po" || exit 1; done
 	@$(DB) exec -- bash -c '$(PY) manage.py makemigrations --check --dry-run && \
 	  $(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null'

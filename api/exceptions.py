@@ -132,6 +132,32 @@ def _suspicious_response(exc: SuspiciousOperation) -> Response:
     return Response(error_body("bad_request"), status=status.HTTP_400_BAD_REQUEST)
 
 
+def _as_drf(exc: Exception) -> Exception:
+    """Django's own refusals as the DRF exceptions they mean."""
+    if isinstance(exc, Http404):
+        return drf.NotFound()
+    if isinstance(exc, DjangoPermissionDenied):
+        return drf.PermissionDenied()
+    if isinstance(exc, DjangoValidationError):
+        return drf.ValidationError(getattr(exc, "message_dict", None) or {"non_field_errors": exc.messages})
+    return exc
+
+
+def api_exception_response(exc: drf.APIException) -> Response:
+    """The body of a DRF exception: its stable code, and Retry-After or WWW-Authenticate when it has one."""
+    code = next((c for klass, c in _DRF_CODES.items() if isinstance(exc, klass)), None)
+    if code is None:
+        code = str(exc.get_codes() if not isinstance(exc.detail, (dict, list)) else "error")
+    headers, details = {}, {}
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header
+    if getattr(exc, "wait", None) is not None:
+        headers["Retry-After"] = str(int(exc.wait))
+        if isinstance(exc, drf.Throttled):
+            details["retry_after"] = int(exc.wait)
+    return Response(error_body(code, details=details), status=exc.status_code, headers=headers)
+
+
 def handler(exc: Exception, context: dict) -> Response | None:
     """DRF's EXCEPTION_HANDLER: every known error becomes a coded JSON body; the rest stay 500s."""
     if isinstance(exc, DomainError):
@@ -142,33 +168,15 @@ def handler(exc: Exception, context: dict) -> Response | None:
         # boundary) would otherwise leave DRF and become Django's HTML 400 page.
         set_rollback()
         return _suspicious_response(exc)
-    if isinstance(exc, Http404):
-        exc = drf.NotFound()
-    elif isinstance(exc, DjangoPermissionDenied):
-        exc = drf.PermissionDenied()
-    elif isinstance(exc, DjangoValidationError):
-        exc = drf.ValidationError(getattr(exc, "message_dict", None) or {"non_field_errors": exc.messages})
-    elif isinstance(exc, DataError):
+    if isinstance(exc, DataError):
         # PostgreSQL refused a value (out of range, bad encoding): the input's fault, not ours.
         set_rollback()
         return Response(error_body("invalid_value"), status=status.HTTP_400_BAD_REQUEST)
-
+    exc = _as_drf(exc)
     if isinstance(exc, drf.ValidationError):
         set_rollback()
         return validation_response(exc.detail)
     if isinstance(exc, drf.APIException):
         set_rollback()
-        code = next((c for klass, c in _DRF_CODES.items() if isinstance(exc, klass)), None)
-        headers = {}
-        if getattr(exc, "auth_header", None):
-            headers["WWW-Authenticate"] = exc.auth_header
-        if getattr(exc, "wait", None) is not None:
-            headers["Retry-After"] = str(int(exc.wait))
-        details = {}
-        if isinstance(exc, drf.Throttled) and exc.wait is not None:
-            details["retry_after"] = int(exc.wait)
-        if code is None:
-            detail_code = exc.get_codes() if not isinstance(exc.detail, (dict, list)) else "error"
-            code = str(detail_code)
-        return Response(error_body(code, details=details), status=exc.status_code, headers=headers)
+        return api_exception_response(exc)
     return None

@@ -8,6 +8,7 @@ from django.db.models import Q
 from drf_spectacular.utils import extend_schema_field
 
 from bookings.models import Booking, BookingStatus
+from labs import tree
 from labs.models import Lab, Resource, Space
 
 BIG = 2**63 - 1
@@ -67,11 +68,11 @@ def resource_filterset(model):
             fields = ["lab", "lab_slug", "status", "kind", "certification", "search"]
 
         def filter_lab(self, queryset, name, value):
-            return queryset.filter(lab_id__in=Lab.objects.subtree_ids([int(value)]))
+            return queryset.filter(lab_id__in=tree.subtree_ids([int(value)]))
 
         def filter_lab_slug(self, queryset, name, value):
             ids = list(Lab.objects.filter(slug=value).values_list("id", flat=True))
-            return queryset.filter(lab_id__in=Lab.objects.subtree_ids(ids))
+            return queryset.filter(lab_id__in=tree.subtree_ids(ids))
 
         def filter_certification(self, queryset, name, value):
             return queryset.filter(required_certifications__code=value).distinct()
@@ -111,7 +112,7 @@ class BookingFilter(django_filters.FilterSet):
         fields = ["status", "resource", "lab", "user", "mine", "starts_after", "starts_before"]
 
     def filter_lab(self, queryset, name, value):
-        return queryset.filter(resource__lab_id__in=Lab.objects.subtree_ids([int(value)]))
+        return queryset.filter(resource__lab_id__in=tree.subtree_ids([int(value)]))
 
     def filter_mine(self, queryset, name, value):
         if value:

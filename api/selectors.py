@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from api.models import FeedToken
 from api.permissions import Scope
-from bookings.models import Booking, BookingSeries, WaitlistEntry
+from bookings.models import Booking, BookingSeries, FeedToken, WaitlistEntry
 from equipment.models import Equipment
 from labs.models import CertificationGrant, Lab, Organization, Resource, Space
 

@@ -1,20 +1,18 @@
-"""Writes the API owns: idempotency records for retried POSTs and iCal feed tokens."""
+"""Writes the API owns: idempotency records for retried POSTs."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
-from api.models import FeedToken, IdempotencyKey
-from bookings.errors import BookingError
+from api.models import IdempotencyKey
+from core.errors import DomainError
 
 
 def request_fingerprint(data: Any) -> str:
@@ -48,9 +46,9 @@ class IdempotentCall:
 
 def _replay_or_refuse(record: IdempotencyKey, fingerprint: str) -> IdempotentCall:
     if record.fingerprint != fingerprint:
-        raise BookingError("idempotency_key_reused", key=record.key)
+        raise DomainError("idempotency_key_reused", key=record.key)
     if record.status_code is None:
-        raise BookingError("idempotency_key_in_progress", key=record.key, retry_after=1)
+        raise DomainError("idempotency_key_in_progress", key=record.key, retry_after=1)
     return IdempotentCall(record=None, replay_status=record.status_code, replay_body=record.response_body)
 
 
@@ -94,38 +92,3 @@ def idempotency_purge(*, older_than) -> int:
     """Delete idempotency records created before ``older_than`` (retries come within minutes)."""
     deleted, _ = IdempotencyKey.objects.filter(created_at__lt=older_than).delete()
     return deleted
-
-
-def _new_token() -> str:
-    return secrets.token_urlsafe(32)
-
-
-def feed_token_get_or_create(*, user, resource=None) -> FeedToken:
-    """The owner's feed token (their own bookings, or one resource's busy times); made on first use."""
-    with transaction.atomic():
-        token = FeedToken.objects.filter(user=user, resource=resource).first()
-        if token is not None:
-            return token
-        try:
-            with transaction.atomic():
-                return FeedToken.objects.create(user=user, resource=resource, token=_new_token())
-        except IntegrityError:
-            # Two first uses at once: the other one won; use its token.
-            return FeedToken.objects.get(user=user, resource=resource)
-
-
-def feed_token_rotate(*, feed_token: FeedToken, by) -> FeedToken:
-    """Replace the secret: the old URL stops working at once."""
-    if by is None or (by.pk != feed_token.user_id and not by.is_superuser):
-        raise BookingError("not_permitted")
-    feed_token.token = _new_token()
-    feed_token.rotated_at = timezone.now()
-    feed_token.save(update_fields=["token", "rotated_at"])
-    return feed_token
-
-
-def feed_token_delete(*, feed_token: FeedToken, by) -> None:
-    """Withdraw a feed: its URL stops working."""
-    if by is None or (by.pk != feed_token.user_id and not by.is_superuser):
-        raise BookingError("not_permitted")
-    feed_token.delete()

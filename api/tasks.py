@@ -8,7 +8,7 @@ from django.utils import timezone
 from procrastinate.contrib.django import app
 
 from api.services import idempotency_purge
-from bookings.tasks import QUEUE_BOOKINGS
+from bookings.jobs import QUEUE_BOOKINGS
 
 #: Clients retry within minutes; a day keeps every realistic retry answerable.
 IDEMPOTENCY_KEEP = timedelta(days=1)

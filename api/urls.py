@@ -8,6 +8,7 @@ from rest_framework.routers import DefaultRouter
 
 from api.views.account import FeedTokenViewSet, LoginView, LogoutView, MeView, MyCertificationsView, MyQuotaView
 from api.views.availability import AvailabilitySearchView
+from api.views.billing import BankNotificationReviewViewSet, BankNotificationView, StatementViewSet, VatRateViewSet
 from api.views.bookings import BookingViewSet, SeriesViewSet, WaitlistViewSet
 from api.views.catalogue import (
     CategoryViewSet,
@@ -21,6 +22,14 @@ from api.views.catalogue import (
 from api.views.certifications import CertificationGrantViewSet, CertificationViewSet
 from api.views.errors import not_found
 from api.views.feeds import FeedView
+from api.views.reports import (
+    BookingsExportView,
+    CertificationsExportView,
+    MembersExportView,
+    NetworkFiguresView,
+    SponsorImpactView,
+    UtilisationReportView,
+)
 
 app_name = "api"
 
@@ -39,6 +48,9 @@ router.register("bookings", BookingViewSet, basename="booking")
 router.register("series", SeriesViewSet, basename="series")
 router.register("waitlist", WaitlistViewSet, basename="waitlist")
 router.register("me/feeds", FeedTokenViewSet, basename="feed-token")
+router.register("statements", StatementViewSet, basename="statement")
+router.register("vat-rates", VatRateViewSet, basename="vat-rate")
+router.register("billing/bank-notifications/review", BankNotificationReviewViewSet, basename="bank-notification-review")
 
 urlpatterns = [
     path("auth/login/", LoginView.as_view(), name="login"),
@@ -47,6 +59,13 @@ urlpatterns = [
     path("me/certifications/", MyCertificationsView.as_view(), name="me-certifications"),
     path("me/quota/", MyQuotaView.as_view(), name="me-quota"),
     path("availability/search/", AvailabilitySearchView.as_view(), name="availability-search"),
+    path("reports/utilisation/", UtilisationReportView.as_view(), name="report-utilisation"),
+    path("reports/network/", NetworkFiguresView.as_view(), name="report-network"),
+    path("reports/sponsors/<int:pk>/", SponsorImpactView.as_view(), name="report-sponsor"),
+    path("exports/bookings/", BookingsExportView.as_view(), name="export-bookings"),
+    path("exports/members/", MembersExportView.as_view(), name="export-members"),
+    path("exports/certifications/", CertificationsExportView.as_view(), name="export-certifications"),
+    path("billing/bank-notifications/", BankNotificationView.as_view(), name="bank-notifications"),
     re_path(r"^feeds/(?P<token>[A-Za-z0-9_\-]{1,64})\.ics$", FeedView.as_view(), name="feed"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),

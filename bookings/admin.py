@@ -8,13 +8,21 @@ bookings are never deleted (a cancellation or a no-show is a state, not a deleti
 from __future__ import annotations
 
 from django import forms
-from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.utils.translation import gettext_lazy as _
 
-from bookings.errors import BookingError
-from bookings.models import ACTIVE_STATUSES, Booking, BookingEvent, BookingSeries, WaitlistEntry
+from bookings.models import (
+    ACTIVE_STATUSES,
+    Booking,
+    BookingEvent,
+    BookingPolicy,
+    BookingSeries,
+    QuotaRule,
+    WaitlistEntry,
+)
+from bookings.services import booking_approve, booking_cancel, booking_reject
+from core.errors import DomainError
 from labs.admin import LabScopedAdmin
 
 
@@ -186,7 +194,7 @@ class BookingAdmin(LabScopedAdmin):
         for booking in queryset.select_related("resource__lab", "user").order_by("start"):
             try:
                 service(booking=booking, by=request.user, **kwargs)
-            except BookingError as exc:
+            except DomainError as exc:
                 failed.append(f"#{booking.pk}: {exc.message} [{exc.code}]")
             else:
                 done.append(f"#{booking.pk}")
@@ -198,15 +206,11 @@ class BookingAdmin(LabScopedAdmin):
     @admin.action(description=_("Approve selected requests / Duyệt các yêu cầu đã chọn"), permissions=["change"])
     def approve_selected(self, request, queryset):
         # Imported at call time: the booking engine's services are developed alongside this admin.
-        from bookings.services import booking_approve
-
         reason = (request.POST.get("reason") or "").strip()
         self._run(request, queryset, booking_approve, verb_vi="duyệt", verb_en="approved", reason=reason)
 
     @admin.action(description=_("Reject selected requests / Từ chối các yêu cầu đã chọn"), permissions=["change"])
     def reject_selected(self, request, queryset):
-        from bookings.services import booking_reject
-
         reason = (request.POST.get("reason") or "").strip()
         if not reason:
             self.message_user(
@@ -219,8 +223,6 @@ class BookingAdmin(LabScopedAdmin):
 
     @admin.action(description=_("Cancel selected bookings / Huỷ các lượt đặt đã chọn"), permissions=["change"])
     def cancel_selected(self, request, queryset):
-        from bookings.services import booking_cancel
-
         reason = (request.POST.get("reason") or "").strip()
         self._run(request, queryset, booking_cancel, verb_vi="huỷ", verb_en="cancelled", reason=reason)
 
@@ -284,40 +286,28 @@ class WaitlistEntryAdmin(ReadOnlyAdmin):
     date_hierarchy = "window_start"
 
 
-def _register_policy_admin() -> None:
-    """Per-lab booking policies with their quotas, when the booking engine's models are installed."""
-    try:
-        policy_model = apps.get_model("bookings", "BookingPolicy")
-        quota_model = apps.get_model("bookings", "QuotaRule")
-    except LookupError:
-        return
+class QuotaRuleInline(admin.TabularInline):
+    """Quotas by audience (and optionally equipment category)."""
 
-    class QuotaRuleInline(admin.TabularInline):
-        """Quotas by audience (and optionally equipment category)."""
-
-        model = quota_model
-        extra = 0
-        autocomplete_fields = ["category"]
-
-    class BookingPolicyAdmin(LabScopedAdmin):
-        """Cut-offs, check-in window, no-show bans and quotas of a lab (inherited by its sub-labs)."""
-
-        list_display = [
-            "lab",
-            "request_hold_hours",
-            "cancel_cutoff",
-            "check_in_before",
-            "check_in_after",
-            "no_show_grace",
-            "no_show_ban_threshold",
-        ]
-        list_select_related = ["lab"]
-        search_fields = ["lab__name_vi", "lab__name_en"]
-        autocomplete_fields = ["lab"]
-        inlines = [QuotaRuleInline]
-
-    if not admin.site.is_registered(policy_model):
-        admin.site.register(policy_model, BookingPolicyAdmin)
+    model = QuotaRule
+    extra = 0
+    autocomplete_fields = ["category"]
 
 
-_register_policy_admin()
+@admin.register(BookingPolicy)
+class BookingPolicyAdmin(LabScopedAdmin):
+    """Cut-offs, check-in window, no-show bans and quotas of a lab (inherited by its sub-labs)."""
+
+    list_display = [
+        "lab",
+        "request_hold_hours",
+        "cancel_cutoff",
+        "check_in_before",
+        "check_in_after",
+        "no_show_grace",
+        "no_show_ban_threshold",
+    ]
+    list_select_related = ["lab"]
+    search_fields = ["lab__name_vi", "lab__name_en"]
+    autocomplete_fields = ["lab"]
+    inlines = [QuotaRuleInline]

@@ -6,10 +6,7 @@ Each code has its HTTP status and its message in Vietnamese and English; service
 
 from __future__ import annotations
 
-from core.errors import CONFLICT, FORBIDDEN, INVALID, DomainError, define_many
-
-#: The engine's error type (the one domain error type; the name stays for the engine's callers).
-BookingError = DomainError
+from core.errors import CONFLICT, FORBIDDEN, INVALID, define_many
 
 #: Every code the engine raises, with its message in both languages.
 MESSAGES: dict[str, tuple[str, str]] = {
@@ -24,10 +21,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "naive_datetime": (
         "Thời gian phải kèm múi giờ (ISO 8601 có độ lệch, ví dụ +07:00).",
         "Times must carry a time zone (ISO 8601 with an offset, e.g. +07:00).",
-    ),
-    "lock_timeout": (
-        "Hệ thống đang bận xử lý một yêu cầu khác cho tài nguyên này, vui lòng thử lại sau giây lát.",
-        "Another request for this resource is being processed; please retry in a moment.",
     ),
     # --- Booking rules (bookings/rules.py) ---
     "outside_opening_hours": (
@@ -81,6 +74,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "banned_no_show": (
         "Bạn tạm thời không thể đặt vì đã vắng mặt nhiều lần.",
         "You cannot book for a while after repeated no-shows.",
+    ),
+    "seats_per_person": (
+        "Bạn đã giữ đủ số chỗ được phép trong khung giờ này.",
+        "You already hold as many places as one person may at this time.",
+    ),
+    "organization_not_yours": (
+        "Bạn chỉ có thể tính phí cho tổ chức của chính mình.",
+        "You can only bill your own organisation.",
     ),
     "capacity_full": (
         "Khung giờ này đã hết chỗ.",
@@ -163,9 +164,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 #: Codes that say the state of the world is in the way (retry later or elsewhere): 409.
-CONFLICT_CODES = frozenset(
-    {"slot_taken", "capacity_full", "space_conflict", "slot_held", "invalid_transition", "lock_timeout"}
-)
+CONFLICT_CODES = frozenset({"slot_taken", "capacity_full", "space_conflict", "slot_held", "invalid_transition"})
 #: Codes that say the caller may not do this: 403.
 FORBIDDEN_CODES = frozenset({"not_permitted"})
 

@@ -20,21 +20,17 @@ appear as initials or an organisation only), ``approvals.<lab id>`` for the reso
 
 from __future__ import annotations
 
-import json
-import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from types import SimpleNamespace
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist
-from django.db import transaction
 from django.utils import timezone
 
-logger = logging.getLogger(__name__)
-
-#: The version of the message schema; bumped on any incompatible change.
-SCHEMA_VERSION = 1
+from core import live
+from labs import tree
+from labs.live import SCHEMA_VERSION, lab_group
+from labs.models import Organization, Resource
 
 BOOKING_CHANGES = frozenset(
     {
@@ -50,15 +46,9 @@ BOOKING_CHANGES = frozenset(
         "rescheduled",
     }
 )
-RESOURCE_CHANGES = frozenset({"status_changed", "maintenance_started", "maintenance_ended"})
 
 
 # --- Group names (the consumers join the same names) -------------------------------------------
-
-
-def lab_group(lab_id: int) -> str:
-    """Group of the wall screens and dashboards of one lab (a center's also gets its sub-labs')."""
-    return f"lab.{int(lab_id)}"
 
 
 def approvals_group(lab_id: int) -> str:
@@ -110,65 +100,6 @@ def booking_public_dict(booking, tz, *, who: str) -> dict:
     }
 
 
-def maintenance_windows(resource, *, day_start: datetime, day_end: datetime) -> list[dict]:
-    """Maintenance windows of one resource in [day_start, day_end) as wall-screen dicts."""
-    from labs.calendars import resource_calendars
-
-    tz = resource.lab.tz
-    calendar = resource_calendars([resource], day_start, day_end)[resource.pk]
-    return [
-        {"start": _iso(w.start, tz), "end": _iso(w.end, tz), "title": w.title}
-        for w in sorted(calendar.maintenance, key=lambda w: w.start)
-    ]
-
-
-def local_day(moment: datetime, tz) -> tuple[datetime, datetime]:
-    """The calendar day containing ``moment`` in ``tz``, as [midnight, next midnight)."""
-    local = moment.astimezone(tz)
-    start = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    # Add a day on the wall clock, not 24 hours, so a DST day (not in Vietnam, but elsewhere) is right.
-    end = (start + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    return start, end
-
-
-# --- Sending -------------------------------------------------------------------------------------
-
-
-def send_to_groups(groups: list[str], message: dict) -> None:
-    """Send one message to several groups now (synchronous callers only; used after commit)."""
-    send_messages([(groups, message)])
-
-
-def send_messages(messages: list[tuple[list[str], dict]]) -> None:
-    """Send each (groups, message) pair now, all in one hop to the event loop (synchronous callers only).
-
-    A message travels as its JSON text (``{"type": ..., "text": ...}``): serialised once here
-    instead of once per socket, and copied cheaply by the in-memory layer (which deep-copies every
-    message for every member of a group). Consumers forward ``text`` as it is.
-    """
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    sends = [
-        (group, {"type": message["type"], "text": json.dumps(message, ensure_ascii=False, separators=(",", ":"))})
-        for groups, message in messages
-        for group in groups
-    ]
-    if not sends:
-        return
-
-    async def _send_all() -> None:
-        for group, envelope in sends:
-            await layer.group_send(group, envelope)
-
-    try:
-        async_to_sync(_send_all)()
-    except Exception:
-        logger.exception(
-            "live update %s to %s could not be sent", [m.get("type") for _, m in messages], [g for g, _ in sends]
-        )
-
-
 def _cached(instance, field: str):
     """The related object ``instance.<field>`` if it is already loaded, else None (never a query)."""
     relation = type(instance)._meta.get_field(field)
@@ -181,9 +112,6 @@ def _booking_messages(snapshot: dict, change: str, loaded: dict) -> list[tuple[l
     ``loaded`` holds the resource (with its lab), user and organisation when the service already
     had them in memory, as they were at the change; whatever is missing is read now.
     """
-    from django.contrib.auth import get_user_model
-
-    from labs.models import Lab, Organization, Resource
 
     resource = loaded.get("resource")
     if resource is None or _cached(resource, "lab") is None:
@@ -213,8 +141,7 @@ def _booking_messages(snapshot: dict, change: str, loaded: dict) -> list[tuple[l
         "resource_id": resource.pk,
         "sent_at": _iso(now, tz),
     }
-    lab_ids = Lab.objects.ancestor_ids(resource.lab_id)
-    messages = [([lab_group(i) for i in lab_ids], {**base, "booking": public})]
+    messages = [([lab_group(i) for i in tree.ancestor_ids(resource.lab_id)], {**base, "booking": public})]
     detailed = {
         **public,
         "resource_name": {"vi": resource.name_vi, "en": resource.name_en or resource.name_vi},
@@ -255,15 +182,9 @@ def publish_booking_changed(booking, *, change: str) -> None:
     # Related objects the service already loaded (no query here): names and labels as at the change.
     loaded = {field: _cached(booking, field) for field in ("resource", "user", "organization")}
 
-    def _after_commit() -> None:
-        try:
-            messages = _booking_messages(snapshot, change, loaded)
-        except Exception:
-            logger.exception("live update for booking %s could not be built", snapshot["id"])
-            return
-        send_messages(messages)
-
-    transaction.on_commit(_after_commit)
+    live.send_on_commit(
+        lambda: _booking_messages(snapshot, change, loaded), what=f"live update of booking {booking.pk}"
+    )
 
 
 def booking_hook_payload(booking, *, change: str, previous: str) -> dict:
@@ -282,48 +203,7 @@ def booking_hook_payload(booking, *, change: str, previous: str) -> dict:
     }
 
 
-def resource_state_dict(resource, *, at: datetime | None = None) -> dict:
-    """A resource's live fields: status and today's maintenance windows (in its lab's time zone)."""
-    moment = at or timezone.now()
-    day_start, day_end = local_day(moment, resource.lab.tz)
-    return {
-        "id": resource.pk,
-        "status": resource.status,
-        "maintenance": maintenance_windows(resource, day_start=day_start, day_end=day_end),
-    }
-
-
-def publish_resource_state(resource, *, change: str) -> None:
-    """Announce a resource's new status or maintenance windows to its lab and the centers above, after commit."""
-    if change not in RESOURCE_CHANGES:
-        raise ValueError(f"unknown resource change {change!r}; expected one of {sorted(RESOURCE_CHANGES)}")
-    resource_id = resource.pk
-
-    def _after_commit() -> None:
-        from labs.models import Lab, Resource
-
-        try:
-            current = Resource.objects.select_related("lab").get(pk=resource_id)
-            tz = current.lab.tz
-            message = {
-                "v": SCHEMA_VERSION,
-                "type": "resource.state",
-                "change": change,
-                "lab_id": current.lab_id,
-                "resource_id": current.pk,
-                "resource": resource_state_dict(current),
-                "sent_at": _iso(timezone.now(), tz),
-            }
-            groups = [lab_group(i) for i in Lab.objects.ancestor_ids(current.lab_id)]
-        except Exception:
-            logger.exception("live update for resource %s could not be built", resource_id)
-            return
-        send_to_groups(groups, message)
-
-    transaction.on_commit(_after_commit)
-
-
 def publish_token_revoked(token_id: int) -> None:
     """Tell the sockets opened with a display token to close, after the revocation commits."""
     message = {"v": SCHEMA_VERSION, "type": "token.revoked", "token_id": int(token_id)}
-    transaction.on_commit(lambda: send_to_groups([display_token_group(token_id)], message))
+    live.send_on_commit(lambda: [([display_token_group(token_id)], message)], what="token revocation")

@@ -21,9 +21,9 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from bookings.rules import audience_of
 from equipment.models import Partner
 from labs.models import Organization, Resource, ResourceRate
+from labs.selectors import audience_of
 
 
 def round_vnd(amount: Decimal) -> int:

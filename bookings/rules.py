@@ -1,137 +1,29 @@
-"""Every booking rule in one place: each check raises BookingError with a stable code, nothing here writes.
+"""Every booking rule in one place: each check raises DomainError with a stable code; nothing here writes.
 
-Services (bookings/services.py) call these validators inside their transaction and then apply the
-change (Zulip's split: validate, then apply). The order of ``check_request`` is deliberate: cheap,
-lock-free checks first (times, durations, calendars, certifications), then the row locks, then the
-checks that count other bookings (ban, quotas, capacity, space), so a lock is held as briefly as
-possible and always taken before the count it protects.
+Services (bookings/services/) call these validators inside their transaction and then apply the
+change (Zulip's split: validate, then apply). A request is checked in two steps:
+:func:`check_lock_free` (times, durations, calendars, certifications: no lock needed) and, once
+the service holds the locks their counts need (bookings/locks.py), :func:`check_counts` (no-show
+ban, quotas, capacity, space, waitlist holds). A preview runs both without locks: the same rules,
+the answer a request would get at that moment.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.db.models import F, Sum
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from bookings import waitlist
-from bookings.errors import BookingError
-from bookings.models import ACTIVE_STATUSES, Booking, BookingPolicy, BookingStatus, QuotaRule
-from bookings.selectors import UNAVAILABLE_STATUSES
+from bookings import selectors
+from bookings.models import ACTIVE_STATUSES, Booking, BookingStatus, QuotaRule
+from bookings.policy import EffectivePolicy, policy_for
+from core.errors import DomainError
 from labs.calendars import resource_calendars, subtract
-from labs.models import Audience, CertificationGrant, Lab, Member, Resource
-from labs.selectors import user_is_staff_of_lab, user_manages_lab
-
-# --- The per-lab policy ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class EffectivePolicy:
-    """The policy that applies to a lab: its own, the nearest ancestor's, or the defaults."""
-
-    lab_id: int | None
-    request_hold: timedelta
-    cancel_cutoff: timedelta
-    check_in_before: timedelta
-    check_in_after: timedelta
-    no_show_grace: timedelta
-    no_show_ban_threshold: int
-    no_show_ban_window: timedelta
-    no_show_ban_length: timedelta
-    quotas: tuple[QuotaRule, ...] = field(default=())
-
-    def scope_lab_ids(self, fallback_lab_id: int) -> list[int]:
-        """Labs whose bookings count for quotas and bans: the policy's lab and everything below it."""
-        return Lab.objects.subtree_ids([self.lab_id or fallback_lab_id])
-
-    def scope_subquery(self, fallback_lab_id: int) -> RawSQL:
-        """``scope_lab_ids`` as a subquery, so the ban and quota counts need no query of their own."""
-        return RawSQL(_SUBTREE_SQL, [self.lab_id or fallback_lab_id])
-
-
-# The same trees as Lab.objects.subtree_ids / ancestor_ids, as subqueries of one statement.
-_SUBTREE_SQL = """
-    WITH RECURSIVE tree(id) AS (
-        SELECT id FROM labs_lab WHERE id = %s
-        UNION
-        SELECT child.id FROM labs_lab child JOIN tree ON child.parent_id = tree.id
-    )
-    SELECT id FROM tree
-"""
-_NEAREST_POLICY_SQL = """
-    WITH RECURSIVE up(id, parent_id, depth) AS (
-        SELECT id, parent_id, 0 FROM labs_lab WHERE id = %s
-        UNION ALL
-        SELECT l.id, l.parent_id, up.depth + 1 FROM labs_lab l JOIN up ON l.id = up.parent_id
-        WHERE up.depth < 32
-    )
-    SELECT p.id FROM up JOIN bookings_bookingpolicy p ON p.lab_id = up.id ORDER BY up.depth LIMIT 1
-"""
-
-
-#: The fields an EffectivePolicy takes as they are from a BookingPolicy row (or its defaults).
-_COPIED_POLICY_FIELDS = (
-    "cancel_cutoff",
-    "check_in_before",
-    "check_in_after",
-    "no_show_grace",
-    "no_show_ban_threshold",
-    "no_show_ban_window",
-    "no_show_ban_length",
-)
-
-
-def _effective(source: BookingPolicy, *, lab_id: int | None, request_hold: timedelta, quotas=()) -> EffectivePolicy:
-    return EffectivePolicy(
-        lab_id=lab_id,
-        request_hold=request_hold,
-        quotas=tuple(quotas),
-        **{name: getattr(source, name) for name in _COPIED_POLICY_FIELDS},
-    )
-
-
-def policy_for(lab: Lab | int) -> EffectivePolicy:
-    """The booking policy of ``lab``: its own, else the nearest center's above it, else the defaults."""
-    lab_id = lab if isinstance(lab, int) else lab.pk
-    # One statement finds the nearest policy up the tree (plus one for its quotas).
-    policy = (
-        BookingPolicy.objects.filter(pk__in=RawSQL(_NEAREST_POLICY_SQL, [lab_id])).prefetch_related("quotas").first()
-    )
-    if policy is None:
-        defaults = BookingPolicy()  # the model's field defaults, never saved
-        hold_hours = getattr(settings, "LABSHARE_REQUEST_HOLD_HOURS", defaults.request_hold_hours)
-        return _effective(defaults, lab_id=None, request_hold=timedelta(hours=hold_hours))
-    return _effective(
-        policy,
-        lab_id=policy.lab_id,
-        request_hold=timedelta(hours=policy.request_hold_hours),
-        quotas=policy.quotas.all(),
-    )
-
+from labs.models import UNAVAILABLE_STATUSES, CertificationGrant, Resource
+from labs.selectors import audience_of, user_is_staff_of_lab, user_manages_lab
 
 # --- Small helpers --------------------------------------------------------------------------------
-
-
-def audience_of(user) -> str:
-    """The user's audience (a user without a member profile counts as external)."""
-    try:
-        return user.member.audience
-    except Member.DoesNotExist:
-        return Audience.EXTERNAL
-
-
-def category_id_of(resource: Resource) -> int | None:
-    """The equipment category of a resource (None for spaces and plain resources)."""
-    if hasattr(resource, "category_id"):
-        return resource.category_id
-    from equipment.models import Equipment
-
-    return Equipment.objects.filter(pk=resource.pk).values_list("category_id", flat=True).first()
 
 
 def _iso(moment: datetime, resource: Resource) -> str:
@@ -142,76 +34,71 @@ def _hours(delta: timedelta) -> str:
     return str((Decimal(delta.total_seconds()) / Decimal(3600)).quantize(Decimal("0.01")).normalize())
 
 
+def _minutes(delta: timedelta) -> int:
+    return int(delta.total_seconds() // 60)
+
+
 # --- Lock-free checks -----------------------------------------------------------------------------
 
 
 def check_interval(start: datetime, end: datetime) -> None:
     """Aware datetimes, start before end."""
     if timezone.is_naive(start) or timezone.is_naive(end):
-        raise BookingError("naive_datetime")
+        raise DomainError("naive_datetime")
     if start >= end:
-        raise BookingError("invalid_interval", start=start.isoformat(), end=end.isoformat())
+        raise DomainError("invalid_interval", start=start.isoformat(), end=end.isoformat())
 
 
 def check_timing(resource: Resource, start: datetime, now: datetime) -> None:
     """Not in the past, at least the lead time ahead, not beyond the booking horizon."""
     if start < now:
-        raise BookingError("in_the_past", start=_iso(start, resource))
+        raise DomainError("in_the_past", start=_iso(start, resource))
     if resource.lead_time and start < now + resource.lead_time:
-        raise BookingError(
+        raise DomainError(
             "lead_time", earliest=_iso(now + resource.lead_time, resource), lead_time_hours=_hours(resource.lead_time)
         )
     if start > now + resource.horizon:
-        raise BookingError("horizon", latest=_iso(now + resource.horizon, resource), horizon_days=resource.horizon.days)
+        raise DomainError("horizon", latest=_iso(now + resource.horizon, resource), horizon_days=resource.horizon.days)
 
 
 def check_duration(resource: Resource, start: datetime, end: datetime) -> None:
     """Between the resource's minimum and maximum duration, both ends on its slot grid."""
     duration = end - start
     if duration < resource.min_duration:
-        raise BookingError("duration_too_short", minimum_minutes=int(resource.min_duration.total_seconds() // 60))
+        raise DomainError("duration_too_short", minimum_minutes=_minutes(resource.min_duration))
     if duration > resource.max_duration:
-        raise BookingError("duration_too_long", maximum_minutes=int(resource.max_duration.total_seconds() // 60))
+        raise DomainError("duration_too_long", maximum_minutes=_minutes(resource.max_duration))
     # The grid starts at the lab's local midnight, so 30-minute slots are :00 and :30 on the wall clock.
     tz = resource.lab.tz
     for moment in (start, end):
-        local = moment.astimezone(tz)
-        since_midnight = local.replace(tzinfo=None) - local.replace(
-            hour=0, minute=0, second=0, microsecond=0, tzinfo=None
-        )
-        if since_midnight % resource.slot_granularity:
-            raise BookingError(
-                "slot_granularity", granularity_minutes=int(resource.slot_granularity.total_seconds() // 60)
-            )
+        local = moment.astimezone(tz).replace(tzinfo=None)
+        if (local - local.replace(hour=0, minute=0, second=0, microsecond=0)) % resource.slot_granularity:
+            raise DomainError("slot_granularity", granularity_minutes=_minutes(resource.slot_granularity))
 
 
 def check_calendar(resource: Resource, start: datetime, end: datetime) -> None:
     """Operational (status and maintenance windows), not closed, inside opening hours."""
     if resource.status in UNAVAILABLE_STATUSES:
-        raise BookingError("resource_unavailable", status=resource.status)
+        raise DomainError("resource_unavailable", status=resource.status)
     calendar = resource_calendars([resource], start, end)[resource.pk]
     for window in calendar.maintenance:
         if window.start < end and window.end > start:
-            raise BookingError(
+            raise DomainError(
                 "resource_unavailable",
                 maintenance={"start": _iso(window.start, resource), "end": _iso(window.end, resource)},
             )
     for window in calendar.closures:
         if window.start < end and window.end > start:
-            raise BookingError(
-                "closed",
-                closure={
-                    "title": window.title,
-                    "kind": window.kind,
-                    "start": _iso(window.start, resource),
-                    "end": _iso(window.end, resource),
-                },
-            )
+            closure = {
+                "title": window.title,
+                "kind": window.kind,
+                "start": _iso(window.start, resource),
+                "end": _iso(window.end, resource),
+            }
+            raise DomainError("closed", closure=closure)
     if subtract([(start, end)], calendar.open):
-        raise BookingError(
-            "outside_opening_hours",
-            opening=[{"start": _iso(s, resource), "end": _iso(e, resource)} for s, e in calendar.open],
-        )
+        opening = [{"start": _iso(s, resource), "end": _iso(e, resource)} for s, e in calendar.open]
+        raise DomainError("outside_opening_hours", opening=opening)
 
 
 def missing_certifications(resource: Resource, user, at: datetime) -> list[str]:
@@ -234,7 +121,16 @@ def check_certifications(resource: Resource, user, start: datetime) -> None:
         return
     missing = missing_certifications(resource, user, start)
     if missing:
-        raise BookingError("certification_required", missing=missing)
+        raise DomainError("certification_required", missing=missing)
+
+
+def check_lock_free(*, resource: Resource, user, start: datetime, end: datetime, now: datetime) -> None:
+    """Every rule that needs no lock: interval, timing, duration, calendars, certifications."""
+    check_interval(start, end)
+    check_timing(resource, start, now)
+    check_duration(resource, start, end)
+    check_calendar(resource, start, end)
+    check_certifications(resource, user, start)
 
 
 def needs_approval(*, resource: Resource, user, start: datetime, actor=None) -> bool:
@@ -255,10 +151,33 @@ def needs_approval(*, resource: Resource, user, start: datetime, actor=None) -> 
     return True
 
 
-# --- Checks that count other rows (call after the locks) ------------------------------------------
+# --- What the counting checks need, and the locks they need --------------------------------------
 
 
-def check_ban(resource: Resource, user, policy: EffectivePolicy, now: datetime, scope: list[int] | RawSQL) -> None:
+def applicable_quotas(resource: Resource, user, policy: EffectivePolicy) -> list[QuotaRule]:
+    """The policy's quotas for the user's audience that cover this resource."""
+    audience = audience_of(user)
+    quotas = [q for q in policy.quotas if q.audience == audience]
+    if any(q.category_id for q in quotas):
+        category_id = selectors.category_id_of(resource)
+        quotas = [q for q in quotas if q.category_id is None or q.category_id == category_id]
+    return quotas
+
+
+def rows_to_lock(resource: Resource, space_id: int | None, contents: list[int]) -> list[int]:
+    """Resource rows whose lock makes the counts safe: seats, and a space with the machines in it."""
+    ids = []
+    if not resource.is_exclusive or space_id or contents:
+        ids.append(resource.pk)
+    if space_id:
+        ids.append(space_id)
+    return ids + list(contents)
+
+
+# --- Checks that count other rows (after the locks) -----------------------------------------------
+
+
+def check_ban(resource: Resource, user, policy: EffectivePolicy, now: datetime, scope) -> None:
     """No booking for ``ban_length`` after the N-th no-show within ``ban_window``."""
     n = policy.no_show_ban_threshold
     if n <= 0:
@@ -277,80 +196,28 @@ def check_ban(resource: Resource, user, policy: EffectivePolicy, now: datetime, 
             until = starts[i] + policy.no_show_ban_length
             banned_until = max(banned_until or until, until)
     if banned_until is not None and now < banned_until:
-        raise BookingError("banned_no_show", until=_iso(banned_until, resource), no_shows=len(starts))
+        raise DomainError("banned_no_show", until=_iso(banned_until, resource), no_shows=len(starts))
 
 
-def applicable_quotas(resource: Resource, user, policy: EffectivePolicy) -> list[QuotaRule]:
-    """The policy's quotas for the user's audience that cover this resource."""
-    audience = audience_of(user)
-    quotas = [q for q in policy.quotas if q.audience == audience]
-    if any(q.category_id for q in quotas):
-        category_id = category_id_of(resource)
-        quotas = [q for q in quotas if q.category_id is None or q.category_id == category_id]
-    return quotas
-
-
-def check_quotas(
-    resource: Resource,
-    user,
-    start: datetime,
-    end: datetime,
-    quotas: list[QuotaRule],
-    now: datetime,
-    scope: list[int] | RawSQL,
-    exclude_pk: int | None,
-) -> None:
+def check_quotas(resource, user, start, end, quotas, now, scope, exclude_pk) -> None:
     """Hours per week (the lab's local Monday to Monday of the start) and active future bookings."""
-    tz = resource.lab.tz
-    local = start.astimezone(tz)
-    week_start = (local - timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
-    week_end = week_start + timedelta(days=7)
+    week_start, week_end = selectors.local_week(start, resource.lab.tz)
     for quota in quotas:
-        mine = Booking.objects.filter(user=user, resource__lab_id__in=scope)
-        if quota.category_id:
-            mine = mine.filter(resource__equipment__category_id=quota.category_id)
-        if exclude_pk:
-            mine = mine.exclude(pk=exclude_pk)
+        use = selectors.quota_use(
+            user=user, quota=quota, scope=scope, week=(week_start, week_end), now=now, exclude_pk=exclude_pk
+        )
         if quota.max_hours_per_week is not None:
-            used = mine.filter(
-                status__in=(*ACTIVE_STATUSES, BookingStatus.COMPLETED), start__gte=week_start, start__lt=week_end
-            ).aggregate(total=Sum(F("end") - F("start")))["total"] or timedelta(0)
             limit = timedelta(seconds=float(quota.max_hours_per_week) * 3600)
-            if used + (end - start) > limit:
-                raise BookingError(
+            if use.hours + (end - start) > limit:
+                raise DomainError(
                     "quota_hours_exceeded",
-                    used_hours=_hours(used),
+                    used_hours=_hours(use.hours),
                     requested_hours=_hours(end - start),
                     limit_hours=_hours(limit),
                     week_start=week_start.date().isoformat(),
                 )
-        if quota.max_active_bookings is not None:
-            active = mine.filter(status__in=ACTIVE_STATUSES, end__gt=now).count()
-            if active >= quota.max_active_bookings:
-                raise BookingError("quota_active_bookings_exceeded", active=active, limit=quota.max_active_bookings)
-
-
-def related_space_ids(resource: Resource) -> tuple[int | None, list[int]]:
-    """The space this resource stands in, and (when it is an exclusive space) the resources inside it."""
-    contents: list[int] = []
-    if resource.kind == Resource.Kind.SPACE and resource.is_exclusive:
-        contents = list(Resource.objects.filter(location_id=resource.pk).values_list("id", flat=True))
-    return resource.location_id, contents
-
-
-def lock_resources(resource_ids: list[int]) -> None:
-    """Lock resource rows in id order (one fixed order everywhere, so two requests never deadlock)."""
-    list(
-        Resource.objects.select_for_update()
-        .filter(pk__in=sorted(set(resource_ids)))
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-
-
-def lock_user(user) -> None:
-    """Lock the user's row so two requests of one user cannot both pass a quota (check, then insert)."""
-    list(get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
+        if quota.max_active_bookings is not None and use.active >= quota.max_active_bookings:
+            raise DomainError("quota_active_bookings_exceeded", active=use.active, limit=quota.max_active_bookings)
 
 
 def _active_overlapping(resource_ids, start: datetime, end: datetime, exclude_pk: int | None):
@@ -362,9 +229,10 @@ def count_peak(resource: Resource, start: datetime, end: datetime, exclude_pk: i
     """The most active bookings at any instant of [start, end + buffer) (capacity > 1)."""
     blocked_end = end + resource.cleanup_buffer
     points = []
-    for period in _active_overlapping([resource.pk], start, blocked_end, exclude_pk).values_list(
+    periods = _active_overlapping([resource.pk], start, blocked_end, exclude_pk).values_list(
         "blocked_period", flat=True
-    ):
+    )
+    for period in periods:
         points.append((max(period.lower, start), 1))
         points.append((min(period.upper, blocked_end), -1))
     peak = current = 0
@@ -388,23 +256,26 @@ def check_capacity(resource: Resource, start: datetime, end: datetime, exclude_p
             .first()
         )
         if legacy is not None:
-            raise BookingError(
+            raise DomainError(
                 "slot_taken", conflict={"start": _iso(legacy[0], resource), "end": _iso(legacy[1], resource)}
             )
         return
     peak = count_peak(resource, start, end, exclude_pk)
     if peak >= resource.capacity:
-        raise BookingError("capacity_full", capacity=resource.capacity, taken=peak)
+        raise DomainError("capacity_full", capacity=resource.capacity, taken=peak)
 
 
-def check_space(
-    resource: Resource,
-    start: datetime,
-    end: datetime,
-    exclude_pk: int | None,
-    space_id: int | None,
-    contents: list[int],
-) -> None:
+def check_seats_per_person(resource: Resource, user, start: datetime, end: datetime, exclude_pk: int | None) -> None:
+    """Capacity > 1: one person holds at most ``seats_per_person`` places at once (the resource row is locked)."""
+    if resource.is_exclusive:
+        return
+    mine = _active_overlapping([resource.pk], start, end + resource.cleanup_buffer, exclude_pk).filter(user=user)
+    held = mine.count()
+    if held >= resource.seats_per_person:
+        raise DomainError("seats_per_person", limit=resource.seats_per_person, held=held)
+
+
+def check_space(resource, start, end, exclude_pk, space_id: int | None, contents: list[int]) -> None:
     """An exclusively booked space blocks the machines inside it, and a booked machine blocks an
     exclusive booking of its space (both resource rows are locked)."""
     blocked_end = end + resource.cleanup_buffer
@@ -416,83 +287,63 @@ def check_space(
             .first()
         )
         if other is not None:
-            raise BookingError(
-                "space_conflict",
-                space_id=space_id,
-                conflict={"start": _iso(other.start, resource), "end": _iso(other.end, resource)},
-            )
+            conflict = {"start": _iso(other.start, resource), "end": _iso(other.end, resource)}
+            raise DomainError("space_conflict", space_id=space_id, conflict=conflict)
     if contents:
         other = _active_overlapping(contents, start, blocked_end, exclude_pk).order_by("start").first()
         if other is not None:
-            raise BookingError(
-                "space_conflict",
-                resource_id=other.resource_id,
-                conflict={"start": _iso(other.start, resource), "end": _iso(other.end, resource)},
-            )
+            conflict = {"start": _iso(other.start, resource), "end": _iso(other.end, resource)}
+            raise DomainError("space_conflict", resource_id=other.resource_id, conflict=conflict)
 
 
 def check_hold(resource: Resource, user, start: datetime, end: datetime) -> None:
     """A slot offered to someone on the waitlist is theirs until the hold lapses."""
-    # held_conflict adds the clean-up buffer on both sides itself.
-    entry = waitlist.held_conflict(resource=resource, start=start, end=end, user=user)
+    entry = selectors.held_conflict(resource=resource, start=start, end=end, user=user)
     if entry is not None:
-        raise BookingError("slot_held", until=_iso(entry.offer_expires_at, resource))
+        raise DomainError("slot_held", until=_iso(entry.offer_expires_at, resource))
 
 
-def check_request(
-    *,
-    resource: Resource,
-    user,
-    start: datetime,
-    end: datetime,
-    now: datetime | None = None,
-    exclude_booking: Booking | None = None,
-    holds: bool = True,
-) -> EffectivePolicy:
-    """Every rule for booking (or moving a booking to) [start, end); raises BookingError.
+def check_counts(
+    *, resource, user, start, end, policy, quotas, now, space_id, contents, exclude_pk=None, holds=True
+) -> None:
+    """The rules that count other bookings: ban, quotas, capacity, space, (optionally) waitlist holds.
 
-    Must run inside the transaction that then writes the booking: it takes the row locks that
-    make the counting checks safe (resource rows in id order, then the user's row). Returns the
-    effective policy so the caller does not look it up again. ``holds=False`` leaves out the
-    waitlist-hold check for writers that run it after their write, under the queue lock
-    (bookings.services does): checking it before as well would only repeat the query.
+    Safe only under the locks ``rows_to_lock`` names (and the user's row when there are quotas).
+    ``holds=False`` leaves the hold check to writers that run it after their write, under the
+    waitlist queue lock (bookings/locks.py says why).
     """
-    now = now or timezone.now()
-    exclude_pk = exclude_booking.pk if exclude_booking is not None else None
-    check_interval(start, end)
-    check_timing(resource, start, now)
-    check_duration(resource, start, end)
-    check_calendar(resource, start, end)
-    check_certifications(resource, user, start)
-
-    policy = policy_for(resource.lab_id)
-    quotas = applicable_quotas(resource, user, policy)
-    space_id, contents = related_space_ids(resource)
-
-    # Locks, as late as possible but before the counts they protect. Races prevented:
-    # - capacity > 1: two requests both count capacity-1 places taken, both insert;
-    # - space/machine: the space is booked while a machine inside it is booked (different rows,
-    #   so the exclusion constraint cannot see it) — both rows are locked, in id order;
-    # - quotas: two requests of one user both count below the limit.
-    to_lock = []
-    if not resource.is_exclusive or space_id or contents:
-        to_lock.append(resource.pk)
-    if space_id:
-        to_lock.append(space_id)
-    to_lock.extend(contents)
-    if to_lock:
-        lock_resources(to_lock)
-    if quotas:
-        lock_user(user)
-
-    scope = policy.scope_subquery(resource.lab_id)
+    scope = policy.scope(resource.lab_id)
     check_ban(resource, user, policy, now, scope)
     if quotas:
         check_quotas(resource, user, start, end, quotas, now, scope, exclude_pk)
+    check_seats_per_person(resource, user, start, end, exclude_pk)
     check_capacity(resource, start, end, exclude_pk)
     check_space(resource, start, end, exclude_pk, space_id, contents)
     if holds:
         check_hold(resource, user, start, end)
+
+
+def check_without_locks(*, resource, user, start, end, now, exclude_pk=None) -> EffectivePolicy:
+    """Every rule, as a request at this moment would meet it, taking no lock (previews, what-ifs).
+
+    The answer can be out of date a moment later: the service checks everything again, under its
+    locks, when the booking is made.
+    """
+    check_lock_free(resource=resource, user=user, start=start, end=end, now=now)
+    policy = policy_for(resource.lab_id)
+    space_id, contents = selectors.related_spaces(resource)
+    check_counts(
+        resource=resource,
+        user=user,
+        start=start,
+        end=end,
+        policy=policy,
+        quotas=applicable_quotas(resource, user, policy),
+        now=now,
+        space_id=space_id,
+        contents=contents,
+        exclude_pk=exclude_pk,
+    )
     return policy
 
 
@@ -528,81 +379,88 @@ RESCHEDULABLE = frozenset({BookingStatus.REQUESTED, BookingStatus.CONFIRMED})
 def check_transition(booking: Booking, to_status: str) -> None:
     """Refuse a status change the transition table does not allow."""
     if to_status not in TRANSITIONS.get(booking.status, frozenset()):
-        raise BookingError("invalid_transition", status=booking.status, to=str(to_status))
+        raise DomainError("invalid_transition", status=booking.status, to=str(to_status))
 
 
 def check_can_decide(booking: Booking, by) -> None:
     """Approve or reject: only a manager of the booking's lab or of a center above it."""
     if not user_manages_lab(by, booking.resource.lab):
-        raise BookingError("not_permitted")
+        raise DomainError("not_permitted")
 
 
 def check_request_alive(booking: Booking, now: datetime) -> None:
     """A request past its hold can no longer be approved (the expiry job may not have run yet)."""
     if booking.expires_at is not None and now >= booking.expires_at:
-        raise BookingError("request_expired", expired_at=_iso(booking.expires_at, booking.resource))
+        raise DomainError("request_expired", expired_at=_iso(booking.expires_at, booking.resource))
+
+
+def cancel_deadline(booking: Booking, policy: EffectivePolicy) -> datetime:
+    """Until when the booker may cancel: a pending request until its start, else the policy's cut-off."""
+    if booking.status == BookingStatus.REQUESTED:
+        return booking.start
+    return booking.start - policy.cancel_cutoff
 
 
 def check_can_cancel(booking: Booking, by, now: datetime, policy: EffectivePolicy) -> bool:
-    """The booker until the cut-off before the start (a pending request any time before its start),
-    a manager of the lab any time. Returns whether ``by`` acts as a manager."""
+    """The booker until the cut-off, a manager of the lab any time. Returns whether ``by`` acts as a manager."""
     check_transition(booking, BookingStatus.CANCELLED)
     if user_manages_lab(by, booking.resource.lab):
         return True
     if by is None or by.pk != booking.user_id:
-        raise BookingError("not_permitted")
-    deadline = booking.start if booking.status == BookingStatus.REQUESTED else booking.start - policy.cancel_cutoff
+        raise DomainError("not_permitted")
+    deadline = cancel_deadline(booking, policy)
     if now > deadline:
-        raise BookingError("cancel_cutoff_passed", deadline=_iso(deadline, booking.resource))
+        raise DomainError("cancel_cutoff_passed", deadline=_iso(deadline, booking.resource))
     return False
 
 
-def check_can_move(booking: Booking, by) -> bool:
-    """The booker or a manager may move a pending or confirmed booking. Returns whether ``by`` manages."""
+def check_can_move(booking: Booking, by, now: datetime, policy: EffectivePolicy) -> bool:
+    """The booker (until the cancellation cut-off: moving a booking frees its slot as cancelling
+    does) or a manager (any time) may move a pending or confirmed booking. Returns whether ``by`` manages."""
     if booking.status not in RESCHEDULABLE:
-        raise BookingError("invalid_transition", status=booking.status, to="rescheduled")
+        raise DomainError("invalid_transition", status=booking.status, to="rescheduled")
     if user_manages_lab(by, booking.resource.lab):
         return True
     if by is None or by.pk != booking.user_id:
-        raise BookingError("not_permitted")
+        raise DomainError("not_permitted")
+    deadline = cancel_deadline(booking, policy)
+    if now > deadline:
+        raise DomainError("cancel_cutoff_passed", deadline=_iso(deadline, booking.resource))
     return False
 
 
 def check_can_check_in(booking: Booking, by, at: datetime, policy: EffectivePolicy) -> bool:
-    """The booker inside the window around the start; staff of the lab any time on the booking's day
-    (before its end). Returns whether ``by`` acts as staff."""
+    """The booker inside the window around the start; staff of the lab from the same opening until the
+    booking's end (a late arrival checked in at the desk). Returns whether ``by`` acts as staff."""
     check_transition(booking, BookingStatus.CHECKED_IN)
     resource = booking.resource
+    opens = booking.start - policy.check_in_before
     if by is not None and by.pk != booking.user_id and user_is_staff_of_lab(by, resource.lab):
-        tz = resource.lab.tz
-        if at.astimezone(tz).date() != booking.start.astimezone(tz).date() or at >= booking.end:
-            raise BookingError(
-                "check_in_window",
-                opens=_iso(booking.start - policy.check_in_before, resource),
-                closes=_iso(booking.end, resource),
-            )
+        if not opens <= at < booking.end:
+            raise DomainError("check_in_window", opens=_iso(opens, resource), closes=_iso(booking.end, resource))
         return True
     if by is None or by.pk != booking.user_id:
-        raise BookingError("not_permitted")
-    opens, closes = booking.start - policy.check_in_before, booking.start + policy.check_in_after
+        raise DomainError("not_permitted")
+    closes = booking.start + policy.check_in_after
     if not opens <= at <= closes:
-        raise BookingError("check_in_window", opens=_iso(opens, resource), closes=_iso(closes, resource))
+        raise DomainError("check_in_window", opens=_iso(opens, resource), closes=_iso(closes, resource))
     return False
 
 
 def check_can_check_out(booking: Booking, by) -> bool:
-    """The booker or lab staff. Returns whether ``by`` acts as staff."""
+    """The booker or lab staff, once checked in (which the window keeps near the start). Returns whether
+    ``by`` acts as staff."""
     check_transition(booking, BookingStatus.COMPLETED)
     if booking.status != BookingStatus.CHECKED_IN:
-        raise BookingError("invalid_transition", status=booking.status, to=BookingStatus.COMPLETED)
+        raise DomainError("invalid_transition", status=booking.status, to=BookingStatus.COMPLETED)
     if by is not None and by.pk == booking.user_id:
         return False
     if user_is_staff_of_lab(by, booking.resource.lab):
         return True
-    raise BookingError("not_permitted")
+    raise DomainError("not_permitted")
 
 
 def check_due(moment: datetime, due: datetime) -> None:
     """Time-driven transitions (no-show, expiry, completion) only once their moment has come."""
     if moment < due:
-        raise BookingError("not_yet_due", due=due.isoformat())
+        raise DomainError("not_yet_due", due=due.isoformat())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from config.env import (
@@ -24,11 +25,13 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY") or ""
 if not SECRET_KEY:
-    if not DEBUG and env_bool("LABSHARE_REQUIRE_SECRET_KEY", False):
-        from django.core.exceptions import ImproperlyConfigured
-
-        raise ImproperlyConfigured("SECRET_KEY must be set in production")
-    # A fixed development key: fine on a laptop, refused in production by the check above.
+    # Fail closed: with DEBUG off nothing runs on a key everyone can read in this file.
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            'SECRET_KEY is not set and DEBUG is off: set SECRET_KEY (e.g. python -c "import secrets; '
+            'print(secrets.token_urlsafe(50))"), or DEBUG=1 on a development machine '
+            "(make run, make test and make lint set what they need)."
+        )
     SECRET_KEY = "labshare-development-key-not-for-production-0123456789abcdef"
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -92,12 +95,25 @@ LABSHARE_WORKER_HEARTBEAT_SECONDS = env_int("LABSHARE_WORKER_HEARTBEAT_SECONDS",
 LABSHARE_STALLED_JOB_SECONDS = env_int("LABSHARE_STALLED_JOB_SECONDS", 60, minimum=2)
 LABSHARE_STALLED_JOBS_CRON = env_str("LABSHARE_STALLED_JOBS_CRON", "* * * * *")
 PROCRASTINATE_WORKER_DEFAULTS = {
-    "queues": ["bookings", "notifications"],
+    "queues": ["bookings", "notifications", "billing"],
     "fetch_job_polling_interval": 5.0,
     "update_heartbeat_interval": float(LABSHARE_WORKER_HEARTBEAT_SECONDS),
     # A worker starting up forgets the rows of workers silent this long (their jobs become stalled).
     "stalled_worker_timeout": float(LABSHARE_STALLED_JOB_SECONDS),
 }
+
+# --- Billing (billing/) -----------------------------------------------------------------------
+# Days an issued statement may stay unpaid before it is overdue (and its reminder e-mail goes out).
+LABSHARE_STATEMENT_DUE_DAYS = env_int("LABSHARE_STATEMENT_DUE_DAYS", 15, minimum=1)
+# When the job closes last month's statements: the day of the month (a few days leave time for
+# corrections), at 02:00 in the server's zone. 0 turns the automatic close off (managers close).
+LABSHARE_STATEMENT_CLOSE_DAY = env_int("LABSHARE_STATEMENT_CLOSE_DAY", 5, minimum=0)
+# Whether a no-show is billed like a booking that was used (the lab kept the machine for it).
+LABSHARE_BILL_NO_SHOWS = env_bool("LABSHARE_BILL_NO_SHOWS", False)
+# The shared secret of the bank's transfer notifications (HMAC-SHA256); unset: the endpoint refuses all.
+LABSHARE_BANK_WEBHOOK_SECRET = env_str("LABSHARE_BANK_WEBHOOK_SECRET") or ""
+# A notification older (or newer) than this many seconds is refused: a captured request cannot be replayed later.
+LABSHARE_BANK_WEBHOOK_TOLERANCE = env_int("LABSHARE_BANK_WEBHOOK_TOLERANCE", 300, minimum=1)
 
 # --- Applications ----------------------------------------------------------------------------
 INSTALLED_APPS = [
@@ -122,8 +138,12 @@ INSTALLED_APPS = [
     "labs",
     "equipment",
     "bookings",
+    "billing",
+    "reports",
+    "import_export",
     "api",
     "frontend",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -258,6 +278,8 @@ REST_FRAMEWORK = {
         "user": env_str("LABSHARE_API_THROTTLE_USER", "6000/minute"),
     },
     "EXCEPTION_HANDLER": "api.exceptions.handler",
+    # orjson: the same JSON as DRF's encoder, written natively (datetimes included).
+    "DEFAULT_RENDERER_CLASSES": ["api.renderers.ORJSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"],
     "DATETIME_FORMAT": "iso-8601",
 }
 SPECTACULAR_SETTINGS = {
@@ -281,11 +303,13 @@ SPECTACULAR_SETTINGS = {
         "OrganizationKindEnum": "labs.models.Organization.Kind",
         "BookingStatusEnum": "bookings.models.BookingStatus",
         "WaitlistStatusEnum": "bookings.models.WaitlistEntry.Status",
+        "StatementStatusEnum": "billing.models.StatementStatus",
+        "StatementLineKindEnum": "billing.models.LineKind",
+        "BankNotificationStatusEnum": "billing.models.BankNotification.Status",
     },
 }
 
-# --- Scheduling (django-scheduler) -----------------------------------------------------------
-# Our own pages serve the calendar assets; django-scheduler's CDN templates are not used.
+# django-scheduler's calendars (its admin and rule engine) start weeks on Monday, as Vietnam does.
 FIRST_DAY_OF_WEEK = 1
 
 LOGIN_URL = "login"

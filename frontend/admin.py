@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from bookings.errors import BookingError
+from core.errors import DomainError
 from frontend.models import DisplayToken
 from frontend.services import display_token_create, display_token_revoke
 from labs.models import Lab
@@ -84,7 +84,7 @@ class DisplayTokenAdmin(admin.ModelAdmin):
         for token in queryset.select_related("lab"):
             try:
                 display_token_revoke(token=token, by=request.user)
-            except BookingError as error:
+            except DomainError as error:
                 self.message_user(request, f"{token}: {error.message}", messages.ERROR)
                 continue
             revoked += 1

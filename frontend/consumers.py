@@ -18,9 +18,11 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from bookings.events import SCHEMA_VERSION, approvals_group, display_token_group, lab_group, user_group
+from bookings.events import approvals_group, display_token_group, user_group
 from frontend import fanout, selectors
+from frontend.models import DisplayToken, hash_token
 from frontend.services import display_token_authenticate
+from labs.live import SCHEMA_VERSION, lab_group
 from labs.selectors import managed_lab_ids
 
 logger = logging.getLogger(__name__)
@@ -207,8 +209,6 @@ class LabOccupancyConsumer(_LiveConsumer):
 
 def _token_state(raw: str) -> str | None:
     """'revoked', 'active' (but not for this lab) or None (unknown), for the close code."""
-    from frontend.models import DisplayToken, hash_token
-
     token = DisplayToken.objects.filter(token_hash=hash_token(raw)).only("revoked_at").first()
     if token is None:
         return None

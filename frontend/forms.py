@@ -121,14 +121,15 @@ class BookingForm(IntervalForm):
     )
     bill_organization = forms.BooleanField(label=_("Bill my organisation"), required=False)
 
-    def __init__(self, *args, organization=None, **kwargs):
+    def __init__(self, *args, organization=None, bill_by_default: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.organization = organization
         if organization is None:
             del self.fields["bill_organization"]
         else:
             self.fields["bill_organization"].help_text = str(organization)
-            self.fields["bill_organization"].initial = True
+            # The engine's default (labs.selectors.default_billing): a company pays, a university does not.
+            self.fields["bill_organization"].initial = bill_by_default
 
 
 class ReasonForm(forms.Form):

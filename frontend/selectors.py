@@ -8,9 +8,11 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from bookings.events import SCHEMA_VERSION, booking_public_dict, local_day, public_label
+from bookings.events import booking_public_dict, public_label
 from bookings.models import ACTIVE_STATUSES, Booking, BookingStatus
+from labs import tree
 from labs.calendars import resource_calendars
+from labs.live import SCHEMA_VERSION, local_day
 from labs.models import Lab, Resource
 
 #: Bookings a screen keeps in its schedule: those holding their slot, and today's finished ones.
@@ -34,6 +36,55 @@ def booking_url(resource: Resource) -> str:
     return f"{settings.PUBLIC_URL}{path}"
 
 
+def _next_booking(bookings: list[dict], now: datetime) -> dict | None:
+    """The next booking that holds its slot and starts after ``now`` (what the tile shows as "next")."""
+    upcoming = sorted(
+        (b for b in bookings if b["status"] in ACTIVE_STATUSES and _parse(b["start"]) > now), key=lambda b: b["start"]
+    )
+    if not upcoming:
+        return None
+    return {"start": upcoming[0]["start"], "who": upcoming[0]["who"], "booking_id": upcoming[0]["id"]}
+
+
+def _covers(item: dict, now: datetime) -> bool:
+    return _parse(item["start"]) <= now < _parse(item["end"])
+
+
+def _booking_state(bookings: list[dict], now: datetime) -> dict | None:
+    """ "in use" (checked in, not out) or "awaiting check-in" (started, nobody checked in), else None."""
+    using = next((b for b in bookings if b["status"] == BookingStatus.CHECKED_IN and not b.get("checked_out_at")), None)
+    if using is not None:
+        return {"state": "in_use", "who": using["who"], "until": using["end"], "booking_id": using["id"]}
+    pending = (BookingStatus.CONFIRMED, BookingStatus.REQUESTED)
+    started = next((b for b in bookings if b["status"] in pending and _covers(b, now)), None)
+    if started is None:
+        return None
+    return {
+        "state": "awaiting_check_in",
+        "who": started["who"],
+        "since": started["start"],
+        "until": started["end"],
+        "booking_id": started["id"],
+        "approved": started["status"] == BookingStatus.CONFIRMED,
+    }
+
+
+def _resource_state_without_next(*, status, bookings, maintenance, closures, open_hours, now) -> dict:
+    if status in (Resource.Status.DOWN, Resource.Status.RETIRED):
+        return {"state": "down"}
+    if status == Resource.Status.MAINTENANCE:
+        return {"state": "maintenance", "until": None}
+    window = next((m for m in maintenance if _covers(m, now)), None)
+    if window is not None:
+        return {"state": "maintenance", "until": window["end"]}
+    booked = _booking_state(bookings, now)
+    if booked is not None:
+        return booked
+    if any(_covers(c, now) for c in closures) or not any(_covers(o, now) for o in open_hours):
+        return {"state": "closed"}
+    return {"state": "free"}
+
+
 def resource_state(
     *,
     status: str,
@@ -48,52 +99,15 @@ def resource_state(
     Precedence: down > maintenance > in use (checked in) > awaiting check-in (a booking has
     started, nobody checked in yet) > closed > booked next (later today) > free.
     """
-
-    def covers(item: dict) -> bool:
-        return _parse(item["start"]) <= now < _parse(item["end"])
-
-    upcoming = sorted(
-        (b for b in bookings if b["status"] in ACTIVE_STATUSES and _parse(b["start"]) > now), key=lambda b: b["start"]
+    following = _next_booking(bookings, now)
+    state = _resource_state_without_next(
+        status=status, bookings=bookings, maintenance=maintenance, closures=closures, open_hours=open_hours, now=now
     )
-    following = (
-        {"start": upcoming[0]["start"], "who": upcoming[0]["who"], "booking_id": upcoming[0]["id"]}
-        if upcoming
-        else None
-    )
-    if status in (Resource.Status.DOWN, Resource.Status.RETIRED):
-        return {"state": "down", "next": following}
-    if status == Resource.Status.MAINTENANCE:
-        return {"state": "maintenance", "until": None, "next": following}
-    window = next((m for m in maintenance if covers(m)), None)
-    if window is not None:
-        return {"state": "maintenance", "until": window["end"], "next": following}
-    using = next((b for b in bookings if b["status"] == BookingStatus.CHECKED_IN and not b.get("checked_out_at")), None)
-    if using is not None:
-        return {
-            "state": "in_use",
-            "who": using["who"],
-            "until": using["end"],
-            "booking_id": using["id"],
-            "next": following,
-        }
-    started = next(
-        (b for b in bookings if b["status"] in (BookingStatus.CONFIRMED, BookingStatus.REQUESTED) and covers(b)), None
-    )
-    if started is not None:
-        return {
-            "state": "awaiting_check_in",
-            "who": started["who"],
-            "since": started["start"],
-            "until": started["end"],
-            "booking_id": started["id"],
-            "approved": started["status"] == BookingStatus.CONFIRMED,
-            "next": following,
-        }
-    if any(covers(c) for c in closures) or not any(covers(o) for o in open_hours):
-        return {"state": "closed", "next": following}
-    if following is not None:
+    if state["state"] == "free":
+        if following is None:
+            return {"state": "free", "next": None}
         return {"state": "booked_next", "at": following["start"], "who": following["who"], "next": following}
-    return {"state": "free", "next": None}
+    return {**state, "next": following}
 
 
 def _lab_dict(lab: Lab) -> dict:
@@ -122,7 +136,7 @@ def _sponsor_dict(resource: Resource) -> dict | None:
 
 def lab_resources(*, lab: Lab) -> tuple[list[Lab], list[Resource]]:
     """The labs of ``lab``'s subtree and their resources shown on screens (retired ones hidden)."""
-    lab_ids = Lab.objects.subtree_ids([lab.pk])
+    lab_ids = tree.subtree_ids([lab.pk])
     labs = list(Lab.objects.filter(pk__in=lab_ids, is_active=True).order_by("name_vi"))
     active_ids = [item.pk for item in labs]
     resources = list(
@@ -132,6 +146,67 @@ def lab_resources(*, lab: Lab) -> tuple[list[Lab], list[Resource]]:
         .order_by("lab__name_vi", "name_vi", "id")
     )
     return labs, resources
+
+
+def _windows(windows, tz) -> list[dict]:
+    return [
+        {"start": _iso(w.start, tz), "end": _iso(w.end, tz), "title": w.title}
+        for w in sorted(windows, key=lambda w: w.start)
+    ]
+
+
+def _todays_bookings(resources, day_start: datetime, day_end: datetime, tz) -> dict[int, list[dict]]:
+    """Today's bookings of each resource in the wall-screen shape (one query)."""
+    by_resource: dict[int, list[dict]] = {r.pk: [] for r in resources}
+    if not resources:
+        return by_resource
+    rows = (
+        Booking.objects.filter(resource_id__in=list(by_resource), status__in=SCHEDULE_STATUSES)
+        .filter(start__lt=day_end, end__gt=day_start)
+        .select_related("user__member", "organization")
+        .order_by("start", "id")
+    )
+    for booking in rows:
+        who = public_label(organization=booking.organization, user=booking.user)
+        by_resource[booking.resource_id].append(booking_public_dict(booking, tz, who=who))
+    return by_resource
+
+
+def _category(resource: Resource) -> dict | None:
+    equipment = getattr(resource, "equipment", None) if resource.kind == Resource.Kind.EQUIPMENT else None
+    category = getattr(equipment, "category", None)
+    return {"vi": category.name_vi, "en": category.name_en or category.name_vi} if category else None
+
+
+def _tile(resource: Resource, calendar, bookings: list[dict], tz, at: datetime) -> dict:
+    """One resource's tile: what it is, today's schedule and its state now."""
+    maintenance = _windows(calendar.maintenance, tz) if calendar else []
+    closures = _windows(calendar.closures, tz) if calendar else []
+    open_hours = [{"start": _iso(s, tz), "end": _iso(e, tz)} for s, e in calendar.open] if calendar else []
+    state = resource_state(
+        status=resource.status,
+        bookings=bookings,
+        maintenance=maintenance,
+        closures=closures,
+        open_hours=open_hours,
+        now=at,
+    )
+    return {
+        "id": resource.pk,
+        "lab_id": resource.lab_id,
+        "slug": resource.slug,
+        "kind": resource.kind,
+        "status": resource.status,
+        "name": {"vi": resource.name_vi, "en": resource.name_en or resource.name_vi},
+        "category": _category(resource),
+        "sponsor": _sponsor_dict(resource),
+        "booking_url": booking_url(resource),
+        "bookings": bookings,
+        "maintenance": maintenance,
+        "closures": closures,
+        "open": open_hours,
+        "state": state,
+    }
 
 
 def lab_occupancy(*, lab: Lab, at: datetime | None = None) -> dict:
@@ -145,73 +220,8 @@ def lab_occupancy(*, lab: Lab, at: datetime | None = None) -> dict:
     day_start, day_end = local_day(at, tz)
     labs, resources = lab_resources(lab=lab)
     calendars = resource_calendars(resources, day_start, day_end) if resources else {}
-    bookings_by_resource: dict[int, list[dict]] = {r.pk: [] for r in resources}
-    if resources:
-        rows = (
-            Booking.objects.filter(resource_id__in=list(bookings_by_resource), status__in=SCHEDULE_STATUSES)
-            .filter(start__lt=day_end)
-            .filter(end__gt=day_start)
-            .select_related("user__member", "organization")
-            .order_by("start", "id")
-        )
-        for booking in rows:
-            bookings_by_resource[booking.resource_id].append(
-                booking_public_dict(booking, tz, who=public_label(organization=booking.organization, user=booking.user))
-            )
-    items = []
-    in_use = 0
-    for resource in resources:
-        calendar = calendars.get(resource.pk)
-        maintenance = (
-            [
-                {"start": _iso(w.start, tz), "end": _iso(w.end, tz), "title": w.title}
-                for w in sorted(calendar.maintenance, key=lambda w: w.start)
-            ]
-            if calendar
-            else []
-        )
-        closures = (
-            [
-                {"start": _iso(w.start, tz), "end": _iso(w.end, tz), "title": w.title}
-                for w in sorted(calendar.closures, key=lambda w: w.start)
-            ]
-            if calendar
-            else []
-        )
-        open_hours = [{"start": _iso(s, tz), "end": _iso(e, tz)} for s, e in calendar.open] if calendar else []
-        bookings = bookings_by_resource[resource.pk]
-        state = resource_state(
-            status=resource.status,
-            bookings=bookings,
-            maintenance=maintenance,
-            closures=closures,
-            open_hours=open_hours,
-            now=at,
-        )
-        in_use += state["state"] == "in_use"
-        category = (
-            getattr(getattr(resource, "equipment", None), "category", None)
-            if resource.kind == Resource.Kind.EQUIPMENT
-            else None
-        )
-        items.append(
-            {
-                "id": resource.pk,
-                "lab_id": resource.lab_id,
-                "slug": resource.slug,
-                "kind": resource.kind,
-                "status": resource.status,
-                "name": {"vi": resource.name_vi, "en": resource.name_en or resource.name_vi},
-                "category": {"vi": category.name_vi, "en": category.name_en or category.name_vi} if category else None,
-                "sponsor": _sponsor_dict(resource),
-                "booking_url": booking_url(resource),
-                "bookings": bookings,
-                "maintenance": maintenance,
-                "closures": closures,
-                "open": open_hours,
-                "state": state,
-            }
-        )
+    bookings = _todays_bookings(resources, day_start, day_end, tz)
+    items = [_tile(r, calendars.get(r.pk), bookings[r.pk], tz, at) for r in resources]
     return {
         "v": SCHEMA_VERSION,
         "type": "snapshot",
@@ -221,7 +231,7 @@ def lab_occupancy(*, lab: Lab, at: datetime | None = None) -> dict:
         "lab": _lab_dict(lab),
         "labs": [_lab_dict(item) for item in labs],
         "resources": items,
-        "occupancy": {"in_use": in_use, "total": len(items)},
+        "occupancy": {"in_use": sum(item["state"]["state"] == "in_use" for item in items), "total": len(items)},
     }
 
 

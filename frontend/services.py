@@ -8,9 +8,10 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from bookings.errors import BookingError
 from bookings.events import publish_token_revoked
+from core.errors import DomainError
 from frontend.models import DisplayToken, hash_token
+from labs import tree
 from labs.models import Lab
 from labs.selectors import user_manages_lab
 
@@ -21,14 +22,14 @@ LAST_SEEN_RESOLUTION = timedelta(minutes=1)
 def display_token_create(*, lab: Lab, name: str, by) -> tuple[DisplayToken, str]:
     """Create a display token for ``lab``; returns the row and the raw token (shown once, never stored).
 
-    Raises BookingError ``not_permitted`` unless ``by`` manages the lab (directly or through a
+    Raises DomainError ``not_permitted`` unless ``by`` manages the lab (directly or through a
     center above it), ``name_required`` for a blank name.
     """
     if not user_manages_lab(by, lab):
-        raise BookingError("not_permitted", lab_id=lab.pk)
+        raise DomainError("not_permitted", lab_id=lab.pk)
     name = (name or "").strip()
     if not name:
-        raise BookingError("name_required", message="Vui lòng đặt tên cho màn hình. / Please give the screen a name.")
+        raise DomainError("name_required", message="Vui lòng đặt tên cho màn hình. / Please give the screen a name.")
     raw = secrets.token_urlsafe(32)
     with transaction.atomic():
         token = DisplayToken.objects.create(
@@ -40,11 +41,11 @@ def display_token_create(*, lab: Lab, name: str, by) -> tuple[DisplayToken, str]
 def display_token_revoke(*, token: DisplayToken, by) -> DisplayToken:
     """Revoke a display token: it opens nothing any more, and the screens using it are disconnected.
 
-    Revoking a revoked token changes nothing. Raises BookingError ``not_permitted`` unless ``by``
+    Revoking a revoked token changes nothing. Raises DomainError ``not_permitted`` unless ``by``
     manages the token's lab.
     """
     if not user_manages_lab(by, token.lab):
-        raise BookingError("not_permitted", lab_id=token.lab_id)
+        raise DomainError("not_permitted", lab_id=token.lab_id)
     with transaction.atomic():
         # Lock the row so two managers revoking at once record one revocation, not two.
         locked = DisplayToken.objects.select_for_update().get(pk=token.pk)
@@ -66,7 +67,7 @@ def display_token_authenticate(*, raw: str, lab: Lab | None = None, at: datetime
     token = DisplayToken.objects.active().select_related("lab").filter(token_hash=hash_token(raw)).first()
     if token is None:
         return None
-    if lab is not None and token.lab_id != lab.pk and token.lab_id not in Lab.objects.ancestor_ids(lab.pk):
+    if lab is not None and token.lab_id != lab.pk and token.lab_id not in tree.ancestor_ids(lab.pk):
         return None
     moment = at or timezone.now()
     if token.last_seen_at is None or moment - token.last_seen_at >= LAST_SEEN_RESOLUTION:

@@ -4,6 +4,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
 from frontend import screens, views
+from frontend.views import billing as billing_views
+from frontend.views import reports as reports_views
 
 auth = [
     path("accounts/login/", views.LoginView.as_view(), name="login"),
@@ -74,4 +76,16 @@ urlpatterns = [
     path("manage/certifications/", views.manage_certifications, name="manage_certifications"),
     path("manage/displays/", views.manage_displays, name="manage_displays"),
     path("screens/<slug:slug>/", screens.screen, name="screen"),
+    path("reports/", reports_views.utilisation, name="report_utilisation"),
+    path("reports/network/", reports_views.network, name="report_network"),
+    path("reports/sponsors/", reports_views.sponsors, name="report_sponsors"),
+    path("reports/sponsors/<slug:slug>/", reports_views.sponsor, name="report_sponsor"),
+    path("exports/bookings/", reports_views.export_bookings, name="export_bookings"),
+    path("exports/members/", reports_views.export_members, name="export_members"),
+    path("exports/certifications/", reports_views.export_certifications, name="export_certifications"),
+    path("billing/statements/", billing_views.statements, name="statements"),
+    path("billing/statements/close-month/", billing_views.close_month, name="statements_close_month"),
+    path("billing/statements/<int:pk>/", billing_views.statement_detail, name="statement"),
+    path("billing/statements/<int:pk>/action/", billing_views.statement_action, name="statement_action"),
+    path("billing/review/", billing_views.review, name="billing_review"),
 ]

@@ -9,7 +9,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
-from django.db import connection, models
+from django.db import models
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from schedule.models import Calendar, Event
@@ -57,44 +57,6 @@ def _calendar_for(slug_prefix: str, slug: str, name: str) -> Calendar:
     return calendar
 
 
-class LabQuerySet(models.QuerySet):
-    def subtree_ids(self, lab_ids) -> list[int]:
-        """Ids of the given labs and every lab below them (one recursive query)."""
-        ids = [int(i) for i in lab_ids]
-        if not ids:
-            return []
-        with connection.cursor() as cursor:
-            cursor.execute(
-                """
-                WITH RECURSIVE tree(id) AS (
-                    SELECT id FROM labs_lab WHERE id = ANY(%s)
-                    UNION
-                    SELECT child.id FROM labs_lab child JOIN tree ON child.parent_id = tree.id
-                )
-                SELECT id FROM tree
-                """,
-                [ids],
-            )
-            return [row[0] for row in cursor.fetchall()]
-
-    def ancestor_ids(self, lab_id: int) -> list[int]:
-        """Ids of the lab and its ancestors, nearest first (one recursive query)."""
-        with connection.cursor() as cursor:
-            cursor.execute(
-                """
-                WITH RECURSIVE up(id, parent_id, depth) AS (
-                    SELECT id, parent_id, 0 FROM labs_lab WHERE id = %s
-                    UNION ALL
-                    SELECT l.id, l.parent_id, up.depth + 1 FROM labs_lab l JOIN up ON l.id = up.parent_id
-                    WHERE up.depth < 32
-                )
-                SELECT id FROM up ORDER BY depth
-                """,
-                [lab_id],
-            )
-            return [row[0] for row in cursor.fetchall()]
-
-
 class Lab(BilingualNameMixin):
     """A lab or a center; centers have sub-labs (``parent``). Managers of a center manage its subtree."""
 
@@ -128,8 +90,6 @@ class Lab(BilingualNameMixin):
         related_name="lab",
         editable=False,
     )
-
-    objects = LabQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("lab")
@@ -390,6 +350,12 @@ class Resource(BilingualNameMixin):
         validators=[MinValueValidator(1)],
         help_text=_("Simultaneous bookings allowed (seats)"),
     )
+    seats_per_person = models.PositiveSmallIntegerField(
+        _("seats per person"),
+        default=1,
+        validators=[MinValueValidator(1)],
+        help_text=_("How many places of a shared resource one person may hold at the same time"),
+    )
     # Booking rules (checked by bookings.rules on every request and move).
     min_duration = models.DurationField(_("minimum duration"), default=timedelta(minutes=30))
     max_duration = models.DurationField(_("maximum duration"), default=timedelta(hours=4))
@@ -481,6 +447,10 @@ class Resource(BilingualNameMixin):
             if rate.audience == audience:
                 return rate.hourly_rate_vnd
         return None
+
+
+#: Resource statuses in which nothing can be booked, whatever the calendars say.
+UNAVAILABLE_STATUSES = (Resource.Status.DOWN, Resource.Status.RETIRED, Resource.Status.MAINTENANCE)
 
 
 class Space(Resource):

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from django.db import connection
 
-from labs.models import Lab, LabRole
+from labs import tree
+from labs.models import Audience, Lab, LabRole, Member
+from labs.tree import subtree_cte
 
-#: The labs a user staffs, each marked managed or not, roles inherited down the tree. UNION (not
-#: UNION ALL) keeps a malformed parent cycle from recursing for ever.
-_ROLE_TREE_SQL = """
-    WITH RECURSIVE tree(id, managed) AS (
-        SELECT lab_id, bool_or(role = %s) FROM labs_labrole WHERE user_id = %s GROUP BY lab_id
-        UNION
-        SELECT child.id, tree.managed FROM labs_lab child JOIN tree ON child.parent_id = tree.id
-    )
-    SELECT id, bool_or(managed) FROM tree GROUP BY id
+#: The labs a user manages and the labs they staff (or manage), roles inherited down the tree.
+_ROLE_TREE_SQL = f"""
+    WITH RECURSIVE
+    {subtree_cte("managed", "SELECT lab_id FROM labs_labrole WHERE user_id = %(user)s AND role = %(manager)s")},
+    {subtree_cte("staffed", "SELECT lab_id FROM labs_labrole WHERE user_id = %(user)s")}
+    SELECT id, true FROM managed UNION ALL SELECT id, false FROM staffed
 """
 
 
@@ -29,7 +28,7 @@ def role_lab_ids(user) -> tuple[set[int], set[int]]:
         every = set(Lab.objects.values_list("id", flat=True))
         return every, set(every)
     with connection.cursor() as cursor:
-        cursor.execute(_ROLE_TREE_SQL, [LabRole.Role.MANAGER.value, user.pk])
+        cursor.execute(_ROLE_TREE_SQL, {"user": user.pk, "manager": LabRole.Role.MANAGER.value})
         rows = cursor.fetchall()
     return {lab_id for lab_id, managed in rows if managed}, {lab_id for lab_id, _managed in rows}
 
@@ -51,7 +50,7 @@ def user_manages_lab(user, lab: Lab) -> bool:
         return False
     if user.is_superuser:
         return True
-    ancestors = Lab.objects.ancestor_ids(lab.pk)
+    ancestors = tree.ancestor_ids(lab.pk)
     return LabRole.objects.filter(user=user, lab_id__in=ancestors, role=LabRole.Role.MANAGER).exists()
 
 
@@ -61,5 +60,30 @@ def user_is_staff_of_lab(user, lab: Lab) -> bool:
         return False
     if user.is_superuser:
         return True
-    ancestors = Lab.objects.ancestor_ids(lab.pk)
+    ancestors = tree.ancestor_ids(lab.pk)
     return LabRole.objects.filter(user=user, lab_id__in=ancestors).exists()
+
+
+#: Organisations a member's bookings are billed to unless the member says "personal": companies.
+#: Students and staff are never billed to their university or school by default.
+BILLED_BY_DEFAULT = ("sme", "startup", "partner")
+
+
+def default_billing(user):
+    """The organisation a member's booking is billed to when they do not say: their company, else nobody."""
+    try:
+        member = user.member
+    except Member.DoesNotExist:
+        return None
+    organization = member.organization
+    if organization is not None and organization.kind in BILLED_BY_DEFAULT:
+        return organization
+    return None
+
+
+def audience_of(user) -> str:
+    """The user's audience, for quotas, approval and prices (no member profile: external)."""
+    try:
+        return user.member.audience
+    except Member.DoesNotExist:
+        return Audience.EXTERNAL

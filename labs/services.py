@@ -9,7 +9,10 @@ from django.db import transaction
 from schedule.models import Rule
 
 from core import hooks
-from labs.models import CalendarEntry, Lab, Member, Resource
+from labs import tree
+from labs.live import publish_resource_state
+from labs.models import CalendarEntry, CertificationGrant, Lab, Member, Resource
+from labs.selectors import user_manages_lab
 
 WEEKDAY_CODES = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
 
@@ -86,12 +89,8 @@ def calendar_add_closure(
 
 def _publish_resource_state(target: Lab | Resource, *, change: str) -> None:
     """Tell the live screens about the resource(s) ``target`` covers, once the transaction commits."""
-    # Imported here: bookings sits above labs in the import order; the live-update hook is the one
-    # place labs reaches up, and only at call time.
-    from bookings.events import publish_resource_state
-
     if isinstance(target, Lab):
-        lab_ids = Lab.objects.subtree_ids([target.pk])
+        lab_ids = tree.subtree_ids([target.pk])
         resources = list(Resource.objects.filter(lab_id__in=lab_ids).only("id"))
     else:
         resources = [target]
@@ -191,9 +190,6 @@ def certification_grant(
     from django.core.exceptions import PermissionDenied, ValidationError
     from django.utils import timezone
 
-    from labs.models import CertificationGrant
-    from labs.selectors import user_manages_lab
-
     if not user_manages_lab(by, certification.lab):
         raise PermissionDenied("not_permitted")
     granted_at = granted_at or timezone.now()
@@ -216,9 +212,6 @@ def certification_revoke(*, grant, by, reason: str = ""):
     from django.core.exceptions import PermissionDenied
     from django.utils import timezone
 
-    from labs.models import CertificationGrant
-    from labs.selectors import user_manages_lab
-
     if not user_manages_lab(by, grant.certification.lab):
         raise PermissionDenied("not_permitted")
     with transaction.atomic():
@@ -238,8 +231,6 @@ def member_update_profile(*, user, first_name: str, last_name: str, email: str, 
     Audience and organisation are not self-service: a lab manager or admin sets them, because
     they decide prices, quotas and billing.
     """
-    from labs.models import Member
-
     if language not in Member.Language.values:
         raise ValueError(f"unknown language {language!r}")
     with transaction.atomic():
@@ -253,8 +244,6 @@ def member_update_profile(*, user, first_name: str, last_name: str, email: str, 
 
 def member_set_language(*, user, language: str) -> None:
     """Remember a signed-in user's language choice (pages and e-mails follow it)."""
-    from labs.models import Member
-
     if language not in Member.Language.values or not getattr(user, "is_authenticated", False):
         return
     Member.objects.update_or_create(user=user, defaults={"language": language})

@@ -102,7 +102,9 @@ def _quote(arg: str) -> str:
 
 
 def _run(cmd: list[str], *, check: bool = True, quiet: bool = False) -> subprocess.CompletedProcess:
-    result = subprocess.run(cmd, capture_output=True, text=True)
+    # In a session of its own: a second Ctrl-C in the terminal (sent to the whole foreground group)
+    # must not interrupt pg_ctl halfway through stopping or starting the server.
+    result = subprocess.run(cmd, capture_output=True, text=True, start_new_session=True)
     if check and result.returncode != 0:
         raise LocalDbError(f"command failed ({result.returncode}): {' '.join(cmd)}\n{result.stdout}{result.stderr}")
     return result

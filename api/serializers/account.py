@@ -6,7 +6,7 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from api.fields import AwareDateTimeField, IdField
-from api.models import FeedToken
+from bookings.models import FeedToken
 from labs.models import Resource
 
 

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, time, timedelta
-from json.encoder import encode_basestring
 
 from django.utils.translation import get_language
 from rest_framework import serializers
-from rest_framework.renderers import JSONRenderer
 
 from api.fields import AwareDateTimeField, DurationMinutesField
-from labs.calendars import IsoFormatter
 from labs.models import Resource
 
 #: The longest range one availability request may cover (keeps every request cheap).
@@ -237,133 +233,85 @@ class PartnerUsageSerializer(serializers.Serializer):
     by_resource = PartnerUsageResourceSerializer(many=True)
 
 
-class JSONText(str):
-    """A JSON document already written out (the lab grid): GridJSONRenderer sends it as it is."""
+def _interval(start, end, tz) -> dict:
+    return {"start": start.astimezone(tz), "end": end.astimezone(tz)}
 
 
-class GridJSONRenderer(JSONRenderer):
-    """DRF's JSONRenderer, except that a :class:`JSONText` is sent as it is (errors render as usual).
+def _brief(resource, english: bool) -> dict:
+    lab = resource.lab
+    return {
+        "id": resource.pk,
+        "slug": resource.slug,
+        "name": resource.name_en if english and resource.name_en else resource.name_vi,
+        "kind": resource.kind,
+        "status": resource.status,
+        "lab": resource.lab_id,
+        "lab_name": lab.name_en if english and lab.name_en else lab.name_vi,
+        "timezone": lab.timezone,
+        "capacity": resource.capacity,
+    }
 
-    The text is what JSONRenderer would write for the same data (compact, UTF-8, U+2028/U+2029
-    escaped); asked for indentation (``; indent=4``, the browsable API), it is parsed and rendered.
+
+def _busy(held, tz, *, mine: bool, details: bool) -> dict:
+    entry = {
+        "start": held.start.astimezone(tz),
+        "end": held.end.astimezone(tz),
+        "blocked_until": held.blocked_until.astimezone(tz),
+        "status": held.status,
+        "mine": mine,
+        "booking_id": None,
+        "user": None,
+        "organization": None,
+        "purpose": None,
+    }
+    if details:
+        entry.update(
+            booking_id=held.id,
+            user={"id": held.user_id, "username": held.username, "name": held.user_name},
+            organization=held.organization,
+            purpose=held.purpose,
+        )
+    return entry
+
+
+def grid_data(*, lab, start, end, rows, viewer_id=None, detail_lab_ids=frozenset(), all_details=False) -> dict:
+    """The lab grid in GridSerializer's shape, as plain data for the JSON renderer (orjson).
+
+    ``rows`` are the engine's (bookings.grid.time_rows). Busy intervals carry who and why only for
+    the viewer's own bookings, for labs in ``detail_lab_ids`` (those the viewer staffs or
+    manages) or with ``all_details`` (admins). Times are in each resource's lab zone. A test keeps
+    this shape equal to what GridSerializer, which documents it in the schema, writes.
     """
-
-    def render(self, data, accepted_media_type=None, renderer_context=None):
-        if isinstance(data, JSONText):
-            if self.get_indent(accepted_media_type, renderer_context or {}) is None:
-                return data.encode()
-            data = json.loads(data)
-        return super().render(data, accepted_media_type, renderer_context)
-
-
-_TRUE_FALSE = ("false", "true")
-_NO_DETAILS = '"booking_id":null,"user":null,"organization":null,"purpose":null}'
-
-
-def _text(value) -> str:
-    """A JSON string (or null), as json.dumps(ensure_ascii=False) writes it."""
-    return "null" if value is None else encode_basestring(value)
-
-
-class _Quoted(dict):
-    """``quoted[value]``: :func:`_text` of strings that repeat (purposes, organisations), remembered."""
-
-    def __missing__(self, value) -> str:
-        text = self[value] = _text(value)
-        return text
-
-
-#: (zone, busy tuple) -> its JSON text. The text is a pure function of the key (every field of the
-#: interval, the user as (id, username, name)), so it is never stale; a grid asked for again (the
-#: same week on a wall screen, a web page, an integrator's script) skips most of the writing.
-_BUSY_TEXTS: dict[tuple, str] = {}
-#: About 10 MB of texts per process at most.
-BUSY_TEXTS_LIMIT = 20_000
-
-
-def _busy_text(entry: tuple, iso: IsoFormatter, quoted: _Quoted) -> str:
-    """One busy interval (bookings.selectors.GRID_BUSY_FIELDS) as JSON text."""
-    b_start, b_end, until, status, mine, booking_id, user, organization, purpose = entry
-    head = (
-        f'{{"start":"{iso[b_start]}","end":"{iso[b_end]}","blocked_until":"{iso[until]}",'
-        f'"status":{quoted[status]},"mine":{_TRUE_FALSE[mine]},'
-    )
-    if booking_id is None and user is None and organization is None and purpose is None:
-        return head + _NO_DETAILS
-    user_text = "null" if user is None else f'{{"id":{user[0]},"username":{quoted[user[1]]},"name":{quoted[user[2]]}}}'
-    return (
-        f'{head}"booking_id":{"null" if booking_id is None else booking_id},"user":{user_text},'
-        f'"organization":{quoted[organization]},"purpose":{quoted[purpose]}}}'
-    )
-
-
-def grid_json_text(grid: dict) -> JSONText:
-    """The lab grid (bookings.selectors.lab_grid) in GridSerializer's shape, as JSON text.
-
-    A lab week holds thousands of intervals. DRF's field-by-field serializers, a datetime per
-    instant and then json.dumps over ~20,000 small dicts cost several times the database work, so
-    the document is written directly: instants go from the selector's epoch microseconds to
-    ISO 8601 through one formatter per time zone, strings through json's own escaping. The text is
-    byte for byte what JSONRenderer writes for :func:`grid_json` (tests compare both with
-    GridSerializer, which documents the shape in the schema).
-    """
-    formatters: dict[str, IsoFormatter] = {}
-    quoted = _Quoted()
-    lab_names: dict[int, str] = {}
-    opening: dict[int, str] = {}  # the resources of a lab share its opening-hours list
-    # BilingualNameMixin.name's choice, made once rather than per resource and lab.
     english = (get_language() or "vi").startswith("en")
-    rows = []
-    for row in grid["resources"]:
-        resource = row["resource"]
-        lab = resource.lab
-        iso = formatters.get(lab.timezone)
-        if iso is None:
-            iso = formatters[lab.timezone] = IsoFormatter(row["tz"])
-        lab_name = lab_names.get(lab.pk)
-        if lab_name is None:
-            lab_name = lab_names[lab.pk] = _text(lab.name_en if english and lab.name_en else lab.name_vi)
-        name = resource.name_en if english and resource.name_en else resource.name_vi
-        busy = []
-        for entry in row["busy"]:
-            key = (iso.tz, entry)
-            text = _BUSY_TEXTS.get(key)
-            if text is None:
-                text = _busy_text(entry, iso, quoted)
-                if len(_BUSY_TEXTS) >= BUSY_TEXTS_LIMIT:
-                    _BUSY_TEXTS.clear()
-                _BUSY_TEXTS[key] = text
-            busy.append(text)
-        brief = (
-            f'{{"id":{resource.pk},"slug":{_text(resource.slug)},"name":{_text(name)},"kind":{_text(resource.kind)},'
-            f'"status":{_text(resource.status)},"lab":{resource.lab_id},"lab_name":{lab_name},'
-            f'"timezone":{_text(lab.timezone)},"capacity":{resource.capacity}}}'
+    opening: dict[int, list] = {}  # a lab's resources share its opening hours
+    resources = []
+    for row in rows:
+        resource, tz = row.resource, row.tz
+        details_here = all_details or resource.lab_id in detail_lab_ids
+        open_hours = opening.get(id(row.open))
+        if open_hours is None:
+            open_hours = opening[id(row.open)] = [_interval(s, e, tz) for s, e in row.open]
+        windows = sorted((*row.closures, *row.maintenance), key=lambda w: (w.start, w.end))
+        resources.append(
+            {
+                "resource": _brief(resource, english),
+                "open": open_hours,
+                "free": [_interval(s, e, tz) for s, e in row.free],
+                "busy": [
+                    _busy(h, tz, mine=h.user_id == viewer_id, details=details_here or h.user_id == viewer_id)
+                    for h in row.bookings
+                ],
+                "closures": [
+                    {"start": w.start.astimezone(tz), "end": w.end.astimezone(tz), "kind": w.kind, "title": w.title}
+                    for w in windows
+                ],
+            }
         )
-        open_text = opening.get(id(row["open"]))
-        if open_text is None:
-            open_text = opening[id(row["open"])] = ",".join(
-                [f'{{"start":"{iso[s]}","end":"{iso[e]}"}}' for s, e in row["open"]]
-            )
-        free_text = ",".join([f'{{"start":"{iso[s]}","end":"{iso[e]}"}}' for s, e in row["free"]])
-        closures_text = ",".join(
-            [
-                f'{{"start":"{iso[w_start]}","end":"{iso[w_end]}","kind":{_text(kind)},"title":{_text(title)}}}'
-                for w_start, w_end, kind, title in row["closures"]
-            ]
-        )
-        rows.append(
-            f'{{"resource":{brief},"open":[{open_text}],"free":[{free_text}],"busy":[{",".join(busy)}],"closures":[{closures_text}]}}'
-        )
-    lab = grid["lab"]
     tz = lab.tz
-    text = (
-        f'{{"lab":{lab.pk},"timezone":{_text(lab.timezone)},"start":{_text(grid["start"].astimezone(tz).isoformat())},'
-        f'"end":{_text(grid["end"].astimezone(tz).isoformat())},"resources":[{",".join(rows)}]}}'
-    )
-    # JSONRenderer's escaping of the two line separators JavaScript does not allow in strings.
-    return JSONText(text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
-
-
-def grid_json(grid: dict) -> dict:
-    """The lab grid as plain JSON data (parsed from :func:`grid_json_text`, its one writer)."""
-    return json.loads(grid_json_text(grid))
+    return {
+        "lab": lab.pk,
+        "timezone": lab.timezone,
+        "start": start.astimezone(tz),
+        "end": end.astimezone(tz),
+        "resources": resources,
+    }

@@ -19,7 +19,7 @@ class BookingEventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = BookingEvent
-        fields = ["from_status", "to_status", "at", "actor", "source", "reason"]
+        fields = ["from_status", "to_status", "at", "actor", "source", "reason", "details"]
         read_only_fields = fields
 
 
@@ -93,7 +93,14 @@ class BookingCreateSerializer(serializers.Serializer):
     start = AwareDateTimeField()
     end = AwareDateTimeField()
     purpose = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
-    organization = IdField(queryset=Organization.objects.all(), required=False, allow_null=True)
+    organization = IdField(
+        queryset=Organization.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Who pays. Left out: your company if you are a member of an SME, start-up or partner "
+        "company, else nobody (students are not billed to their university unless they ask); null: a "
+        "personal booking; an id: your own organisation only.",
+    )
 
     def validate_organization(self, organization):
         request = self.context["request"]

@@ -13,8 +13,6 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from api import selectors as api_selectors
-from api import services as api_services
-from api.models import FeedToken
 from api.permissions import IsOwner, IsSignedIn
 from api.schema import errors, ok
 from api.serializers.account import (
@@ -27,7 +25,8 @@ from api.serializers.account import (
 )
 from api.serializers.catalogue import CertificationGrantSerializer
 from bookings import selectors as booking_selectors
-from bookings.errors import BookingError
+from bookings import services as booking_services
+from bookings.models import FeedToken
 from core import login_guard
 from core.errors import DomainError
 from labs.models import CertificationGrant
@@ -67,7 +66,7 @@ class LoginView(APIView):
         if login_guard.locked_out(django_request):
             raise DomainError("login_locked", retry_after=login_guard.retry_after_seconds())
         if user is None or not user.is_active:
-            raise BookingError("invalid_credentials")
+            raise DomainError("invalid_credentials")
         login(request._request, user)
         token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key, "user": user.pk, "username": user.get_username()})
@@ -215,11 +214,13 @@ class FeedTokenViewSet(
     def create(self, request):
         body = FeedTokenCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        feed = api_services.feed_token_get_or_create(user=request.user, resource=body.validated_data.get("resource"))
+        feed = booking_services.feed_token_get_or_create(
+            user=request.user, resource=body.validated_data.get("resource")
+        )
         return Response(FeedTokenSerializer(feed, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, instance):
-        api_services.feed_token_delete(feed_token=instance, by=self.request.user)
+        booking_services.feed_token_delete(feed_token=instance, by=self.request.user)
 
     @extend_schema(
         summary="Rotate a feed's secret",
@@ -229,5 +230,5 @@ class FeedTokenViewSet(
     )
     @action(detail=True, methods=["post"])
     def rotate(self, request, pk=None):
-        feed = api_services.feed_token_rotate(feed_token=self.get_object(), by=request.user)
+        feed = booking_services.feed_token_rotate(feed_token=self.get_object(), by=request.user)
         return Response(FeedTokenSerializer(feed, context={"request": request}).data)

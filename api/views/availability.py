@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -9,8 +10,8 @@ from rest_framework.views import APIView
 from api.query import given
 from api.schema import errors, ok
 from api.serializers.availability import SearchQuerySerializer, SearchResultSerializer
-from bookings import selectors as booking_selectors
-from labs.models import Lab
+from bookings import grid
+from labs import tree
 
 
 class AvailabilitySearchView(APIView):
@@ -59,17 +60,20 @@ class AvailabilitySearchView(APIView):
         query = SearchQuerySerializer(data=given(request.query_params))
         query.is_valid(raise_exception=True)
         data = query.validated_data
-        lab_ids = Lab.objects.subtree_ids([data["lab"]]) if data.get("lab") else None
-        options = booking_selectors.availability_search(
+        lab_ids = tree.subtree_ids([data["lab"]]) if data.get("lab") else None
+        resources = grid.searchable_resources(category=data.get("category"), lab_ids=lab_ids, kind=data.get("kind"))
+        options = grid.slot_search(
+            resources=resources,
             start=data["start"],
             end=data["end"],
             duration=data["duration_minutes"],
-            category=data.get("category"),
-            lab_ids=lab_ids,
-            kind=data.get("kind"),
+            now=timezone.now(),
             limit=data["limit"],
         )
-        ranked = [{"rank": i, **option} for i, option in enumerate(options, start=1)]
+        ranked = [
+            {"rank": i, "resource": o.resource, "start": o.start, "end": o.end, "free_until": o.free_until}
+            for i, o in enumerate(options, start=1)
+        ]
         tz = data["start"].tzinfo
         return Response(
             SearchResultSerializer(

@@ -36,9 +36,8 @@ from api.serializers.bookings import (
 )
 from api.services import idempotent, request_fingerprint
 from bookings import services as booking_services
-from bookings import waitlist as waitlist_services
-from bookings.errors import BookingError
 from bookings.models import WaitlistEntry
+from core.errors import DomainError
 
 #: Every refusal booking_request may answer with (bookings/rules.py and the database guard).
 REQUEST_CODES = (
@@ -174,7 +173,8 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
                 start=data["start"],
                 end=data["end"],
                 purpose=data.get("purpose", ""),
-                organization=data.get("organization"),
+                # Left out: the service's default (the member's company, else nobody); null: personal.
+                organization=data.get("organization", booking_services.BILLING_DEFAULT),
                 actor=request.user,
             )
             body = BookingSerializer(booking).data
@@ -386,7 +386,7 @@ class SeriesViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             rrule=data["rrule"],
             mode=data["mode"],
             purpose=data.get("purpose", ""),
-            organization=data.get("organization"),
+            organization=data.get("organization", booking_services.BILLING_DEFAULT),
         )
         series = self.get_queryset().get(pk=series.pk)
         return Response(SeriesSerializer(series).data, status=status.HTTP_201_CREATED)
@@ -466,7 +466,7 @@ class WaitlistViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         serializer = WaitlistJoinSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        entry = waitlist_services.waitlist_join(
+        entry = booking_services.waitlist_join(
             resource=data["resource"],
             user=request.user,
             window_start=data["window_start"],
@@ -487,7 +487,7 @@ class WaitlistViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         entry = self.get_object()
         if not IsOwnerOrLabManagerOfResource().has_object_permission(request, self, entry):
             self.permission_denied(request, code="permission_denied")
-        entry = waitlist_services.waitlist_leave(entry=entry, by=request.user)
+        entry = booking_services.waitlist_leave(entry=entry, by=request.user)
         return Response(WaitlistEntrySerializer(self.get_queryset().get(pk=entry.pk)).data)
 
     @extend_schema(
@@ -505,6 +505,6 @@ class WaitlistViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         if not IsOwner().has_object_permission(request, self, entry):
             self.permission_denied(request, code="permission_denied")
         if entry.status != WaitlistEntry.Status.OFFERED or entry.offered_start is None:
-            raise BookingError("invalid_transition", status=entry.status)
-        booking = waitlist_services.waitlist_accept(entry=entry, by=request.user)
+            raise DomainError("invalid_transition", status=entry.status)
+        booking = booking_services.waitlist_accept(entry=entry, by=request.user)
         return Response(BookingSerializer(booking).data, status=status.HTTP_201_CREATED)

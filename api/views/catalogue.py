@@ -10,7 +10,6 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.decorators import action
-from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.response import Response
 
 from api import selectors as api_selectors
@@ -20,13 +19,12 @@ from api.query import given
 from api.schema import errors, ok
 from api.serializers.availability import (
     AvailabilitySerializer,
-    GridJSONRenderer,
     GridQuerySerializer,
     GridSerializer,
     PartnerUsageSerializer,
     QuoteSerializer,
     RangeQuerySerializer,
-    grid_json_text,
+    grid_data,
 )
 from api.serializers.catalogue import (
     CategorySerializer,
@@ -38,7 +36,9 @@ from api.serializers.catalogue import (
     ResourceSerializer,
     SpaceSerializer,
 )
+from bookings import grid
 from bookings import selectors as booking_selectors
+from bookings.pricing import quote
 from equipment.models import Category, Equipment, Partner
 from labs.models import Lab, Resource, Space
 
@@ -156,28 +156,24 @@ class LabViewSet(viewsets.ReadOnlyModelViewSet):
         },
         filters=False,
     )
-    # The grid is written as JSON text directly (see grid_json_text); GridJSONRenderer sends it.
-    @action(
-        detail=True,
-        methods=["get"],
-        pagination_class=None,
-        filter_backends=[],
-        renderer_classes=[GridJSONRenderer, BrowsableAPIRenderer],
-    )
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def grid(self, request, pk=None):
         lab = self.get_object()
         query = GridQuerySerializer(data=given(request.query_params), context={"lab": lab})
         query.is_valid(raise_exception=True)
         scope = scope_of(request)
-        grid = booking_selectors.lab_grid(
+        start, end = query.validated_data["start"], query.validated_data["end"]
+        rows = grid.time_rows(grid.resource_rows(subtree_of=lab.pk), start, end)
+        data = grid_data(
             lab=lab,
-            start=query.validated_data["start"],
-            end=query.validated_data["end"],
+            start=start,
+            end=end,
+            rows=rows,
             viewer_id=scope.user_id,
             detail_lab_ids=scope.staffed,
             all_details=scope.is_admin,
         )
-        return Response(grid_json_text(grid))
+        return Response(data)
 
 
 def _resource_viewset(model, serializer_class, label: str, plural: str):
@@ -276,8 +272,6 @@ class ResourceViewSet(_ResourceBase):
     )
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[], permission_classes=[IsSignedIn])
     def quote(self, request, pk=None):
-        from bookings.pricing import quote
-
         resource = self.get_object()
         query = RangeQuerySerializer(data=given(request.query_params))
         query.is_valid(raise_exception=True)

@@ -11,6 +11,8 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from frontend.selectors_web import navigation_for
+
 register = template.Library()
 
 
@@ -66,8 +68,6 @@ def nav_flags(context):
     cached = getattr(request, "_labshare_nav", None)
     if cached is not None:
         return cached
-    from frontend.selectors_web import navigation_for
-
     cached = navigation_for(request.user)
     request._labshare_nav = cached
     return cached

@@ -8,17 +8,19 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from bookings.errors import BookingError
-from bookings.models import ACTIVE_STATUSES, Booking, BookingStatus
+from bookings import services
+from bookings.models import ACTIVE_STATUSES, Booking, BookingStatus, FeedToken, WaitlistEntry
 from bookings.selectors import user_quota_usage
+from core.errors import DomainError
 from frontend import selectors_web as web
 from frontend.forms import IntervalForm, LoginForm, ProfileForm, ReasonForm
 from frontend.views.common import is_htmx, language
+from labs.services import member_set_language, member_update_profile
 
 
 class LoginView(auth_views.LoginView):
@@ -41,8 +43,6 @@ class LoginView(auth_views.LoginView):
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
     """Who I am here (audience, organisation, certifications) and what I may change myself."""
-    from labs.services import member_update_profile
-
     member = web.member_of(request.user)
     if request.method == "POST":
         form = ProfileForm(request.POST)
@@ -76,8 +76,6 @@ def set_language(request: HttpRequest) -> HttpResponse:
     """Django's language switch, and for a signed-in member also their saved preference."""
     from django.views.i18n import set_language as django_set_language
 
-    from labs.services import member_set_language
-
     response = django_set_language(request)
     if request.method == "POST" and request.user.is_authenticated:
         member_set_language(user=request.user, language=request.POST.get("language", ""))
@@ -85,13 +83,7 @@ def set_language(request: HttpRequest) -> HttpResponse:
 
 
 def _feed_url(request: HttpRequest) -> tuple[bool, str | None]:
-    """Whether personal iCal feeds exist here, and my feed's address once I have one."""
-    try:
-        from api.models import FeedToken
-
-        reverse("api:feed", kwargs={"token": "x"})
-    except (ImportError, NoReverseMatch):
-        return False, None
+    """Whether personal iCal feeds exist here (they always do), and my feed's address once I have one."""
     token = FeedToken.objects.filter(user=request.user, resource__isnull=True).first()
     if token is None:
         return True, None
@@ -102,9 +94,7 @@ def _feed_url(request: HttpRequest) -> tuple[bool, str | None]:
 @require_POST
 def my_feed(request: HttpRequest) -> HttpResponse:
     """Create my personal iCal feed address (once; later calls keep the same one)."""
-    from api.services import feed_token_get_or_create
-
-    feed_token_get_or_create(user=request.user)
+    services.feed_token_get_or_create(user=request.user)
     messages.success(request, _("Your calendar address is ready."))
     return redirect(reverse("my_bookings") + "#feed")
 
@@ -146,7 +136,7 @@ def _my_booking(request: HttpRequest, pk: int) -> Booking:
     return get_object_or_404(Booking.objects.select_related("resource", "resource__lab"), pk=pk, user=request.user)
 
 
-def _refused(request: HttpRequest, exc: BookingError) -> None:
+def _refused(request: HttpRequest, exc: DomainError) -> None:
     messages.error(request, exc.message_in(language()))
 
 
@@ -154,7 +144,7 @@ def _attempt(request: HttpRequest, action, success: str) -> HttpResponse:
     """Run a service call for my bookings page: its refusal in my language, or ``success``; then back."""
     try:
         action()
-    except BookingError as exc:
+    except DomainError as exc:
         _refused(request, exc)
     else:
         messages.success(request, success)
@@ -165,19 +155,19 @@ def _attempt(request: HttpRequest, action, success: str) -> HttpResponse:
 @require_POST
 def booking_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     """Cancel one of my bookings (the policy's cut-off is checked by the service)."""
-    from bookings.services import booking_cancel as cancel
-
     booking = _my_booking(request, pk)
     form = ReasonForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
-    return _attempt(request, lambda: cancel(booking=booking, by=request.user, reason=reason), _("Booking cancelled."))
+    return _attempt(
+        request,
+        lambda: services.booking_cancel(booking=booking, by=request.user, reason=reason),
+        _("Booking cancelled."),
+    )
 
 
 @login_required
 def booking_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
     """Move one of my bookings to another time (all rules are checked again)."""
-    from bookings.services import booking_reschedule as reschedule
-
     booking = _my_booking(request, pk)
     tz = booking.resource.lab.tz
     error = None
@@ -185,10 +175,10 @@ def booking_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
         form = IntervalForm(request.POST, tz=tz)
         if form.is_valid():
             try:
-                reschedule(
+                services.booking_reschedule(
                     booking=booking, by=request.user, start=form.cleaned_data["start"], end=form.cleaned_data["end"]
                 )
-            except BookingError as exc:
+            except DomainError as exc:
                 error = exc
             else:
                 messages.success(request, _("Booking moved."))
@@ -216,10 +206,12 @@ def booking_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def booking_check_in(request: HttpRequest, pk: int) -> HttpResponse:
     """Check in to one of my bookings (within the lab's check-in window)."""
-    from bookings.services import booking_check_in as check_in
-
     booking = _my_booking(request, pk)
-    return _attempt(request, lambda: check_in(booking=booking, by=request.user), _("Checked in. Enjoy the machine!"))
+    return _attempt(
+        request,
+        lambda: services.booking_check_in(booking=booking, by=request.user),
+        _("Checked in. Enjoy the machine!"),
+    )
 
 
 @login_required
@@ -230,14 +222,12 @@ def qr_check_in(request: HttpRequest, slug: str) -> HttpResponse:
     booking = web.booking_for_checkin(request.user, resource)
     error = None
     if request.method == "POST" and booking is not None:
-        from bookings.services import booking_check_in as check_in
-
         if booking.status == BookingStatus.CHECKED_IN:
             messages.info(request, _("You are already checked in."))
         else:
             try:
-                booking = check_in(booking=booking, by=request.user)
-            except BookingError as exc:
+                booking = services.booking_check_in(booking=booking, by=request.user)
+            except DomainError as exc:
                 error = exc
             else:
                 messages.success(request, _("Checked in. Enjoy the machine!"))
@@ -279,8 +269,6 @@ def booking_link(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _my_entry(request: HttpRequest, pk: int):
-    from bookings.models import WaitlistEntry
-
     return get_object_or_404(
         WaitlistEntry.objects.select_related("resource", "resource__lab"), pk=pk, user=request.user
     )
@@ -297,12 +285,10 @@ def waitlist_link(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def waitlist_accept(request: HttpRequest, pk: int) -> HttpResponse:
     """Take the slot held for me; every rule is checked again by the service."""
-    from bookings.waitlist import waitlist_accept as accept
-
     entry = _my_entry(request, pk)
     try:
-        booking = accept(entry=entry, by=request.user)
-    except BookingError as exc:
+        booking = services.waitlist_accept(entry=entry, by=request.user)
+    except DomainError as exc:
         _refused(request, exc)
         return redirect(f"{reverse('my_bookings')}#waitlist-{entry.pk}")
     messages.success(request, _("The held slot is now your booking."))
@@ -313,7 +299,5 @@ def waitlist_accept(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def waitlist_leave(request: HttpRequest, pk: int) -> HttpResponse:
     """Leave a waitlist; a hold I had passes to the next in line."""
-    from bookings.waitlist import waitlist_leave as leave
-
     entry = _my_entry(request, pk)
-    return _attempt(request, lambda: leave(entry=entry, by=request.user), _("You left the waitlist."))
+    return _attempt(request, lambda: services.waitlist_leave(entry=entry, by=request.user), _("You left the waitlist."))

@@ -17,13 +17,21 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from bookings.errors import BookingError
 from bookings.models import Booking, BookingStatus
+from bookings.services import affected_bookings, booking_approve, booking_reject, maintenance_schedule
+from core.errors import DomainError
 from frontend import selectors_web as web
 from frontend.forms import GrantForm, MaintenanceForm, ReasonForm
+from frontend.models import DisplayToken
+from frontend.services import display_token_create, display_token_revoke
 from frontend.views.common import is_htmx, language, local_today, parse_date
 from labs.models import CalendarEntry, Certification, CertificationGrant, Lab, Resource
 from labs.selectors import managed_lab_ids, user_manages_lab
+from labs.services import (
+    calendar_remove_maintenance,
+    certification_grant,
+    certification_revoke,
+)
 
 
 def _managed(request: HttpRequest) -> set[int]:
@@ -66,8 +74,6 @@ def manage_queue(request: HttpRequest) -> HttpResponse:
 @require_POST
 def booking_decide(request: HttpRequest, pk: int) -> HttpResponse:
     """Approve or reject a request in one step; a rejection needs a reason."""
-    from bookings.services import booking_approve, booking_reject
-
     booking = get_object_or_404(Booking.objects.select_related("resource", "resource__lab", "user"), pk=pk)
     if not user_manages_lab(request.user, booking.resource.lab):
         raise PermissionDenied
@@ -91,7 +97,7 @@ def booking_decide(request: HttpRequest, pk: int) -> HttpResponse:
             )
         else:
             messages.error(request, _("Choose approve or reject."))
-    except BookingError as exc:
+    except DomainError as exc:
         messages.error(request, exc.message_in(language()))
     if is_htmx(request):
         return render(
@@ -104,11 +110,9 @@ def booking_decide(request: HttpRequest, pk: int) -> HttpResponse:
 def manage_maintenance(request: HttpRequest) -> HttpResponse:
     """Maintenance windows of my labs' resources; adding one first lists the bookings it hits.
 
-    On confirmation the window is added (labs.services) and each affected booking is cancelled
-    through bookings.services with the window as the reason, which e-mails its owner.
+    On confirmation bookings.services.maintenance_schedule adds the window and (if asked) cancels
+    each affected booking with the window as the reason, which e-mails its owner.
     """
-    from labs.services import calendar_add_maintenance, calendar_remove_maintenance
-
     lab_ids = _managed(request)
     resources = (
         Resource.objects.filter(lab_id__in=lab_ids)
@@ -127,31 +131,26 @@ def manage_maintenance(request: HttpRequest) -> HttpResponse:
         return redirect("manage_maintenance")
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        affected = web.affected_bookings(data["resource"], data["start"], data["end"])
-        if request.POST.get("confirm"):
-            calendar_add_maintenance(
-                target=data["resource"], start=data["start"], end=data["end"], title=data["title"], by=request.user
+        if not request.POST.get("confirm"):
+            affected = affected_bookings(data["resource"], data["start"], data["end"])
+        else:
+            done = maintenance_schedule(
+                target=data["resource"],
+                start=data["start"],
+                end=data["end"],
+                title=data["title"],
+                by=request.user,
+                cancel_affected=bool(request.POST.get("cancel_affected")),
             )
-            told, failed = 0, 0
-            if request.POST.get("cancel_affected"):
-                from bookings.services import booking_cancel
-
-                for booking in affected:
-                    try:
-                        booking_cancel(
-                            booking=booking,
-                            by=request.user,
-                            reason=_("Maintenance: %(title)s") % {"title": data["title"]},
-                        )
-                        told += 1
-                    except BookingError:
-                        failed += 1
             messages.success(
-                request, _("Maintenance window added. %(n)d booking(s) cancelled and their owners told.") % {"n": told}
+                request,
+                _("Maintenance window added. %(n)d booking(s) cancelled and their owners told.")
+                % {"n": len(done.cancelled)},
             )
-            if failed:
+            if done.refused:
                 messages.warning(
-                    request, _("%(n)d booking(s) could not be cancelled; contact their owners.") % {"n": failed}
+                    request,
+                    _("%(n)d booking(s) could not be cancelled; contact their owners.") % {"n": len(done.refused)},
                 )
             return redirect("manage_maintenance")
     now = timezone.now()
@@ -172,8 +171,6 @@ def manage_certifications(request: HttpRequest) -> HttpResponse:
     certifications = Certification.objects.filter(lab_id__in=lab_ids).order_by("name_vi")
     form = GrantForm(request.POST or None, certifications=certifications)
     if request.method == "POST":
-        from labs.services import certification_grant, certification_revoke
-
         try:
             if request.POST.get("revoke"):
                 grant = get_object_or_404(
@@ -189,7 +186,7 @@ def manage_certifications(request: HttpRequest) -> HttpResponse:
                 )
                 messages.success(request, _("Certification granted."))
                 return redirect("manage_certifications")
-        except BookingError as exc:
+        except DomainError as exc:
             messages.error(request, exc.message_in(language()))
     now = timezone.now()
     certs = web.lab_certifications(lab_ids)
@@ -202,9 +199,6 @@ def manage_certifications(request: HttpRequest) -> HttpResponse:
 @login_required
 def manage_displays(request: HttpRequest) -> HttpResponse:
     """Wall-screen display tokens of my labs: create (the secret is shown once) and revoke."""
-    from frontend.models import DisplayToken
-    from frontend.services import display_token_create, display_token_revoke
-
     lab_ids = _managed(request)
     labs = list(Lab.objects.filter(pk__in=lab_ids).order_by("name_vi"))
     new_url = None
@@ -221,7 +215,7 @@ def manage_displays(request: HttpRequest) -> HttpResponse:
             name = (request.POST.get("name") or "").strip()[:100] or _("Wall screen")
             _token, raw = display_token_create(lab=lab, name=name, by=request.user)
             new_url = request.build_absolute_uri(f"{reverse('screen', args=[lab.slug])}?{urlencode({'token': raw})}")
-        except BookingError as exc:
+        except DomainError as exc:
             messages.error(request, exc.message_in(language()))
     tokens = list(DisplayToken.objects.filter(lab_id__in=lab_ids).select_related("lab").order_by("-pk")[:200])
     return render(request, "frontend/manage/displays.html", {"labs": labs, "tokens": tokens, "new_url": new_url})

@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import prefetch_related_objects
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,11 +17,17 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from bookings.errors import BookingError
+from bookings.pricing import quote
+from bookings.rules import check_without_locks
+from bookings.services import booking_request
+from core.errors import DomainError
 from frontend import selectors_web as web
 from frontend.forms import BookingForm, FindForm, IntervalForm
+from frontend.screens import qr_svg
+from frontend.timeline import build_timeline
 from frontend.views.common import is_htmx, language, local_today, parse_date, parse_datetime
 from labs.models import CertificationGrant, Lab
+from labs.selectors import default_billing, user_is_staff_of_lab
 
 #: Resource cards per page on a lab page (the timeline above them shows all resources).
 CARDS_PER_PAGE = 48
@@ -84,7 +90,7 @@ def lab_detail(request: HttpRequest, slug: str) -> HttpResponse:
     prefetch_related_objects(cards, "required_certifications")
     page_of_cards.object_list = [(r, web.equipment_of(r)) for r in cards]
     with timezone.override(tz):
-        table = web.build_timeline(
+        table = build_timeline(
             resources=resources,
             start_day=day,
             days=days,
@@ -114,7 +120,7 @@ def _resource_context(request: HttpRequest, resource, *, week_start=None) -> dic
     today = local_today(tz)
     week_start = week_start or parse_date(request.GET.get("week"), today)
     week_start = week_start - timedelta(days=week_start.weekday())
-    table = web.build_timeline(
+    table = build_timeline(
         resources=[resource], start_day=week_start, days=7, tz=tz, user=request.user, caption=resource.name
     )
     now = timezone.now()
@@ -172,9 +178,6 @@ def _resource_context(request: HttpRequest, resource, *, week_start=None) -> dic
 
 def _checkin_qr(request: HttpRequest, resource, lab) -> dict:
     """For the lab's staff: the machine's check-in address and its QR code, to print and stick on it."""
-    from frontend.screens import qr_svg
-    from labs.selectors import user_is_staff_of_lab
-
     if not user_is_staff_of_lab(request.user, lab):
         return {}
     url = request.build_absolute_uri(reverse("qr_check_in", args=[resource.slug]))
@@ -196,7 +199,10 @@ def resource_detail(request: HttpRequest, slug: str) -> HttpResponse:
         end = start + min(max(resource.min_duration, timedelta(hours=1)), resource.max_duration)
     member = web.member_of(request.user)
     form = BookingForm(
-        tz=tz, organization=member.organization if member else None, initial=IntervalForm.initial_for(start, end, tz)
+        tz=tz,
+        organization=member.organization if member else None,
+        bill_by_default=request.user.is_authenticated and default_billing(request.user) is not None,
+        initial=IntervalForm.initial_for(start, end, tz),
     )
     # A chosen slot's week is the week to show, unless the visitor asked for another one.
     week_start = None if request.GET.get("week") or start is None else start.astimezone(tz).date()
@@ -206,29 +212,39 @@ def resource_detail(request: HttpRequest, slug: str) -> HttpResponse:
         return render(request, "frontend/resource.html", context)
 
 
-def price_quote(*, resource, user, start, end, organization=None) -> dict | None:
-    """The price preview from ``bookings.pricing.quote`` (None while pricing is not available)."""
-    try:
-        from bookings.pricing import quote
-    except ImportError:
-        return None
+def price_quote(*, resource, user, start, end, organization=None) -> dict:
+    """The price preview (bookings.pricing.quote)."""
     return quote(resource=resource, user=user, start=start, end=end, organization=organization)
 
 
 def rules_check(*, resource, user, start, end, organization=None) -> None:
-    """Ask the rules whether this request would be accepted, before the user confirms.
+    """Ask the rules whether this request would be accepted now, before the user confirms.
 
-    Raises BookingError like the service would; does nothing when the rules module offers no
-    side-effect-free check. The service checks everything again on confirm (invariant 2).
+    Raises DomainError like the service would, taking no lock; the service checks everything
+    again on confirm (invariant 2).
     """
-    try:
-        from bookings.rules import check_request
-    except ImportError:
-        return
-    # The rules take the row locks their counts need, so they run in a (read-only) transaction
-    # that ends at once: the preview holds nothing.
-    with transaction.atomic():
-        check_request(resource=resource, user=user, start=start, end=end)
+    check_without_locks(resource=resource, user=user, start=start, end=end, now=timezone.now())
+
+
+def _booked(request: HttpRequest, booking, resource) -> HttpResponse:
+    """After a confirmed booking: say what happened, and go to my bookings."""
+    if booking.status == "requested":
+        messages.success(request, _("Your request was sent; a lab manager will decide on it."))
+    else:
+        messages.success(request, _("Booked: %(resource)s.") % {"resource": resource.name})
+    target = reverse("my_bookings")
+    if is_htmx(request):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = target
+        return response
+    return redirect(target)
+
+
+def _form_status(form, error) -> int:
+    """200 for a preview, 400 for a form that does not validate, 409 when taken, 422 for another refusal."""
+    if error is None:
+        return 200 if form.is_valid() else 400
+    return 409 if error.code == "slot_taken" else 422
 
 
 @require_POST
@@ -241,37 +257,24 @@ def resource_book(request: HttpRequest, slug: str) -> HttpResponse:
     member = web.member_of(request.user)
     organization = member.organization if member else None
     form = BookingForm(request.POST, tz=tz, organization=organization)
-    error: BookingError | None = None
-    quote = None
+    error: DomainError | None = None
+    price = None
     confirmed = "confirm" in request.POST
     if form.is_valid():
         data = form.cleaned_data
-        billed = organization if data.get("bill_organization") else None
         arguments = {
             "resource": resource,
             "user": request.user,
             "start": data["start"],
             "end": data["end"],
-            "organization": billed,
+            "organization": organization if data.get("bill_organization") else None,
         }
         try:
             if confirmed:
-                from bookings.services import booking_request
-
-                booking = booking_request(purpose=data.get("purpose", ""), **arguments)
-                if booking.status == "requested":
-                    messages.success(request, _("Your request was sent; a lab manager will decide on it."))
-                else:
-                    messages.success(request, _("Booked: %(resource)s.") % {"resource": resource.name})
-                target = reverse("my_bookings")
-                if is_htmx(request):
-                    response = HttpResponse(status=204)
-                    response["HX-Redirect"] = target
-                    return response
-                return redirect(target)
+                return _booked(request, booking_request(purpose=data.get("purpose", ""), **arguments), resource)
             rules_check(**arguments)
-            quote = price_quote(**arguments)
-        except BookingError as exc:
+            price = price_quote(**arguments)
+        except DomainError as exc:
             error = exc
     with timezone.override(tz):
         context = {
@@ -280,7 +283,7 @@ def resource_book(request: HttpRequest, slug: str) -> HttpResponse:
             "form": form,
             "error": error,
             "error_message": error.message_in(language()) if error else "",
-            "quote": quote,
+            "quote": price,
             "preview": form.is_valid() and error is None and not confirmed,
         }
         if is_htmx(request):
@@ -288,13 +291,4 @@ def resource_book(request: HttpRequest, slug: str) -> HttpResponse:
         shown_week = form.cleaned_data["start"].date() if form.is_valid() else None
         context.update(_resource_context(request, resource, week_start=shown_week))
         context.update({"form": form})
-        status = (
-            200
-            if error is None and form.is_valid()
-            else 400
-            if error is None
-            else 409
-            if error.code == "slot_taken"
-            else 422
-        )
-        return render(request, "frontend/resource.html", context, status=status)
+        return render(request, "frontend/resource.html", context, status=_form_status(form, error))

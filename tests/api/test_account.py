@@ -10,8 +10,7 @@ from icalendar import Calendar
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from api.models import FeedToken
-from bookings.models import BookingStatus, WaitlistEntry
+from bookings.models import BookingStatus, FeedToken, WaitlistEntry
 from labs.models import CertificationGrant
 from tests.api.conftest import iso, make_booking, next_weekday
 from tests.factories import grant

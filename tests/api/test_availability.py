@@ -9,9 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from bookings.models import Booking, BookingStatus
-from bookings.selectors import GRID_BUSY_FIELDS, GRID_WINDOW_FIELDS
 from bookings.services import blocked_period_for
-from labs.calendars import clear_cache, from_us
+from labs.calendars import clear_cache
 from labs.models import Resource
 from labs.services import calendar_add_closure
 from tests.api.conftest import iso, make_booking, next_weekday
@@ -277,42 +276,42 @@ def test_search_ranks_an_exact_fit_before_a_longer_gap_at_the_same_start(world):
     assert [o["resource"]["id"] for o in options] == [snug.pk, roomy.pk]
 
 
-def _grid_as_datetimes(grid: dict) -> dict:
-    """The selector's grid with aware datetimes instead of epoch microseconds (GridSerializer's input)."""
-    rows = []
-    for row in grid["resources"]:
-        tz = row["tz"]
+def _grid(world, *, start, end, **viewer):
+    """The API's grid data for the center, and the engine's rows it was made from."""
+    from api.serializers.availability import grid_data
+    from bookings import grid
 
-        def dt(value, tz=tz):
-            return from_us(value, tz)
-
-        rows.append(
-            {
-                "resource": row["resource"],
-                "open": [(dt(s), dt(e)) for s, e in row["open"]],
-                "free": [(dt(s), dt(e)) for s, e in row["free"]],
-                "busy": [
-                    {
-                        **dict(zip(GRID_BUSY_FIELDS, b, strict=False)),
-                        "start": dt(b[0]),
-                        "end": dt(b[1]),
-                        "blocked_until": dt(b[2]),
-                        "user": dict(zip(("id", "username", "name"), b[6], strict=False)) if b[6] else None,
-                    }
-                    for b in row["busy"]
-                ],
-                "closures": [
-                    {**dict(zip(GRID_WINDOW_FIELDS, w, strict=False)), "start": dt(w[0]), "end": dt(w[1])}
-                    for w in row["closures"]
-                ],
-            }
-        )
-    return {**grid, "resources": rows}
+    rows = grid.time_rows(grid.resource_rows(subtree_of=world.center.pk), start, end)
+    return grid_data(lab=world.center, start=start, end=end, rows=rows, **viewer), rows
 
 
-def test_the_hand_written_grid_matches_the_documented_serializer(world):
-    from api.serializers.availability import GridSerializer, grid_json
-    from bookings.selectors import lab_grid
+def _as_documented(world, data: dict, rows, *, start, end) -> dict:
+    """The same grid through GridSerializer, which documents the shape in the schema."""
+    from api.serializers.availability import GridSerializer
+
+    return GridSerializer(
+        {
+            "lab": world.center,
+            "start": start,
+            "end": end,
+            "resources": [
+                {
+                    "resource": row.resource,
+                    "open": [(s.astimezone(row.tz), e.astimezone(row.tz)) for s, e in row.open],
+                    "free": row.free,
+                    "busy": out["busy"],
+                    "closures": out["closures"],
+                }
+                for row, out in zip(rows, data["resources"], strict=True)
+            ],
+        }
+    ).data
+
+
+def test_the_grid_data_matches_the_documented_serializer(world):
+    import json
+
+    from api.renderers import ORJSONRenderer
 
     start = next_weekday(hour=10)
     make_booking(
@@ -323,31 +322,32 @@ def test_the_hand_written_grid_matches_the_documented_serializer(world):
     )
     calendar_add_closure(target=world.space, start=start.replace(hour=14), end=start.replace(hour=15), title="Dọn dẹp")
     day = day_of(start)
-    grid = lab_grid(lab=world.center, start=day, end=day + timedelta(days=1), viewer_id=world.users["sme"].pk)
-    body = grid_json(grid)
-    assert body == GridSerializer(_grid_as_datetimes(grid)).data
+    data, rows = _grid(world, start=day, end=day + timedelta(days=1), viewer_id=world.users["sme"].pk)
+    body = json.loads(ORJSONRenderer().render(data))
+    assert body == json.loads(json.dumps(_as_documented(world, data, rows, start=day, end=day + timedelta(days=1))))
     busy = next(r for r in body["resources"] if r["resource"]["id"] == world.machine.pk)["busy"]
     assert busy[0]["organization"] == "Công ty TNHH Sáng Tạo" and busy[0]["user"]["username"] == "sme"
     assert busy[1]["start"] == iso(start + timedelta(hours=2, microseconds=250)) and busy[1]["user"] is None
 
 
-def test_the_grid_text_is_what_drfs_json_renderer_writes_for_the_same_data(world):
+def test_the_grid_orjson_writes_is_what_drfs_json_renderer_writes_for_the_documented_data(world):
+    import json
+
     from rest_framework.renderers import JSONRenderer
 
-    from api.serializers.availability import grid_json, grid_json_text
-    from bookings.selectors import lab_grid
+    from api.renderers import ORJSONRenderer
 
     start = next_weekday(hour=10)
-    # Quotes, backslashes, Vietnamese, control and line-separator characters must be escaped as json does.
+    # Quotes, backslashes, Vietnamese, control and line-separator characters must come out as json writes them.
     make_booking(
         world.machine, world.users["sme"], start, start + timedelta(hours=1), purpose='Mẫu "thử"\\ \n\u2028\u2029\x01 ✓'
     )
     calendar_add_closure(target=world.lab, start=start.replace(hour=14), end=start.replace(hour=15), title="Tết \u2028")
     day = day_of(start)
-    grid = lab_grid(lab=world.center, start=day, end=day + timedelta(days=2), all_details=True)
-    text = grid_json_text(grid)
-    assert text.encode() == JSONRenderer().render(grid_json(grid))
-    assert "\u2028" not in text and "\\u2028" in text
+    data, rows = _grid(world, start=day, end=day + timedelta(days=2), all_details=True)
+    fast = ORJSONRenderer().render(data)
+    plain = JSONRenderer().render(_as_documented(world, data, rows, start=day, end=day + timedelta(days=2)))
+    assert json.loads(fast) == json.loads(plain)
 
 
 def test_the_grid_is_also_served_indented_and_in_the_browsable_api(world):
@@ -364,10 +364,7 @@ def test_the_grid_is_also_served_indented_and_in_the_browsable_api(world):
     assert page.status_code == 200 and b"blocked_until" in page.content
 
 
-def test_a_grid_asked_for_again_shows_changed_names_purposes_and_statuses(world, monkeypatch):
-    from api.serializers import availability
-
-    monkeypatch.setattr(availability, "BUSY_TEXTS_LIMIT", 3)  # and the remembered texts stay bounded
+def test_a_grid_asked_for_again_shows_changed_names_purposes_and_statuses(world):
     start = next_weekday(hour=10)
     booking = make_booking(world.machine, world.users["sme"], start, start + timedelta(hours=1), purpose="Mẫu")
     for hour in (12, 13, 14):
@@ -386,7 +383,6 @@ def test_a_grid_asked_for_again_shows_changed_names_purposes_and_statuses(world,
     world.users["sme"].save()
     busy = first_busy()
     assert (busy["purpose"], busy["status"], busy["user"]["name"]) == ("Khác", "checked_in", "Lan Trần")
-    assert len(availability._BUSY_TEXTS) <= 3
 
 
 @pytest.mark.parametrize("which", ["unknown", "inactive", "not a number"])

@@ -465,10 +465,10 @@ def test_checking_out_without_checking_in_is_409(world):
 
 def test_lock_timeout_is_409_with_retry_after(world, monkeypatch):
     from bookings import services
-    from bookings.errors import BookingError
+    from core.errors import DomainError
 
     def locked(**kwargs):
-        raise BookingError("lock_timeout", retry_after=2)
+        raise DomainError("lock_timeout", retry_after=2)
 
     monkeypatch.setattr(services, "booking_request", locked)
     start = next_weekday(hour=9)

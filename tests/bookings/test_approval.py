@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from bookings.errors import BookingError
 from bookings.models import BookingEvent, BookingPolicy, BookingStatus
 from bookings.services import booking_approve, booking_reject, booking_request
+from core.errors import DomainError
 from labs.models import Audience, LabRole, Resource, ResourceRate
 from tests.bookings.test_rules import monday_ahead, person, slot
 from tests.factories import grant, make_certification, make_lab, make_manager, make_resource, open_weekdays
@@ -37,7 +37,7 @@ def test_manager_policy_makes_a_request_that_holds_its_slot(lab):
     resource = make_resource(lab, approval_policy=Policy.MANAGER)
     booking = request(resource, person())
     assert booking.status == S.REQUESTED
-    with pytest.raises(BookingError) as exc:
+    with pytest.raises(DomainError) as exc:
         request(resource, person())
     assert exc.value.code == "slot_taken"
 
@@ -73,7 +73,7 @@ def test_a_manager_booking_on_someones_behalf_is_confirmed_and_audited_as_manage
 
 
 def test_a_stranger_cannot_book_on_someone_elses_behalf(resource):
-    with pytest.raises(BookingError) as exc:
+    with pytest.raises(DomainError) as exc:
         request(resource, person(), actor=person())
     assert exc.value.code == "not_permitted"
 
@@ -103,7 +103,7 @@ def test_a_request_past_its_hold_can_no_longer_be_approved(lab):
     manager = make_manager(lab)
     booking = request(make_resource(lab, approval_policy=Policy.MANAGER), person())
     type(booking).objects.filter(pk=booking.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
-    with pytest.raises(BookingError) as exc:
+    with pytest.raises(DomainError) as exc:
         booking_approve(booking=booking, by=manager)
     assert exc.value.code == "request_expired"
 
@@ -113,11 +113,11 @@ def test_a_request_past_its_hold_can_no_longer_be_approved(lab):
 
 @pytest.fixture
 def notified(monkeypatch):
-    from bookings import notifications
+    from bookings import jobs
 
     sent = []
     monkeypatch.setattr(
-        notifications,
+        jobs,
         "notification_jobs",
         lambda booking, *, kinds, reason="": sent.extend((booking.pk, k, reason) for k in kinds) or [],
     )
@@ -160,7 +160,7 @@ def test_manager_rejects_with_a_reason_and_the_requester_is_told_why(lab, notifi
 def test_rejecting_without_a_reason_is_refused(lab, reason):
     manager = make_manager(lab)
     booking = request(make_resource(lab, approval_policy=Policy.MANAGER), person())
-    with pytest.raises(BookingError) as exc:
+    with pytest.raises(DomainError) as exc:
         booking_reject(booking=booking, by=manager, reason=reason)
     assert exc.value.code == "reason_required"
     booking.refresh_from_db()
@@ -194,7 +194,7 @@ def _request_in(lab):
 @pytest.mark.parametrize("decide", ["approve", "reject"])
 def test_a_manager_of_lab_a_cannot_decide_in_lab_b(network, decide):
     booking = _request_in(network["b"])
-    with pytest.raises(BookingError) as exc:
+    with pytest.raises(DomainError) as exc:
         if decide == "approve":
             booking_approve(booking=booking, by=network["manager_a"])
         else:
@@ -219,13 +219,13 @@ def test_a_center_manager_decides_in_every_sub_lab(network, sub):
 
 def test_a_sub_lab_manager_cannot_decide_in_the_center_above(network):
     booking = _request_in(network["center"])
-    with pytest.raises(BookingError) as exc:
+    with pytest.raises(DomainError) as exc:
         booking_approve(booking=booking, by=network["manager_a"])
     assert exc.value.code == "not_permitted"
 
 
 def test_staff_of_a_lab_cannot_approve(network):
-    with pytest.raises(BookingError) as exc:
+    with pytest.raises(DomainError) as exc:
         booking_approve(booking=_request_in(network["a"]), by=network["staff_a"])
     assert exc.value.code == "not_permitted"
 
@@ -233,7 +233,7 @@ def test_staff_of_a_lab_cannot_approve(network):
 def test_the_requester_cannot_approve_their_own_request(network):
     user = person()
     booking = request(make_resource(network["a"], approval_policy=Policy.MANAGER), user)
-    with pytest.raises(BookingError) as exc:
+    with pytest.raises(DomainError) as exc:
         booking_approve(booking=booking, by=user)
     assert exc.value.code == "not_permitted"
 

@@ -10,9 +10,9 @@ from django.db import IntegrityError, connection, transaction
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.utils import timezone
 
-from bookings.errors import BookingError
 from bookings.models import ACTIVE_STATUSES, Booking, BookingStatus
 from bookings.services import booking_request
+from core.errors import DomainError
 from tests.factories import HCM, at, make_resource, make_space, make_user
 
 pytestmark = pytest.mark.django_db
@@ -38,8 +38,8 @@ def book(resource, start, end, user=None) -> Booking:
     return booking_request(resource=resource, user=user or make_user(password=None), start=start, end=end)
 
 
-def refused(resource, start, end) -> BookingError:
-    with pytest.raises(BookingError) as exc:
+def refused(resource, start, end) -> DomainError:
+    with pytest.raises(DomainError) as exc:
         book(resource, start, end)
     return exc.value
 

@@ -15,10 +15,10 @@ from datetime import timedelta
 import pytest
 from django.db import connections
 
-from bookings import rules, services
-from bookings.errors import BookingError
+from bookings import locks, rules
 from bookings.models import ACTIVE_STATUSES, Booking, BookingEvent, BookingStatus
 from bookings.services import booking_approve, booking_cancel, booking_request
+from core.errors import DomainError
 from labs.models import Resource
 from tests.bookings.test_rules import monday_ahead, slot
 from tests.factories import make_equipment, make_lab, make_manager, make_resource, make_space, make_user, open_weekdays
@@ -37,7 +37,7 @@ def run_together(calls: list) -> list:
         try:
             start.wait(timeout=20)
             outcomes[index] = call()
-        except BookingError as exc:
+        except DomainError as exc:
             outcomes[index] = exc.code
         except Exception as exc:
             outcomes[index] = f"error: {exc!r}"
@@ -100,7 +100,7 @@ def test_concurrent_requests_never_exceed_the_capacity_of_a_shared_space(race_la
 def test_control_without_the_row_lock_the_same_race_overfills_the_space(race_lab, monkeypatch):
     space = make_space(race_lab, capacity=3)
     s, e = slot(monday_ahead(), "09:00", "10:00")
-    monkeypatch.setattr(rules, "lock_resources", lambda ids: None)
+    monkeypatch.setattr(locks, "lock_resources", lambda ids: None)
     monkeypatch.setattr(rules, "count_peak", held_after(rules.count_peak, threading.Barrier(THREADS)))
     outcomes = run_together([book_call(space, u, s, e) for u in users(THREADS)])
     assert outcomes.count("booked") > 3
@@ -132,7 +132,7 @@ def test_an_exclusive_room_booking_and_a_booking_of_a_machine_inside_never_both_
 def test_control_without_locking_both_rows_the_room_and_the_machine_are_both_booked(race_lab, monkeypatch):
     room, machine = _room_and_machine(race_lab)
     s, e = slot(monday_ahead(), "09:00", "10:00")
-    monkeypatch.setattr(rules, "lock_resources", lambda ids: None)
+    monkeypatch.setattr(locks, "lock_resources", lambda ids: None)
     monkeypatch.setattr(rules, "check_space", held_after(rules.check_space, threading.Barrier(2)))
     outcomes = run_together(
         [book_call(room, make_user(password=None), s, e), book_call(machine, make_user(password=None), s, e)]
@@ -170,7 +170,7 @@ def _approve_and_cancel(booking, user, manager):
 
 def test_a_manager_approving_while_the_user_cancels_ends_in_one_consistent_state(race_lab, monkeypatch):
     resource, user, manager = _pending(race_lab)
-    real_lock = services._lock_booking
+    real_lock = locks.lock_booking
 
     def slow_lock(booking):
         # Hold the row a moment so the other transition surely arrives while it is locked.
@@ -178,7 +178,7 @@ def test_a_manager_approving_while_the_user_cancels_ends_in_one_consistent_state
         time.sleep(0.2)
         return locked
 
-    monkeypatch.setattr(services, "_lock_booking", slow_lock)
+    monkeypatch.setattr(locks, "lock_booking", slow_lock)
     seen = set()
     for offset in range(3):
         s, e = slot(monday_ahead() + timedelta(days=offset), "09:00", "10:00")
@@ -213,7 +213,7 @@ def test_control_without_the_row_lock_approve_and_cancel_both_write_over_each_ot
         both_read.wait(timeout=20)
         return fresh
 
-    monkeypatch.setattr(services, "_lock_booking", unlocked_read)
+    monkeypatch.setattr(locks, "lock_booking", unlocked_read)
     s, e = slot(monday_ahead(), "09:00", "10:00")
     booking = booking_request(resource=resource, user=user, start=s, end=e)
     approve, cancel = _approve_and_cancel(booking, user, manager)

@@ -9,10 +9,13 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from bookings import notifications, tasks
+from bookings import jobs, notifications, tasks
+from bookings.ical import booking_invitation as booking_ics
+from bookings.jobs import EMAIL_KINDS as KINDS
+from bookings.jobs import notification_jobs
 from bookings.models import Booking, BookingStatus
-from bookings.notifications import KINDS, booking_ics, format_vnd, notification_jobs
 from bookings.services import booking_request
+from core.formatting import format_vnd
 from labs.models import Resource
 from tests.factories import at, make_lab, make_manager, make_resource, make_space, make_user, open_weekdays
 
@@ -59,7 +62,8 @@ def test_confirmation_is_sent_by_the_worker_in_vietnamese_by_default_with_an_ics
     calendar = ics_of(mail)
     assert calendar["method"] == "REQUEST"
     [event] = calendar.walk("VEVENT")
-    assert event["uid"] == f"booking-{booking.pk}@127.0.0.1"
+    # The same UID whatever address the app is served at (issue 14: a port change must not duplicate events).
+    assert event["uid"] == f"booking-{booking.pk}@labshare"
     assert event.decoded("dtstart") == booking.start
     assert event.decoded("dtend") == booking.end
     assert str(event.decoded("dtstart").tzinfo) == "Asia/Ho_Chi_Minh"
@@ -86,7 +90,7 @@ def test_nothing_is_sent_when_the_transaction_rolls_back(resource, student, mail
     with pytest.raises(RuntimeError):
         with transaction.atomic():
             booking = book(resource, student)
-            tasks.defer_jobs(notification_jobs(booking, kinds=("reminder_1h",)))
+            jobs.defer_jobs(notification_jobs(booking, kinds=("reminder_1h",)))
             raise RuntimeError("rolled back")
     assert run_mail_jobs() == 0
     assert mailoutbox == []
@@ -140,7 +144,7 @@ def test_every_kind_renders_in_both_languages(resource, language, mailoutbox, ru
     run_mail_jobs()
     mailoutbox.clear()
     for kind in KINDS:
-        tasks.defer_jobs(notification_jobs(booking, kinds=(kind,), reason="Máy đang bảo trì"))
+        jobs.defer_jobs(notification_jobs(booking, kinds=(kind,), reason="Máy đang bảo trì"))
     run_mail_jobs()
     assert len(mailoutbox) == len(KINDS)
     for mail in mailoutbox:
@@ -177,7 +181,7 @@ def test_a_failing_mail_server_never_touches_the_booking_and_the_job_is_retried(
         run_mail_jobs()  # the worker's attempt fails ...
     # ... and procrastinate tries again later, with growing waits.
     strategy = tasks.send_notification.retry_strategy
-    attempt = tasks.new_job(tasks.send_notification, at=None, **job.args)
+    attempt = jobs.new_job(jobs.SEND_NOTIFICATION, at=None, **job.args)
 
     def wait_after(attempts):
         before = timezone.now()

@@ -17,9 +17,9 @@ from django.db import connections, transaction
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.utils import timezone
 
-from bookings.errors import BookingError
 from bookings.models import ACTIVE_STATUSES, Booking, BookingStatus
 from bookings.services import booking_request
+from core.errors import DomainError
 from tests.factories import HCM, at, make_lab, make_resource, make_space, make_user, open_weekdays
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -46,7 +46,7 @@ def _run_together(worker, arguments) -> list:
         try:
             barrier.wait(timeout=30)
             outcomes[index] = worker(argument)
-        except BookingError as exc:
+        except DomainError as exc:
             outcomes[index] = exc.code
         except Exception as exc:  # anything else is a failure of the test, reported below
             outcomes[index] = f"error: {exc!r}"

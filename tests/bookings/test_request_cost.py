@@ -10,9 +10,9 @@ from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from bookings.errors import BookingError
 from bookings.models import BookingPolicy, BookingStatus
 from bookings.services import booking_request
+from core.errors import DomainError
 from tests.factories import HCM, make_lab, make_resource, make_user, open_weekdays
 
 pytestmark = pytest.mark.django_db
@@ -68,6 +68,6 @@ def test_the_policy_of_a_center_above_still_applies_with_the_single_query_lookup
         blocked_period=DateTimeTZRange(noshow_start, noshow_end, "[)"),
     )
     # The ban counts no-shows anywhere under the center whose policy applies (a subquery now).
-    with pytest.raises(BookingError) as refused:
+    with pytest.raises(DomainError) as refused:
         booking_request(resource=make_resource(plain_resource.lab), user=user, start=_slot(10)[0], end=_slot(10)[1])
     assert refused.value.code == "banned_no_show"

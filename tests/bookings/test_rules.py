@@ -9,10 +9,11 @@ import pytest
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.utils import timezone
 
-from bookings.errors import MESSAGES, BookingError
+from bookings.errors import MESSAGES
 from bookings.models import Booking, BookingPolicy, BookingStatus, QuotaRule, WaitlistEntry
 from bookings.rules import policy_for
 from bookings.services import booking_cancel, booking_request
+from core.errors import DomainError
 from labs.models import Audience, Resource
 from labs.services import calendar_add_closure, calendar_add_maintenance
 from tests.factories import (
@@ -52,8 +53,8 @@ def person(audience: str = Audience.STUDENT, **extra):
     return make_user(audience=audience, password=None, **extra)
 
 
-def refused(**kwargs) -> BookingError:
-    with pytest.raises(BookingError) as exc:
+def refused(**kwargs) -> DomainError:
+    with pytest.raises(DomainError) as exc:
         booking_request(**kwargs)
     return exc.value
 
@@ -105,7 +106,7 @@ def past_booking(resource, user, *, days_ago: float, status: str) -> Booking:
 def test_every_rule_code_has_a_vietnamese_and_an_english_message(code):
     vi, en = MESSAGES[code]
     assert vi and en and vi != en
-    error = BookingError(code)
+    error = DomainError(code)
     assert error.message_in("vi") == vi
     assert error.message_in("en") == en
 

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from bookings.errors import BookingError
 from bookings.models import Booking, BookingSeries, BookingStatus
 from bookings.services import SERIES_MAX_OCCURRENCES, booking_request, series_cancel, series_create
+from core.errors import DomainError
 from labs.services import calendar_add_closure
 from tests.bookings.test_rules import monday_ahead, person, slot
 from tests.factories import HCM, make_lab, make_manager, make_resource, open_weekdays
@@ -70,12 +70,15 @@ def test_skip_conflicts_books_what_it_can_and_reports_each_refusal_with_its_code
     ]
 
 
-def test_skip_conflicts_where_every_occurrence_is_refused_still_reports(resource):
+def test_skip_conflicts_where_every_occurrence_is_refused_is_refused_with_the_report(resource):
+    """A series that books nothing is not kept (issue 14); the report still says why each was refused."""
     user = person()
     saturday = first_tuesday() + timedelta(days=4)
-    series = create(resource, user, "FREQ=WEEKLY;COUNT=3", SKIP, first_start=saturday)
-    assert {line["code"] for line in series.report} == {"outside_opening_hours"}
-    assert not Booking.objects.filter(series=series).exists()
+    with pytest.raises(DomainError) as exc:
+        create(resource, user, "FREQ=WEEKLY;COUNT=3", SKIP, first_start=saturday)
+    assert exc.value.code == "series_refused"
+    assert {line["code"] for line in exc.value.details["report"]} == {"outside_opening_hours"}
+    assert not Booking.objects.filter(user=user).exists() and not BookingSeries.objects.filter(user=user).exists()
 
 
 # --- all_or_nothing -------------------------------------------------------------------------------
@@ -89,7 +92,7 @@ def test_all_or_nothing_books_every_occurrence_when_none_is_refused(resource):
 
 def test_all_or_nothing_with_one_refusal_keeps_nothing_and_says_which_failed_and_why(resource, obstacles):
     user = person()
-    with pytest.raises(BookingError) as exc:
+    with pytest.raises(DomainError) as exc:
         create(resource, user, weekly(6), ALL)
     error = exc.value
     assert error.code == "series_refused"
@@ -146,14 +149,14 @@ def test_rrule_prefix_is_accepted(resource):
 
 
 def test_more_occurrences_than_the_cap_are_refused_with_series_too_long(resource):
-    with pytest.raises(BookingError) as exc:
+    with pytest.raises(DomainError) as exc:
         create(resource, person(), f"FREQ=DAILY;COUNT={SERIES_MAX_OCCURRENCES + 1}", SKIP)
     assert exc.value.code == "series_too_long"
     assert not BookingSeries.objects.exists()
 
 
 def test_an_endless_rule_is_refused_with_series_too_long(resource):
-    with pytest.raises(BookingError) as exc:
+    with pytest.raises(DomainError) as exc:
         create(resource, person(), "FREQ=WEEKLY;BYDAY=TU", SKIP)
     assert exc.value.code == "series_too_long"
 
@@ -169,13 +172,13 @@ def test_exactly_the_cap_is_accepted():
 
 @pytest.mark.parametrize("rrule", ["FREQ=SOMETIMES", "", "BYDAY=TU;COUNT=3", "not a rule"])
 def test_a_malformed_rule_is_refused_with_series_invalid_rrule(resource, rrule):
-    with pytest.raises(BookingError) as exc:
+    with pytest.raises(DomainError) as exc:
         create(resource, person(), rrule, SKIP)
     assert exc.value.code == "series_invalid_rrule"
 
 
 def test_an_unknown_mode_is_refused(resource):
-    with pytest.raises(BookingError) as exc:
+    with pytest.raises(DomainError) as exc:
         create(resource, person(), weekly(2), "best_effort")
     assert exc.value.code == "invalid_mode"
 
@@ -203,7 +206,7 @@ def test_cancel_one_occurrence_leaves_the_others(resource):
 def test_cancel_an_occurrence_that_does_not_exist_is_refused(resource):
     user = person()
     series = create(resource, user, weekly(2), SKIP)
-    with pytest.raises(BookingError) as exc:
+    with pytest.raises(DomainError) as exc:
         series_cancel(series=series, by=user, from_start=first_tuesday() + timedelta(hours=1), single=True)
     assert exc.value.code == "occurrence_not_found"
 
@@ -233,7 +236,7 @@ def test_cancel_the_whole_future_series_marks_it_cancelled(resource):
 def test_a_stranger_cannot_cancel_a_series_but_a_manager_can(lab, resource):
     user = person()
     series = create(resource, user, weekly(2), SKIP)
-    with pytest.raises(BookingError) as exc:
+    with pytest.raises(DomainError) as exc:
         series_cancel(series=series, by=person())
     assert exc.value.code == "not_permitted"
     assert Booking.objects.filter(series=series, status=BookingStatus.CONFIRMED).count() == 2

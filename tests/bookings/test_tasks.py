@@ -16,7 +16,7 @@ from procrastinate.contrib.django import app
 from procrastinate.contrib.django.models import ProcrastinateJob
 from procrastinate.tasks import configure_task
 
-from bookings import tasks
+from bookings import jobs, tasks
 from bookings.models import Booking, BookingEvent, BookingStatus
 from bookings.services import booking_request
 from labs.models import Resource
@@ -81,7 +81,7 @@ def test_confirmed_booking_enqueues_reminders_no_show_check_and_completion(resou
     }
     # The confirmation e-mail leaves now (from the worker), on the notifications queue.
     assert scheduled["bookings.send_notification"].args == {"booking_id": booking.pk, "kind": "confirmed", "reason": ""}
-    assert scheduled["bookings.send_notification"].queue_name == tasks.QUEUE_NOTIFICATIONS
+    assert scheduled["bookings.send_notification"].queue_name == jobs.QUEUE_NOTIFICATIONS
     assert scheduled["bookings.send_notification"].scheduled_at is None
     reminders = sorted(jobs_for(booking, "bookings.send_reminder"), key=lambda j: j.scheduled_at)
     assert [r.scheduled_at for r in reminders] == [
@@ -89,10 +89,10 @@ def test_confirmed_booking_enqueues_reminders_no_show_check_and_completion(resou
         booking.start - timedelta(hours=1),
     ]
     assert [r.args["kind"] for r in reminders] == ["reminder_24h", "reminder_1h"]
-    assert {r.queue_name for r in reminders} == {tasks.QUEUE_NOTIFICATIONS}
+    assert {r.queue_name for r in reminders} == {jobs.QUEUE_NOTIFICATIONS}
     assert scheduled["bookings.mark_no_show"].scheduled_at == booking.start + timedelta(minutes=15)
     assert scheduled["bookings.complete"].scheduled_at == booking.end
-    assert scheduled["bookings.complete"].queue_name == tasks.QUEUE_BOOKINGS
+    assert scheduled["bookings.complete"].queue_name == jobs.QUEUE_BOOKINGS
     assert all(job.status == "todo" for job in jobs_for(booking))
 
 
@@ -123,8 +123,8 @@ def test_scheduling_the_same_booking_twice_enqueues_nothing_more(resource, stude
     booking = book(resource, student)
     count = jobs_for(booking).count()
     with transaction.atomic():
-        tasks.schedule_booking_jobs(booking)
-        tasks.schedule_booking_jobs(booking)
+        jobs.defer_jobs(jobs.booking_jobs(booking))
+        jobs.defer_jobs(jobs.booking_jobs(booking))
         # The duplicate is refused inside a savepoint: the surrounding transaction stays usable.
         assert Booking.objects.filter(pk=booking.pk).exists()
     assert jobs_for(booking).count() == count
@@ -135,7 +135,7 @@ def test_no_reminder_is_enqueued_for_a_moment_already_past(resource, student):
     soon = timezone.now() + timedelta(minutes=90)
     booking = move_to(booking, start=soon, end=soon + timedelta(hours=1))
     before = set(jobs_for(booking).values_list("id", flat=True))
-    tasks.schedule_booking_jobs(booking)
+    jobs.defer_jobs(jobs.booking_jobs(booking))
     new = jobs_for(booking).exclude(id__in=before)
     assert sorted(j.args.get("kind", j.task_name) for j in new) == [
         "bookings.complete",
@@ -147,14 +147,10 @@ def test_no_reminder_is_enqueued_for_a_moment_already_past(resource, student):
 def test_a_batch_with_one_job_already_waiting_still_enqueues_the_others(resource, student):
     booking = book(resource, student)
     [waiting] = jobs_for(booking, "bookings.complete")
-    fresh = tasks.new_job(
-        tasks.expire_request, at=None, queueing_lock=f"test:{booking.pk}:fresh", booking_id=booking.pk
-    )
-    duplicate = tasks.new_job(
-        tasks.complete_booking, at=booking.end, queueing_lock=waiting.queueing_lock, booking_id=booking.pk
-    )
+    fresh = jobs.new_job(jobs.EXPIRE_REQUEST, at=None, queueing_lock=f"test:{booking.pk}:fresh", booking_id=booking.pk)
+    duplicate = jobs.new_job(jobs.COMPLETE, at=booking.end, queueing_lock=waiting.queueing_lock, booking_id=booking.pk)
     with transaction.atomic():
-        tasks.defer_jobs([fresh, duplicate])
+        jobs.defer_jobs([fresh, duplicate])
         assert Booking.objects.filter(pk=booking.pk).exists()  # the transaction is still usable
     assert jobs_for(booking, "bookings.complete").count() == 1
     assert jobs_for(booking, "bookings.expire_request").get().queueing_lock == f"test:{booking.pk}:fresh"
@@ -269,7 +265,7 @@ def test_stale_reminder_of_a_moved_or_cancelled_booking_sends_nothing(
 def test_sweep_is_declared_in_code_as_a_periodic_job():
     [(_key, periodic)] = [(k, p) for k, p in app.periodic_registry.periodic_tasks.items() if k[0] == "bookings.sweep"]
     assert periodic.cron == "*/5 * * * *"
-    assert periodic.task.queue == tasks.QUEUE_BOOKINGS
+    assert periodic.task.queue == jobs.QUEUE_BOOKINGS
 
 
 def test_sweep_catches_every_overdue_transition_and_is_harmless_twice(lab, resource, approval_resource, student):
@@ -311,11 +307,11 @@ def test_real_worker_marks_a_due_no_show_and_a_duplicate_job_changes_nothing(lab
     start = timezone.now() - timedelta(minutes=20)
     move_to(booking, start=start, end=start + timedelta(hours=1))
     with transaction.atomic():
-        tasks.defer_jobs(
-            [tasks.new_job(tasks.mark_no_show, at=None, queueing_lock=f"test:{booking.pk}:1", booking_id=booking.pk)]
+        jobs.defer_jobs(
+            [jobs.new_job(jobs.MARK_NO_SHOW, at=None, queueing_lock=f"test:{booking.pk}:1", booking_id=booking.pk)]
         )
-        tasks.defer_jobs(
-            [tasks.new_job(tasks.mark_no_show, at=None, queueing_lock=f"test:{booking.pk}:2", booking_id=booking.pk)]
+        jobs.defer_jobs(
+            [jobs.new_job(jobs.MARK_NO_SHOW, at=None, queueing_lock=f"test:{booking.pk}:2", booking_id=booking.pk)]
         )
     _run_worker_once()
     booking.refresh_from_db()
@@ -338,10 +334,10 @@ def test_real_worker_sends_a_reminder_only_once_for_duplicate_jobs(lab, mailoutb
     start = booking.start.isoformat()
     for n in range(2):
         with transaction.atomic():
-            tasks.defer_jobs(
+            jobs.defer_jobs(
                 [
-                    tasks.new_job(
-                        tasks.send_reminder,
+                    jobs.new_job(
+                        jobs.SEND_REMINDER,
                         at=None,
                         queueing_lock=f"test:{booking.pk}:r{n}",
                         booking_id=booking.pk,
@@ -369,13 +365,13 @@ def test_manage_py_procrastinate_worker_one_shot_expires_a_due_request(lab):
     booking = book(resource, student)
     Booking.objects.filter(pk=booking.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     with transaction.atomic():
-        tasks.defer_jobs(
-            [tasks.new_job(tasks.expire_request, at=None, queueing_lock=f"test:{booking.pk}:x", booking_id=booking.pk)]
+        jobs.defer_jobs(
+            [jobs.new_job(jobs.EXPIRE_REQUEST, at=None, queueing_lock=f"test:{booking.pk}:x", booking_id=booking.pk)]
         )
         # A job on a queue that is not ours: the labshare worker must leave it alone.
         foreign = configure_task(
             name="bookings.complete",
-            job_manager=tasks._django_jobs,
+            job_manager=jobs._django_jobs,
             queue="someone-else",
             task_kwargs={"booking_id": booking.pk},
         ).defer()

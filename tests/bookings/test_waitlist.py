@@ -11,18 +11,19 @@ from django.utils import timezone
 from procrastinate.contrib.django.models import ProcrastinateJob
 
 from bookings import tasks
-from bookings.errors import BookingError
 from bookings.models import Booking, BookingStatus, WaitlistEntry
-from bookings.services import booking_cancel, booking_request
-from bookings.waitlist import (
-    held_conflict,
+from bookings.selectors import held_conflict
+from bookings.services import (
+    booking_cancel,
+    booking_request,
     waitlist_accept,
     waitlist_close_passed,
     waitlist_hold_lapse,
     waitlist_join,
     waitlist_leave,
-    waitlist_slot_freed,
 )
+from bookings.services.offers import offer_freed_slot
+from core.errors import DomainError
 from labs.models import Resource
 from tests.factories import at, make_manager, make_resource, make_user
 
@@ -104,7 +105,7 @@ def test_hold_lasts_thirty_minutes_and_never_past_the_slot_start(resource, full_
     )
     soon = timezone.now() + timedelta(minutes=10)
     with transaction.atomic():
-        waitlist_slot_freed(resource=resource, start=soon, end=soon + timedelta(hours=1))
+        offer_freed_slot(resource=resource, start=soon, end=soon + timedelta(hours=1))
     soon_entry.refresh_from_db()
     if soon_entry.status == Status.OFFERED:  # only when "now" lies on open hours
         assert soon_entry.offer_expires_at <= soon_entry.offered_start
@@ -157,7 +158,7 @@ def test_accepting_the_hold_books_the_slot(resource, full_day):
     entry.refresh_from_db()
     assert (booking.user, booking.start, booking.end, booking.status) == (user, t(11), t(13), BookingStatus.CONFIRMED)
     assert (entry.status, entry.booking) == (Status.ACCEPTED, booking)
-    with pytest.raises(BookingError) as exc:
+    with pytest.raises(DomainError) as exc:
         waitlist_accept(entry=entry, by=user)
     assert exc.value.code == "waitlist_no_offer"
 
@@ -169,10 +170,10 @@ def test_someone_else_cannot_accept_or_take_the_held_slot(resource, full_day):
     )
     booking_cancel(booking=full_day[1], by=full_day[1].user)
     entry.refresh_from_db()
-    with pytest.raises(BookingError) as exc:
+    with pytest.raises(DomainError) as exc:
         waitlist_accept(entry=entry, by=intruder)
     assert exc.value.code == "not_permitted"
-    with pytest.raises(BookingError) as exc:
+    with pytest.raises(DomainError) as exc:
         booking_request(resource=resource, user=intruder, start=t(11, 30), end=t(12, 30))
     assert exc.value.code == "slot_held"
     assert held_conflict(resource=resource, start=t(11), end=t(12), user=holder) is None
@@ -187,7 +188,7 @@ def test_accepting_after_the_hold_lapsed_is_refused(resource, full_day):
     )
     booking_cancel(booking=full_day[1], by=full_day[1].user)
     WaitlistEntry.objects.filter(pk=entry.pk).update(offer_expires_at=timezone.now() - timedelta(seconds=1))
-    with pytest.raises(BookingError) as exc:
+    with pytest.raises(DomainError) as exc:
         waitlist_accept(entry=entry, by=user)
     assert exc.value.code == "waitlist_no_offer"
     assert not Booking.objects.filter(user=user).exists()
@@ -198,7 +199,7 @@ def test_leaving_with_a_hold_passes_it_on(resource, full_day):
     a = waitlist_join(resource=resource, user=first, window_start=t(11), window_end=t(14), duration=timedelta(hours=3))
     b = waitlist_join(resource=resource, user=second, window_start=t(11), window_end=t(14), duration=timedelta(hours=3))
     booking_cancel(booking=full_day[1], by=full_day[1].user)
-    with pytest.raises(BookingError) as exc:
+    with pytest.raises(DomainError) as exc:
         waitlist_leave(entry=a, by=second)
     assert exc.value.code == "not_permitted"
     assert waitlist_leave(entry=a, by=first).status == Status.CANCELLED
@@ -225,11 +226,11 @@ def test_expired_request_offers_its_slot_to_the_first_in_line(lab, mailoutbox, r
 
 
 def test_join_checks_the_wish(resource, student):
-    with pytest.raises(BookingError) as exc:
+    with pytest.raises(DomainError) as exc:
         waitlist_join(resource=resource, user=student, window_start=t(9), window_end=t(10), duration=timedelta(hours=2))
     assert exc.value.code == "waitlist_window_too_short"
     past = timezone.now() - timedelta(days=1)
-    with pytest.raises(BookingError) as exc:
+    with pytest.raises(DomainError) as exc:
         waitlist_join(
             resource=resource,
             user=student,
@@ -238,7 +239,7 @@ def test_join_checks_the_wish(resource, student):
             duration=timedelta(hours=1),
         )
     assert exc.value.code == "waitlist_window_passed"
-    with pytest.raises(BookingError) as exc:
+    with pytest.raises(DomainError) as exc:
         waitlist_join(resource=resource, user=student, window_start=t(9), window_end=t(17), duration=timedelta(hours=9))
     assert exc.value.code == "duration_too_long"
     first = waitlist_join(

@@ -245,6 +245,7 @@ def _import_settings(**env: str) -> subprocess.CompletedProcess:
     """Import config.settings in a fresh interpreter with ``env`` on top of a minimal environment."""
     base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "SYSTEMROOT")}
     base.update(DJANGO_SETTINGS_MODULE="config.settings", LABSHARE_DATA_DIR=str(ROOT / ".no-such-data-dir"))
+    base.update(SECRET_KEY="s" * 50)
     base.update(env)
     code = "import django; django.setup(); from django.conf import settings; print(settings.TIME_ZONE, settings.DEBUG)"
     return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=base, capture_output=True, text=True, timeout=60)
@@ -259,7 +260,6 @@ def test_settings_load_from_a_production_environment():
         EMAIL_URL="smtp://mailer:pw@smtp.example.vn:587/?tls=True",
         TIME_ZONE="Asia/Ho_Chi_Minh",
         REDIS_URL="redis://redis:6379/0",
-        LABSHARE_REQUIRE_SECRET_KEY="1",
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["Asia/Ho_Chi_Minh", "False"]
@@ -278,6 +278,11 @@ def test_settings_refuse_a_bad_debug_value():
 
 
 def test_settings_refuse_production_without_a_secret_key():
-    result = _import_settings(DATABASE_URL="postgres://u:p@h/d", DEBUG="0", LABSHARE_REQUIRE_SECRET_KEY="1")
+    result = _import_settings(DATABASE_URL="postgres://u:p@h/d", DEBUG="0", SECRET_KEY="")
     assert result.returncode != 0
-    assert "SECRET_KEY" in result.stderr
+    assert "ImproperlyConfigured" in result.stderr and "SECRET_KEY is not set and DEBUG is off" in result.stderr
+
+
+def test_settings_without_a_secret_key_start_in_debug_with_the_development_key():
+    result = _import_settings(DATABASE_URL="postgres://u:p@h/d", DEBUG="1", SECRET_KEY="")
+    assert result.returncode == 0, result.stderr

@@ -26,7 +26,7 @@ PACKAGES = (
     "demo",
 )
 #: Names the domain error is raised under.
-ERROR_NAMES = {"DomainError", "BookingError"}
+ERROR_NAMES = {"DomainError"}
 
 
 def _raised_codes() -> dict[str, list[str]]:

@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from bookings.errors import BookingError
+from core.errors import DomainError
 from frontend.models import DisplayToken, hash_token
 from frontend.services import display_token_authenticate, display_token_create, display_token_revoke
 from tests.factories import make_lab, make_manager, make_user
@@ -43,18 +43,18 @@ def test_tokens_are_unique(fablab, manager):
 
 
 def test_a_student_cannot_create_a_token(fablab):
-    with pytest.raises(BookingError) as error:
+    with pytest.raises(DomainError) as error:
         display_token_create(lab=fablab, name="x", by=make_user("student-x"))
     assert error.value.code == "not_permitted"
 
 
 def test_a_manager_of_another_lab_cannot_create_or_revoke(fablab, manager):
     stranger = make_manager(make_lab("elsewhere-tokens"), "stranger")
-    with pytest.raises(BookingError) as error:
+    with pytest.raises(DomainError) as error:
         display_token_create(lab=fablab, name="x", by=stranger)
     assert error.value.code == "not_permitted"
     token, _raw = display_token_create(lab=fablab, name="x", by=manager)
-    with pytest.raises(BookingError) as error:
+    with pytest.raises(DomainError) as error:
         display_token_revoke(token=token, by=stranger)
     assert error.value.code == "not_permitted"
     token.refresh_from_db()
@@ -69,7 +69,7 @@ def test_a_center_manager_creates_tokens_for_sub_labs():
 
 
 def test_a_blank_name_is_refused(fablab, manager):
-    with pytest.raises(BookingError) as error:
+    with pytest.raises(DomainError) as error:
         display_token_create(lab=fablab, name="   ", by=manager)
     assert error.value.code == "name_required"
 

@@ -9,7 +9,8 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from bookings.events import BOOKING_CHANGES, publish_booking_changed, publish_resource_state
+from bookings.events import BOOKING_CHANGES, publish_booking_changed
+from labs.live import publish_resource_state
 from labs.models import CalendarEntry, Resource
 from labs.services import calendar_add_maintenance, calendar_remove_maintenance, resource_set_status
 from tests.factories import make_lab, make_organization, make_resource, make_user

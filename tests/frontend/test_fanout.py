@@ -10,8 +10,9 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings as django_settings
 from django.utils.module_loading import import_string
 
-from bookings.events import lab_group, publish_booking_changed
+from bookings.events import publish_booking_changed
 from frontend import fanout, selectors
+from labs.live import lab_group
 from tests.frontend.test_consumers import open_socket, publish, world  # noqa: F401 - world is a fixture
 
 pytestmark = [pytest.mark.django_db(transaction=True)]

@@ -8,8 +8,7 @@ import pytest
 from django.urls import reverse
 
 from bookings.models import Booking, BookingStatus, WaitlistEntry
-from bookings.services import booking_cancel, booking_request
-from bookings.waitlist import waitlist_join
+from bookings.services import booking_cancel, booking_request, waitlist_join
 from tests.factories import at, make_equipment, make_user
 from tests.frontend_web.test_actions import next_weekday
 

@@ -12,7 +12,8 @@ from django.test.utils import override_settings
 from django.urls import reverse
 
 from bookings.models import Booking, BookingEvent, BookingStatus
-from labs.demo import DEMO_PASSWORD
+from demo.network import DEMO_PASSWORD
+from labs import tree
 from labs.models import CalendarEntry, Lab, Resource
 
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -164,7 +165,7 @@ class TestManagerScope:
     def test_center_manager_sees_the_whole_center_subtree_and_nothing_else(self, demo, client):
         _login(client, "manager.vsic")
         response = client.get(_url(Booking, "changelist"))
-        subtree = Lab.objects.subtree_ids([Lab.objects.get(slug="vsic").pk])
+        subtree = tree.subtree_ids([Lab.objects.get(slug="vsic").pk])
         expected = set(Booking.objects.filter(resource__lab_id__in=subtree).values_list("pk", flat=True))
         assert _changelist_ids(response) == expected
         labs_seen = set(

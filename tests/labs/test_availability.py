@@ -127,8 +127,8 @@ def test_range_boundaries_clip_the_free_time(center):
 
 
 def test_selector_and_booking_service_agree_on_the_edges_of_free_time(center):
-    from bookings.errors import BookingError
     from bookings.services import booking_request
+    from core.errors import DomainError
 
     resource = reference_resource(center)
     # Move the reference week's booking to a date the service accepts (future, inside the horizon).
@@ -136,7 +136,7 @@ def test_selector_and_booking_service_agree_on_the_edges_of_free_time(center):
         (sep(1, 8), sep(1, 9, 30)),
         (sep(1, 11, 30), sep(1, 17)),
     ]
-    with pytest.raises(BookingError) as exc:
+    with pytest.raises(DomainError) as exc:
         booking_request(resource=resource, user=make_user(password=None), start=sep(1, 9), end=sep(1, 10))
     assert exc.value.code == "slot_taken"
     booking_request(resource=resource, user=make_user(password=None), start=sep(1, 9), end=sep(1, 9, 30))

@@ -8,8 +8,8 @@ from datetime import date, datetime, time, timedelta
 import pytest
 from schedule.models import Occurrence, Rule
 
-from labs import calendars
-from labs.calendars import advance_recurrence, expand
+from labs.calendars import expand, scheduler
+from labs.calendars.scheduler import advance_recurrence
 from labs.models import CalendarEntry
 from labs.services import lab_add_opening_hours
 from tests.factories import HCM, at, make_lab
@@ -26,7 +26,7 @@ def spans(windows):
 def unshifted(monkeypatch, entries, start, end, tz):
     """What ``expand`` gives when the rule engine walks from the entry's own first day."""
     with monkeypatch.context() as m:
-        m.setattr(calendars, "advance_recurrence", lambda entry, start, tz: entry)
+        m.setattr(scheduler, "advance_recurrence", lambda entry, start, tz: entry)
         return expand(entries, start, end, tz)
 
 

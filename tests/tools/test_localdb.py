@@ -352,7 +352,8 @@ def test_the_last_of_two_overlapping_exec_sessions_stops_the_server(cluster):
         os.chown(flags, entry.pw_uid, entry.pw_gid)
     waiter = (
         "import os, sys, time, pathlib; d = pathlib.Path(sys.argv[1]); name = sys.argv[2]; "
-        "(d / (name + '.up')).write_text(os.environ['DATABASE_URL']); "
+        # Written aside and renamed: the test polls for the file and must never read it half-written.
+        "(d / (name + '.tmp')).write_text(os.environ['DATABASE_URL']); (d / (name + '.tmp')).rename(d / (name + '.up')); "
         "deadline = time.time() + 90\n"
         "while not (d / (name + '.go')).exists() and time.time() < deadline: time.sleep(0.1)"
     )

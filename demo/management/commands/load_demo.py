@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from labs.demo import DEMO_PASSWORD, booking_status_counts, load_demo
+from demo.network import DEMO_PASSWORD, booking_status_counts, load_demo
 from labs.models import Lab
 
 

@@ -24,13 +24,13 @@ from django.db import transaction
 from django.test.utils import override_settings
 from django.utils import timezone
 
-from bookings.errors import BookingError
+from bookings import jobs
+from bookings.grid import ceil_to_grid, resource_availability, resources_availability
 from bookings.models import Booking, BookingEvent, BookingPolicy, BookingSeries, BookingStatus, QuotaRule, WaitlistEntry
 from bookings.pricing import quote
-from bookings.selectors import resource_availability, resources_availability
-from bookings.services import blocked_period_for, booking_cancel, booking_request, series_create
-from bookings.tasks import schedule_booking_jobs
-from bookings.waitlist import waitlist_join
+from bookings.rules import needs_approval
+from bookings.services import blocked_period_for, booking_cancel, booking_request, series_create, waitlist_join
+from core.errors import DomainError
 from equipment.models import Category, Equipment, Partner, PartnerSubsidy
 from labs.calendars import Interval, subtract
 from labs.models import (
@@ -1989,8 +1989,8 @@ class _Planner:
                 s, e = max(s, day_start), min(e, day_end)
                 if e - s < duration:
                     continue
-                first = _ceil_to_grid(s, grid, tz)
-                for start in (max(first, _ceil_to_grid(preferred, grid, tz)), first):
+                first = ceil_to_grid(s, grid, tz)
+                for start in (max(first, ceil_to_grid(preferred, grid, tz)), first):
                     if (
                         start + duration <= e
                         and (start, start + duration) not in skip
@@ -2001,14 +2001,6 @@ class _Planner:
                 start = min(candidates, key=lambda c: (abs((c - preferred).total_seconds()), c))
                 return start, start + duration
         return None
-
-
-def _ceil_to_grid(moment: datetime, grid: timedelta, tz) -> datetime:
-    """The first slot boundary at or after ``moment`` (slots count from the lab's local midnight)."""
-    local = moment.astimezone(tz)
-    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    steps = -(-(local - midnight) // grid)
-    return midnight + steps * grid
 
 
 def _floor_to_grid(moment: datetime, grid: timedelta, tz) -> datetime:
@@ -2047,19 +2039,6 @@ def _quote(resource: Resource, user, start: datetime, end: datetime, organizatio
     return details.get("price_vnd"), details
 
 
-def _needs_approval(resource: Resource, user, at: datetime) -> bool:
-    policy = resource.approval_policy
-    if policy == Resource.ApprovalPolicy.MANAGER:
-        return True
-    if policy == Resource.ApprovalPolicy.AUDIENCE:
-        return user.member.audience in (resource.approval_audiences or [])
-    if policy == Resource.ApprovalPolicy.CERTIFIED:
-        required = set(resource.required_certifications.values_list("pk", flat=True))
-        held = set(CertificationGrant.objects.valid_at(at).filter(user=user).values_list("certification_id", flat=True))
-        return not required <= held
-    return False
-
-
 def _write_history(
     *, resource: Resource, user, plan: Plan, start: datetime, end: datetime, people: _People, now: datetime
 ) -> Booking:
@@ -2068,7 +2047,7 @@ def _write_history(
     organization = user.member.organization if user.member.audience in BILLED_AUDIENCES else None
     created = start - timedelta(days=2, hours=3)
     manager, desk = people.manager(resource), people.desk(resource)
-    approval = plan.status in (S.REJECTED, S.EXPIRED) or _needs_approval(resource, user, created)
+    approval = plan.status in (S.REJECTED, S.EXPIRED) or needs_approval(resource=resource, user=user, start=start)
     # As in the engine, the price is fixed when a booking is confirmed: a request that was never
     # confirmed has none.
     never_confirmed = plan.status in (S.REJECTED, S.EXPIRED)
@@ -2158,7 +2137,7 @@ def _bookings(resources: dict[str, Resource], users: dict[str, Any], labs: dict[
                     organization=organization,
                     purpose=f"{plan.purpose_vi} / {plan.purpose_en}",
                 )
-            except BookingError as exc:
+            except DomainError as exc:
                 log(f"  {plan.resource} {slot[0]:%d/%m %H:%M}: {exc.code} — thử giờ khác / trying another slot")
                 refused.add(slot)
                 continue
@@ -2172,7 +2151,7 @@ def _bookings(resources: dict[str, Resource], users: dict[str, Any], labs: dict[
         if plan.status == S.CANCELLED:
             try:
                 booking_cancel(booking=booking, by=user, reason=plan.reason)
-            except BookingError as exc:
+            except DomainError as exc:
                 log(f"  {plan.resource}: huỷ / cancel: {exc.code}")
         made[(plan.resource, plan.user)] = booking
 
@@ -2208,7 +2187,7 @@ def _series_and_waitlist(resources, users, made: dict[tuple[str, str], Booking],
             mode="skip_conflicts",
             purpose="Lớp Tự động hóa PLC (Festo MPS) / PLC automation class (Festo MPS)",
         )
-    except BookingError as exc:
+    except DomainError as exc:
         log(f"  chuỗi lịch / series: {exc.code}")
     else:
         refused = [row.get("code") for row in series.report if row.get("status") != "booked"]
@@ -2226,7 +2205,7 @@ def _series_and_waitlist(resources, users, made: dict[tuple[str, str], Booking],
                 window_end=taken.end,
                 duration=timedelta(hours=1),
             )
-        except BookingError as exc:
+        except DomainError as exc:
             log(f"  danh sách chờ / waitlist: {exc.code}")
 
 
@@ -2246,7 +2225,7 @@ def _checked_in_now(resources, users, planner: _Planner, people: _People, now: d
         resource = resources[slug]
         tz, grid = resource.lab.tz, resource.slot_granularity
         start = _floor_to_grid(now, grid, tz) - timedelta(minutes=30)
-        end = _ceil_to_grid(now + timedelta(minutes=30), grid, tz) + timedelta(minutes=30)
+        end = ceil_to_grid(now + timedelta(minutes=30), grid, tz) + timedelta(minutes=30)
         free = resource_availability(resource=resource, start=start - timedelta(hours=1), end=end + timedelta(hours=1))
         taken = planner.taken[resource.pk] + [i for other in planner.related[resource.pk] for i in planner.taken[other]]
         if any(s <= start and end <= e for s, e in free) and not any(s < end and e > start for s, e in taken):
@@ -2262,7 +2241,7 @@ def _checked_in_now(resources, users, planner: _Planner, people: _People, now: d
             resource,
             users["startup.chi"],
             start,
-            _ceil_to_grid(now + timedelta(hours=1), grid, tz),
+            ceil_to_grid(now + timedelta(hours=1), grid, tz),
             "Làm việc nhóm",
             "Team work",
         )
@@ -2270,7 +2249,7 @@ def _checked_in_now(resources, users, planner: _Planner, people: _People, now: d
     plan = Plan(resource.slug, user.username, 0, 0, 0, S.CHECKED_IN, purpose_vi, purpose_en)
     booking = _write_history(resource=resource, user=user, plan=plan, start=start, end=end, people=people, now=now)
     planner.reserve(resource, start, end)
-    schedule_booking_jobs(booking)  # so the worker completes it at its end
+    jobs.defer_jobs(jobs.booking_jobs(booking))  # so the worker completes it at its end
 
 
 # --- Entry point --------------------------------------------------------------------------------

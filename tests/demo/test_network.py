@@ -14,9 +14,10 @@ from django.test.utils import override_settings
 from django.utils import timezone
 
 from bookings.models import Booking, BookingEvent, BookingSeries, BookingStatus, WaitlistEntry
+from demo.network import DEMO_PASSWORD, USERS, demo_counts, make_tax_code, tax_code_is_valid
 from equipment.models import Category, Equipment, Partner, PartnerSubsidy
+from labs import tree
 from labs.calendars import resource_calendars, subtract
-from labs.demo import DEMO_PASSWORD, USERS, demo_counts, make_tax_code, tax_code_is_valid
 from labs.models import (
     CalendarEntry,
     CertificationGrant,
@@ -135,7 +136,7 @@ class TestDemoNetwork:
 
     def test_center_manager_manages_the_sub_centers_and_the_fablab_manager_only_the_fablab(self, demo):
         User = get_user_model()
-        vsic_subtree = set(Lab.objects.subtree_ids([Lab.objects.get(slug="vsic").pk]))
+        vsic_subtree = set(tree.subtree_ids([Lab.objects.get(slug="vsic").pk]))
         assert managed_lab_ids(User.objects.get(username="manager.vsic")) == vsic_subtree
         assert len(vsic_subtree) == 6
         assert managed_lab_ids(User.objects.get(username="manager.fablab")) == {Lab.objects.get(slug="eiu-fablab").pk}

@@ -1,0 +1,9 @@
+"""The billing app: monthly statements with VAT, VietQR payment, bank notifications, exports."""
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class BillingConfig(AppConfig):
+    name = "billing"
+    verbose_name = _("Billing")

@@ -1,0 +1,516 @@
+"""Writes for single bookings: request, the status changes, reschedule — each owning its transaction.
+
+Every write validates with bookings/rules.py and then applies the change. Each status change goes
+through :func:`_change`: it locks the booking row, checks the transition and the caller's right,
+applies the change, writes the audit row and runs :func:`_after_change` in the same transaction:
+the jobs the new status needs and its e-mails (one insert, sent by the worker after commit), the
+live update (sent after commit), the hooks of the apps above the engine, and — when a slot frees —
+the waitlist's offer. The database's exclusion constraint has the last word on overlaps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+import psycopg.errors
+from django.db import IntegrityError, transaction
+from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
+from django.utils import timezone
+
+from bookings import events, jobs, locks, pricing, rules, selectors
+from bookings.models import Booking, BookingEvent, BookingStatus
+from bookings.policy import EffectivePolicy, policy_for
+from bookings.services import offers
+from core import hooks
+from core.errors import DomainError
+from core.locks import lock_errors, retrying, set_lock_timeout
+from labs.models import Organization, Resource
+from labs.selectors import default_billing, user_is_staff_of_lab, user_manages_lab
+
+Source = BookingEvent.Source
+
+#: Leave ``organization`` at this to bill as the member's default (labs.selectors.default_billing):
+#: their company, or nobody (students are never billed to their university unless they ask).
+BILLING_DEFAULT = object()
+
+
+# --- Plumbing ------------------------------------------------------------------------------------
+
+
+def blocked_period_for(resource: Resource, start: datetime, end: datetime) -> DateTimeTZRange:
+    """The period a booking keeps the resource from others: its time plus the clean-up buffer."""
+    return DateTimeTZRange(start, end + resource.cleanup_buffer, "[)")
+
+
+def _save_guarded(booking: Booking, **save_kwargs) -> None:
+    """Write inside a savepoint and turn an exclusion violation into ``slot_taken``."""
+    try:
+        with transaction.atomic():
+            booking.save(**save_kwargs)
+    except IntegrityError as exc:
+        if isinstance(exc.__cause__, psycopg.errors.ExclusionViolation):
+            details = selectors.conflict_details(booking.resource, booking.start, booking.end, booking.pk)
+            raise DomainError("slot_taken", **details) from None
+        if isinstance(exc.__cause__, psycopg.errors.CheckViolation):
+            raise DomainError("invalid_interval") from None
+        raise
+
+
+def _record(booking: Booking, *, actor, from_status: str, source: str, at: datetime, reason: str = "", **details):
+    return BookingEvent.objects.create(
+        booking=booking,
+        actor=actor,
+        from_status=from_status,
+        to_status=booking.status,
+        source=source,
+        at=at,
+        reason=reason,
+        details=details,
+    )
+
+
+def _after_change(
+    booking: Booking,
+    *,
+    change: str,
+    previous: str,
+    policy: EffectivePolicy | None = None,
+    notify: tuple[str, ...] = (),
+    reason: str = "",
+    freed: tuple[datetime, datetime] | None = None,
+) -> None:
+    """What every change runs inside its transaction: jobs and e-mails, live update, hooks, the waitlist."""
+    jobs.defer_jobs(
+        jobs.booking_jobs(booking, policy=policy) + jobs.notification_jobs(booking, kinds=notify, reason=reason)
+    )
+    booking._live_previous_status = previous
+    events.publish_booking_changed(booking, change=change)
+    # Apps above the engine (webhooks, devices) act on the change in this same transaction.
+    hooks.announce(f"booking.{change}", events.booking_hook_payload(booking, change=change, previous=previous))
+    if freed is not None and freed[0] < freed[1]:
+        offers.offer_freed_slot(resource=booking.resource, start=freed[0], end=freed[1])
+
+
+def _fix_price(booking: Booking) -> None:
+    """Fix the price on a booking as it becomes confirmed."""
+    details = pricing.quote(
+        resource=booking.resource,
+        user=booking.user,
+        start=booking.start,
+        end=booking.end,
+        organization=booking.organization,
+    )
+    booking.price_vnd = details["price_vnd"]
+    booking.price_details = details
+
+
+def _sync(target: Booking, source: Booking) -> Booking:
+    """Bring the caller's instance up to date with the row the service wrote."""
+    if target is not source:
+        target.__dict__.update({k: v for k, v in source.__dict__.items() if k != "_state"})
+    return source
+
+
+def billed_organization(user, organization, *, actor=None):
+    """Who pays: the default for ``BILLING_DEFAULT``, nobody for None, else the user's own organisation only."""
+    if organization is BILLING_DEFAULT:
+        return default_billing(user)
+    if organization is None:
+        return None
+    member_org = Organization.objects.filter(members__user=user).values_list("pk", flat=True).first()
+    if organization.pk != member_org and not any(p is not None and p.is_superuser for p in (user, actor)):
+        raise DomainError("organization_not_yours", organization=organization.pk)
+    return organization
+
+
+def _actor_source(*, actor, user, resource: Resource) -> str:
+    if actor is None or actor.pk == user.pk:
+        return Source.USER
+    if user_manages_lab(actor, resource.lab):
+        return Source.MANAGER
+    if user_is_staff_of_lab(actor, resource.lab):
+        return Source.STAFF
+    raise DomainError("not_permitted")
+
+
+def _recheck_hold_after_write(booking: Booking, *, exclusive: bool = False) -> None:
+    """The waitlist-hold rule, checked after the write under the queue lock (bookings/locks.py, 4).
+
+    Race closed: an offer made while this booking was being written. A check before the write
+    would miss it (the offer would not see our row either); under the queue lock, an offer in
+    progress either finished (and is seen here) or will see this booking. ``exclusive`` for a
+    writer that will free a slot in this transaction and so take the lock exclusively anyway.
+    """
+    locks.lock_queue(booking.resource_id, shared=not exclusive)
+    entry = selectors.held_conflict(resource=booking.resource, start=booking.start, end=booking.end, user=booking.user)
+    if entry is not None:
+        raise DomainError("slot_held", until=entry.offer_expires_at.astimezone(booking.resource.lab.tz).isoformat())
+
+
+def check_and_lock(*, resource, user, start, end, now, exclude_pk=None, policy=None) -> EffectivePolicy:
+    """Every rule for [start, end), taking the locks the counting rules need first; returns the policy.
+
+    Lock-free checks first (a refusal costs no lock), then resource rows in id order and the
+    user's row (bookings/locks.py, 2 and 3), as late as possible but before the counts they
+    protect. The waitlist hold is left to :func:`_recheck_hold_after_write`.
+    """
+    rules.check_lock_free(resource=resource, user=user, start=start, end=end, now=now)
+    policy = policy or policy_for(resource.lab_id)
+    quotas = rules.applicable_quotas(resource, user, policy)
+    space_id, contents = selectors.related_spaces(resource)
+    locks.lock_resources(rules.rows_to_lock(resource, space_id, contents))
+    if quotas:
+        locks.lock_user(user)
+    rules.check_counts(
+        resource=resource,
+        user=user,
+        start=start,
+        end=end,
+        policy=policy,
+        quotas=quotas,
+        now=now,
+        space_id=space_id,
+        contents=contents,
+        exclude_pk=exclude_pk,
+        holds=False,
+    )
+    return policy
+
+
+# --- Request --------------------------------------------------------------------------------------
+
+
+@retrying
+def booking_request(
+    *,
+    resource: Resource,
+    user,
+    start: datetime,
+    end: datetime,
+    purpose: str = "",
+    organization=BILLING_DEFAULT,
+    actor=None,
+    waitlist_entry=None,
+    series=None,
+) -> Booking:
+    """Book ``resource`` for [start, end) after checking every rule; ``requested`` or ``confirmed``.
+
+    ``actor`` is who acts when not the user (lab staff or a manager booking on their behalf).
+    ``organization``: who pays — left out, the member's default (their company, else nobody); None,
+    a personal booking; an organisation, which must be the user's own.
+    Raises DomainError with a stable code (bookings/rules.py, bookings/errors.py); ``slot_taken``
+    carries the conflicting interval, ``lock_timeout`` means retry shortly.
+    """
+    rules.check_interval(start, end)
+    source = _actor_source(actor=actor, user=user, resource=resource)
+    organization = billed_organization(user, organization, actor=actor)
+    now = timezone.now()
+    with lock_errors(), transaction.atomic():
+        set_lock_timeout()
+        policy = check_and_lock(resource=resource, user=user, start=start, end=end, now=now)
+        approval = rules.needs_approval(resource=resource, user=user, start=start, actor=actor)
+        booking = Booking(
+            resource=resource,
+            user=user,
+            organization=organization,
+            start=start,
+            end=end,
+            blocked_period=blocked_period_for(resource, start, end),
+            exclusive=resource.is_exclusive,
+            status=BookingStatus.REQUESTED if approval else BookingStatus.CONFIRMED,
+            purpose=purpose,
+            series=series,
+            # A request holds its slot for the policy's hold, never past its own start.
+            expires_at=min(now + policy.request_hold, start) if approval else None,
+        )
+        if not approval:
+            _fix_price(booking)
+        _save_guarded(booking, force_insert=True)
+        _recheck_hold_after_write(booking)
+        details = {"waitlist_entry": waitlist_entry.pk} if waitlist_entry is not None else {}
+        _record(booking, actor=actor or user, from_status="", source=source, at=now, **details)
+        if approval:
+            _after_change(
+                booking, change="requested", previous="", policy=policy, notify=("requested", "approval_needed")
+            )
+        else:
+            _after_change(booking, change="confirmed", previous="", policy=policy, notify=("confirmed",))
+    return booking
+
+
+# --- Status changes: one helper for all of them ---------------------------------------------------
+
+#: ``check(locked, now)`` checks the change and returns its audit source and the lab's policy (or None).
+Check = Callable[[Booking, datetime], tuple[str, EffectivePolicy | None]]
+
+
+def _change(
+    booking: Booking,
+    *,
+    to: str,
+    change: str,
+    check: Check,
+    by=None,
+    at: datetime | None = None,
+    apply: Callable[[Booking, datetime], None] | None = None,
+    notify: tuple[str, ...] = (),
+    reason: str = "",
+    frees: bool = False,
+) -> Booking:
+    """Move ``booking`` to status ``to`` in one transaction: lock, check, apply, audit, after-change hooks.
+
+    ``frees``: the rest of the slot (from now, or the booking's start if later) frees and is
+    offered to the waitlist.
+    """
+    with lock_errors(), transaction.atomic():
+        set_lock_timeout()
+        locked = locks.lock_booking(booking)
+        now = at or timezone.now()
+        source, policy = check(locked, now)
+        previous = locked.status
+        locked.status = to
+        if apply is not None:
+            apply(locked, now)
+        locked.save()
+        _record(locked, actor=by, from_status=previous, source=source, at=now, reason=reason)
+        freed = (max(locked.start, now), locked.end) if frees else None
+        _after_change(
+            locked, change=change, previous=previous, policy=policy, notify=notify, reason=reason, freed=freed
+        )
+    return _sync(booking, locked)
+
+
+def _as_manager(by, booking: Booking, acting_as_manager: bool) -> str:
+    return Source.MANAGER if acting_as_manager and by.pk != booking.user_id else Source.USER
+
+
+@retrying
+def booking_approve(*, booking: Booking, by, reason: str = "") -> Booking:
+    """A manager of the lab (or of a center above it) confirms a request; the price is fixed now."""
+
+    def check(locked, now):
+        rules.check_can_decide(locked, by)
+        rules.check_transition(locked, BookingStatus.CONFIRMED)
+        rules.check_request_alive(locked, now)
+        return Source.MANAGER, None
+
+    def apply(locked, now):
+        locked.decided_by, locked.decided_at, locked.expires_at = by, now, None
+        _fix_price(locked)
+
+    return _change(
+        booking,
+        to=BookingStatus.CONFIRMED,
+        change="confirmed",
+        check=check,
+        apply=apply,
+        by=by,
+        notify=("confirmed",),
+        reason=reason,
+    )
+
+
+@retrying
+def booking_reject(*, booking: Booking, by, reason: str) -> Booking:
+    """A manager of the lab refuses a request, saying why; the slot frees."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("reason_required")
+
+    def check(locked, now):
+        rules.check_can_decide(locked, by)
+        rules.check_transition(locked, BookingStatus.REJECTED)
+        return Source.MANAGER, None
+
+    def apply(locked, now):
+        locked.decided_by, locked.decided_at, locked.reason = by, now, reason
+
+    return _change(
+        booking,
+        to=BookingStatus.REJECTED,
+        change="rejected",
+        check=check,
+        apply=apply,
+        by=by,
+        notify=("rejected",),
+        reason=reason,
+        frees=True,
+    )
+
+
+@retrying
+def booking_cancel(*, booking: Booking, by, reason: str = "") -> Booking:
+    """Cancel: the booker until the policy's cut-off, a manager of the lab any time; who and why are kept."""
+    reason = (reason or "").strip()
+
+    def check(locked, now):
+        policy = policy_for(locked.resource.lab_id)
+        return _as_manager(by, locked, rules.check_can_cancel(locked, by, now, policy)), policy
+
+    def apply(locked, now):
+        locked.cancelled_by, locked.cancelled_at, locked.reason = by, now, reason
+
+    return _change(
+        booking,
+        to=BookingStatus.CANCELLED,
+        change="cancelled",
+        check=check,
+        apply=apply,
+        by=by,
+        notify=("cancelled",),
+        reason=reason,
+        frees=True,
+    )
+
+
+@retrying
+def booking_check_in(*, booking: Booking, by, at: datetime | None = None) -> Booking:
+    """Check in: the booker inside the window around the start, or lab staff any time that day."""
+
+    def check(locked, now):
+        policy = policy_for(locked.resource.lab_id)
+        return (Source.STAFF if rules.check_can_check_in(locked, by, now, policy) else Source.USER), policy
+
+    def apply(locked, now):
+        locked.checked_in_at, locked.checked_in_by = now, by
+
+    return _change(booking, to=BookingStatus.CHECKED_IN, change="checked_in", check=check, apply=apply, by=by, at=at)
+
+
+@retrying
+def booking_check_out(*, booking: Booking, by, at: datetime | None = None) -> Booking:
+    """Check out (the booker or staff): the booking completes and the rest of its slot frees."""
+
+    def check(locked, now):
+        return (Source.STAFF if rules.check_can_check_out(locked, by) else Source.USER), None
+
+    def apply(locked, now):
+        locked.checked_out_at = now
+
+    return _change(
+        booking, to=BookingStatus.COMPLETED, change="checked_out", check=check, apply=apply, by=by, at=at, frees=True
+    )
+
+
+def _due(to: str, due: Callable[[Booking, EffectivePolicy | None], datetime], *, with_policy: bool = False) -> Check:
+    """The check of a time-driven change: allowed by the table, and its moment has come."""
+
+    def check(locked, now):
+        rules.check_transition(locked, to)
+        policy = policy_for(locked.resource.lab_id) if with_policy else None
+        rules.check_due(now, due(locked, policy))
+        return Source.JOB, policy
+
+    return check
+
+
+@retrying
+def booking_complete(*, booking: Booking, at: datetime | None = None) -> Booking:
+    """At the end of a booking in use (or confirmed and never flagged as a no-show): completed."""
+    check = _due(BookingStatus.COMPLETED, lambda locked, _policy: locked.end)
+    return _change(booking, to=BookingStatus.COMPLETED, change="completed", check=check, at=at)
+
+
+@retrying
+def booking_mark_no_show(*, booking: Booking, at: datetime | None = None) -> Booking:
+    """Not checked in by the end of the grace period: ``no_show`` (kept, and counted for bans)."""
+    check = _due(BookingStatus.NO_SHOW, lambda locked, policy: locked.start + policy.no_show_grace, with_policy=True)
+    return _change(
+        booking,
+        to=BookingStatus.NO_SHOW,
+        change="no_show",
+        check=check,
+        at=at,
+        notify=("no_show",),
+        reason="no_show_grace_passed",
+        frees=True,
+    )
+
+
+@retrying
+def booking_expire(*, booking: Booking, at: datetime | None = None) -> Booking:
+    """A request nobody answered within its hold: ``expired``; the slot frees."""
+    check = _due(BookingStatus.EXPIRED, lambda locked, _policy: locked.expires_at or locked.start)
+    return _change(
+        booking,
+        to=BookingStatus.EXPIRED,
+        change="expired",
+        check=check,
+        at=at,
+        notify=("expired",),
+        reason="request_not_answered",
+        frees=True,
+    )
+
+
+# --- Moving a booking -----------------------------------------------------------------------------
+
+
+@retrying
+def booking_reschedule(*, booking: Booking, by, start: datetime, end: datetime) -> Booking:
+    """Move a pending or confirmed booking to [start, end) atomically.
+
+    The row is updated in place inside a savepoint, so the exclusion constraint compares the new
+    period with everything but the old one: the old slot is released and the new one taken in the
+    same transaction, or nothing changes. Every rule is checked again for the new time; a
+    confirmed booking that needs approval goes back to ``requested`` when the user moves it.
+    """
+    rules.check_interval(start, end)
+    with lock_errors(), transaction.atomic():
+        set_lock_timeout()
+        locked = locks.lock_booking(booking)
+        now = timezone.now()
+        resource = locked.resource
+        policy = policy_for(resource.lab_id)
+        as_manager = rules.check_can_move(locked, by, now, policy)
+        check_and_lock(
+            resource=resource, user=locked.user, start=start, end=end, now=now, exclude_pk=locked.pk, policy=policy
+        )
+        old_start, old_end, previous = locked.start, locked.end, locked.status
+        locked.start, locked.end = start, end
+        locked.blocked_period = blocked_period_for(resource, start, end)
+        _reprice_or_requeue(locked, previous=previous, as_manager=as_manager, now=now, policy=policy)
+        _save_guarded(locked)
+        # Exclusive: the old slot frees below, which takes the queue lock exclusively anyway.
+        _recheck_hold_after_write(locked, exclusive=True)
+        tz = resource.lab.tz
+        _record(
+            locked,
+            actor=by,
+            from_status=previous,
+            source=_as_manager(by, locked, as_manager),
+            at=now,
+            reason="rescheduled",
+            old={"start": old_start.astimezone(tz).isoformat(), "end": old_end.astimezone(tz).isoformat()},
+            new={"start": start.astimezone(tz).isoformat(), "end": end.astimezone(tz).isoformat()},
+        )
+        notify = ("rescheduled", "approval_needed") if locked.status != previous else ("rescheduled",)
+        _after_change(
+            locked,
+            change="rescheduled",
+            previous=previous,
+            policy=policy,
+            notify=notify,
+            freed=(max(old_start, now), old_end),
+        )
+    return _sync(booking, locked)
+
+
+def _reprice_or_requeue(locked: Booking, *, previous: str, as_manager: bool, now: datetime, policy) -> None:
+    """After a move: back to ``requested`` if the new time needs approval again, else a fresh price."""
+    resource = locked.resource
+    if (
+        previous == BookingStatus.CONFIRMED
+        and not as_manager
+        and rules.needs_approval(resource=resource, user=locked.user, start=locked.start)
+    ):
+        rules.check_transition(locked, BookingStatus.REQUESTED)
+        locked.status = BookingStatus.REQUESTED
+        locked.expires_at = min(now + policy.request_hold, locked.start)
+        locked.price_vnd, locked.price_details = None, {}
+    elif previous == BookingStatus.REQUESTED:
+        # Moving a request does not extend its hold.
+        locked.expires_at = min(locked.expires_at or locked.start, locked.start)
+    else:
+        _fix_price(locked)

@@ -1,0 +1,9 @@
+"""The reports app: utilisation, sponsor impact and the network's figures, as SQL aggregates with charts."""
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ReportsConfig(AppConfig):
+    name = "reports"
+    verbose_name = _("Reports")
