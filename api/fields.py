@@ -115,6 +115,12 @@ class IdField(serializers.PrimaryKeyRelatedField):
         "incorrect_type": "An id is a whole number, not {data_type} / Mã phải là số nguyên.",
     }
 
+    def run_validation(self, data=serializers.empty):
+        # DRF turns "" into null for related fields; the schema says integer (or null), so "" is refused.
+        if data == "":
+            self.fail("incorrect_type", data_type="str")
+        return super().run_validation(data)
+
     def to_internal_value(self, data: Any):
         if isinstance(data, float) and data.is_integer() and abs(data) <= MAX_ID:
             data = int(data)

@@ -172,6 +172,29 @@ _REFUSALS = {
 }
 
 
+#: The media type of each ``export=`` format.
+FILE_TYPES = {
+    "csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
+}
+
+
+def _document_files(operation: dict) -> None:
+    """An operation with ``export=`` answers each format in its own media type (not JSON holding a file)."""
+    export = next((p for p in operation.get("parameters", []) if p.get("name") == "export"), None)
+    ok = operation.get("responses", {}).get("200")
+    if export is None or ok is None:
+        return
+    content = ok.setdefault("content", {})
+    json_schema = content.get("application/json", {}).get("schema", {})
+    if json_schema.get("format") == "binary":
+        content.pop("application/json")  # a file-only operation: there is no JSON answer
+    for fmt in export.get("schema", {}).get("enum", []):
+        if fmt in FILE_TYPES:
+            content.setdefault(FILE_TYPES[fmt], {"schema": {"type": "string", "format": "binary"}})
+
+
 def document_refusals(result: dict, generator, request, public) -> dict:
     """drf-spectacular post-processing hook: every refusal an operation can give is in its responses.
 
@@ -179,13 +202,15 @@ def document_refusals(result: dict, generator, request, public) -> dict:
     cannot read (400), a page past the last one or an id in the path that is not visible (404), a
     body that is not JSON (415) or too large (413). Each operation that takes query parameters,
     path parameters or a body gets the matching statuses with the error body, so a client (and
-    schemathesis' status-code check) finds every status in the schema.
+    schemathesis' status-code check) finds every status in the schema. Exports (``export=csv``, …)
+    are documented in their own media types.
     """
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     for operations in result.get("paths", {}).values():
         for method, operation in operations.items():
             if method not in {"get", "post", "put", "patch", "delete"}:
                 continue
+            _document_files(operation)
             places = {parameter.get("in") for parameter in operation.get("parameters", [])}
             wanted = set()
             if "query" in places or "requestBody" in operation:
