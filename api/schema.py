@@ -195,6 +195,34 @@ def _document_files(operation: dict) -> None:
             content.setdefault(FILE_TYPES[fmt], {"schema": {"type": "string", "format": "binary"}})
 
 
+def _refusals_of(operation: dict) -> set[str]:
+    """The statuses DRF may answer for ``operation`` outside its view's declaration."""
+    parameters = operation.get("parameters", [])
+    places = {parameter.get("in") for parameter in parameters}
+    wanted = set()
+    if "query" in places or "requestBody" in operation:
+        wanted.add("400")
+    if "path" in places or any(p.get("name") == "page" for p in parameters):
+        wanted.add("404")
+    if "requestBody" in operation:
+        wanted |= {"413", "415"}
+    return wanted
+
+
+def _refusal_response(status_code: str) -> dict:
+    """The error body of ``status_code``, with one example per code it carries."""
+    meaning, codes = _REFUSALS[status_code]
+    return {
+        "description": f"{meaning}. Error codes: {', '.join(codes)}",
+        "content": {
+            "application/json": {
+                "schema": {"$ref": "#/components/schemas/Error"},
+                "examples": {code: {"summary": code, "value": _example(code)} for code in codes},
+            }
+        },
+    }
+
+
 def document_refusals(result: dict, generator, request, public) -> dict:
     """drf-spectacular post-processing hook: every refusal an operation can give is in its responses.
 
@@ -205,36 +233,17 @@ def document_refusals(result: dict, generator, request, public) -> dict:
     schemathesis' status-code check) finds every status in the schema. Exports (``export=csv``, …)
     are documented in their own media types.
     """
-    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     for operations in result.get("paths", {}).values():
         for method, operation in operations.items():
             if method not in {"get", "post", "put", "patch", "delete"}:
                 continue
             _document_files(operation)
-            places = {parameter.get("in") for parameter in operation.get("parameters", [])}
-            wanted = set()
-            if "query" in places or "requestBody" in operation:
-                wanted.add("400")
-            if "path" in places or any(p.get("name") == "page" for p in operation.get("parameters", [])):
-                wanted.add("404")
-            if "requestBody" in operation:
-                wanted |= {"413", "415"}
             for parameter in operation.get("parameters", []):
                 if parameter.get("in") == "query" and not parameter.get("required"):
                     # An empty optional parameter (``?status=``) means "not given", as django-filter
-                    # reads it and as api.views.common.given() makes the other views read it.
+                    # reads it and as api.query.given() makes the other views read it.
                     parameter["allowEmptyValue"] = True
             responses = operation.setdefault("responses", {})
-            for status_code in sorted(wanted - set(responses)):
-                meaning, codes = _REFUSALS[status_code]
-                content = {
-                    "application/json": {
-                        **error["application/json"],
-                        "examples": {code: {"summary": code, "value": _example(code)} for code in codes},
-                    }
-                }
-                responses[status_code] = {
-                    "description": f"{meaning}. Error codes: {', '.join(codes)}",
-                    "content": content,
-                }
+            for status_code in sorted(_refusals_of(operation) - set(responses)):
+                responses[status_code] = _refusal_response(status_code)
     return result

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bookings.models import WaitlistEntry
+from demo.network import MANAGER_PERMISSIONS
 from labs.models import CertificationGrant, LabRole, Member, Organization
 from tests.factories import make_certification, make_lab, make_organization, make_resource, make_user
 from tests.frontend.helpers import make_booking
@@ -212,8 +213,6 @@ def test_an_admin_sees_every_organisations_billing_data(client, network):
 
 def test_every_demo_manager_permission_is_covered_here():
     # The demo's lab managers may view users, member profiles and organisations, nothing more of people.
-    from labs.demo import MANAGER_PERMISSIONS
-
     people = {
         (app, model): actions
         for app, model, actions in MANAGER_PERMISSIONS
