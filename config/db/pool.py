@@ -9,8 +9,9 @@ five-minute reconnect timeout), in two places:
   check before use doubles the wait of the request that drew it (1 + 2 + 4 + … s with ten stale
   connections after a restart).
 
-Here both wait at most ``MAX_DELAY``: a restart costs the seconds the server is down plus about
-one. The loop below is psycopg_pool 3.3's own with the capped delay (pinned in uv.lock; a test
+Here both wait at most ``MAX_DELAY``, and the first stale connection a request draws makes the
+pool check every idle one at once (they all went stale together): a restart costs the seconds the
+server is down plus about one. The loop below is psycopg_pool 3.3's own with the capped delay (pinned in uv.lock; a test
 restarts a real server and holds the figure).
 """
 
@@ -58,7 +59,12 @@ class ResilientPool(ConnectionPool):
                 return conn
             now = monotonic()
             if attempt is None:
+                # One stale connection means the server went away: the other idle ones are stale
+                # too. Check them all now (a broken one fails at once) instead of drawing them one
+                # by one with a pause between each; then try again at once.
+                self.check()
                 attempt = CappedAttempt(timeout=deadline - now)
+                continue
             attempt.update_delay(now)
             if attempt.time_to_give_up(now):
                 raise PoolTimeout()
