@@ -22,6 +22,7 @@ from api.views.catalogue import (
 from api.views.certifications import CertificationGrantViewSet, CertificationViewSet
 from api.views.errors import not_found
 from api.views.feeds import FeedView
+from api.views.index import ApiIndexView
 from api.views.reports import (
     BookingsExportView,
     CertificationsExportView,
@@ -53,6 +54,7 @@ router.register("vat-rates", VatRateViewSet, basename="vat-rate")
 router.register("billing/bank-notifications/review", BankNotificationReviewViewSet, basename="bank-notification-review")
 
 urlpatterns = [
+    path("", ApiIndexView.as_view(), name="index"),
     path("auth/login/", LoginView.as_view(), name="login"),
     path("auth/logout/", LogoutView.as_view(), name="logout"),
     path("me/", MeView.as_view(), name="me"),

@@ -245,9 +245,22 @@ class BookingEventAdmin(ReadOnlyAdmin):
     """The audit trail of every status change (who, from, to, when, why)."""
 
     lab_lookup = "booking__resource__lab"
-    list_display = ["at", "booking", "from_status", "to_status", "actor", "source", "reason"]
+    list_display = ["at_local", "booking_local", "from_status", "to_status", "actor", "source", "reason"]
     list_filter = ["to_status", "source", ("booking__resource__lab", admin.RelatedOnlyFieldListFilter)]
-    list_select_related = ["booking__resource", "actor"]
+    list_select_related = ["booking__resource__lab", "actor"]
+
+    # Times in the booking's lab's zone, as people there read them (the row's own text is in UTC).
+    @admin.display(description=_("when (lab time)"), ordering="at")
+    def at_local(self, obj: BookingEvent) -> str:
+        return obj.at.astimezone(obj.booking.resource.lab.tz).strftime("%d/%m/%Y %H:%M")
+
+    @admin.display(description=_("booking"), ordering="booking_id")
+    def booking_local(self, obj: BookingEvent) -> str:
+        booking = obj.booking
+        tz = booking.resource.lab.tz
+        start, end = booking.start.astimezone(tz), booking.end.astimezone(tz)
+        return f"#{booking.pk} {booking.resource} {start:%d/%m/%Y %H:%M}–{end:%H:%M}"
+
     search_fields = ["=booking__id", "booking__resource__name_vi", "actor__username", "reason"]
     date_hierarchy = "at"
     ordering = ["-at", "-id"]

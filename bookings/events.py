@@ -130,7 +130,7 @@ def _booking_messages(snapshot: dict, change: str, loaded: dict) -> list[tuple[l
     who = public_label(organization=organization, user=user)
 
     # The state as the service saw it at this change, not as the row may be by now.
-    booking = SimpleNamespace(pk=snapshot["id"], **snapshot)
+    booking = SimpleNamespace(pk=snapshot["id"], **{k: v for k, v in snapshot.items() if k != "lab_ids"})
     public = booking_public_dict(booking, tz, who=who)
     now = timezone.now()
     base = {
@@ -141,7 +141,8 @@ def _booking_messages(snapshot: dict, change: str, loaded: dict) -> list[tuple[l
         "resource_id": resource.pk,
         "sent_at": _iso(now, tz),
     }
-    messages = [([lab_group(i) for i in tree.ancestor_ids(resource.lab_id)], {**base, "booking": public})]
+    lab_ids = snapshot.get("lab_ids") or tree.ancestor_ids(resource.lab_id)
+    messages = [([lab_group(i) for i in lab_ids], {**base, "booking": public})]
     detailed = {
         **public,
         "resource_name": {"vi": resource.name_vi, "en": resource.name_en or resource.name_vi},
@@ -160,8 +161,11 @@ def _booking_messages(snapshot: dict, change: str, loaded: dict) -> list[tuple[l
     return messages
 
 
-def publish_booking_changed(booking, *, change: str) -> None:
-    """Announce a booking change to its lab (and centers above), the approvals queue and its owner, after commit."""
+def publish_booking_changed(booking, *, change: str, lab_ids: list[int] | None = None) -> None:
+    """Announce a booking change to its lab (and centers above), the approvals queue and its owner, after commit.
+
+    ``lab_ids``: the resource's lab and the centers above, nearest first, when the caller has them.
+    """
     if change not in BOOKING_CHANGES:
         raise ValueError(f"unknown booking change {change!r}; expected one of {sorted(BOOKING_CHANGES)}")
     # Snapshot now: a later step of the same transaction (or another transaction after commit)
@@ -178,6 +182,7 @@ def publish_booking_changed(booking, *, change: str) -> None:
         "checked_out_at": booking.checked_out_at,
         "purpose": booking.purpose,
         "previous_status": getattr(booking, "_live_previous_status", None),
+        "lab_ids": lab_ids,
     }
     # Related objects the service already loaded (no query here): names and labels as at the change.
     loaded = {field: _cached(booking, field) for field in ("resource", "user", "organization")}

@@ -77,7 +77,9 @@ def defer_jobs(jobs: list[Job]) -> None:
 
     The insert runs in a savepoint: a queueing-lock clash (the same job already waiting) is a
     unique violation, which would otherwise abort the caller's whole transaction. After a clash
-    the jobs are enqueued one by one, so only the duplicates are skipped.
+    the jobs are enqueued one by one, so only the duplicates are skipped. (A new booking's jobs,
+    whose queueing locks carry its new id and cannot clash, go in with its audit row instead:
+    :func:`deferral_sql`.)
     """
     if not jobs:
         return
@@ -94,6 +96,20 @@ def defer_jobs(jobs: list[Job]) -> None:
                 _django_jobs.defer_job(job=job)
         except procrastinate_exceptions.AlreadyEnqueued:
             pass
+
+
+def deferral_sql(jobs: list[Job]) -> tuple[str, list]:
+    """procrastinate's own insert of ``jobs`` (``batch_defer_jobs``) as SQL with positional parameters,
+    to run inside a statement of the caller's (a booking's audit row and jobs go in one statement).
+
+    Uses procrastinate's query text and its Django connector's parameter wrapping, as
+    ``batch_defer_jobs`` does; ``tests/bookings/test_jobs.py`` checks that the rows it writes are
+    the rows ``batch_defer_jobs`` writes, so an upgrade that changes them fails there.
+    """
+    kwargs = _django_jobs._defer_jobs_query_kwargs(jobs=jobs)
+    query = kwargs.pop("query").replace("%(jobs)s", "%s").strip().rstrip(";")
+    wrapped = _django_jobs.connector._wrap_json({"jobs": kwargs["jobs"]})
+    return query, [wrapped["jobs"]]
 
 
 def request_expires_at(booking: Booking) -> datetime:

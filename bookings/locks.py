@@ -23,7 +23,7 @@ settles) and never in a cycle of locks:
 5. **waitlist entry rows, in line order** (created_at, id) (:func:`lock_entries`, or one entry
    with :func:`lock_entry`).
 
-Every lock waits at most ``LABSHARE_LOCK_TIMEOUT_MS`` (core.locks.set_lock_timeout); freeing
+Every lock waits at most ``LABSHARE_LOCK_TIMEOUT_MS`` (a setting of every connection); freeing
 capacity (cancel, reject) needs no lock of its own beyond the booking row.
 """
 

@@ -57,6 +57,8 @@ def _recipients(booking: Booking, kind: str) -> list:
             lab_roles__role=LabRole.Role.MANAGER,
             is_active=True,
         )
+        # A manager may turn these e-mails off in their profile (users without a profile get them).
+        .exclude(member__notify_approval_requests=False)
         .select_related("member")
         .distinct()
         .order_by("id")

@@ -21,9 +21,10 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from equipment.models import Partner
-from labs.models import Organization, Resource, ResourceRate
-from labs.selectors import audience_of
+from django.utils import timezone
+
+from bookings.facts import RequestFacts, read_facts
+from labs.models import Organization, Resource
 
 
 def round_vnd(amount: Decimal) -> int:
@@ -35,11 +36,8 @@ def _hours_text(hours: Decimal) -> str:
     return format(hours.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP).normalize(), "f")
 
 
-def quote(
-    *, resource: Resource, user, start: datetime, end: datetime, organization: Organization | None = None
-) -> dict:
-    """The price of booking ``resource`` for [start, end) by ``user``, with how it was made."""
-    audience = audience_of(user)
+def quote_from(*, facts: RequestFacts, start: datetime, end: datetime) -> dict:
+    """The price of [start, end) from the request's facts (rate and sponsor already read), with how it was made."""
     hours = Decimal(int((end - start).total_seconds())) / Decimal(3600)
     result = {
         "price_vnd": 0,
@@ -49,19 +47,14 @@ def quote(
         "subsidy_vnd": 0,
         "sponsor": None,
         "gross_vnd": 0,
-        "audience": audience,
+        "audience": facts.audience,
         "currency": "VND",
     }
-    rate = (
-        ResourceRate.objects.filter(resource_id=resource.pk, audience=audience)
-        .values_list("hourly_rate_vnd", flat=True)
-        .first()
-    )
+    rate = facts.hourly_rate_vnd
     if rate is None:
         return result
     gross = round_vnd(Decimal(rate) * hours)
-    sponsor = Partner.objects.filter(equipment__pk=resource.pk).prefetch_related("subsidies").first()
-    percent = sponsor.subsidy_percent(audience, start.astimezone(resource.lab.tz).date()) if sponsor else 0
+    percent = facts.subsidy_percent
     subsidy = round_vnd(Decimal(gross) * Decimal(percent) / Decimal(100))
     result.update(
         price_vnd=gross - subsidy,
@@ -69,6 +62,18 @@ def quote(
         gross_vnd=gross,
         subsidy_percent=percent,
         subsidy_vnd=subsidy,
-        sponsor=sponsor.name if percent else None,
+        sponsor=facts.sponsor if percent else None,
     )
     return result
+
+
+def quote(
+    *, resource: Resource, user, start: datetime, end: datetime, organization: Organization | None = None
+) -> dict:
+    """The price of booking ``resource`` for [start, end) by ``user``, with how it was made.
+
+    The organisation billed does not change the price (the audience does); it is accepted so
+    callers can pass what they have.
+    """
+    facts = read_facts(resource=resource, user=user, start=start, end=end, now=timezone.now())
+    return quote_from(facts=facts, start=start, end=end)

@@ -1,11 +1,12 @@
 """Every booking rule in one place: each check raises DomainError with a stable code; nothing here writes.
 
 Services (bookings/services/) call these validators inside their transaction and then apply the
-change (Zulip's split: validate, then apply). A request is checked in two steps:
-:func:`check_lock_free` (times, durations, calendars, certifications: no lock needed) and, once
-the service holds the locks their counts need (bookings/locks.py), :func:`check_counts` (no-show
-ban, quotas, capacity, space, waitlist holds). A preview runs both without locks: the same rules,
-the answer a request would get at that moment.
+change (Zulip's split: validate, then apply). A request is checked in two steps: :func:`check_request`
+decides on the facts read in one statement (bookings/facts.py: times, durations, calendars,
+certifications, a no-show ban, a legacy seat, a waitlist hold), and — only for resources with seats,
+spaces and quotas, once the service holds the locks their counts need (bookings/locks.py) —
+:func:`check_counts`. A preview runs both without locks (:func:`check_without_locks`): the same
+rules, the answer a request would get at that moment.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from decimal import Decimal
 from django.utils import timezone
 
 from bookings import selectors
+from bookings.facts import RequestFacts, read_facts
 from bookings.models import ACTIVE_STATUSES, Booking, BookingStatus, QuotaRule
-from bookings.policy import EffectivePolicy, policy_for
+from bookings.policy import EffectivePolicy
 from core.errors import DomainError
 from labs.calendars import resource_calendars, subtract
-from labs.models import UNAVAILABLE_STATUSES, CertificationGrant, Resource
-from labs.selectors import audience_of, user_is_staff_of_lab, user_manages_lab
+from labs.models import UNAVAILABLE_STATUSES, Resource
+from labs.selectors import user_is_staff_of_lab, user_manages_lab
 
 # --- Small helpers --------------------------------------------------------------------------------
 
@@ -76,11 +78,14 @@ def check_duration(resource: Resource, start: datetime, end: datetime) -> None:
             raise DomainError("slot_granularity", granularity_minutes=_minutes(resource.slot_granularity))
 
 
-def check_calendar(resource: Resource, start: datetime, end: datetime) -> None:
-    """Operational (status and maintenance windows), not closed, inside opening hours."""
+def check_calendar(resource: Resource, start: datetime, end: datetime, *, chains=None) -> None:
+    """Operational (status and maintenance windows), not closed, inside opening hours.
+
+    ``chains``: the lab's chain when the caller read it already (bookings.facts), else read here.
+    """
     if resource.status in UNAVAILABLE_STATUSES:
         raise DomainError("resource_unavailable", status=resource.status)
-    calendar = resource_calendars([resource], start, end)[resource.pk]
+    calendar = resource_calendars([resource], start, end, chains=chains)[resource.pk]
     for window in calendar.maintenance:
         if window.start < end and window.end > start:
             raise DomainError(
@@ -101,63 +106,82 @@ def check_calendar(resource: Resource, start: datetime, end: datetime) -> None:
         raise DomainError("outside_opening_hours", opening=opening)
 
 
-def missing_certifications(resource: Resource, user, at: datetime) -> list[str]:
-    """Codes of the resource's required certifications the user does not hold (unexpired) at ``at``."""
-    required = {c.pk: c.code for c in resource.required_certifications.all()}
-    if not required:
-        return []
-    held = set(
-        CertificationGrant.objects.valid_at(at)
-        .filter(user=user, certification_id__in=required)
-        .values_list("certification_id", flat=True)
-    )
-    return sorted(code for pk, code in required.items() if pk not in held)
-
-
-def check_certifications(resource: Resource, user, start: datetime) -> None:
+def check_certifications(resource: Resource, facts: RequestFacts) -> None:
     """Required certifications held at the start (for the 'certified' approval policy a missing one
     means the request goes to a manager instead, see ``needs_approval``)."""
     if resource.approval_policy == Resource.ApprovalPolicy.CERTIFIED:
         return
-    missing = missing_certifications(resource, user, start)
-    if missing:
-        raise DomainError("certification_required", missing=missing)
+    if facts.missing_certifications:
+        raise DomainError("certification_required", missing=facts.missing_certifications)
 
 
-def check_lock_free(*, resource: Resource, user, start: datetime, end: datetime, now: datetime) -> None:
-    """Every rule that needs no lock: interval, timing, duration, calendars, certifications."""
+def check_ban(resource: Resource, facts: RequestFacts, now: datetime) -> None:
+    """No booking for ``ban_length`` after the N-th no-show within ``ban_window`` (in the policy's labs)."""
+    policy, starts = facts.policy, facts.no_show_starts
+    n = policy.no_show_ban_threshold
+    if n <= 0:
+        return
+    banned_until = None
+    for i in range(n - 1, len(starts)):
+        if starts[i] - starts[i - n + 1] <= policy.no_show_ban_window:
+            until = starts[i] + policy.no_show_ban_length
+            banned_until = max(banned_until or until, until)
+    if banned_until is not None and now < banned_until:
+        raise DomainError("banned_no_show", until=_iso(banned_until, resource), no_shows=len(starts))
+
+
+def check_legacy_seat(resource: Resource, facts: RequestFacts) -> None:
+    """An exclusive resource keeps new bookings off seats booked while its capacity was above 1.
+
+    Those rows (exclusive=False) sit outside the exclusion constraint. Once capacity is 1 no new
+    such rows can appear, so the unlocked read in the facts is enough.
+    """
+    if resource.is_exclusive and facts.legacy_seat is not None:
+        start, end = facts.legacy_seat
+        raise DomainError("slot_taken", conflict={"start": _iso(start, resource), "end": _iso(end, resource)})
+
+
+def check_hold(resource: Resource, facts: RequestFacts) -> None:
+    """A slot offered to someone on the waitlist is theirs until the hold lapses."""
+    if facts.hold is not None:
+        raise DomainError("slot_held", until=_iso(facts.hold, resource))
+
+
+def check_request(*, resource: Resource, start: datetime, end: datetime, now: datetime, facts: RequestFacts) -> None:
+    """Every rule that needs no lock, on the facts of the request: times, durations, calendars,
+    certifications, a no-show ban, a legacy seat and a waitlist hold."""
     check_interval(start, end)
     check_timing(resource, start, now)
     check_duration(resource, start, end)
-    check_calendar(resource, start, end)
-    check_certifications(resource, user, start)
+    check_calendar(resource, start, end, chains=facts.chain)
+    check_certifications(resource, facts)
+    check_ban(resource, facts, now)
+    check_legacy_seat(resource, facts)
+    check_hold(resource, facts)
 
 
-def needs_approval(*, resource: Resource, user, start: datetime, actor=None) -> bool:
+def needs_approval(*, resource: Resource, facts: RequestFacts) -> bool:
     """Whether a request waits for a manager, from the resource's approval policy.
 
     A manager of the lab (booking for themselves or on someone's behalf) is never asked to
     approve their own decision.
     """
     policy = resource.approval_policy
-    if policy == Resource.ApprovalPolicy.AUTOMATIC:
-        return False
-    if any(person is not None and user_manages_lab(person, resource.lab) for person in {actor, user}):
+    if policy == Resource.ApprovalPolicy.AUTOMATIC or facts.manages:
         return False
     if policy == Resource.ApprovalPolicy.CERTIFIED:
-        return bool(missing_certifications(resource, user, start))
+        return bool(facts.missing_certifications)
     if policy == Resource.ApprovalPolicy.AUDIENCE:
-        return audience_of(user) in (resource.approval_audiences or [])
+        return facts.audience in (resource.approval_audiences or [])
     return True
 
 
 # --- What the counting checks need, and the locks they need --------------------------------------
 
 
-def applicable_quotas(resource: Resource, user, policy: EffectivePolicy) -> list[QuotaRule]:
+def applicable_quotas(resource: Resource, facts: RequestFacts) -> list[QuotaRule]:
     """The policy's quotas for the user's audience that cover this resource."""
-    audience = audience_of(user)
-    quotas = [q for q in policy.quotas if q.audience == audience]
+    quotas = [q for q in facts.policy.quotas if q.audience == facts.audience]
     if any(q.category_id for q in quotas):
         category_id = selectors.category_id_of(resource)
         quotas = [q for q in quotas if q.category_id is None or q.category_id == category_id]
@@ -174,29 +198,12 @@ def rows_to_lock(resource: Resource, space_id: int | None, contents: list[int]) 
     return ids + list(contents)
 
 
+def needs_counting(resource: Resource, quotas: list[QuotaRule], space_id: int | None, contents: list[int]) -> bool:
+    """Whether any rule must count other bookings under locks (seats, a space, quotas)."""
+    return bool(quotas) or not resource.is_exclusive or bool(space_id) or bool(contents)
+
+
 # --- Checks that count other rows (after the locks) -----------------------------------------------
-
-
-def check_ban(resource: Resource, user, policy: EffectivePolicy, now: datetime, scope) -> None:
-    """No booking for ``ban_length`` after the N-th no-show within ``ban_window``."""
-    n = policy.no_show_ban_threshold
-    if n <= 0:
-        return
-    since = now - policy.no_show_ban_length - policy.no_show_ban_window
-    starts = list(
-        Booking.objects.filter(
-            user=user, status=BookingStatus.NO_SHOW, resource__lab_id__in=scope, start__gte=since, start__lte=now
-        )
-        .order_by("start")
-        .values_list("start", flat=True)
-    )
-    banned_until = None
-    for i in range(n - 1, len(starts)):
-        if starts[i] - starts[i - n + 1] <= policy.no_show_ban_window:
-            until = starts[i] + policy.no_show_ban_length
-            banned_until = max(banned_until or until, until)
-    if banned_until is not None and now < banned_until:
-        raise DomainError("banned_no_show", until=_iso(banned_until, resource), no_shows=len(starts))
 
 
 def check_quotas(resource, user, start, end, quotas, now, scope, exclude_pk) -> None:
@@ -245,20 +252,6 @@ def count_peak(resource: Resource, start: datetime, end: datetime, exclude_pk: i
 def check_capacity(resource: Resource, start: datetime, end: datetime, exclude_pk: int | None) -> None:
     """Capacity > 1: never more active bookings at once than places (the resource row is locked)."""
     if resource.is_exclusive:
-        # Seats booked while the resource had capacity > 1 are stored with exclusive=False and so
-        # sit outside the exclusion constraint. Once capacity is 1 no new such rows can appear, so
-        # this unlocked read is enough to keep a new exclusive booking off them.
-        legacy = (
-            _active_overlapping([resource.pk], start, end + resource.cleanup_buffer, exclude_pk)
-            .filter(exclusive=False)
-            .order_by("start")
-            .values_list("start", "end")
-            .first()
-        )
-        if legacy is not None:
-            raise DomainError(
-                "slot_taken", conflict={"start": _iso(legacy[0], resource), "end": _iso(legacy[1], resource)}
-            )
         return
     peak = count_peak(resource, start, end, exclude_pk)
     if peak >= resource.capacity:
@@ -296,55 +289,42 @@ def check_space(resource, start, end, exclude_pk, space_id: int | None, contents
             raise DomainError("space_conflict", resource_id=other.resource_id, conflict=conflict)
 
 
-def check_hold(resource: Resource, user, start: datetime, end: datetime) -> None:
-    """A slot offered to someone on the waitlist is theirs until the hold lapses."""
-    entry = selectors.held_conflict(resource=resource, start=start, end=end, user=user)
-    if entry is not None:
-        raise DomainError("slot_held", until=_iso(entry.offer_expires_at, resource))
-
-
-def check_counts(
-    *, resource, user, start, end, policy, quotas, now, space_id, contents, exclude_pk=None, holds=True
-) -> None:
-    """The rules that count other bookings: ban, quotas, capacity, space, (optionally) waitlist holds.
+def check_counts(*, resource, user, start, end, facts, quotas, now, space_id, contents, exclude_pk=None) -> None:
+    """The rules that count other bookings: quotas, seats per person, capacity, space.
 
     Safe only under the locks ``rows_to_lock`` names (and the user's row when there are quotas).
-    ``holds=False`` leaves the hold check to writers that run it after their write, under the
-    waitlist queue lock (bookings/locks.py says why).
     """
-    scope = policy.scope(resource.lab_id)
-    check_ban(resource, user, policy, now, scope)
     if quotas:
-        check_quotas(resource, user, start, end, quotas, now, scope, exclude_pk)
+        check_quotas(resource, user, start, end, quotas, now, facts.policy.scope(resource.lab_id), exclude_pk)
     check_seats_per_person(resource, user, start, end, exclude_pk)
     check_capacity(resource, start, end, exclude_pk)
     check_space(resource, start, end, exclude_pk, space_id, contents)
-    if holds:
-        check_hold(resource, user, start, end)
 
 
-def check_without_locks(*, resource, user, start, end, now, exclude_pk=None) -> EffectivePolicy:
+def check_without_locks(*, resource, user, start, end, now, actor=None, exclude_pk=None) -> RequestFacts:
     """Every rule, as a request at this moment would meet it, taking no lock (previews, what-ifs).
 
     The answer can be out of date a moment later: the service checks everything again, under its
-    locks, when the booking is made.
+    locks, when the booking is made. Returns the facts (the price and the approval come from them).
     """
-    check_lock_free(resource=resource, user=user, start=start, end=end, now=now)
-    policy = policy_for(resource.lab_id)
+    facts = read_facts(resource=resource, user=user, start=start, end=end, now=now, actor=actor, exclude_pk=exclude_pk)
+    check_request(resource=resource, start=start, end=end, now=now, facts=facts)
+    quotas = applicable_quotas(resource, facts)
     space_id, contents = selectors.related_spaces(resource)
-    check_counts(
-        resource=resource,
-        user=user,
-        start=start,
-        end=end,
-        policy=policy,
-        quotas=applicable_quotas(resource, user, policy),
-        now=now,
-        space_id=space_id,
-        contents=contents,
-        exclude_pk=exclude_pk,
-    )
-    return policy
+    if needs_counting(resource, quotas, space_id, contents):
+        check_counts(
+            resource=resource,
+            user=user,
+            start=start,
+            end=end,
+            facts=facts,
+            quotas=quotas,
+            now=now,
+            space_id=space_id,
+            contents=contents,
+            exclude_pk=exclude_pk,
+        )
+    return facts
 
 
 # --- Status transitions ---------------------------------------------------------------------------

@@ -56,6 +56,13 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if _pool_max:
     DATABASES["default"]["OPTIONS"]["pool"] = {"min_size": min(2, _pool_max), "max_size": _pool_max, "timeout": 10}
 DATABASES["default"]["OPTIONS"].setdefault("application_name", "labshare")
+# No lock wait longer than this, on every connection (a request never hangs behind another: past it
+# a booking answers 409 lock_timeout with Retry-After). A setting of the connection, so it costs no
+# statement per transaction; 0 turns it off (e.g. for a one-off `migrate` beside a busy app).
+LOCK_TIMEOUT_MS = env_int("LABSHARE_LOCK_TIMEOUT_MS", 3000, minimum=0)
+if LOCK_TIMEOUT_MS:
+    _options = DATABASES["default"]["OPTIONS"].get("options", "")
+    DATABASES["default"]["OPTIONS"]["options"] = f"{_options} -c lock_timeout={LOCK_TIMEOUT_MS}".strip()
 
 _email = env_email("EMAIL_URL", "console://")
 EMAIL_BACKEND = _email["EMAIL_BACKEND"]
@@ -70,7 +77,6 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "labshare <no-reply@labshare.
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 PUBLIC_URL = env_str("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
-LOCK_TIMEOUT_MS = env_int("LABSHARE_LOCK_TIMEOUT_MS", 3000, minimum=1)
 
 # --- Hostile input -----------------------------------------------------------------------------
 # A request body above this many bytes is refused before it is parsed (413 request_too_large in
@@ -211,6 +217,8 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "vi"
 LANGUAGES = [("vi", _("Vietnamese")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Our own date and time formats per language (config/formats/): dd/mm/yyyy input in the admin and forms.
+FORMAT_MODULE_PATH = ["config.formats"]
 USE_I18N = True
 USE_TZ = True
 USE_THOUSAND_SEPARATOR = True

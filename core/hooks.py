@@ -4,7 +4,7 @@ The booking engine must not import the apps built on it (webhooks, devices, …)
 to act on its changes in the same transaction, so that a rolled-back change triggers nothing
 and a committed one cannot lose its follow-up. A service calls :func:`announce`; each app that
 cares subscribes in its ``AppConfig.ready`` with :func:`subscribe`. Handlers run synchronously,
-inside the caller's transaction, and should only record or enqueue (never call out).
+inside the caller's transaction, and should only record, enqueue or return jobs (never call out).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-Handler = Callable[[str, dict[str, Any]], None]
+Handler = Callable[[str, dict[str, Any]], Any]
 
 _handlers: list[tuple[str, Handler]] = []
 
@@ -29,8 +29,19 @@ def unsubscribe(prefix: str, handler: Handler) -> None:
         _handlers.remove((prefix, handler))
 
 
-def announce(event_type: str, payload: dict[str, Any]) -> None:
-    """Tell every subscriber of ``event_type`` (e.g. ``booking.confirmed``), inside the current transaction."""
+def announce(event_type: str, payload: dict[str, Any]) -> list:
+    """Tell every subscriber of ``event_type`` (e.g. ``booking.confirmed``), inside the current transaction.
+
+    Returns what the handlers returned, flattened: a handler may return jobs (procrastinate ``Job``s,
+    built and not deferred) that the announcing service defers with its own, in the one insert of
+    the change — a subscriber then costs no statement of its own.
+    """
+    returned: list = []
     for prefix, handler in list(_handlers):
         if event_type.startswith(prefix):
-            handler(event_type, payload)
+            result = handler(event_type, payload)
+            if isinstance(result, list | tuple):
+                returned.extend(result)
+            elif result is not None:
+                returned.append(result)
+    return returned

@@ -1,7 +1,7 @@
 """Lock waits that never hang and never surface as a 500: the lock timeout, error mapping and retries.
 
-Every transaction that takes a lock first sets a short ``lock_timeout`` (:func:`lock_timeout`):
-a request never hangs behind another. What PostgreSQL then reports — a lock not obtained in
+Every connection carries a short ``lock_timeout`` (settings: ``LABSHARE_LOCK_TIMEOUT_MS``): a
+request never hangs behind another. What PostgreSQL then reports — a lock not obtained in
 time, a deadlock it broke, a serialization failure — becomes the domain error ``lock_timeout``
 (HTTP 409 with Retry-After) through :func:`lock_errors`. A deadlock or serialization failure in
 a transaction the caller owns is first retried a few times (:func:`retrying`): PostgreSQL aborted
@@ -19,7 +19,6 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 import psycopg.errors
-from django.conf import settings
 from django.db import DatabaseError, OperationalError, connection
 
 from core.errors import CONFLICT, DomainError, define
@@ -42,12 +41,6 @@ ATTEMPTS = 3
 _PAUSE = (0.01, 0.05)
 
 T = TypeVar("T")
-
-
-def set_lock_timeout(ms: int | None = None) -> None:
-    """Limit lock waits for the rest of the current transaction (``SET LOCAL`` semantics)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{ms or settings.LOCK_TIMEOUT_MS}ms"])
 
 
 def _cause(exc: BaseException) -> BaseException | None:

@@ -25,6 +25,7 @@ from django.test.utils import override_settings
 from django.utils import timezone
 
 from bookings import jobs
+from bookings.facts import read_facts
 from bookings.grid import ceil_to_grid, resource_availability, resources_availability
 from bookings.models import Booking, BookingEvent, BookingPolicy, BookingSeries, BookingStatus, QuotaRule, WaitlistEntry
 from bookings.pricing import quote
@@ -2047,7 +2048,8 @@ def _write_history(
     organization = user.member.organization if user.member.audience in BILLED_AUDIENCES else None
     created = start - timedelta(days=2, hours=3)
     manager, desk = people.manager(resource), people.desk(resource)
-    approval = plan.status in (S.REJECTED, S.EXPIRED) or needs_approval(resource=resource, user=user, start=start)
+    facts = read_facts(resource=resource, user=user, start=start, end=end, now=created)
+    approval = plan.status in (S.REJECTED, S.EXPIRED) or needs_approval(resource=resource, facts=facts)
     # As in the engine, the price is fixed when a booking is confirmed: a request that was never
     # confirmed has none.
     never_confirmed = plan.status in (S.REJECTED, S.EXPIRED)

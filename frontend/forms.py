@@ -215,6 +215,20 @@ class ProfileForm(forms.Form):
         error_messages={"invalid": _("Digits, spaces and + ( ) . - only.")},
     )
     language = forms.ChoiceField(label=_("Preferred language"), choices=[("vi", "Tiếng Việt"), ("en", "English")])
+    notify_approval_requests = forms.BooleanField(
+        label=_("E-mail me when a booking request awaits my approval"), required=False
+    )
+
+    def __init__(self, *args, manager: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not manager:  # only lab managers decide on requests
+            del self.fields["notify_approval_requests"]
+
+    def clean(self):
+        data = super().clean()
+        if "notify_approval_requests" not in self.fields:
+            data["notify_approval_requests"] = None
+        return data
 
 
 class LoginForm(AuthenticationForm):

@@ -12,6 +12,9 @@ from frontend.selectors import lab_occupancy
 from frontend.services import display_token_authenticate
 from labs.models import Lab
 
+#: Seconds each page of machines stays up when a screen cannot show them all at once.
+PAGE_SECONDS = 12
+
 
 def qr_svg(url: str) -> str:
     """An inline SVG QR code (dark on white, scalable) for ``url``."""
@@ -22,6 +25,22 @@ def _denied(request: HttpRequest, lab: Lab, reason: str) -> HttpResponse:
     response = render(request, "frontend/screen_denied.html", {"lab": lab, "reason": reason}, status=403)
     response["Referrer-Policy"] = "no-referrer"
     return response
+
+
+def _lab_label(lab: dict | None) -> str:
+    """A sub-lab as a tile names it: its short name, else its Vietnamese name."""
+    if lab is None:
+        return ""
+    return lab["short_name"] or lab["name"]["vi"]
+
+
+def _page_seconds(value: str | None) -> int:
+    """How long each page shows when not every machine fits (``?page_seconds=``, 3-120, default 12)."""
+    try:
+        seconds = int(value or PAGE_SECONDS)
+    except ValueError:
+        seconds = PAGE_SECONDS
+    return max(3, min(120, seconds))
 
 
 @never_cache
@@ -36,16 +55,22 @@ def screen(request: HttpRequest, slug: str) -> HttpResponse:
         return redirect_to_login(request.get_full_path())
     snapshot = lab_occupancy(lab=lab)
     labs_by_id = {item["id"]: item for item in snapshot["labs"]}
-    groups: dict[int, dict] = {}
-    for resource in snapshot["resources"]:
-        group = groups.setdefault(resource["lab_id"], {"lab": labs_by_id.get(resource["lab_id"]), "resources": []})
-        group["resources"].append({**resource, "qr": qr_svg(resource["booking_url"])})
+    # One grid for the whole subtree (the page lays it out to fit); on a center's screen each
+    # tile names its sub-lab, shortly, since group headings would cost rows a big center lacks.
+    resources = [
+        {**resource, "qr": qr_svg(resource["booking_url"]), "lab_label": _lab_label(labs_by_id.get(resource["lab_id"]))}
+        for resource in snapshot["resources"]
+    ]
     context = {
         "lab": lab,
-        "groups": list(groups.values()),
+        "resources": resources,
         "is_center": len(snapshot["labs"]) > 1,
         "snapshot": snapshot,
-        "config": {"ws_path": f"/ws/labs/{lab.slug}/", "timezone": lab.timezone},
+        "config": {
+            "ws_path": f"/ws/labs/{lab.slug}/",
+            "timezone": lab.timezone,
+            "page_seconds": _page_seconds(request.GET.get("page_seconds")),
+        },
     }
     response = render(request, "frontend/screen.html", context)
     # The token sits in the address: never send it on to another site (logos, fonts).

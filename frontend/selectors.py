@@ -38,8 +38,14 @@ def booking_url(resource: Resource) -> str:
 
 def _next_booking(bookings: list[dict], now: datetime) -> dict | None:
     """The next booking that holds its slot and starts after ``now`` (what the tile shows as "next")."""
+    # A booking checked in before its start is the one in use, never the "next" one.
     upcoming = sorted(
-        (b for b in bookings if b["status"] in ACTIVE_STATUSES and _parse(b["start"]) > now), key=lambda b: b["start"]
+        (
+            b
+            for b in bookings
+            if b["status"] in ACTIVE_STATUSES and b["status"] != BookingStatus.CHECKED_IN and _parse(b["start"]) > now
+        ),
+        key=lambda b: b["start"],
     )
     if not upcoming:
         return None

@@ -217,13 +217,23 @@ CHECK_IN_EARLY = timedelta(minutes=30)
 # --- My bookings ----------------------------------------------------------------------------------
 
 
+#: Bookings that will not take place although their time has not come (not "past").
+CALLED_OFF_STATUSES = (BookingStatus.CANCELLED, BookingStatus.REJECTED, BookingStatus.EXPIRED)
+
+
 def my_bookings(user, *, now: datetime | None = None, past_limit: int = 30) -> dict:
-    """The user's upcoming (active, not yet ended) and recent past bookings."""
+    """The user's upcoming (active, not yet ended), called-off (cancelled, rejected or expired before
+    their time) and recent past bookings."""
     now = now or timezone.now()
     base = Booking.objects.filter(user=user).select_related("resource", "resource__lab", "organization")
     upcoming = list(base.filter(status__in=ACTIVE_STATUSES, end__gt=now).order_by("start"))
-    past = list(base.exclude(status__in=ACTIVE_STATUSES, end__gt=now).order_by("-start")[:past_limit])
-    return {"upcoming": upcoming, "past": past}
+    called_off = list(base.filter(status__in=CALLED_OFF_STATUSES, end__gt=now).order_by("start")[:past_limit])
+    past = list(
+        base.exclude(status__in=ACTIVE_STATUSES, end__gt=now)
+        .exclude(status__in=CALLED_OFF_STATUSES, end__gt=now)
+        .order_by("-start")[:past_limit]
+    )
+    return {"upcoming": upcoming, "called_off": called_off, "past": past}
 
 
 def my_waitlist(user):

@@ -16,6 +16,7 @@ from datetime import date, datetime, time, timedelta
 from typing import NamedTuple
 
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import get_language
 
@@ -163,6 +164,8 @@ class _Layout:
     def __init__(self, placer: _Placer, *, user_id: int | None, link_free: bool) -> None:
         self.placer, self.user_id, self.link_free = placer, user_id, link_free
         self._windows: dict[int, list[Segment]] = {}
+        # Time already gone is not drawn as free: nobody can book it any more.
+        self.now = timezone.now()
 
     def _window(self, window, kind: str) -> list[Segment]:
         placed = self._windows.get(id(window))
@@ -179,6 +182,9 @@ class _Layout:
         for window in row.maintenance:
             segments += self._window(window, "maintenance")
         for start, end in row.free:
+            start = max(start, self.now)
+            if start >= end:
+                continue
             link = _free_link(url, start, placer.tz) if self.link_free else ""
             segments += placer.place(start, end, "open", placer.label(start, end), link)
         for booking in row.bookings:

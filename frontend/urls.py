@@ -1,7 +1,9 @@
 """Web pages."""
 
 from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
 from django.urls import path, reverse_lazy
+from django.views.generic.base import RedirectView
 
 from frontend import screens, views
 from frontend.views import billing as billing_views
@@ -51,6 +53,8 @@ auth = [
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    # Browsers ask for /favicon.ico whatever the page says.
+    path("favicon.ico", RedirectView.as_view(url=static("frontend/favicon.svg"), permanent=True)),
     *auth,
     path("find/", views.find, name="find"),
     path("labs/<slug:slug>/", views.lab_detail, name="lab"),
@@ -68,6 +72,8 @@ urlpatterns = [
     path("bookings/<int:pk>/cancel/", views.booking_cancel, name="booking_cancel"),
     path("bookings/<int:pk>/move/", views.booking_reschedule, name="booking_reschedule"),
     path("bookings/<int:pk>/checkin/", views.booking_check_in, name="booking_check_in"),
+    path("bookings/<int:pk>/checkout/", views.booking_check_out, name="booking_check_out"),
+    path("bookings/<int:pk>/desk-checkin/", views.desk_check_in, name="desk_check_in"),
     path("organisation/", views.organization, name="organization"),
     path("manage/", views.manage_home, name="manage"),
     path("manage/queue/", views.manage_queue, name="manage_queue"),

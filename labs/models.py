@@ -215,6 +215,11 @@ class Member(models.Model):
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     language = models.CharField(_("preferred language"), max_length=5, choices=Language.choices, default=Language.VI)
     student_id = models.CharField(_("student / staff number"), max_length=40, blank=True)
+    notify_approval_requests = models.BooleanField(
+        _("e-mail me when a request awaits my approval"),
+        default=True,
+        help_text=_("For lab managers: one e-mail per booking request that needs a decision."),
+    )
 
     class Meta:
         verbose_name = _("member")

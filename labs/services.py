@@ -225,7 +225,16 @@ def certification_revoke(*, grant, by, reason: str = ""):
     return grant
 
 
-def member_update_profile(*, user, first_name: str, last_name: str, email: str, phone: str, language: str) -> Member:
+def member_update_profile(
+    *,
+    user,
+    first_name: str,
+    last_name: str,
+    email: str,
+    phone: str,
+    language: str,
+    notify_approval_requests: bool | None = None,
+) -> Member:
     """A user updates their own name, e-mail, phone and preferred language (which e-mails use).
 
     Audience and organisation are not self-service: a lab manager or admin sets them, because
@@ -238,7 +247,11 @@ def member_update_profile(*, user, first_name: str, last_name: str, email: str, 
         user.save(update_fields=["first_name", "last_name", "email"])
         member, _created = Member.objects.get_or_create(user=user)
         member.phone, member.language = phone.strip(), language
-        member.save(update_fields=["phone", "language"])
+        fields = ["phone", "language"]
+        if notify_approval_requests is not None:  # None: the form did not offer it (not a manager)
+            member.notify_approval_requests = notify_approval_requests
+            fields.append("notify_approval_requests")
+        member.save(update_fields=fields)
     return member
 
 

@@ -55,6 +55,24 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(f"labshare: every test started at {instant.isoformat()} ({test_clock.TEST_NOW})")
 
 
+def _apply_lock_timeout(sender, connection, **kwargs):
+    """Each connection a test's thread opens waits for locks as long as ``settings.LOCK_TIMEOUT_MS`` says
+    now: in production it is a setting of the connection (config/settings.py); race tests raise it."""
+    from django.conf import settings
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('lock_timeout', %s, false)", [f"{settings.LOCK_TIMEOUT_MS}ms"])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _lock_timeout_follows_the_setting():
+    from django.db.backends.signals import connection_created
+
+    connection_created.connect(_apply_lock_timeout)
+    yield
+    connection_created.disconnect(_apply_lock_timeout)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _chosen_instant():
     """With ``LABSHARE_TEST_NOW``, the whole session runs on a clock started at that instant."""

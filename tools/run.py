@@ -191,6 +191,15 @@ Nhấn Ctrl-C để dừng / Press Ctrl-C to stop.
 """
 
 
+def run_environment(host: str, port: int, environ: dict | None = None) -> dict:
+    """The environment `make run` serves with: DEBUG on, and PUBLIC_URL where the app really is, so
+    links in e-mails, iCal feeds and the wall screens' QR codes open this server (each unless set)."""
+    env = dict(os.environ if environ is None else environ)
+    env.setdefault("DEBUG", "1")
+    env.setdefault("PUBLIC_URL", f"http://{host}:{port}")
+    return env
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -198,10 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-worker", action="store_true", help="do not start the job worker")
     args = parser.parse_args(argv)
     base = f"http://{args.host}:{args.port}"
-    env = dict(os.environ)
-    env.setdefault("DEBUG", "1")
-    # Links in e-mails, iCal feeds and the wall screens' QR codes point where the app really is.
-    env.setdefault("PUBLIC_URL", base)
+    env = run_environment(args.host, args.port)
     os.environ.update(env)
 
     began = time.monotonic()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from collections import defaultdict
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 
+from django.conf import settings
 from django.db.models import Count
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -97,6 +99,20 @@ GRID_EXAMPLE = {
         }
     ],
 }
+
+
+def _whole_days(params, tz) -> dict:
+    """``start``/``end`` as given, but a plain date (2030-03-01) means that whole day in the labs' zone:
+    from its midnight for ``start``, up to the next midnight for ``end`` (so end=2030-03-31 includes the 31st)."""
+    data = {key: params.get(key) for key in ("start", "end") if key in params}
+    for key, value in list(data.items()):
+        try:
+            day = date.fromisoformat(value or "")
+        except ValueError:
+            continue
+        moment = datetime.combine(day + timedelta(days=1 if key == "end" else 0), time(0), tzinfo=tz)
+        data[key] = moment.isoformat()
+    return data
 
 
 @extend_schema_view(
@@ -354,13 +370,16 @@ class PartnerViewSet(viewsets.ReadOnlyModelViewSet):
     def usage(self, request, pk=None):
         partner = self.get_object()
         params = given(request.query_params)
+        tz = zoneinfo.ZoneInfo(settings.TIME_ZONE)
         if "start" in params or "end" in params:
-            query = RangeQuerySerializer(data=params)
+            query = RangeQuerySerializer(data=_whole_days(params, tz))
             query.max_range = timedelta(days=3660)
             query.is_valid(raise_exception=True)
             start, end = query.validated_data["start"], query.validated_data["end"]
         else:
-            end = timezone.now()
+            # The last 30 whole days, today included, as the labs' calendar counts them (not UTC's).
+            today = timezone.now().astimezone(tz).date()
+            end = datetime.combine(today + timedelta(days=1), time(0), tzinfo=tz)
             start = end - timedelta(days=30)
         usage = booking_selectors.partner_usage(partner=partner, start=start, end=end)
         return Response(PartnerUsageSerializer({"partner": partner.pk, **usage}).data)

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from api import selectors as api_selectors
 from api.schema import errors
+from bookings.ical import booking_uid, busy_uid
 from bookings.models import ACTIVE_STATUSES, Booking, BookingStatus
 
 #: How far back and ahead a feed reaches (calendar apps poll it; keep it small).
@@ -57,10 +58,10 @@ def user_feed(feed) -> bytes:
         .order_by("start", "id")
     )
     cal = _calendar(f"labshare — {feed.user.get_username()}", settings.TIME_ZONE)
-    host = settings.PUBLIC_URL.split("://", 1)[-1]
     for booking in bookings:
         event = Event()
-        event.add("uid", f"booking-{booking.pk}@{host}")
+        # The same UID as the booking's e-mail invitation: calendars merge the two into one event.
+        event.add("uid", booking_uid(booking))
         event.add("dtstamp", booking.updated_at or now)
         event.add("dtstart", booking.start.astimezone(booking.resource.lab.tz))
         event.add("dtend", booking.end.astimezone(booking.resource.lab.tz))
@@ -86,10 +87,9 @@ def resource_feed(feed) -> bytes:
     )
     tz = resource.lab.tz
     cal = _calendar(f"labshare — {resource.name}", resource.lab.timezone)
-    host = settings.PUBLIC_URL.split("://", 1)[-1]
     for booking in bookings:
         event = Event()
-        event.add("uid", f"busy-{booking.pk}@{host}")
+        event.add("uid", busy_uid(booking))
         event.add("dtstamp", booking.updated_at or now)
         event.add("dtstart", booking.start.astimezone(tz))
         event.add("dtend", booking.end.astimezone(tz))

@@ -14,19 +14,22 @@ from collections.abc import Callable
 from datetime import datetime
 
 import psycopg.errors
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
+from django.db.models.constants import OnConflict
+from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
 from bookings import events, jobs, locks, pricing, rules, selectors
-from bookings.models import Booking, BookingEvent, BookingStatus
+from bookings.facts import RequestFacts, read_facts
+from bookings.models import Booking, BookingEvent, BookingStatus, WaitlistEntry
 from bookings.policy import EffectivePolicy, policy_for
 from bookings.services import offers
 from core import hooks
 from core.errors import DomainError
-from core.locks import lock_errors, retrying, set_lock_timeout
-from labs.models import Organization, Resource
-from labs.selectors import default_billing, user_is_staff_of_lab, user_manages_lab
+from core.locks import lock_errors, retrying
+from labs.models import Resource
+from labs.selectors import BILLED_BY_DEFAULT, user_is_staff_of_lab, user_manages_lab
 
 Source = BookingEvent.Source
 
@@ -70,6 +73,23 @@ def _record(booking: Booking, *, actor, from_status: str, source: str, at: datet
     )
 
 
+def _change_jobs(
+    booking: Booking, *, change: str, previous: str, policy=None, notify: tuple[str, ...] = (), reason: str = ""
+) -> list:
+    """The jobs a change needs: its status's time-driven jobs, its e-mails, and those of the apps above.
+
+    The apps above the engine (webhooks, devices, metrics) hear of the change through core.hooks in
+    the change's transaction; the jobs their handlers return go out with the change's own, in one insert.
+    """
+    payload = events.booking_hook_payload(booking, change=change, previous=previous)
+    hook_jobs = hooks.announce(f"booking.{change}", payload)
+    return (
+        jobs.booking_jobs(booking, policy=policy)
+        + jobs.notification_jobs(booking, kinds=notify, reason=reason)
+        + hook_jobs
+    )
+
+
 def _after_change(
     booking: Booking,
     *,
@@ -80,14 +100,21 @@ def _after_change(
     reason: str = "",
     freed: tuple[datetime, datetime] | None = None,
 ) -> None:
-    """What every change runs inside its transaction: jobs and e-mails, live update, hooks, the waitlist."""
+    """What every status change runs inside its transaction: jobs and e-mails (one insert), the hooks of
+    the apps above, the live update (sent after commit) and, when a slot frees, the waitlist's offer."""
     jobs.defer_jobs(
-        jobs.booking_jobs(booking, policy=policy) + jobs.notification_jobs(booking, kinds=notify, reason=reason)
+        _change_jobs(booking, change=change, previous=previous, policy=policy, notify=notify, reason=reason)
     )
+    _announce(booking, change=change, previous=previous, freed=freed)
+
+
+def _announce(booking: Booking, *, change: str, previous: str, freed=None, lab_ids: list[int] | None = None) -> None:
+    """The live update (after commit) and, when a slot frees, the waitlist's offer.
+
+    ``lab_ids``: the lab and the centers above, when the caller read them (then no query after commit).
+    """
     booking._live_previous_status = previous
-    events.publish_booking_changed(booking, change=change)
-    # Apps above the engine (webhooks, devices) act on the change in this same transaction.
-    hooks.announce(f"booking.{change}", events.booking_hook_payload(booking, change=change, previous=previous))
+    events.publish_booking_changed(booking, change=change, lab_ids=lab_ids)
     if freed is not None and freed[0] < freed[1]:
         offers.offer_freed_slot(resource=booking.resource, start=freed[0], end=freed[1])
 
@@ -112,14 +139,15 @@ def _sync(target: Booking, source: Booking) -> Booking:
     return source
 
 
-def billed_organization(user, organization, *, actor=None):
-    """Who pays: the default for ``BILLING_DEFAULT``, nobody for None, else the user's own organisation only."""
+def billed_organization(user, organization, *, facts: RequestFacts, actor=None):
+    """Who pays: the default for ``BILLING_DEFAULT`` (the member's company, else nobody; the same rule
+    as labs.selectors.default_billing), nobody for None, else the user's own organisation only."""
+    own = facts.organization
     if organization is BILLING_DEFAULT:
-        return default_billing(user)
+        return own if own is not None and own.kind in BILLED_BY_DEFAULT else None
     if organization is None:
         return None
-    member_org = Organization.objects.filter(members__user=user).values_list("pk", flat=True).first()
-    if organization.pk != member_org and not any(p is not None and p.is_superuser for p in (user, actor)):
+    if (own is None or organization.pk != own.pk) and not any(p is not None and p.is_superuser for p in (user, actor)):
         raise DomainError("organization_not_yours", organization=organization.pk)
     return organization
 
@@ -148,17 +176,21 @@ def _recheck_hold_after_write(booking: Booking, *, exclusive: bool = False) -> N
         raise DomainError("slot_held", until=entry.offer_expires_at.astimezone(booking.resource.lab.tz).isoformat())
 
 
-def check_and_lock(*, resource, user, start, end, now, exclude_pk=None, policy=None) -> EffectivePolicy:
-    """Every rule for [start, end), taking the locks the counting rules need first; returns the policy.
+def check_and_lock(*, resource, user, start, end, now, facts: RequestFacts, exclude_pk=None) -> None:
+    """Every rule for [start, end): the facts' rules, then (for seats, spaces and quotas only) the counts
+    under the locks they need.
 
-    Lock-free checks first (a refusal costs no lock), then resource rows in id order and the
-    user's row (bookings/locks.py, 2 and 3), as late as possible but before the counts they
-    protect. The waitlist hold is left to :func:`_recheck_hold_after_write`.
+    Resource rows in id order and the user's row (bookings/locks.py, 2 and 3) are taken as late as
+    possible but before the counts they protect; a plain machine with no quota takes none. The
+    waitlist hold is in the facts too, read before the write: someone else's request for a held
+    slot is refused at once instead of inserting a row the holder's own booking would wait for.
+    :func:`_recheck_hold_after_write` then closes the race with an offer made meanwhile.
     """
-    rules.check_lock_free(resource=resource, user=user, start=start, end=end, now=now)
-    policy = policy or policy_for(resource.lab_id)
-    quotas = rules.applicable_quotas(resource, user, policy)
+    rules.check_request(resource=resource, start=start, end=end, now=now, facts=facts)
+    quotas = rules.applicable_quotas(resource, facts)
     space_id, contents = selectors.related_spaces(resource)
+    if not rules.needs_counting(resource, quotas, space_id, contents):
+        return
     locks.lock_resources(rules.rows_to_lock(resource, space_id, contents))
     if quotas:
         locks.lock_user(user)
@@ -167,15 +199,72 @@ def check_and_lock(*, resource, user, start, end, now, exclude_pk=None, policy=N
         user=user,
         start=start,
         end=end,
-        policy=policy,
+        facts=facts,
         quotas=quotas,
         now=now,
         space_id=space_id,
         contents=contents,
         exclude_pk=exclude_pk,
-        holds=False,
     )
-    return policy
+
+
+def _insert_guarded(booking: Booking) -> None:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id: the exclusion constraint refuses an overlap without
+    an error, so no savepoint is needed (one statement instead of three); no row back means taken."""
+    fields = [f for f in Booking._meta.local_concrete_fields if not f.primary_key]
+    query = InsertQuery(Booking, on_conflict=OnConflict.IGNORE)
+    query.insert_values(fields, [booking])
+    compiler = query.get_compiler(using=connection.alias)
+    compiler.returning_fields = [Booking._meta.pk]
+    [(sql, params)] = compiler.as_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        details = selectors.conflict_details(booking.resource, booking.start, booking.end)
+        raise DomainError("slot_taken", **details)
+    booking.pk = row[0]
+    booking._state.adding, booking._state.db = False, connection.alias
+
+
+def _record_queue_and_recheck_hold(
+    booking: Booking, *, jobs_to_defer: list, actor, source: str, at: datetime, **details
+):
+    """A new booking's audit row and jobs, written by the statement that reads the waitlist holds again.
+
+    Called under the resource's queue lock (taken in the statement before, so this statement's
+    snapshot sees any offer that committed meanwhile): a hold of someone else on the slot refuses
+    the booking (``slot_held``) and the transaction, audit row and jobs included, rolls back. One
+    statement for three things (bench/bench_api.py counts statements per creation).
+    """
+    event = BookingEvent(
+        booking=booking, actor=actor, from_status="", to_status=booking.status, source=source, at=at, details=details
+    )
+    fields = [f for f in BookingEvent._meta.local_concrete_fields if not f.primary_key]
+    query = InsertQuery(BookingEvent)
+    query.insert_values(fields, [event])
+    [(insert_sql, insert_params)] = query.get_compiler(using=connection.alias).as_sql()
+    defer_sql, defer_params = jobs.deferral_sql(jobs_to_defer) if jobs_to_defer else ("SELECT NULL::bigint AS id", [])
+    buffer = booking.resource.cleanup_buffer
+    held = (
+        f"SELECT offer_expires_at FROM {WaitlistEntry._meta.db_table} "
+        "WHERE resource_id = %s AND status = %s AND offer_expires_at > %s "
+        "AND offered_start < %s AND offered_end > %s AND user_id <> %s ORDER BY offered_start LIMIT 1"
+    )
+    held_params = [
+        booking.resource_id,
+        WaitlistEntry.Status.OFFERED.value,
+        timezone.now(),
+        booking.end + buffer,
+        booking.start - buffer,
+        booking.user_id,
+    ]
+    sql = f"WITH audit AS ({insert_sql}), queued AS ({defer_sql}) SELECT (SELECT count(*) FROM queued), ({held})"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*insert_params, *defer_params, *held_params])
+        _queued, held_until = cursor.fetchone()
+    if held_until is not None:
+        raise DomainError("slot_held", until=held_until.astimezone(booking.resource.lab.tz).isoformat())
 
 
 # --- Request --------------------------------------------------------------------------------------
@@ -204,12 +293,13 @@ def booking_request(
     """
     rules.check_interval(start, end)
     source = _actor_source(actor=actor, user=user, resource=resource)
-    organization = billed_organization(user, organization, actor=actor)
     now = timezone.now()
     with lock_errors(), transaction.atomic():
-        set_lock_timeout()
-        policy = check_and_lock(resource=resource, user=user, start=start, end=end, now=now)
-        approval = rules.needs_approval(resource=resource, user=user, start=start, actor=actor)
+        # Everything the rules, the approval and the price need, in one statement (bookings/facts.py).
+        facts = read_facts(resource=resource, user=user, start=start, end=end, now=now, actor=actor)
+        organization = billed_organization(user, organization, facts=facts, actor=actor)
+        check_and_lock(resource=resource, user=user, start=start, end=end, now=now, facts=facts)
+        approval = rules.needs_approval(resource=resource, facts=facts)
         booking = Booking(
             resource=resource,
             user=user,
@@ -222,20 +312,21 @@ def booking_request(
             purpose=purpose,
             series=series,
             # A request holds its slot for the policy's hold, never past its own start.
-            expires_at=min(now + policy.request_hold, start) if approval else None,
+            expires_at=min(now + facts.policy.request_hold, start) if approval else None,
         )
         if not approval:
-            _fix_price(booking)
-        _save_guarded(booking, force_insert=True)
-        _recheck_hold_after_write(booking)
+            booking.price_details = pricing.quote_from(facts=facts, start=start, end=end)
+            booking.price_vnd = booking.price_details["price_vnd"]
+        _insert_guarded(booking)
+        notify = ("requested", "approval_needed") if approval else ("confirmed",)
+        change_jobs = _change_jobs(booking, change=booking.status, previous="", policy=facts.policy, notify=notify)
+        # The queue lock, then (a new snapshot) the audit row, the jobs and the hold read again (bookings/locks.py, 4).
+        locks.lock_queue(booking.resource_id, shared=True)
         details = {"waitlist_entry": waitlist_entry.pk} if waitlist_entry is not None else {}
-        _record(booking, actor=actor or user, from_status="", source=source, at=now, **details)
-        if approval:
-            _after_change(
-                booking, change="requested", previous="", policy=policy, notify=("requested", "approval_needed")
-            )
-        else:
-            _after_change(booking, change="confirmed", previous="", policy=policy, notify=("confirmed",))
+        _record_queue_and_recheck_hold(
+            booking, jobs_to_defer=change_jobs, actor=actor or user, source=source, at=now, **details
+        )
+        _announce(booking, change=booking.status, previous="", lab_ids=facts.lab_ids_up)
     return booking
 
 
@@ -264,7 +355,6 @@ def _change(
     offered to the waitlist.
     """
     with lock_errors(), transaction.atomic():
-        set_lock_timeout()
         locked = locks.lock_booking(booking)
         now = at or timezone.now()
         source, policy = check(locked, now)
@@ -458,19 +548,19 @@ def booking_reschedule(*, booking: Booking, by, start: datetime, end: datetime) 
     """
     rules.check_interval(start, end)
     with lock_errors(), transaction.atomic():
-        set_lock_timeout()
         locked = locks.lock_booking(booking)
         now = timezone.now()
         resource = locked.resource
-        policy = policy_for(resource.lab_id)
+        facts = read_facts(resource=resource, user=locked.user, start=start, end=end, now=now, exclude_pk=locked.pk)
+        policy = facts.policy
         as_manager = rules.check_can_move(locked, by, now, policy)
         check_and_lock(
-            resource=resource, user=locked.user, start=start, end=end, now=now, exclude_pk=locked.pk, policy=policy
+            resource=resource, user=locked.user, start=start, end=end, now=now, facts=facts, exclude_pk=locked.pk
         )
         old_start, old_end, previous = locked.start, locked.end, locked.status
         locked.start, locked.end = start, end
         locked.blocked_period = blocked_period_for(resource, start, end)
-        _reprice_or_requeue(locked, previous=previous, as_manager=as_manager, now=now, policy=policy)
+        _reprice_or_requeue(locked, previous=previous, as_manager=as_manager, now=now, facts=facts)
         _save_guarded(locked)
         # Exclusive: the old slot frees below, which takes the queue lock exclusively anyway.
         _recheck_hold_after_write(locked, exclusive=True)
@@ -497,20 +587,17 @@ def booking_reschedule(*, booking: Booking, by, start: datetime, end: datetime) 
     return _sync(booking, locked)
 
 
-def _reprice_or_requeue(locked: Booking, *, previous: str, as_manager: bool, now: datetime, policy) -> None:
+def _reprice_or_requeue(locked: Booking, *, previous: str, as_manager: bool, now: datetime, facts) -> None:
     """After a move: back to ``requested`` if the new time needs approval again, else a fresh price."""
     resource = locked.resource
-    if (
-        previous == BookingStatus.CONFIRMED
-        and not as_manager
-        and rules.needs_approval(resource=resource, user=locked.user, start=locked.start)
-    ):
+    if previous == BookingStatus.CONFIRMED and not as_manager and rules.needs_approval(resource=resource, facts=facts):
         rules.check_transition(locked, BookingStatus.REQUESTED)
         locked.status = BookingStatus.REQUESTED
-        locked.expires_at = min(now + policy.request_hold, locked.start)
+        locked.expires_at = min(now + facts.policy.request_hold, locked.start)
         locked.price_vnd, locked.price_details = None, {}
     elif previous == BookingStatus.REQUESTED:
         # Moving a request does not extend its hold.
         locked.expires_at = min(locked.expires_at or locked.start, locked.start)
     else:
-        _fix_price(locked)
+        locked.price_details = pricing.quote_from(facts=facts, start=locked.start, end=locked.end)
+        locked.price_vnd = locked.price_details["price_vnd"]

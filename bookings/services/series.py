@@ -11,9 +11,10 @@ from django.utils import timezone
 
 from bookings import rules
 from bookings.models import ACTIVE_STATUSES, Booking, BookingSeries
-from bookings.services.bookings import BILLING_DEFAULT, billed_organization, booking_cancel, booking_request
+from bookings.services.bookings import BILLING_DEFAULT, booking_cancel, booking_request
 from core.errors import DomainError
 from labs.models import Resource
+from labs.selectors import default_billing
 
 #: The most occurrences one series may have (a semester of daily slots fits; an endless rule does not).
 SERIES_MAX_OCCURRENCES = 200
@@ -74,7 +75,8 @@ def series_create(
         raise DomainError("naive_datetime")
     if not isinstance(duration, timedelta) or duration <= timedelta(0):
         raise DomainError("invalid_interval")
-    organization = billed_organization(user, organization, actor=actor)
+    # Who pays, decided once for the whole series (each occurrence checks it is the user's own).
+    organization = default_billing(user) if organization is BILLING_DEFAULT else organization
     tz = resource.lab.tz
     starts = series_occurrences(rrule=rrule, first_start=first_start, tz=tz)
     with transaction.atomic():

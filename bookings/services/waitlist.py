@@ -19,7 +19,7 @@ from bookings.models import WaitlistEntry
 from bookings.services import offers
 from bookings.services.bookings import booking_request
 from core.errors import DomainError
-from core.locks import lock_errors, retrying, set_lock_timeout
+from core.locks import lock_errors, retrying
 from labs.selectors import user_manages_lab
 
 _OPEN = (WaitlistEntry.Status.WAITING, WaitlistEntry.Status.OFFERED)
@@ -70,7 +70,6 @@ def waitlist_leave(*, entry: WaitlistEntry, by) -> WaitlistEntry:
     if by is None or (by.pk != entry.user_id and not user_manages_lab(by, entry.resource.lab)):
         raise DomainError("not_permitted")
     with lock_errors(), transaction.atomic():
-        set_lock_timeout()
         locks.lock_queue(entry.resource_id)
         entry = locks.lock_entry(entry.pk)
         if entry.status not in _OPEN:
@@ -97,7 +96,6 @@ def waitlist_accept(*, entry: WaitlistEntry, by):
         raise DomainError("waitlist_no_offer", status=current.status)
     try:
         with lock_errors(), transaction.atomic():
-            set_lock_timeout()
             booking = booking_request(
                 resource=current.resource,
                 user=current.user,
@@ -123,7 +121,6 @@ def waitlist_accept(*, entry: WaitlistEntry, by):
 def _release(entry: WaitlistEntry) -> None:
     """The holder cannot take the slot (a rule refused it): the hold lapses, the next in line is offered it."""
     with lock_errors(), transaction.atomic():
-        set_lock_timeout()
         locks.lock_queue(entry.resource_id)
         locked = locks.lock_entry(entry.pk)
         if locked.status != WaitlistEntry.Status.OFFERED:

@@ -16,6 +16,8 @@ from frontend.views.account import (  # noqa: F401
     waitlist_leave,
     waitlist_link,
 )
+from frontend.views.desk import booking_check_out_view as booking_check_out  # noqa: F401
+from frontend.views.desk import desk_check_in  # noqa: F401
 from frontend.views.manager import (  # noqa: F401
     booking_decide,
     manage_certifications,

@@ -20,6 +20,7 @@ from core.errors import DomainError
 from frontend import selectors_web as web
 from frontend.forms import IntervalForm, LoginForm, ProfileForm, ReasonForm
 from frontend.views.common import is_htmx, language
+from labs.selectors import managed_lab_ids
 from labs.services import member_set_language, member_update_profile
 
 
@@ -44,8 +45,9 @@ class LoginView(auth_views.LoginView):
 def profile(request: HttpRequest) -> HttpResponse:
     """Who I am here (audience, organisation, certifications) and what I may change myself."""
     member = web.member_of(request.user)
+    manager = bool(managed_lab_ids(request.user))
     if request.method == "POST":
-        form = ProfileForm(request.POST)
+        form = ProfileForm(request.POST, manager=manager)
         if form.is_valid():
             member = member_update_profile(user=request.user, **form.cleaned_data)
             messages.success(request, _("Your profile is saved."))
@@ -57,13 +59,15 @@ def profile(request: HttpRequest) -> HttpResponse:
     else:
         user = request.user
         form = ProfileForm(
+            manager=manager,
             initial={
                 "first_name": user.first_name,
                 "last_name": user.last_name,
                 "email": user.email,
                 "phone": member.phone if member else "",
                 "language": member.language if member else "vi",
-            }
+                "notify_approval_requests": member.notify_approval_requests if member else True,
+            },
         )
     return render(
         request,
@@ -128,7 +132,9 @@ def my_bookings(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def my_bookings_list(request: HttpRequest) -> HttpResponse:
-    """Just the lists of bookings (for the live refresh of the page)."""
+    """Just the lists of bookings (for the live refresh of the page); opened directly, the whole page."""
+    if not is_htmx(request):
+        return redirect("my_bookings")
     return render(request, "frontend/_my_bookings_list.html", _my_bookings_context(request))
 
 

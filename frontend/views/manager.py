@@ -26,7 +26,7 @@ from frontend.models import DisplayToken
 from frontend.services import display_token_create, display_token_revoke
 from frontend.views.common import is_htmx, language, local_today, parse_date
 from labs.models import CalendarEntry, Certification, CertificationGrant, Lab, Resource
-from labs.selectors import managed_lab_ids, user_manages_lab
+from labs.selectors import managed_lab_ids, role_lab_ids, user_manages_lab
 from labs.services import (
     calendar_remove_maintenance,
     certification_grant,
@@ -46,64 +46,92 @@ def _site_tz() -> zoneinfo.ZoneInfo:
     return zoneinfo.ZoneInfo(settings.TIME_ZONE)
 
 
-@login_required
-def manage_home(request: HttpRequest) -> HttpResponse:
-    """The manager's desk: the approval queue (live) and the day's schedule of my labs."""
-    lab_ids = _managed(request)
+def _desk_labs(request: HttpRequest) -> tuple[set[int], set[int]]:
+    """(labs I manage, labs I staff or manage), sub-labs included; 403 when I hold no role at all."""
+    managed, staffed = role_lab_ids(request.user)
+    if not staffed:
+        raise PermissionDenied
+    return managed, staffed
+
+
+def _desk_context(request: HttpRequest, managed: set[int], staffed: set[int], **extra) -> dict:
+    """The desk: the approval queue (managers) and the day's schedule with check-in and check-out (staff)."""
     tz = _site_tz()
     day = parse_date(request.GET.get("date"), local_today(tz))
-    context = {
-        "queue": web.approval_queue(lab_ids),
-        "schedule": web.day_schedule(lab_ids, day, tz),
+    now = timezone.now()
+    schedule = web.day_schedule(staffed, day, tz)
+    for booking in schedule:
+        booking.can_check_in = (
+            booking.status == BookingStatus.CONFIRMED
+            and booking.start.astimezone(booking.resource.lab.tz).date()
+            == now.astimezone(booking.resource.lab.tz).date()
+            and now < booking.end
+        )
+        booking.can_check_out = booking.status == BookingStatus.CHECKED_IN
+    return {
+        "queue": web.approval_queue(managed) if managed else [],
+        "is_manager": bool(managed),
+        "schedule": schedule,
         "day": day,
         "previous": day - timedelta(days=1),
         "next": day + timedelta(days=1),
-        "labs": list(Lab.objects.filter(pk__in=lab_ids).order_by("name_vi")),
+        "labs": list(Lab.objects.filter(pk__in=staffed).order_by("name_vi")),
+        "desk_url": request.get_full_path(),
+        **extra,
     }
-    return render(request, "frontend/manage/home.html", context)
+
+
+@login_required
+def manage_home(request: HttpRequest) -> HttpResponse:
+    """The desk: the approval queue (live) for managers, the day's schedule of my labs for managers and staff."""
+    managed, staffed = _desk_labs(request)
+    return render(request, "frontend/manage/home.html", _desk_context(request, managed, staffed))
 
 
 @login_required
 def manage_queue(request: HttpRequest) -> HttpResponse:
-    """Just the approval queue (refreshed live when a request arrives or is decided)."""
+    """Just the approval queue, for the live refresh; opened directly, the whole desk page."""
     lab_ids = _managed(request)
+    if not is_htmx(request):
+        return redirect(reverse("manage") + "#queue-heading")
     return render(request, "frontend/manage/_queue.html", {"queue": web.approval_queue(lab_ids)})
 
 
 @login_required
 @require_POST
 def booking_decide(request: HttpRequest, pk: int) -> HttpResponse:
-    """Approve or reject a request in one step; a rejection needs a reason."""
+    """Approve or reject a request in one step; a refusal (a rejection needs a reason) shows on its card."""
     booking = get_object_or_404(Booking.objects.select_related("resource", "resource__lab", "user"), pk=pk)
     if not user_manages_lab(request.user, booking.resource.lab):
         raise PermissionDenied
     decision = request.POST.get("decision")
     form = ReasonForm(request.POST)
     reason = form.cleaned_data["reason"].strip() if form.is_valid() else ""
+    who = {"who": booking.user.get_full_name() or booking.user, "resource": booking.resource.name}
+    refusal = ""
+    done = ""
     try:
         if decision == "approve":
             booking_approve(booking=booking, by=request.user, reason=reason)
-            messages.success(
-                request,
-                _("Approved: %(who)s, %(resource)s.")
-                % {"who": booking.user.get_full_name() or booking.user, "resource": booking.resource.name},
-            )
+            done = _("Approved: %(who)s, %(resource)s.") % who
         elif decision == "reject":
             booking_reject(booking=booking, by=request.user, reason=reason)
-            messages.success(
-                request,
-                _("Rejected: %(who)s, %(resource)s.")
-                % {"who": booking.user.get_full_name() or booking.user, "resource": booking.resource.name},
-            )
+            done = _("Rejected: %(who)s, %(resource)s.") % who
         else:
-            messages.error(request, _("Choose approve or reject."))
+            refusal = _("Choose approve or reject.")
     except DomainError as exc:
-        messages.error(request, exc.message_in(language()))
+        refusal = exc.message_in(language())
+    managed = managed_lab_ids(request.user)
+    # The answer stays on the request's card (or above the queue once the card has left it).
+    notice = {"pk": booking.pk, "text": refusal or done, "error": bool(refusal), "reason": reason}
     if is_htmx(request):
-        return render(
-            request, "frontend/manage/_queue.html", {"queue": web.approval_queue(managed_lab_ids(request.user))}
-        )
-    return redirect("manage")
+        return render(request, "frontend/manage/_queue.html", {"queue": web.approval_queue(managed), "notice": notice})
+    if not refusal:
+        messages.success(request, done)
+        return redirect("manage")
+    _managed_ids, staffed = role_lab_ids(request.user)
+    context = _desk_context(request, managed, staffed, notice=notice)
+    return render(request, "frontend/manage/home.html", context, status=422)
 
 
 @login_required

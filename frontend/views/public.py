@@ -17,12 +17,12 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from bookings.pricing import quote
-from bookings.rules import check_without_locks
+from bookings.preview import booking_preview
 from bookings.services import booking_request
 from core.errors import DomainError
 from frontend import selectors_web as web
 from frontend.forms import BookingForm, FindForm, IntervalForm
+from frontend.refusals import explain, next_free
 from frontend.screens import qr_svg
 from frontend.timeline import build_timeline
 from frontend.views.common import is_htmx, language, local_today, parse_date, parse_datetime
@@ -118,10 +118,14 @@ def _resource_context(request: HttpRequest, resource, *, week_start=None) -> dic
     lab = resource.lab
     tz = lab.tz
     today = local_today(tz)
-    week_start = week_start or parse_date(request.GET.get("week"), today)
+    # A day view (phones) or the week (the default); a day is asked for with ?view=day&date=….
+    view = "day" if request.GET.get("view") == "day" else "week"
+    day = parse_date(request.GET.get("date"), week_start or today)
+    week_start = week_start or parse_date(request.GET.get("week"), day)
     week_start = week_start - timedelta(days=week_start.weekday())
+    first_day, days = (day, 1) if view == "day" else (week_start, 7)
     table = build_timeline(
-        resources=[resource], start_day=week_start, days=7, tz=tz, user=request.user, caption=resource.name
+        resources=[resource], start_day=first_day, days=days, tz=tz, user=request.user, caption=resource.name
     )
     now = timezone.now()
     free_slots = []
@@ -145,7 +149,8 @@ def _resource_context(request: HttpRequest, resource, *, week_start=None) -> dic
     # the browser shows the lab's hours whatever its own time zone.
     local = "%Y-%m-%d %H:%M"
     calendar_data = {
-        "week": week_start.isoformat(),
+        "week": first_day.isoformat(),
+        "view": view,
         "hours": list(table.hours),
         "language": language(),
         "free": [
@@ -172,6 +177,11 @@ def _resource_context(request: HttpRequest, resource, *, week_start=None) -> dic
         "week_start": week_start,
         "previous_week": week_start - timedelta(days=7),
         "next_week": week_start + timedelta(days=7),
+        "view": view,
+        "day": day,
+        "previous_day": day - timedelta(days=1),
+        "next_day": day + timedelta(days=1),
+        "today": today,
         **_checkin_qr(request, resource, lab),
     }
 
@@ -212,20 +222,6 @@ def resource_detail(request: HttpRequest, slug: str) -> HttpResponse:
         return render(request, "frontend/resource.html", context)
 
 
-def price_quote(*, resource, user, start, end, organization=None) -> dict:
-    """The price preview (bookings.pricing.quote)."""
-    return quote(resource=resource, user=user, start=start, end=end, organization=organization)
-
-
-def rules_check(*, resource, user, start, end, organization=None) -> None:
-    """Ask the rules whether this request would be accepted now, before the user confirms.
-
-    Raises DomainError like the service would, taking no lock; the service checks everything
-    again on confirm (invariant 2).
-    """
-    check_without_locks(resource=resource, user=user, start=start, end=end, now=timezone.now())
-
-
 def _booked(request: HttpRequest, booking, resource) -> HttpResponse:
     """After a confirmed booking: say what happened, and go to my bookings."""
     if booking.status == "requested":
@@ -258,7 +254,7 @@ def resource_book(request: HttpRequest, slug: str) -> HttpResponse:
     organization = member.organization if member else None
     form = BookingForm(request.POST, tz=tz, organization=organization)
     error: DomainError | None = None
-    price = None
+    preview = None
     confirmed = "confirm" in request.POST
     if form.is_valid():
         data = form.cleaned_data
@@ -272,8 +268,8 @@ def resource_book(request: HttpRequest, slug: str) -> HttpResponse:
         try:
             if confirmed:
                 return _booked(request, booking_request(purpose=data.get("purpose", ""), **arguments), resource)
-            rules_check(**arguments)
-            price = price_quote(**arguments)
+            # The service's own rules, without locks, and the price: what confirming would do.
+            preview = booking_preview(**arguments)
         except DomainError as exc:
             error = exc
     with timezone.override(tz):
@@ -283,7 +279,10 @@ def resource_book(request: HttpRequest, slug: str) -> HttpResponse:
             "form": form,
             "error": error,
             "error_message": error.message_in(language()) if error else "",
-            "quote": price,
+            "error_lines": explain(error, resource) if error else [],
+            "next_free": next_free(error, resource) if error else None,
+            "result": preview,
+            "quote": preview.quote if preview else None,
             "preview": form.is_valid() and error is None and not confirmed,
         }
         if is_htmx(request):

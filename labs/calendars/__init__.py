@@ -29,6 +29,7 @@ from labs.models import CalendarEntry, Lab
 from labs.tree import ancestors_cte
 
 __all__ = [
+    "ChainFacts",
     "Interval",
     "ResourceCalendar",
     "Window",
@@ -59,12 +60,29 @@ class ResourceCalendar:
         return subtract(self.open, [(w.start, w.end) for w in (*self.closures, *self.maintenance)])
 
 
-class _Chains(NamedTuple):
-    """Labs and their ancestors, which of their calendars hold opening hours, and the calendar stamp."""
+class ChainFacts(NamedTuple):
+    """Labs and their ancestors, which of their calendars hold opening hours, and the calendar stamp.
+
+    Read by :func:`resource_calendars` itself, or passed in by a caller that read the same rows in a
+    statement of its own (bookings.facts reads them with everything else a request needs).
+    """
 
     chains: dict[int, list[Lab]]
     open_calendar_ids: set[int]
     stamp: int | None
+
+    @classmethod
+    def from_rows(cls, origin: int, rows, stamp: int | None) -> ChainFacts:
+        """From (origin, id, parent_id, calendar_id, timezone, has_open) rows of one lab's chain, nearest first."""
+        chain, open_ids = [], set()
+        for _origin, pk, parent_id, calendar_id, tz_name, has_open in rows:
+            chain.append(Lab(id=pk, parent_id=parent_id, calendar_id=calendar_id, timezone=tz_name))
+            if has_open:
+                open_ids.add(calendar_id)
+        return cls({origin: chain}, open_ids, stamp)
+
+    def covers(self, lab_ids) -> bool:
+        return all(lab_id in self.chains for lab_id in lab_ids)
 
 
 _CHAINS_SQL = f"""
@@ -80,7 +98,7 @@ _CHAINS_SQL = f"""
 """
 
 
-def _lab_chains(lab_ids: Iterable[int]) -> _Chains:
+def _lab_chains(lab_ids: Iterable[int]) -> ChainFacts:
     """For each lab its chain (itself, then each center above), the opening-hours calendars and the stamp."""
     chains: dict[int, list[Lab]] = {}
     open_calendar_ids: set[int] = set()
@@ -94,7 +112,7 @@ def _lab_chains(lab_ids: Iterable[int]) -> _Chains:
             if has_open:
                 open_calendar_ids.add(calendar_id)
             stamp = row_stamp  # the same on every row
-    return _Chains(chains, open_calendar_ids, stamp)
+    return ChainFacts(chains, open_calendar_ids, stamp)
 
 
 def lab_chains(labs: Iterable[Lab]) -> dict[int, list[Lab]]:
@@ -126,16 +144,17 @@ def _split(windows: Iterable[Window], closures: list[Window], maintenance: list[
             maintenance.append(window)
 
 
-def resource_calendars(resources, start, end) -> dict[int, ResourceCalendar]:
+def resource_calendars(resources, start, end, *, chains: ChainFacts | None = None) -> dict[int, ResourceCalendar]:
     """Calendars of many resources over [start, end) in a constant number of queries.
 
     ``resources`` need ``pk``, ``lab_id``, ``calendar_id`` and ``lab`` (its ``timezone``);
     ``start`` and ``end`` must be aware. Results are aware datetimes in each lab's time zone.
+    ``chains``: the labs' chains when the caller already read them (then no query of its own).
     """
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("start and end must be aware datetimes")
     labs = {r.lab_id: r.lab for r in resources}
-    found = _lab_chains(labs)
+    found = chains if chains is not None and chains.covers(labs) else _lab_chains(labs)
     windows = expanded_windows(_needed_calendars(resources, labs, found.chains), start, end, found.stamp)
 
     # Opening hours, closures and lab-wide maintenance come from the lab's chain, so they are the

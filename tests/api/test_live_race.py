@@ -90,3 +90,68 @@ def test_concurrent_retries_with_the_same_idempotency_key_return_the_same_bookin
     other = {**payload, "start": iso(start + timedelta(hours=2)), "end": iso(start + timedelta(hours=3))}
     status, body = post(live["urls"][1], token, other, key="retry-1")
     assert status == 422 and body["code"] == "idempotency_key_reused"
+
+
+# --- The waitlist: the holder accepts while others try to book the held slot ------------------------
+
+CREATORS = 12
+TRIALS = 10
+
+
+def accept(url: str, token: str, entry_id: int) -> tuple[int, dict]:
+    headers = {"Content-Type": "application/json", "Authorization": f"Token {token}", "Accept-Language": "en"}
+    request = urllib.request.Request(
+        f"{url}/api/waitlist/{entry_id}/accept/", data=b"{}", headers=headers, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def _held_slot(machine, holder, start):
+    """A booked slot, the holder waiting for it, then the booking cancelled: the holder holds it."""
+    from bookings.models import WaitlistEntry
+    from bookings.services import booking_cancel, booking_request, waitlist_join
+
+    owner = make_user()
+    booking = booking_request(resource=machine, user=owner, start=start, end=start + timedelta(hours=1))
+    entry = waitlist_join(
+        resource=machine,
+        user=holder,
+        window_start=start,
+        window_end=start + timedelta(hours=1),
+        duration=timedelta(hours=1),
+    )
+    booking_cancel(booking=booking, by=owner, reason="không cần nữa")
+    entry.refresh_from_db()
+    assert entry.status == WaitlistEntry.Status.OFFERED
+    return entry
+
+
+def test_the_holder_accepting_while_twelve_others_book_the_held_slot_wins_every_time_and_nothing_is_a_500(live):
+    """Issue 11: this race deadlocked (19 x 500 "deadlock detected", the holder losing in 8 of 10 trials).
+
+    The holder's accept writes the booking first and locks the entry last; hold checks take the
+    queue lock shared (bookings/locks.py), so the holder and the others never wait in a cycle.
+    """
+    holder, holder_token = live["users"][0], live["tokens"][0]
+    others = live["tokens"][1 : CREATORS + 1]
+    machine = live["machine"]
+    for trial in range(TRIALS):
+        start = next_weekday(hour=8 + trial % 8) + timedelta(days=7 * (trial // 8))
+        entry = _held_slot(machine, holder, start)
+        payload = {"resource": machine.pk, "start": iso(start), "end": iso(start + timedelta(hours=1))}
+        calls = [lambda entry=entry: accept(live["urls"][0], holder_token, entry.pk)]
+        calls += [
+            (lambda i=i, token=token, payload=payload: post(live["urls"][i % 2], token, payload))
+            for i, token in enumerate(others)
+        ]
+        results = race(calls)
+        statuses = [status for status, _ in results]
+        assert all(status < 500 for status in statuses), results
+        assert statuses[0] == 201, results[0]
+        assert {body.get("code") for status, body in results[1:]} <= {"slot_held", "slot_taken", "lock_timeout"}
+        active = Booking.objects.filter(resource=machine, start=start, status__in=("confirmed", "requested"))
+        assert list(active.values_list("user_id", flat=True)) == [holder.pk], trial

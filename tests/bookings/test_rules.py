@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from bookings.errors import MESSAGES
 from bookings.models import Booking, BookingPolicy, BookingStatus, QuotaRule, WaitlistEntry
-from bookings.rules import policy_for
+from bookings.policy import policy_for
 from bookings.services import booking_cancel, booking_request
 from core.errors import DomainError
 from labs.models import Audience, Resource

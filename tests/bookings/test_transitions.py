@@ -355,7 +355,9 @@ def hooks(monkeypatch):
         "notification_jobs",
         lambda booking, *, kinds, reason="": calls.extend(("notify", k) for k in kinds) or [],
     )
-    monkeypatch.setattr(events, "publish_booking_changed", lambda booking, *, change: calls.append(("live", change)))
+    monkeypatch.setattr(
+        events, "publish_booking_changed", lambda booking, *, change, lab_ids=None: calls.append(("live", change))
+    )
     monkeypatch.setattr(
         offers,
         "offer_freed_slot",

@@ -47,7 +47,7 @@ def test_lab_page_renders_week_and_day_views(client, lab):
         response = client.get(reverse("lab", args=[lab.slug]), {"view": view})
         assert response.status_code == 200
         assert "Máy cắt laser A" in response.content.decode()
-        assert 'class="timeline"' in response.content.decode()
+        assert 'class="timeline tl-days-' in response.content.decode()
 
 
 def test_unknown_lab_is_404(client):
@@ -84,13 +84,13 @@ def test_manager_pages_are_forbidden_to_students(client):
 def test_manager_pages_render_for_a_manager(client, lab):
     client.force_login(make_manager(lab))
     for name in ("manage", "manage_queue", "manage_maintenance", "manage_certifications", "manage_displays"):
-        assert client.get(reverse(name)).status_code == 200, name
+        assert client.get(reverse(name), HTTP_HX_REQUEST="true").status_code == 200, name
 
 
 def test_my_pages_render_for_a_student(client):
     client.force_login(make_user())
     for name in ("my_bookings", "my_bookings_list", "profile"):
-        assert client.get(reverse(name)).status_code == 200, name
+        assert client.get(reverse(name), HTTP_HX_REQUEST="true").status_code == 200, name
 
 
 def test_organisation_page_is_404_without_an_organisation(client):

@@ -299,7 +299,9 @@ def test_cluster_is_created_started_reused_and_stopped_cleanly(cluster):
     assert cluster.run("status").returncode == 3
     # Started again: same port (still free), same data.
     again, started = cluster.start()
-    assert started is True and int(again.rsplit(":", 1)[1].split("/")[0]) == port
+    new_port = int(again.rsplit(":", 1)[1].split("/")[0])
+    # The same port, unless another program took it meanwhile (other clusters on a shared machine).
+    assert started is True and (new_port == port or not localdb._port_is_free(port))
     assert _query(again, "SELECT note FROM kept") == [("xin chào",)]
     status = cluster.run("status")
     assert status.returncode == 0 and "running" in status.stdout

@@ -94,3 +94,12 @@ def test_prepare_does_only_what_is_needed(tmp_path, settings, capsys):
 def test_the_banner_names_the_address_it_serves():
     text = run.banner("http://127.0.0.1:18001")
     assert "http://127.0.0.1:18001/api/docs/" in text and ":8000" not in text
+
+
+def test_make_run_points_public_links_at_its_own_host_and_port():
+    env = run.run_environment("127.0.0.1", 18001, environ={"PATH": "/usr/bin"})
+    assert env["PUBLIC_URL"] == "http://127.0.0.1:18001" and env["DEBUG"] == "1"
+    # A PUBLIC_URL set by hand (a proxy in front) wins.
+    assert run.run_environment("0.0.0.0", 8000, environ={"PUBLIC_URL": "https://lab.example"})["PUBLIC_URL"] == (
+        "https://lab.example"
+    )

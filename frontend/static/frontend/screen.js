@@ -1,7 +1,13 @@
 /* Wall screen: snapshot, then deltas over a WebSocket; tiles flip at the scheduled minute from the
  * schedule held here (no message needed); reconnects with exponential back-off and re-reads the
  * snapshot; never polls HTTP. Message schema: frontend/LIVE.md. State rules: frontend/selectors.py
- * resource_state (keep both in step). */
+ * resource_state (keep both in step).
+ *
+ * Layout: every machine of the lab (a center: of all its sub-labs) must be on the screen, whatever
+ * its size and the number of machines. layout() picks the densest arrangement still readable from
+ * five metres: tiles as large as fit, else one compact row per machine, else pages of rows that
+ * rotate on a timer with a page indicator. A change on a machine of another page brings that page
+ * up at once, so no change waits for the rotation. */
 (function () {
   "use strict";
 
@@ -43,7 +49,10 @@
 
   /* The same precedence as frontend/selectors.py resource_state. */
   function stateOf(r, now) {
-    var upcoming = r.bookings.filter(function (b) { return ACTIVE.indexOf(b.status) >= 0 && ms(b.start) > now; })
+    // A booking checked in before its start is the one in use, never the "next" one.
+    var upcoming = r.bookings.filter(function (b) {
+      return ACTIVE.indexOf(b.status) >= 0 && b.status !== "checked_in" && ms(b.start) > now;
+    })
       .sort(function (a, b) { return ms(a.start) - ms(b.start); });
     var following = upcoming.length ? { start: upcoming[0].start, who: upcoming[0].who } : null;
     if (r.status === "down" || r.status === "retired") return { state: "down", next: following };
@@ -82,6 +91,27 @@
     }
   }
 
+  /* Compact rows: the state in short words (both languages) and a brief detail. */
+  var SHORT = {
+    free: ["Trống", "Free"],
+    in_use: ["Đang dùng", "In use"],
+    booked_next: ["Trống", "Free"],
+    awaiting_check_in: ["Chờ nhận", "Check-in"],
+    maintenance: ["Bảo trì", "Service"],
+    down: ["Hỏng", "Down"],
+    closed: ["Đóng cửa", "Closed"]
+  };
+
+  function briefOf(s) {
+    switch (s.state) {
+      case "in_use":
+      case "awaiting_check_in": return s.who + " → " + hhmm(s.until);
+      case "booked_next": return "→ " + hhmm(s.at);
+      case "maintenance": return s.until ? "→ " + hhmm(s.until) : "";
+      default: return "";
+    }
+  }
+
   function boundaries(r, now) {
     var next = Infinity;
     function consider(iso) { var t = ms(iso); if (t > now && t < next) next = t; }
@@ -93,6 +123,7 @@
 
   function render() {
     var now = Date.now();
+    var compact = document.body.getAttribute("data-density") !== "tiles";
     var inUse = 0, total = 0;
     nextFlip = Infinity;
     Object.keys(resources).forEach(function (id) {
@@ -108,7 +139,8 @@
         tile.setAttribute("data-state", s.state);
         tile.className = cls;
       }
-      setLabel(tile, LABELS[s.state]);
+      setLabel(tile, compact ? SHORT[s.state] : LABELS[s.state]);
+      setText(tile, "brief", briefOf(s));
       setText(tile, "detail", detailOf(s));
       setText(tile, "next", s.next && s.state !== "booked_next" ? "Tiếp theo / Next " + hhmm(s.next.start) + " · " + s.next.who : "");
     });
@@ -119,14 +151,15 @@
 
   function setLabel(tile, pair) {
     var el = tile.querySelector('[data-role="label"]');
-    if (!el || el.getAttribute("data-text") === pair[0]) return;
-    el.setAttribute("data-text", pair[0]);
+    if (!el || el.getAttribute("data-text") === pair.join("/")) return;
+    el.setAttribute("data-text", pair.join("/"));
     el.textContent = "";
     var vi = document.createElement("span");
     vi.className = "vi";
     vi.textContent = pair[0];
     var en = document.createElement("span");
     en.className = "en";
+    en.lang = "en";
     en.textContent = pair[1];
     el.appendChild(vi);
     el.appendChild(en);
@@ -147,7 +180,8 @@
     h.className = "tile-name";
     h.textContent = data ? data.name.vi : "#" + id;
     tile.appendChild(h);
-    ["label", "detail", "next"].forEach(function (role) {
+    tile.className = "tile";
+    ["label", "detail", "next", "brief"].forEach(function (role) {
       var p = document.createElement("p");
       p.setAttribute("data-role", role);
       p.className = role === "label" ? "state-label" : "state-" + role;
@@ -160,6 +194,7 @@
       document.querySelector(".screen-main").appendChild(tiles);
     }
     tiles.appendChild(tile);
+    layoutPending = true;
     return tile;
   }
 
@@ -192,9 +227,126 @@
   function flash(id) {
     var tile = document.getElementById("tile-" + id);
     if (!tile) return;
+    showPageOf(tile);
     tile.classList.add("flash");
     setTimeout(function () { tile.classList.remove("flash"); }, 1500);
   }
+
+  /* --- Layout: every machine on the screen ------------------------------------------------------ */
+
+  // Sizes in vmin (a hundredth of the screen's shorter side), so a 4K screen shows what a 1080p
+  // one shows. The minimum fonts are what stays readable from five metres on a wall TV.
+  var TILE_EMS = 13;          // a tile holds about 13 em of text, both across and down
+  var TILE_MIN_FONT = 2.0;    // vmin
+  var TILE_MAX_FONT = 3.4;
+  var ROW_EMS_ACROSS = 36;    // a compact row: name, short state and detail on one line
+  var ROW_EMS_DOWN = 1.8;
+  var ROW_MIN_FONT = 2.0;
+  var ROW_MAX_FONT = 3.2;
+
+  var pages = [];             // tiles per page (one page when everything fits)
+  var page = 0;
+  var pageTimer = null;
+  var layoutPending = false;
+  var pageSeconds = Math.max(3, config.page_seconds || 12);
+
+  /* The column count that gives the largest text for n cells in width x height. */
+  function arrange(n, width, height, gap, fontFor) {
+    var choice = null;
+    for (var cols = 1; cols <= Math.max(1, n); cols++) {
+      var rows = Math.max(1, Math.ceil(n / cols));
+      var w = (width - gap * (cols - 1)) / cols;
+      var h = (height - gap * (rows - 1)) / rows;
+      if (w <= 0) break;
+      if (h <= 0) continue;
+      var font = fontFor(w, h);
+      if (!choice || font > choice.font + 0.01) choice = { cols: cols, rows: rows, font: font, height: h };
+    }
+    return choice;
+  }
+
+  function tileFont(unit) {
+    return function (w, h) { return Math.min(w / TILE_EMS, h / TILE_EMS, TILE_MAX_FONT * unit); };
+  }
+
+  function rowFont(unit) {
+    return function (w, h) { return Math.min(w / ROW_EMS_ACROSS, h / ROW_EMS_DOWN, ROW_MAX_FONT * unit); };
+  }
+
+  function layout() {
+    layoutPending = false;
+    var container = document.getElementById("tiles");
+    if (!container) return;
+    var tiles = Array.prototype.slice.call(container.querySelectorAll(".tile"));
+    var n = tiles.length;
+    var unit = Math.min(window.innerWidth, window.innerHeight) / 100;
+    var gap = parseFloat(getComputedStyle(container).rowGap) || 0;
+    var width = container.clientWidth, height = container.clientHeight;
+    var density = "tiles", perPage = n;
+    var choice = arrange(n, width, height, gap, tileFont(unit));
+    if (!choice || choice.font < TILE_MIN_FONT * unit) {
+      density = "compact";
+      choice = arrange(n, width, height, gap, rowFont(unit));
+      if (!choice || choice.font < ROW_MIN_FONT * unit) {
+        // Not even compact rows fit: as many rows per page as stay readable, pages balanced.
+        var minimum = ROW_MIN_FONT * unit;
+        var cols = Math.max(1, Math.floor((width + gap) / (ROW_EMS_ACROSS * minimum + gap)));
+        var rows = Math.max(1, Math.floor((height + gap) / (ROW_EMS_DOWN * minimum + gap)));
+        var count = Math.ceil(n / (cols * rows));
+        perPage = Math.ceil(n / count);
+        choice = arrange(perPage, width, height, gap, rowFont(unit));
+      }
+    }
+    document.body.setAttribute("data-density", density);
+    container.style.setProperty("--cols", choice.cols);
+    container.style.setProperty("--row-height", Math.floor(choice.height) + "px");
+    container.style.setProperty("--cell-font", choice.font.toFixed(1) + "px");
+    pages = [];
+    tiles.forEach(function (tile, index) {
+      var number = Math.floor(index / perPage);
+      (pages[number] = pages[number] || []).push(tile);
+      tile.setAttribute("data-page", String(number));
+    });
+    showPage(Math.min(page, pages.length - 1));
+    render(); // labels differ between tiles and compact rows
+  }
+
+  function showPage(number) {
+    page = Math.max(0, number);
+    var count = pages.length || 1;
+    pages.forEach(function (list, index) {
+      list.forEach(function (tile) { tile.classList.toggle("off-page", index !== page); });
+    });
+    var indicator = document.getElementById("pages");
+    indicator.hidden = count < 2;
+    document.getElementById("page-number").textContent = String(page + 1);
+    document.getElementById("page-count").textContent = String(count);
+    var dots = document.getElementById("page-dots");
+    dots.textContent = "";
+    for (var i = 0; i < count && count > 1; i++) {
+      var dot = document.createElement("span");
+      dot.className = "dot" + (i === page ? " current" : "");
+      dots.appendChild(dot);
+    }
+    document.body.setAttribute("data-page", String(page + 1));
+    document.body.setAttribute("data-pages", String(count));
+    clearTimeout(pageTimer);
+    if (count > 1) {
+      pageTimer = setTimeout(function () { showPage((page + 1) % pages.length); }, pageSeconds * 1000);
+    }
+  }
+
+  /* A change on a machine of another page shows at once: its page comes up (and stays its full time). */
+  function showPageOf(tile) {
+    var number = parseInt(tile.getAttribute("data-page") || "0", 10);
+    if (pages.length > 1 && number !== page) showPage(number);
+  }
+
+  var resizeTimer = null;
+  window.addEventListener("resize", function () {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(layout, 150);
+  });
 
   /* --- Connection --------------------------------------------------------------------------- */
 
@@ -264,11 +416,13 @@
       dayEnd = Infinity; // a new day: ask for its schedule once
       socket.send(JSON.stringify({ type: "snapshot" }));
     }
+    if (layoutPending) layout();
     if (now >= nextFlip) render();
     setTimeout(tick, 1000 - (now % 1000) + 5);
   }
 
   loadSnapshot(snapshot);
+  layout();
   document.body.setAttribute("data-connection", "connecting");
   tick();
   connect();
