@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1.7
-# labshare production image: the ASGI web process (daphne) and the job worker (procrastinate) both
-# run from it; docker-compose.yml picks the command. Python dependencies come from uv.lock only
+# labshare production image: the web processes (gunicorn, HTTP), the WebSocket processes (daphne)
+# and the job worker (procrastinate) all run from it; docker-compose.yml picks the command. Python dependencies come from uv.lock only
 # (`uv sync --frozen --no-dev`), browser assets from package-lock.json (`npm ci`), and the app runs
 # as an unprivileged user.
 
@@ -60,4 +60,4 @@ USER labshare
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=8).status == 200 else 1)"]
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "config.asgi:application"]
+CMD ["gunicorn", "-c", "config/gunicorn.py", "--bind", "0.0.0.0:8000", "config.wsgi:application"]

@@ -9,10 +9,13 @@ PORT ?= 8000
 # The tests, lint and database commands run with DEBUG off, as production does, so they need a key;
 # this one is for this machine only (production sets its own: the settings refuse to start without).
 export SECRET_KEY ?= labshare-local-key-not-for-production
+# ... and they serve plain HTTP on 127.0.0.1: no HTTPS redirect, HSTS or secure-only cookies
+# (config/settings.py; production, behind its TLS front, leaves this unset).
+export LABSHARE_PLAIN_HTTP ?= 1
 CATALOGUES := $(wildcard locale/*/LC_MESSAGES/*.po)
 COMPILED := $(CATALOGUES:.po=.mo)
 
-.PHONY: run test lint install deps-run deps-test db db-stop migrate demo messages bench
+.PHONY: run test lint install deps-run deps-test db db-stop migrate demo messages bench backup restore
 
 ## Start everything: local PostgreSQL, migrations, demo data (once), the web process and the job worker.
 run: deps-run install
@@ -68,3 +71,12 @@ demo: install
 
 bench: install
 	@$(DB) exec -- bash -c 'for b in bench/bench_*.py; do $(PY) $$b || exit 1; done'
+
+## The database (pg_dump custom format) and the media files into backups/<time>/ (or BACKUP=folder).
+backup: install
+	@$(DB) exec -- $(PY) -m tools.backup backup $(BACKUP)
+
+## Replace the database and media files with a backup: make restore BACKUP=backups/<time>
+restore: install
+	@test -n "$(BACKUP)" || { echo "make restore BACKUP=backups/<time>"; exit 2; }
+	@$(DB) exec -- $(PY) -m tools.backup restore $(BACKUP)

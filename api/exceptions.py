@@ -23,6 +23,7 @@ from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
 from core.errors import DomainError, messages_for, spec_for, status_for
+from ops.metrics import count_refusal
 
 
 def _language() -> str:
@@ -162,6 +163,7 @@ def handler(exc: Exception, context: dict) -> Response | None:
     """DRF's EXCEPTION_HANDLER: every known error becomes a coded JSON body; the rest stay 500s."""
     if isinstance(exc, DomainError):
         set_rollback()
+        count_refusal(exc.code)
         return domain_error_response(exc)
     if isinstance(exc, SuspiciousOperation):
         # Django's refusals of the body itself (too big, too many fields, a broken multipart

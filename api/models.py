@@ -1,4 +1,4 @@
-"""The API's own records: idempotency keys for safe retries."""
+"""The API's own records: idempotency keys for safe retries, and the hashed API tokens."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from knox.models import AbstractAuthToken
 
 
 class IdempotencyKey(models.Model):
@@ -28,3 +29,23 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.endpoint}:{self.key}"
+
+
+class ApiToken(AbstractAuthToken):
+    """An API token of one device or script: only its SHA-512 digest is stored, and it expires.
+
+    The secret is shown once, at sign-in. Each sign-in makes a token of its own, so signing out
+    on one device leaves the others signed in; a person may revoke all of them at once.
+    """
+
+    device = models.CharField(
+        _("device"), max_length=100, blank=True, help_text=_("What the holder called it at sign-in")
+    )
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        indexes = [models.Index(fields=["expiry"], name="apitoken_expiry")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.token_key}…"

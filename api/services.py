@@ -1,4 +1,4 @@
-"""Writes the API owns: idempotency records for retried POSTs."""
+"""Writes the API owns: idempotency records for retried POSTs, and API tokens."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from api.models import IdempotencyKey
+from api.authentication import recent_tokens
+from api.models import ApiToken, IdempotencyKey
 from core.errors import DomainError
 
 
@@ -91,4 +92,33 @@ def idempotent(*, user, key: str | None, endpoint: str, fingerprint: str) -> Ite
 def idempotency_purge(*, older_than) -> int:
     """Delete idempotency records created before ``older_than`` (retries come within minutes)."""
     deleted, _ = IdempotencyKey.objects.filter(created_at__lt=older_than).delete()
+    return deleted
+
+
+def api_token_create(*, user, device: str = "") -> tuple[ApiToken, str]:
+    """A new API token for one device or script; returns it and its secret (shown once, never stored)."""
+    with transaction.atomic():
+        return ApiToken.objects.create(user=user, device=device[:100])
+
+
+def api_token_revoke(*, token: ApiToken) -> None:
+    """Revoke one token: the device that holds it must sign in again."""
+    with transaction.atomic():
+        ApiToken.objects.filter(pk=token.pk).delete()
+    recent_tokens.forget(token.digest)
+
+
+def api_tokens_revoke_all(*, user) -> int:
+    """Revoke every token of ``user`` (every device and script); returns how many."""
+    with transaction.atomic():
+        digests = list(ApiToken.objects.filter(user=user).values_list("digest", flat=True))
+        ApiToken.objects.filter(user=user).delete()
+    for digest in digests:
+        recent_tokens.forget(digest)
+    return len(digests)
+
+
+def api_tokens_purge_expired(*, now) -> int:
+    """Delete tokens past their expiry (they already open nothing); returns how many."""
+    deleted, _ = ApiToken.objects.filter(expiry__lte=now).delete()
     return deleted

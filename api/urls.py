@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from api.views.account import FeedTokenViewSet, LoginView, LogoutView, MeView, MyCertificationsView, MyQuotaView
+from api.views.account import (
+    FeedTokenViewSet,
+    LoginView,
+    LogoutAllView,
+    LogoutView,
+    MeView,
+    MyCertificationsView,
+    MyQuotaView,
+)
 from api.views.availability import AvailabilitySearchView
 from api.views.billing import BankNotificationReviewViewSet, BankNotificationView, StatementViewSet, VatRateViewSet
 from api.views.bookings import BookingViewSet, SeriesViewSet, WaitlistViewSet
@@ -34,6 +44,8 @@ from api.views.reports import (
 
 app_name = "api"
 
+_docs_policy = csp_update({"style-src": [UNSAFE_INLINE], "worker-src": ["blob:"], "img-src": ["data:"]})
+
 router = DefaultRouter()
 router.include_root_view = False
 router.register("labs", LabViewSet, basename="lab")
@@ -57,6 +69,7 @@ urlpatterns = [
     path("", ApiIndexView.as_view(), name="index"),
     path("auth/login/", LoginView.as_view(), name="login"),
     path("auth/logout/", LogoutView.as_view(), name="logout"),
+    path("auth/logout-all/", LogoutAllView.as_view(), name="logout-all"),
     path("me/", MeView.as_view(), name="me"),
     path("me/certifications/", MyCertificationsView.as_view(), name="me-certifications"),
     path("me/quota/", MyQuotaView.as_view(), name="me-quota"),
@@ -70,8 +83,11 @@ urlpatterns = [
     path("billing/bank-notifications/", BankNotificationView.as_view(), name="bank-notifications"),
     re_path(r"^feeds/(?P<token>[A-Za-z0-9_\-]{1,64})\.ics$", FeedView.as_view(), name="feed"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    # The documentation pages build their styles at run time (style elements) and ReDoc starts a worker
+    # from a blob: their policy allows that, still no inline script (Swagger UI's start-up script is a
+    # file of its own: the split view).
+    path("docs/", _docs_policy(SpectacularSwaggerSplitView.as_view(url_name="api:schema")), name="docs"),
+    path("redoc/", _docs_policy(SpectacularRedocView.as_view(url_name="api:schema")), name="redoc"),
     path("", include(router.urls)),
     # Anything else under /api/ is a JSON 404 with the usual error body, not Django's HTML page.
     re_path(r"^.*$", not_found, name="not-found"),

@@ -99,8 +99,8 @@ def seed(changes: int) -> dict:
     from django.contrib.auth import get_user_model
     from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
     from django.utils import timezone
-    from rest_framework.authtoken.models import Token
 
+    from api.models import ApiToken
     from bookings.models import Booking
     from frontend.services import display_token_create
     from labs.models import Lab, LabRole, Member, Resource
@@ -130,7 +130,12 @@ def seed(changes: int) -> dict:
             status="confirmed",
         )
         booking_ids.append(booking.pk)
-    return {"lab": lab.slug, "token": raw, "api_token": Token.objects.create(user=booker).key, "bookings": booking_ids}
+    return {
+        "lab": lab.slug,
+        "token": raw,
+        "api_token": ApiToken.objects.create(user=booker, device="bench")[1],
+        "bookings": booking_ids,
+    }
 
 
 # --- Processes -----------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from procrastinate.tasks import configure_task
 
 from bookings.models import Booking, BookingStatus, WaitlistEntry
 from bookings.policy import policy_for
+from core import requestid
 
 #: Status transitions and waitlist holds: short jobs that must run on time.
 QUEUE_BOOKINGS = "bookings"
@@ -83,6 +84,8 @@ def defer_jobs(jobs: list[Job]) -> None:
     """
     if not jobs:
         return
+    # The request that caused the jobs names them in the worker's logs too (core/requestid.py).
+    jobs = requestid.tag_jobs(jobs)
     try:
         with transaction.atomic():
             _django_jobs.batch_defer_jobs(jobs=jobs)

@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from bookings import rules
-from bookings.grid import resource_availability
-from bookings.pricing import quote
+from bookings.grid import ceil_to_grid, resource_availability
+from bookings.pricing import quote_from
 from bookings.selectors import conflict_details
 from core.errors import DomainError
 from labs.models import Certification, Organization, Resource
@@ -57,15 +57,10 @@ def next_free_slot(*, resource: Resource, start: datetime, end: datetime, now: d
     now = now or timezone.now()
     length = end - start
     earliest = max(start, now + resource.lead_time)
-    tz = resource.lab.tz
-    step = resource.slot_granularity
     for free_start, free_end in resource_availability(
         resource=resource, start=earliest, end=earliest + NEXT_FREE_WITHIN
     ):
-        local = free_start.astimezone(tz)
-        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
-        remainder = (local - midnight) % step
-        candidate = local if not remainder else local + (step - remainder)
+        candidate = ceil_to_grid(free_start, resource.slot_granularity, resource.lab.tz)
         if candidate + length <= free_end and candidate <= now + resource.horizon:
             return candidate, candidate + length
     return None
@@ -81,7 +76,7 @@ def booking_preview(
     """
     now = timezone.now()
     try:
-        rules.check_without_locks(resource=resource, user=user, start=start, end=end, now=now)
+        facts = rules.check_without_locks(resource=resource, user=user, start=start, end=end, now=now)
         _overlap(resource, start, end)
     except DomainError as exc:
         if exc.code in TIME_REFUSALS and start < end:
@@ -89,13 +84,13 @@ def booking_preview(
             if slot is not None:
                 exc.details.setdefault("next_free", {"start": slot[0].isoformat(), "end": slot[1].isoformat()})
         raise
-    approval = rules.needs_approval(resource=resource, user=user, start=start)
+    approval = rules.needs_approval(resource=resource, facts=facts)
     missing = []
     if approval and resource.approval_policy == Resource.ApprovalPolicy.CERTIFIED:
-        codes = rules.missing_certifications(resource, user, start)
+        codes = facts.missing_certifications
         missing = list(resource.required_certifications.filter(code__in=codes).order_by("name_vi"))
     return BookingPreview(
         needs_approval=approval,
-        quote=quote(resource=resource, user=user, start=start, end=end, organization=organization),
+        quote=quote_from(facts=facts, start=start, end=end),
         missing_certifications=missing,
     )

@@ -116,7 +116,8 @@ def _reminder_already_handled(context, *, booking_id: int, kind: str, start: str
     return (
         ProcrastinateJob.objects.filter(
             task_name=jobs.SEND_REMINDER[0],
-            args={"booking_id": booking_id, "kind": kind, "start": start},
+            # Containment, not equality: a job's arguments may also carry its request id (core/requestid.py).
+            args__contains={"booking_id": booking_id, "kind": kind, "start": start},
             status__in=("doing", "succeeded"),
         )
         .exclude(id=context.job.id)

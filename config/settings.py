@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -17,6 +18,7 @@ from config.env import (
     env_str,
     env_timezone,
 )
+from core.requestid import carry_into_job
 from tools import localdb
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -106,6 +108,8 @@ PROCRASTINATE_WORKER_DEFAULTS = {
     "update_heartbeat_interval": float(LABSHARE_WORKER_HEARTBEAT_SECONDS),
     # A worker starting up forgets the rows of workers silent this long (their jobs become stalled).
     "stalled_worker_timeout": float(LABSHARE_STALLED_JOB_SECONDS),
+    # A job runs under the request id of the request that deferred it (core/requestid.py).
+    "task_middleware": [carry_into_job],
 }
 
 # --- Billing (billing/) -----------------------------------------------------------------------
@@ -133,7 +137,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
-    "rest_framework.authtoken",
+    # Hashed API tokens with an expiry (api.ApiToken, on knox's model and hashing; KNOX_TOKEN_MODEL).
+    "knox",
+    "csp",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -147,13 +153,17 @@ INSTALLED_APPS = [
     "billing",
     "reports",
     "import_export",
+    "ops",
     "api",
     "frontend",
     "demo",
 ]
 
 MIDDLEWARE = [
+    # First: the request id is bound (and the request counted) around everything else.
+    "ops.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Last to see a view's exception: a read that lost its database connection runs once more.
     "config.db.retry.RetryReadsOnLostConnection",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -185,7 +195,7 @@ AXES_LOCKOUT_CALLABLE = "core.login_guard.keep_response"
 AXES_VERBOSE = False
 
 ROOT_URLCONF = "config.urls"
-WSGI_APPLICATION = None
+WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 
 TEMPLATES = [
@@ -236,11 +246,20 @@ STATICFILES_DIRS = [
 ]
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / ".data" / "media")))
 
-# --- Cache -----------------------------------------------------------------------------------
-# Shared by every process through Redis when REDIS_URL is set (sign-in lock-outs, API throttles);
-# in-memory otherwise, which is right for the single web process of `make run`.
+# --- Cache (DRF throttles, sign-in lock-outs) -------------------------------------------------
+# With REDIS_URL every process shares one cache, so a throttle's limit (and a sign-in lock-out)
+# holds across all web processes and hosts; without it each process counts on its own (one
+# process: `make run`; lock-outs then count in PostgreSQL, see AXES_HANDLER).
+# Sessions stay in PostgreSQL: Redis here runs without persistence, and a restart must not sign
+# everybody out.
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "labshare",
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -263,7 +282,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: its WWW-Authenticate header makes "not signed in" a 401, not a 403.
-        "api.authentication.TokenAuthentication",  # integrators and scripts (profile in the same query)
+        "api.authentication.TokenAuthentication",  # integrators and scripts: hashed, expiring, per device
         "rest_framework.authentication.SessionAuthentication",  # the web app; CSRF on writes
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
@@ -324,10 +343,86 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 
+# --- API tokens (api/models.py ApiToken; knox's hashing) ---------------------------------------
+KNOX_TOKEN_MODEL = "api.ApiToken"
+# knox's own migrations would create its (swapped-out) token table too: only ours exists.
+MIGRATION_MODULES = {"knox": None}
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=env_int("LABSHARE_API_TOKEN_TTL_DAYS", 30, minimum=1)),
+    "AUTH_HEADER_PREFIX": "Token",
+}
+# How long a process may remember a token it has checked: a revoked or expired token still opens
+# that process for at most this long. 0 turns the memory off.
+LABSHARE_TOKEN_CACHE_SECONDS = env_int("LABSHARE_TOKEN_CACHE_SECONDS", 5, minimum=0)
+
+# --- Security (production defaults; a plain-HTTP machine says so with LABSHARE_PLAIN_HTTP=1) ----
+# Behind the TLS front (Caddy in docker-compose.yml) every default is the production one. `make
+# test`, `make lint` and the local database commands serve plain HTTP on 127.0.0.1 and set
+# LABSHARE_PLAIN_HTTP=1; DEBUG=1 (make run) implies it.
+_https = not (DEBUG or env_bool("LABSHARE_PLAIN_HTTP", False))
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", _https)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if _https else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", _https)
+# Preloading asks browsers to use HTTPS for the domain and its subdomains for good: turn it off
+# (SECURE_HSTS_PRELOAD=0) on a domain some of whose hosts still serve plain HTTP.
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", _https)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", _https)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", _https)
+# The header the TLS front sets to say the client used HTTPS. Trust it only when every request
+# comes through that front (the compose file publishes no other port); empty: trust none.
+_proxy_header = env_str("SECURE_PROXY_SSL_HEADER", "X-Forwarded-Proto" if _https else "")
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_" + _proxy_header.strip().upper().replace("-", "_"), "https") if _proxy_header.strip() else None
+)
+# The health check and the metrics are asked over plain HTTP inside the network, by the container
+# engine and by Prometheus: no redirect for them.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp): scripts and styles only from our own static files; no
+# inline script anywhere. Inline style *attributes* stay allowed (style-src-attr): the timelines
+# place each booking with a computed left/width, and a style attribute cannot run code.
+# Swagger UI and ReDoc get their own, looser policy (api/urls.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],  # includes the same-origin WebSocket (CSP Level 3)
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# --- Logs, metrics, error reporting --------------------------------------------------------------
+# JSON lines (time, level, logger, message, request id) for the log collector; LOG_FORMAT=text for
+# people reading a terminal (the default with DEBUG on).
+LOG_FORMAT = env_str("LOG_FORMAT", "text" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r} must be json or text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "core.requestid.RequestIdFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            "datefmt": "%Y-%m-%dT%H:%M:%S%z",
+        },
+        "text": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
@@ -335,7 +430,20 @@ LOGGING = {
         "axes": {"level": "WARNING"},  # one INFO line per sign-in otherwise
     },
 }
+# /metrics answers only with `Authorization: Bearer <token>` when this is set (Caddy does not
+# route /metrics from outside either).
+LABSHARE_METRICS_TOKEN = env_str("LABSHARE_METRICS_TOKEN") or ""
+# /healthz calls the worker late when the oldest due job has waited longer than this.
+LABSHARE_HEALTH_MAX_LAG = env_int("LABSHARE_HEALTH_MAX_LAG", 300, minimum=1)
 
-if not DEBUG:
-    SESSION_COOKIE_HTTPONLY = True
-    CSRF_COOKIE_SAMESITE = "Lax"
+SENTRY_DSN = env_str("SENTRY_DSN") or ""
+if SENTRY_DSN:
+    import sentry_sdk
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=env_str("SENTRY_ENVIRONMENT", "production"),
+        traces_sample_rate=env_int("SENTRY_TRACES_PER_MILLE", 0, minimum=0) / 1000,
+        # Names, e-mails and IP addresses stay here: errors are reported without personal data.
+        send_default_pii=False,
+    )

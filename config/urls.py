@@ -7,12 +7,15 @@ from django.contrib.staticfiles.urls import staticfiles_urlpatterns
 from django.urls import include, path
 
 from frontend import views as frontend_views
+from ops import views as ops_views
 
 admin.site.site_header = "labshare — quản trị / administration"
 admin.site.site_title = "labshare"
 admin.site.index_title = "Phòng lab, thiết bị và lịch đặt / Labs, equipment and bookings"
 
 urlpatterns = [
+    path("healthz", ops_views.healthz, name="healthz"),
+    path("metrics", ops_views.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     # Django's language switch, which also saves a signed-in member's preference.
     path("i18n/setlang/", frontend_views.set_language, name="set_language"),

@@ -155,13 +155,14 @@ def run_mail_jobs(db):
     from procrastinate.contrib.django.models import ProcrastinateJob
 
     from bookings import tasks
+    from core.requestid import untagged
 
     mail_tasks = {task.name: task for task in (tasks.send_notification, tasks.send_waitlist_offer)}
 
     def run() -> int:
         jobs = list(ProcrastinateJob.objects.filter(task_name__in=list(mail_tasks), status="todo").order_by("id"))
         for job in jobs:
-            mail_tasks[job.task_name](**job.args)
+            mail_tasks[job.task_name](**untagged(job.args))  # as the worker: without the request id
             with connection.cursor() as cursor:
                 cursor.execute("DELETE FROM procrastinate_jobs WHERE id = %s", [job.id])
         return len(jobs)

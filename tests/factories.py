@@ -136,3 +136,25 @@ def open_weekdays(
 ):
     """Monday–Friday opening hours (by default 08:00–17:00) from ``since`` on."""
     return lab_add_opening_hours(lab=lab, weekdays=list(weekdays), opens=opens, closes=closes, valid_from=since)
+
+
+def make_api_token(user, *, secret: str | None = None, device: str = "tests") -> str:
+    """An API token for ``user`` (a new secret, or the given one, e.g. to restore a revoked token); returns the secret."""
+    from django.utils import timezone
+    from knox.crypto import hash_token
+    from knox.settings import CONSTANTS, knox_settings
+
+    from api.models import ApiToken
+
+    if secret is None:
+        return ApiToken.objects.create(user=user, device=device)[1]
+    ApiToken.objects.get_or_create(
+        digest=hash_token(secret),
+        defaults={
+            "token_key": secret[: CONSTANTS.TOKEN_KEY_LENGTH],
+            "user": user,
+            "device": device,
+            "expiry": timezone.now() + knox_settings.TOKEN_TTL,
+        },
+    )
+    return secret

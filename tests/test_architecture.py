@@ -25,6 +25,7 @@ BOUNDED = (
     "devices",
     "accounts",
     "webhooks",
+    "ops",
     "api",
     "frontend",
 )

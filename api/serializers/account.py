@@ -15,14 +15,18 @@ class LoginSerializer(serializers.Serializer):
 
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=512, trim_whitespace=False, style={"input_type": "password"})
+    device = serializers.CharField(
+        max_length=100, required=False, allow_blank=True, help_text="A name for the new token (e.g. the script's)"
+    )
 
 
 class TokenSerializer(serializers.Serializer):
     """An API token for ``Authorization: Token <key>``."""
 
-    token = serializers.CharField()
+    token = serializers.CharField(help_text="The secret: shown once, only its hash is kept")
     user = serializers.IntegerField()
     username = serializers.CharField()
+    expiry = serializers.DateTimeField(help_text="When the token stops working")
 
 
 class RoleSerializer(serializers.Serializer):

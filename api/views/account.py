@@ -6,13 +6,14 @@ from django.contrib.auth import authenticate, login, logout
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
-from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from api import selectors as api_selectors
+from api import services as api_services
+from api.models import ApiToken
 from api.permissions import IsOwner, IsSignedIn
 from api.schema import errors, ok
 from api.serializers.account import (
@@ -40,8 +41,10 @@ class LoginView(APIView):
 
     @extend_schema(
         summary="Sign in",
-        description="Checks the username and password, starts a session (for the web app) and returns a token for "
-        "`Authorization: Token <key>` (for scripts and integrators). After too many failed sign-ins for one "
+        description="Checks the username and password, starts a session (for the web app) and returns a new token "
+        "for `Authorization: Token <key>` (for scripts and integrators). Each sign-in makes a token of its own (one "
+        "per device or script, named by the optional `device`); only its hash is stored, so it is shown this once. "
+        "It expires at `expiry` (30 days by default). After too many failed sign-ins for one "
         "account or from one address, sign-ins are refused with `login_locked` (429, Retry-After) until the "
         "cool-off has passed or an administrator unlocks them.",
         request=LoginSerializer,
@@ -49,7 +52,12 @@ class LoginView(APIView):
         responses={
             **ok(
                 TokenSerializer,
-                example={"token": "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b", "user": 12, "username": "an.nguyen"},
+                example={
+                    "token": "3f6c0b0e5d1a4c8e9b7a2d4f6e8c0a1b3d5f7e9c1a3b5d7f9e1c3a5b7d9f1e3c",
+                    "user": 12,
+                    "username": "an.nguyen",
+                    "expiry": "2030-04-03T09:00:00+07:00",
+                },
             ),
             **errors("validation_error", "invalid_credentials", "login_locked"),
         },
@@ -68,23 +76,44 @@ class LoginView(APIView):
         if user is None or not user.is_active:
             raise DomainError("invalid_credentials")
         login(request._request, user)
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key, "user": user.pk, "username": user.get_username()})
+        token, secret = api_services.api_token_create(user=user, device=body.validated_data.get("device", ""))
+        return Response(
+            {"token": secret, "user": user.pk, "username": user.get_username(), "expiry": token.expiry},
+        )
 
 
 class LogoutView(APIView):
-    """Sign out: deletes the API token and ends the session."""
+    """Sign out: revokes the API token the request was made with and ends the session."""
 
     permission_classes = [IsSignedIn]
 
     @extend_schema(
         summary="Sign out",
-        description="Deletes your API token (every script using it must sign in again) and ends the session.",
+        description="Revokes the API token this request was made with (that device or script must sign in again; "
+        "your other devices stay signed in) and ends the session. `POST /api/auth/logout-all/` revokes every token.",
         request=None,
         responses={204: None, **errors("not_authenticated")},
     )
     def post(self, request):
-        Token.objects.filter(user=request.user).delete()
+        if isinstance(request.auth, ApiToken):
+            api_services.api_token_revoke(token=request.auth)
+        logout(request._request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LogoutAllView(APIView):
+    """Sign out everywhere: revokes every API token of the caller and ends the session."""
+
+    permission_classes = [IsSignedIn]
+
+    @extend_schema(
+        summary="Sign out everywhere",
+        description="Revokes all your API tokens (every device and script must sign in again) and ends the session.",
+        request=None,
+        responses={204: None, **errors("not_authenticated")},
+    )
+    def post(self, request):
+        api_services.api_tokens_revoke_all(user=request.user)
         logout(request._request)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

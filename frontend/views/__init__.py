@@ -27,4 +27,4 @@ from frontend.views.manager import (  # noqa: F401
     manage_queue,
 )
 from frontend.views.organization import organization  # noqa: F401
-from frontend.views.public import find, healthz, home, lab_detail, resource_book, resource_detail  # noqa: F401
+from frontend.views.public import find, home, lab_detail, resource_book, resource_detail  # noqa: F401

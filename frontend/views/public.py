@@ -7,9 +7,8 @@ from datetime import timedelta
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
-from django.db import connection
 from django.db.models import prefetch_related_objects
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -31,13 +30,6 @@ from labs.selectors import default_billing, user_is_staff_of_lab
 
 #: Resource cards per page on a lab page (the timeline above them shows all resources).
 CARDS_PER_PAGE = 48
-
-
-def healthz(request: HttpRequest) -> JsonResponse:
-    """Liveness and database readiness, for docker-compose and load balancers."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
 
 
 def _find_form(data=None) -> FindForm:

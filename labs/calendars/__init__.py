@@ -160,20 +160,10 @@ def resource_calendars(resources, start, end, *, chains: ChainFacts | None = Non
     # Opening hours, closures and lab-wide maintenance come from the lab's chain, so they are the
     # same for every resource of a lab: work them out once per lab (a lab of 1,000 machines
     # would otherwise convert and merge the same opening hours 1,000 times).
-    per_lab: dict[int, tuple[list[Interval], list[Window], list[Window]]] = {}
-    for lab_id, lab in labs.items():
-        tz = zoneinfo.ZoneInfo(lab.timezone)
-        chain = found.chains.get(lab_id, [])
-        opening = next((node for node in chain if node.calendar_id in found.open_calendar_ids), None)
-        open_windows = windows.get((opening.calendar_id, lab.timezone), []) if opening else []
-        open_intervals = merge(
-            (w.start.astimezone(tz), w.end.astimezone(tz)) for w in open_windows if w.kind == CalendarEntry.Kind.OPEN
-        )
-        closures, maintenance = [], []
-        for node in chain:
-            if node.calendar_id:
-                _split(windows.get((node.calendar_id, lab.timezone), []), closures, maintenance)
-        per_lab[lab_id] = (clip(open_intervals, start.astimezone(tz), end.astimezone(tz)), closures, maintenance)
+    per_lab = {
+        lab_id: _lab_windows(lab, found.chains.get(lab_id, []), found.open_calendar_ids, windows, start, end)
+        for lab_id, lab in labs.items()
+    }
 
     result: dict[int, ResourceCalendar] = {}
     for resource in resources:
@@ -185,3 +175,20 @@ def resource_calendars(resources, start, end, *, chains: ChainFacts | None = Non
             _split(windows.get((resource.calendar_id, zone), []), closures, maintenance)
         result[resource.pk] = ResourceCalendar(open=list(open_intervals), closures=closures, maintenance=maintenance)
     return result
+
+
+def _lab_windows(
+    lab, chain, open_calendar_ids, windows, start, end
+) -> tuple[list[Interval], list[Window], list[Window]]:
+    """One lab's opening hours (clipped to [start, end)), closures and maintenance, from its chain."""
+    tz = zoneinfo.ZoneInfo(lab.timezone)
+    opening = next((node for node in chain if node.calendar_id in open_calendar_ids), None)
+    open_windows = windows.get((opening.calendar_id, lab.timezone), []) if opening else []
+    open_intervals = merge(
+        (w.start.astimezone(tz), w.end.astimezone(tz)) for w in open_windows if w.kind == CalendarEntry.Kind.OPEN
+    )
+    closures, maintenance = [], []
+    for node in chain:
+        if node.calendar_id:
+            _split(windows.get((node.calendar_id, lab.timezone), []), closures, maintenance)
+    return clip(open_intervals, start.astimezone(tz), end.astimezone(tz)), closures, maintenance

@@ -8,7 +8,6 @@ from datetime import datetime, time, timedelta
 import pytest
 from django.core.cache import cache
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from bookings.models import Booking, BookingStatus
@@ -16,6 +15,7 @@ from bookings.services import blocked_period_for
 from labs.models import Audience, LabRole, Organization
 from tests.factories import (
     HCM,
+    make_api_token,
     make_category,
     make_certification,
     make_equipment,
@@ -83,8 +83,7 @@ class World:
         """A client signed in with a token as ``role`` (anonymous: no credentials)."""
         client = APIClient()
         if role != "anonymous":
-            token, _ = Token.objects.get_or_create(user=self.users[role])
-            client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+            client.credentials(HTTP_AUTHORIZATION=f"Token {make_api_token(self.users[role])}")
         return client
 
 

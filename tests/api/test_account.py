@@ -7,9 +7,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 from icalendar import Calendar
-from rest_framework.authtoken.models import Token
+from knox.crypto import hash_token
 from rest_framework.test import APIClient
 
+from api.models import ApiToken
 from bookings.models import BookingStatus, FeedToken, WaitlistEntry
 from labs.models import CertificationGrant
 from tests.api.conftest import iso, make_booking, next_weekday
@@ -49,7 +50,7 @@ def test_logout_deletes_the_token(world):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert client.post("/api/auth/logout/").status_code == 204
-    assert not Token.objects.filter(key=token).exists()
+    assert not ApiToken.objects.filter(digest=hash_token(token)).exists()
     response = client.get("/api/me/")
     assert response.status_code == 401
     assert response.json()["code"] == "authentication_failed"

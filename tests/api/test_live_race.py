@@ -10,12 +10,11 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
-from rest_framework.authtoken.models import Token
 
 from bookings.models import Booking
 from tests.api.conftest import iso, next_weekday
 from tests.api.live import PORTS, daphne_servers, database_url
-from tests.factories import make_equipment, make_lab, make_user, open_weekdays
+from tests.factories import make_api_token, make_equipment, make_lab, make_user, open_weekdays
 
 CLIENTS = 24
 
@@ -57,7 +56,7 @@ def live(transactional_db):
     open_weekdays(lab)
     machine = make_equipment(lab, slug="race-laser")
     users = [make_user(f"racer{i}") for i in range(CLIENTS)]
-    tokens = [Token.objects.create(user=user).key for user in users]
+    tokens = [make_api_token(user) for user in users]
     # Two server processes, so requests really run at once in two database sessions.
     with daphne_servers(database_url(connection.settings_dict), count=2, start_port=PORTS.start + 20) as urls:
         yield {"machine": machine, "users": users, "tokens": tokens, "urls": urls}

@@ -24,10 +24,11 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from psycopg.pq import TransactionStatus
-from rest_framework.authtoken.models import Token
 from schemathesis.config import SchemathesisConfig
 from schemathesis.core.failures import FailureGroup
 from schemathesis.generation import GenerationMode
+
+from tests.factories import make_api_token
 
 pytestmark = pytest.mark.django_db
 
@@ -100,9 +101,7 @@ def keep_test_connection():
 
 def test_every_generated_request_gets_an_answer_the_schema_documents(world, keep_test_connection):
     schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application(), config=CONFIG)
-    tokens = {
-        role: Token.objects.get_or_create(user=world.users[role])[0].key for role in CALLERS if role != "anonymous"
-    }
+    tokens = {role: make_api_token(world.users[role]) for role in CALLERS if role != "anonymous"}
     sent = {"total": 0, "anonymous": 0, "signed_in": 0}
     failures = []
     violations = []
@@ -143,7 +142,7 @@ def test_every_generated_request_gets_an_answer_the_schema_documents(world, keep
                     )
                 if caller != "anonymous":
                     # POST /api/auth/logout/ deletes the caller's token: put it back for the next request.
-                    Token.objects.get_or_create(key=tokens[caller], defaults={"user": world.users[caller]})
+                    make_api_token(world.users[caller], secret=tokens[caller])
                 sent["total"] += 1
                 sent["anonymous" if caller == "anonymous" else "signed_in"] += 1
                 if mode == GenerationMode.POSITIVE and response.status_code == 400:

@@ -1,15 +1,13 @@
-"""The ASGI entry point: HTTP served by Django's handler with the sync pipeline in one thread hop."""
+"""The ASGI entry point (daphne: WebSockets in production, everything in `make run` and the live tests)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 
 import pytest
 from channels.testing import HttpCommunicator
 
-from config.asgi import SyncPipelineASGIHandler, application
+from config.asgi import application
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,34 +22,11 @@ async def fetch(app, method: str, path: str, **kwargs) -> dict:
     return response
 
 
-def test_the_middleware_chain_is_built_synchronously_once():
-    handler = SyncPipelineASGIHandler()
-    assert not asyncio.iscoroutinefunction(handler._middleware_chain)
-    assert not any(asyncio.iscoroutinefunction(m) for m in handler._view_middleware)
-
-
 @pytest.mark.asyncio
-async def test_a_request_runs_its_middleware_and_view_on_one_worker_thread(monkeypatch):
-    threads = {}
-    original_get_response = SyncPipelineASGIHandler._get_response
-
-    def view_step(self, request):  # the innermost step: URL resolution and the view
-        threads["view"] = threading.get_ident()
-        return original_get_response(self, request)
-
-    monkeypatch.setattr(SyncPipelineASGIHandler, "_get_response", view_step)
-    handler = SyncPipelineASGIHandler()
-    chain = handler._middleware_chain
-
-    def outermost(request):  # before the first middleware
-        threads["middleware"] = threading.get_ident()
-        return chain(request)
-
-    handler._middleware_chain = outermost
-    response = await fetch(handler, "GET", "/healthz", headers=HOST)
+async def test_the_application_answers_http_through_django_with_the_health_report():
+    response = await fetch(application, "GET", "/healthz", headers=HOST)
     assert response["status"] == 200
-    assert json.loads(response["body"]) == {"status": "ok"}
-    assert threads["view"] == threads["middleware"] != threading.get_ident()
+    assert json.loads(response["body"])["checks"]["database"]["ok"] is True
 
 
 @pytest.mark.asyncio

@@ -1,6 +1,7 @@
 """The production files, checked by reading (there is no Docker engine here).
 
-docker-compose.yml must name the four services with health checks and the right start order,
+docker-compose.yml must name its services with health checks and the right start order (a one-shot
+``migrate`` first, then any number of web, ws and worker processes),
 and every variable it gives the web and worker processes must be one config/settings.py reads;
 rendered with a sample .env, those variables must load the settings. The Dockerfile must install
 from uv.lock without dev dependencies, compile translations, collect static files and run as an
@@ -12,6 +13,7 @@ from __future__ import annotations
 import ast
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -24,7 +26,9 @@ ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
-APP_SERVICES = ("web", "worker")
+APP_SERVICES = ("web", "ws", "worker")
+#: Services that run once and exit (no health check: they are waited for with service_completed_successfully).
+ONE_SHOT = ("migrate",)
 
 #: What an operator puts in .env (docker-compose.yml's header says so).
 SAMPLE_DOTENV = {
@@ -99,12 +103,12 @@ def healthcheck_text(service: str) -> str:
 # --- Services, health checks, start order ----------------------------------------------------------
 
 
-def test_the_four_services_exist():
-    assert {"postgres", "redis", "web", "worker"} <= set(SERVICES)
+def test_the_services_exist():
+    assert {"postgres", "redis", "migrate", "web", "ws", "worker", "proxy"} <= set(SERVICES)
 
 
-@pytest.mark.parametrize("service", sorted(SERVICES))
-def test_every_service_has_a_health_check(service):
+@pytest.mark.parametrize("service", sorted(set(SERVICES) - set(ONE_SHOT)))
+def test_every_long_running_service_has_a_health_check(service):
     healthcheck = SERVICES[service].get("healthcheck")
     assert healthcheck and not healthcheck.get("disable")
     test = healthcheck["test"]
@@ -119,6 +123,7 @@ def test_every_service_has_a_health_check(service):
         ("postgres", "pg_isready"),
         ("redis", "redis-cli ping"),
         ("web", "/healthz"),
+        ("ws", "/healthz"),
         ("worker", "procrastinate healthchecks"),
     ],
 )
@@ -140,8 +145,19 @@ def test_web_and_worker_wait_for_healthy_postgres_and_redis(service, dependency)
     assert depends_on[dependency]["condition"] == "service_healthy"
 
 
-def test_worker_waits_for_the_web_service_that_runs_the_migrations():
-    assert SERVICES["worker"]["depends_on"]["web"]["condition"] == "service_healthy"
+@pytest.mark.parametrize("service", APP_SERVICES)
+def test_web_ws_and_worker_start_after_the_migrations_succeeded(service):
+    assert SERVICES[service]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+
+
+def test_migrations_run_once_in_a_one_shot_service():
+    migrate = SERVICES["migrate"]
+    assert migrate["restart"] == "no"
+    assert migrate["healthcheck"]["disable"] is True
+    assert "manage.py migrate --no-input" in command_text("migrate")
+    assert migrate["depends_on"]["postgres"]["condition"] == "service_healthy"
+    for service in APP_SERVICES:
+        assert "migrate" not in command_text(service).replace("migrate:", ""), f"{service} must not migrate"
 
 
 def test_postgres_is_the_official_image_which_has_btree_gist():
@@ -156,15 +172,29 @@ def test_database_and_redis_are_not_published_to_the_host():
     assert "ports" not in SERVICES["web"], "the web process is reached through the front proxy"
 
 
-def test_web_migrates_then_serves_with_daphne_on_all_interfaces_port_8000():
+def test_web_serves_http_with_gunicorn_workers_per_core():
     command = command_text("web")
-    assert "manage.py migrate" in command
-    assert "daphne" in command
-    assert command.index("migrate") < command.index("daphne")
-    assert re.search(r"-b\s+0\.0\.0\.0\b", command) and re.search(r"-p\s+8000\b", command)
-    assert "config.asgi:application" in command
-    # Each step must succeed before the next: no daphne on an unmigrated database.
-    assert ";" not in command
+    assert "gunicorn -c config/gunicorn.py" in command and "config.wsgi:application" in command
+    assert "--workers ${WEB_WORKERS:-2}" in command
+    assert "replicas" in SERVICES["web"]["deploy"]
+
+
+def test_websockets_are_served_by_daphne_on_port_8001():
+    command = command_text("ws")
+    assert "daphne" in command and "config.asgi:application" in command
+    assert re.search(r"-b\s+0\.0\.0\.0\b", command) and re.search(r"-p\s+8001\b", command)
+
+
+def test_the_front_sends_websockets_to_ws_and_the_rest_to_web_and_hides_the_metrics():
+    caddyfile = COMPOSE["configs"]["caddyfile"]["content"]
+    assert "handle /ws/*" in caddyfile and "dynamic a ws 8001" in caddyfile
+    assert "dynamic a web 8000" in caddyfile
+    assert "respond /metrics 404" in caddyfile
+
+
+@pytest.mark.parametrize("service", ["web", "ws", "worker"])
+def test_the_number_of_processes_is_the_operators(service):
+    assert re.fullmatch(r"\$\{[A-Z_]+_REPLICAS:-\d+\}", str(SERVICES[service]["deploy"]["replicas"]))
 
 
 def test_worker_runs_the_procrastinate_worker():
@@ -177,14 +207,16 @@ def test_web_and_worker_run_the_same_image():
     assert SERVICES["web"].get("build") == SERVICES["worker"].get("build") == "."
 
 
-def test_static_files_collected_by_web_are_what_the_front_serves():
+def test_static_files_collected_by_migrate_are_what_the_front_serves():
+    assert "collectstatic --no-input" in command_text("migrate")
+    migrate_volumes = dict(v.split(":", 1) for v in SERVICES["migrate"]["volumes"])
+    assert migrate_volumes["static"] == "/app/staticfiles"  # STATIC_ROOT = BASE_DIR / "staticfiles", WORKDIR /app
     web_volumes = dict(v.split(":", 1) for v in SERVICES["web"]["volumes"])
-    assert web_volumes["static"] == "/app/staticfiles"  # STATIC_ROOT = BASE_DIR / "staticfiles", WORKDIR /app
     assert web_volumes["media"] == rendered_environment("web")["MEDIA_ROOT"]
     proxy_volumes = [v.split(":") for v in SERVICES["proxy"]["volumes"]]
     assert ["static", "/srv/static", "ro"] in proxy_volumes and ["media", "/srv/media", "ro"] in proxy_volumes
     caddyfile = COMPOSE["configs"]["caddyfile"]["content"]
-    assert "root * /srv/static" in caddyfile and "reverse_proxy web:8000" in caddyfile
+    assert "root * /srv/static" in caddyfile and "reverse_proxy" in caddyfile
 
 
 # --- Environment ----------------------------------------------------------------------------------
@@ -306,7 +338,7 @@ def test_image_runs_as_an_unprivileged_user():
 
 def test_image_default_command_is_the_web_process():
     cmd = re.search(r"^CMD\s+(\[.*\])\s*$", _final_stage(), flags=re.MULTILINE)
-    assert cmd and "daphne" in cmd.group(1) and "0.0.0.0" in cmd.group(1)
+    assert cmd and "gunicorn" in cmd.group(1) and "0.0.0.0" in cmd.group(1)
 
 
 def test_build_values_for_settings_do_not_stay_in_the_image():
@@ -329,3 +361,29 @@ def test_the_interpolation_used_here_follows_compose():
     with pytest.raises(LookupError):
         interpolate("${EMPTY:?must be set}", env)
     assert interpolate("${EMPTY?only unset fails}", env) == ""
+
+
+# --- docker compose itself, where it is installed ------------------------------------------------------
+
+
+def test_docker_compose_accepts_the_file_and_names_a_one_shot_migrate_service(tmp_path):
+    """``docker compose config`` when the CLI is here (it needs no engine); else the YAML as read above."""
+    docker = shutil.which("docker")
+    has_compose = docker and subprocess.run([docker, "compose", "version"], capture_output=True).returncode == 0
+    if not has_compose:
+        rendered = COMPOSE  # no Docker CLI on this machine: the file as parsed at the top of this module
+    else:
+        env_file = tmp_path / ".env"
+        env_file.write_text("".join(f"{k}={v}\n" for k, v in SAMPLE_DOTENV.items()))
+        result = subprocess.run(
+            [docker, "compose", "-f", str(ROOT / "docker-compose.yml"), "--env-file", str(env_file), "config"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        rendered = yaml.safe_load(result.stdout)
+    migrate = rendered["services"]["migrate"]
+    assert migrate["restart"] == "no"
+    for service in APP_SERVICES:
+        assert rendered["services"][service]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"

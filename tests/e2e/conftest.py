@@ -201,6 +201,9 @@ def _safe(name: str) -> str:
 def new_page(browser, request):
     """Open pages in fresh contexts (one per user); on failure each page's HTML and picture are kept."""
     contexts = []
+    # Every page must keep the Content-Security-Policy: Chromium reports each refused script, style
+    # or connection on the console, and any report fails the test.
+    csp_reports: list[str] = []
 
     def open_page(locale: str = "vi-VN", width: int = 390, height: int = 844):
         context = browser.new_context(locale=locale, viewport={"width": width, "height": height})
@@ -210,7 +213,16 @@ def new_page(browser, request):
             # browser's clock: it starts at the test's instant and ticks on, like the server's.
             context.clock.install(time=timezone.now())
         contexts.append(context)
-        return context.new_page()
+        opened = context.new_page()
+        opened.on(
+            "console",
+            lambda message: (
+                csp_reports.append(f"{opened.url}: {message.text}")
+                if "Content Security Policy" in message.text
+                else None
+            ),
+        )
+        return opened
 
     yield open_page
     failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
@@ -226,6 +238,8 @@ def new_page(browser, request):
                     pass
     for context in contexts:
         context.close()
+    if csp_reports and not failed:
+        pytest.fail("the Content-Security-Policy refused something:\n" + "\n".join(csp_reports[:10]))
 
 
 @pytest.fixture

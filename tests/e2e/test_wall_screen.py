@@ -15,14 +15,22 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from frontend.services import display_token_create
 from labs.models import Resource
 from labs.services import resource_set_status
 from tests import ports
 from tests.e2e.conftest import LiveServer, screenshot, start_live_server
-from tests.factories import at, make_equipment, make_lab, make_manager, make_partner, make_user, open_weekdays
+from tests.factories import (
+    at,
+    make_api_token,
+    make_equipment,
+    make_lab,
+    make_manager,
+    make_partner,
+    make_user,
+    open_weekdays,
+)
 from tests.frontend.helpers import make_booking
 
 pytestmark = pytest.mark.e2e
@@ -84,7 +92,7 @@ def test_the_wall_screen_flips_live_by_itself_and_recovers_after_a_restart(trans
     # Starts in a few seconds: the page must flip this tile with no message at all.
     soon = now + timedelta(seconds=15)
     make_booking(printer, booker, soon, soon + timedelta(hours=1), status="confirmed")
-    api_token = Token.objects.create(user=booker).key
+    api_token = make_api_token(booker)
     _token, raw = display_token_create(lab=lab, name="Cửa vào / Entrance", by=manager)
 
     server = start_live_server(ports=PORTS)

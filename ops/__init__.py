@@ -1,0 +1,1 @@
+"""Running labshare in production: request ids, request logs, metrics, health."""

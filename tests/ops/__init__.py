@@ -1,0 +1,1 @@
+"""Tests of running in production: tokens, security, processes, logs, metrics, health, backups."""
