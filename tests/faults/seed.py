@@ -22,16 +22,15 @@ def main(prefix: str, book: bool) -> None:
     from datetime import datetime, time, timedelta
 
     from django.utils import timezone
-    from rest_framework.authtoken.models import Token
 
     from bookings.services import booking_request
-    from tests.factories import HCM, make_lab, make_resource, make_user, open_weekdays
+    from tests.factories import HCM, make_api_token, make_lab, make_resource, make_user, open_weekdays
 
     lab = make_lab(f"{prefix}-lab")
     open_weekdays(lab, weekdays=(0, 1, 2, 3, 4, 5, 6))
     resources = [make_resource(lab, slug=f"{prefix}-machine-{n}") for n in range(4)]
     users = [make_user(f"{prefix}-client-{n}") for n in range(4)]
-    out = {"resources": [r.pk for r in resources], "tokens": [Token.objects.create(user=u).key for u in users]}
+    out = {"resources": [r.pk for r in resources], "tokens": [make_api_token(u) for u in users]}
     if book:
         day = timezone.now().astimezone(HCM).date() + timedelta(days=3)
         start = datetime.combine(day, time(9), tzinfo=HCM)
