@@ -104,12 +104,13 @@ def defer_jobs(jobs: list[Job]) -> None:
 def deferral_sql(jobs: list[Job]) -> tuple[str, list]:
     """procrastinate's own insert of ``jobs`` (``batch_defer_jobs``) as SQL with positional parameters,
     to run inside a statement of the caller's (a booking's audit row and jobs go in one statement).
+    Like :func:`defer_jobs`, it tags the jobs with the current request's id.
 
     Uses procrastinate's query text and its Django connector's parameter wrapping, as
     ``batch_defer_jobs`` does; ``tests/bookings/test_jobs.py`` checks that the rows it writes are
     the rows ``batch_defer_jobs`` writes, so an upgrade that changes them fails there.
     """
-    kwargs = _django_jobs._defer_jobs_query_kwargs(jobs=jobs)
+    kwargs = _django_jobs._defer_jobs_query_kwargs(jobs=requestid.tag_jobs(jobs))
     query = kwargs.pop("query").replace("%(jobs)s", "%s").strip().rstrip(";")
     wrapped = _django_jobs.connector._wrap_json({"jobs": kwargs["jobs"]})
     return query, [wrapped["jobs"]]

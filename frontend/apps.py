@@ -5,10 +5,9 @@ from django.utils.translation import gettext_lazy as _
 
 #: Admin section headers of apps that are not ours (their own names are English only, e.g. "AUTH TOKEN").
 ADMIN_SECTION_NAMES = {
-    "authtoken": _("API tokens"),
     "procrastinate": _("Background jobs"),
     "schedule": _("Calendars (opening hours, closures)"),
-    "api": _("API: feeds and idempotency"),
+    "api": _("API: tokens and idempotency"),
     "core": _("labshare core"),
 }
 

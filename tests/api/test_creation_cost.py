@@ -7,11 +7,10 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from tests.api.conftest import iso, next_weekday
-from tests.factories import make_equipment, make_lab, make_user, open_weekdays
+from tests.factories import make_api_token, make_equipment, make_lab, make_user, open_weekdays
 
 #: Every statement of a creation on a plain machine, BEGIN and COMMIT included: the token, the
 #: resource, the facts, the insert, the queue lock, the audit row with the jobs and the hold check.
@@ -25,7 +24,7 @@ def test_a_booking_created_through_the_api_costs_at_most_eight_statements():
     machine = make_equipment(lab)
     user = make_user()
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {make_api_token(user)}")
     counts = []
     for hour in (9, 11, 13):  # the first warms the process (calendars, content types)
         start = next_weekday(hour=hour)

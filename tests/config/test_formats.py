@@ -35,7 +35,7 @@ def test_iso_dates_from_native_pickers_are_still_read():
 
 
 def test_every_admin_section_has_a_name_in_both_languages():
-    for label in ("authtoken", "procrastinate", "schedule", "frontend"):
+    for label in ("api", "procrastinate", "schedule", "frontend"):
         name = apps.get_app_config(label).verbose_name
         with translation.override("vi"):
             vietnamese = str(name)

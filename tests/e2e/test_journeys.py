@@ -220,11 +220,11 @@ def test_language_switch_changes_the_pages_language(daphne_server, page):
     assert "Tìm máy trống" in page.inner_text("main")
     screenshot(page, "journey-6a-vietnamese")
     page.select_option("#language-select", "en")
-    page.wait_for_function("document.documentElement.lang === 'en'")
+    page.wait_for_function("() => document.documentElement.lang === 'en'")
     assert "Find a free machine" in page.inner_text("main")
     screenshot(page, "journey-6b-english")
     page.select_option("#language-select", "vi")
-    page.wait_for_function("document.documentElement.lang === 'vi'")
+    page.wait_for_function("() => document.documentElement.lang === 'vi'")
 
 
 def test_resource_page_enhances_with_the_week_calendar_without_errors(daphne_server, new_page):

@@ -15,13 +15,21 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from frontend.services import display_token_create
 from tests import ports
 from tests.e2e.conftest import screenshot, start_live_server
 from tests.e2e.test_wall_screen import api_post
-from tests.factories import at, make_equipment, make_lab, make_manager, make_partner, make_user, open_weekdays
+from tests.factories import (
+    at,
+    make_api_token,
+    make_equipment,
+    make_lab,
+    make_manager,
+    make_partner,
+    make_user,
+    open_weekdays,
+)
 from tests.frontend.helpers import make_booking
 
 pytestmark = pytest.mark.e2e
@@ -142,7 +150,7 @@ def test_a_lab_too_big_for_the_screen_rotates_pages_and_shows_each_change_at_onc
     clock.move_to(at(2030, 3, 6, 10, 30))
     center, machines, manager = build_center(90, sub_labs=3)
     booker = make_user("binh", first_name="Bình", last_name="Trần")
-    api_token = Token.objects.create(user=booker).key
+    api_token = make_api_token(booker)
     now = timezone.now().replace(second=0, microsecond=0)
     # Started a minute ago and awaiting check-in, on every tenth machine (some page is not shown).
     waiting = {
@@ -165,7 +173,9 @@ def test_a_lab_too_big_for_the_screen_rotates_pages_and_shows_each_change_at_onc
             current = page.get_attribute("body", "data-page")
             assert tiles_outside_the_viewport(page) == []
             seen |= shown_tiles(page)
-            page.wait_for_function(f"document.body.getAttribute('data-page') !== '{current}'", timeout=6_000)
+            page.wait_for_function(
+                "current => document.body.getAttribute('data-page') !== current", arg=current, timeout=6_000
+            )
         assert seen == {f"tile-{m.pk}" for m in machines}
 
         # Someone checks in at a machine of a page not shown: its page comes up at once, not at its turn.

@@ -167,3 +167,34 @@ def test_old_plain_text_tokens_are_migrated_and_keep_working(an, clock):
     token = ApiToken.objects.get(digest=hash_token(old_key))
     assert token.user == an and token.device == "migrated" and token.expiry > timezone.now() + timedelta(days=29)
     assert me(old_key) == 200
+
+
+def test_a_superuser_revokes_a_lost_phones_token_in_the_admin_and_it_opens_nothing_at_once(an, client):
+    phone, laptop = login("phone")["token"], login("laptop")["token"]
+    assert me(phone) == 200  # the process now remembers the phone's token
+    admin_user = make_user("quantri", password="pw")
+    admin_user.is_staff = admin_user.is_superuser = True
+    admin_user.save()
+    client.force_login(admin_user)
+    url = "/admin/api/apitoken/"
+    page = client.get(url)
+    assert page.status_code == 200
+    assert "phone" in page.content.decode() and phone not in page.content.decode()  # the secret is never shown
+    row = ApiToken.objects.get(user=an, device="phone")
+    response = client.post(url, {"action": "revoke_selected", "_selected_action": [row.pk]}, follow=True)
+    assert response.status_code == 200
+    assert "Đã thu hồi 1 mã" in response.content.decode()  # the admin speaks Vietnamese first
+    assert me(phone) == 401  # not even the few seconds a process remembers a checked token
+    assert me(laptop) == 200
+    # Nothing else writes here: no add, no edit, no delete that would skip the processes' memory.
+    assert client.get(f"{url}add/").status_code == 403
+    assert client.get(f"{url}{ApiToken.objects.get(device='laptop').pk}/delete/").status_code == 403
+
+
+def test_a_lab_manager_cannot_see_anyones_tokens_in_the_admin(an, client):
+    login("phone")
+    manager = make_user("quanly", password="pw")
+    manager.is_staff = True
+    manager.save()
+    client.force_login(manager)
+    assert client.get("/admin/api/apitoken/").status_code == 403
