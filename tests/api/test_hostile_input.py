@@ -149,3 +149,8 @@ def test_ids_in_query_parameters_are_strict(world, value):
 @pytest.mark.parametrize("path", ["/api/resources/1e400/", "/api/resources/1.5/", "/api/bookings/1e400/"])
 def test_ids_in_paths_that_are_not_ids_are_not_found(world, path):
     assert_error(world.client("student").get(path), 404, "not_found")
+
+
+@pytest.mark.parametrize("path", ["/api/feeds/ab%0Acd.ics", "/api/nothing%0A/", "/api/labs/%0A"])
+def test_a_path_with_an_encoded_newline_is_a_json_404(world, path):
+    assert_error(world.client("student").get(path), 404, "not_found")

@@ -16,6 +16,7 @@ from tests.clock import follow_parent_clock
 
 def main(prefix: str, book: bool) -> None:
     follow_parent_clock()
+    # Imported here, not at the top: Django (and so the models) must start on the parent's clock.
     import django
 
     django.setup()
