@@ -569,7 +569,9 @@ def _users(orgs: dict[str, Organization], labs: dict[str, Lab]) -> dict[str, Any
                 "language": spec.language,
                 "student_id": spec.student_id,
                 "phone": "0912 345 678",
-                # The demo people agreed to reminders and to their initials on the wall screens.
+                # The demo people agreed to the service, to reminders and to their initials on the
+                # wall screens (without the first, the consent gate would ask each of them first).
+                "service_consent": True,
                 "shows_initials": True,
                 "email_reminders": True,
             },

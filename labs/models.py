@@ -228,6 +228,13 @@ class Member(models.Model):
     email_reminders = models.BooleanField(
         _("e-mail reminders"), default=False, help_text=_("Consent to booking reminders by e-mail")
     )
+    # Consent to the service itself, read on every web page and API write (the consent gate): a
+    # flag here costs no query where the member is loaded anyway (the API token's one query).
+    service_consent = models.BooleanField(
+        _("consented to the service"),
+        default=False,
+        help_text=_("Consent to the processing needed to use labshare (asked before anything else)"),
+    )
     # Manages the organisation's billing: approves people asking to join it, gets its statements.
     billing_contact = models.BooleanField(_("billing contact of the organisation"), default=False)
 

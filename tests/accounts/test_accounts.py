@@ -348,6 +348,7 @@ def test_an_admin_cannot_delete_their_own_account():
 
 def test_the_retention_sweep_anonymises_accounts_nobody_used(clock, settings, resource):
     settings.LABSHARE_RETENTION_INACTIVE_DAYS = 365
+    settings.LABSHARE_RETENTION_WARNING_DAYS = 0  # the warning first: tests/accounts/test_retention_warning.py
     clock.move_to(at(2030, 3, 4, 7))
     idle = make_user("idle")
     busy = make_user("busy")
