@@ -21,6 +21,7 @@ from accounts.tokens import email_verification, guardian_token, uid_for
 from core.formatting import format_day
 from core.once import run_once
 from labs.models import LabRole
+from labs.selectors import billing_contacts_of
 
 KINDS = (
     "verify_email",
@@ -135,11 +136,7 @@ def _join_decided(request: JoinRequest) -> int:
 
 
 def _join_requested(request: JoinRequest) -> int:
-    contacts = list(
-        get_user_model()
-        .objects.filter(member__organization=request.organization, member__billing_contact=True, is_active=True)
-        .exclude(email="")
-    ) or list(_managers())
+    contacts = [c.user for c in billing_contacts_of(request.organization_id)] or list(_managers())
     sent = 0
     for recipient in contacts:
         context = {

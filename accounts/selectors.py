@@ -11,7 +11,8 @@ from django.db.models.functions import Greatest
 from accounts.models import Account, Consent, DomainRule, JoinRequest, OrganizationRegistration, Purpose, RequestStatus
 from bookings.models import Booking, WaitlistEntry
 from core import hooks
-from labs.models import CertificationGrant, LabRole, Member, Organization
+from labs.models import BillingContact, CertificationGrant, LabRole, Member, Organization
+from labs.selectors import billing_organization_ids
 
 #: The question billing (and any app holding money owed) answers before an account is deleted.
 DELETION_BLOCKERS = "account.deletion_blockers"
@@ -75,17 +76,6 @@ def is_lab_manager(user) -> bool:
     return user.is_superuser or LabRole.objects.filter(user=user, role=LabRole.Role.MANAGER).exists()
 
 
-def billing_organization_ids(user) -> set[int]:
-    """The organisations whose billing ``user`` manages."""
-    if not getattr(user, "is_authenticated", False):
-        return set()
-    return set(
-        Member.objects.filter(user=user, billing_contact=True, organization__isnull=False).values_list(
-            "organization_id", flat=True
-        )
-    )
-
-
 def may_decide_join(user, organization: Organization) -> bool:
     """The organisation's billing contact, any lab manager, or an admin."""
     return is_lab_manager(user) or organization.pk in billing_organization_ids(user)
@@ -139,7 +129,10 @@ def _profile(user) -> dict:
         profile.update(
             audience=member.audience,
             organization=member.organization.name if member.organization else None,
-            billing_contact=member.billing_contact,
+            # The organisations the person acts for (one CSV cell, as every profile field).
+            billing_contact_of=", ".join(
+                sorted(BillingContact.objects.filter(user=user).values_list("organization__name", flat=True))
+            ),
             phone=member.phone,
             language=member.language,
             student_id=member.student_id,

@@ -48,7 +48,7 @@ from bookings.models import Booking, BookingStatus, FeedToken, WaitlistEntry
 from bookings.services import booking_cancel, waitlist_leave
 from core import hooks
 from core.errors import DomainError
-from labs.models import Audience, LabRole, Member, Organization
+from labs.models import Audience, BillingContact, LabRole, Member, Organization
 
 logger = logging.getLogger(__name__)
 
@@ -471,8 +471,8 @@ def organization_registration_decide(
             locked.organization = organization
             member, _ = Member.objects.get_or_create(user_id=locked.requested_by_id)
             member.organization = organization
-            member.billing_contact = True
-            fields = ["organization", "billing_contact"]
+            BillingContact.objects.get_or_create(organization=organization, user_id=locked.requested_by_id)
+            fields = ["organization"]
             if member.audience == Audience.EXTERNAL:
                 member.audience = Audience.SME
                 fields.append("audience")
@@ -521,8 +521,9 @@ def _anonymise(user, *, now: datetime) -> None:
         service_consent=False,
         shows_initials=False,
         email_reminders=False,
-        billing_contact=False,
     )
+    # Acting for an organisation is a role: it goes with the person (statements stay the organisation's).
+    BillingContact.objects.filter(user=user).delete()
     Account.objects.update_or_create(
         user=user,
         defaults={

@@ -511,6 +511,7 @@ MANAGER_PERMISSIONS = [
     ("labs", "lab", ("view", "add", "change")),
     ("labs", "labrole", ("view", "add", "change", "delete")),
     ("labs", "organization", ("view",)),
+    ("labs", "billingcontact", ("view",)),
     ("labs", "member", ("view",)),
     ("labs", "certification", ("view", "add", "change")),
     ("labs", "certificationgrant", ("view", "add", "change")),

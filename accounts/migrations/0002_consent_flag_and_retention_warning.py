@@ -24,7 +24,7 @@ def flags_from_log(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0001_initial"),
-        ("labs", "0007_member_service_consent"),
+        ("labs", "0007_service_consent_and_billing_contacts"),
     ]
 
     operations = [
