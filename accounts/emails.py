@@ -6,6 +6,9 @@ line: the subject). Links point at PUBLIC_URL.
 
 from __future__ import annotations
 
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage
@@ -15,7 +18,10 @@ from django.utils import translation
 
 from accounts.models import JoinRequest, OrganizationRegistration
 from accounts.tokens import email_verification, guardian_token, uid_for
+from core.formatting import format_day
+from core.once import run_once
 from labs.models import LabRole
+from labs.selectors import billing_contacts_of
 
 KINDS = (
     "verify_email",
@@ -24,6 +30,7 @@ KINDS = (
     "join_decided",
     "registration_submitted",
     "registration_decided",
+    "retention_warning",
 )
 
 
@@ -78,10 +85,40 @@ def _guardian_consent(user) -> int:
     return _send("guardian_consent", to=account.guardian_email, language=_language(user), context=context)
 
 
+def _retention_warning(user) -> int:
+    """The account will be anonymised for inactivity unless the person signs in before the day named."""
+    warned_at = user.account.retention_warned_at
+    if not user.email or not user.is_active or warned_at is None:
+        return 0
+    if user.last_login is not None and user.last_login > warned_at:
+        return 0  # signed in since: the account stays, nothing to warn of
+    language = _language(user)
+    deadline = warned_at + timedelta(days=settings.LABSHARE_RETENTION_WARNING_DAYS)
+    zone = ZoneInfo(settings.TIME_ZONE)
+    # In both languages (the person's first): after years away, the saved preference may be stale.
+    context = {
+        "name": _name(user),
+        "username": user.get_username(),
+        "days": settings.LABSHARE_RETENTION_WARNING_DAYS,
+        "deadline_vi": format_day(deadline, tz=zone, lang="vi"),
+        "deadline_en": format_day(deadline, tz=zone, lang="en"),
+        "link": _link(reverse("login")),
+        "privacy_link": _link(reverse("accounts:notice")),
+    }
+
+    def send() -> int:
+        return _send("retention_warning", to=user.email, language=language, context=context)
+
+    # Once per warning, however often the job runs (a worker killed after sending runs it again).
+    return run_once(f"accounts.retention_warning:{user.pk}:{warned_at.isoformat()}", send) or 0
+
+
 def _about_user(kind: str, user_id: int | None) -> int:
     user = get_user_model().objects.select_related("member", "account").filter(pk=user_id).first()
     if user is None or not hasattr(user, "account") or user.account.anonymised_at is not None:
         return 0
+    if kind == "retention_warning":
+        return _retention_warning(user)
     return _verify_email(user) if kind == "verify_email" else _guardian_consent(user)
 
 
@@ -99,11 +136,7 @@ def _join_decided(request: JoinRequest) -> int:
 
 
 def _join_requested(request: JoinRequest) -> int:
-    contacts = list(
-        get_user_model()
-        .objects.filter(member__organization=request.organization, member__billing_contact=True, is_active=True)
-        .exclude(email="")
-    ) or list(_managers())
+    contacts = [c.user for c in billing_contacts_of(request.organization_id)] or list(_managers())
     sent = 0
     for recipient in contacts:
         context = {
@@ -172,7 +205,7 @@ def send_account_email(
     """Send the e-mail(s) of ``kind``; returns how many left (0 when the subject of it is gone)."""
     if kind not in KINDS:
         raise ValueError(f"unknown account e-mail {kind!r}")  # a programming error, never user input
-    if kind in ("verify_email", "guardian_consent"):
+    if kind in ("verify_email", "guardian_consent", "retention_warning"):
         return _about_user(kind, user_id)
     if kind in ("join_requested", "join_decided"):
         return _about_join(kind, request_id)

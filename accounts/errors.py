@@ -54,6 +54,12 @@ define_many(
             "Chỉ quản lý phòng lab mới duyệt được đăng ký tổ chức.",
             "Only a lab manager may decide on an organisation's registration.",
         ),
+        "consent_required": (
+            "Bạn chưa cho biết có đồng ý xử lý dữ liệu để sử dụng dịch vụ hay không: hãy chọn tại "
+            "/me/privacy/ hoặc POST /api/me/consents/ trước khi thay đổi dữ liệu.",
+            "You have not said whether you consent to the processing needed to use the service: choose at "
+            "/me/privacy/ or POST /api/me/consents/ before changing anything.",
+        ),
         "account_is_admin": (
             "Tài khoản quản trị không tự xoá được; hãy nhờ quản trị viên khác.",
             "An administrator's account cannot delete itself: ask another administrator.",

@@ -31,6 +31,9 @@ class Account(models.Model):
     guardian_email = models.EmailField(_("parent's or guardian's e-mail"), blank=True)
     guardian_confirmed_at = models.DateTimeField(_("guardian consented at"), null=True, blank=True)
     anonymised_at = models.DateTimeField(_("anonymised at"), null=True, blank=True, db_index=True)
+    # The last warning that the account will be anonymised for inactivity; a sign-in or a booking
+    # after it starts a new period (and a new warning when that one runs out too).
+    retention_warned_at = models.DateTimeField(_("warned of anonymisation at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, Max, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Greatest
 
 from accounts.models import Account, Consent, DomainRule, JoinRequest, OrganizationRegistration, Purpose, RequestStatus
 from bookings.models import Booking, WaitlistEntry
 from core import hooks
-from labs.models import CertificationGrant, LabRole, Member, Organization
+from labs.models import BillingContact, CertificationGrant, LabRole, Member, Organization
+from labs.selectors import billing_organization_ids
 
 #: The question billing (and any app holding money owed) answers before an account is deleted.
 DELETION_BLOCKERS = "account.deletion_blockers"
@@ -60,22 +62,18 @@ def has_service_consent(user) -> bool:
     return bool(consent and consent.granted)
 
 
+def service_consented(user) -> bool:
+    """Whether ``user`` has consented to the service, from the flag kept with the log (no query when
+    the member profile is loaded already, as the API's token lookup does)."""
+    member = getattr(user, "member", None)  # None: an account without a profile has not consented
+    return bool(member is not None and member.service_consent)
+
+
 def is_lab_manager(user) -> bool:
     """A lab manager anywhere in the network (they decide on organisations), or an admin."""
     if not getattr(user, "is_authenticated", False):
         return False
     return user.is_superuser or LabRole.objects.filter(user=user, role=LabRole.Role.MANAGER).exists()
-
-
-def billing_organization_ids(user) -> set[int]:
-    """The organisations whose billing ``user`` manages."""
-    if not getattr(user, "is_authenticated", False):
-        return set()
-    return set(
-        Member.objects.filter(user=user, billing_contact=True, organization__isnull=False).values_list(
-            "organization_id", flat=True
-        )
-    )
 
 
 def may_decide_join(user, organization: Organization) -> bool:
@@ -131,7 +129,10 @@ def _profile(user) -> dict:
         profile.update(
             audience=member.audience,
             organization=member.organization.name if member.organization else None,
-            billing_contact=member.billing_contact,
+            # The organisations the person acts for (one CSV cell, as every profile field).
+            billing_contact_of=", ".join(
+                sorted(BillingContact.objects.filter(user=user).values_list("organization__name", flat=True))
+            ),
             phone=member.phone,
             language=member.language,
             student_id=member.student_id,
@@ -232,6 +233,39 @@ def inactive_users(*, now: datetime, days: int) -> QuerySet:
         .filter(Q(last_login__isnull=True) | Q(last_login__lt=since))
         .exclude(Exists(recent_booking))
     )
+
+
+def _last_active():
+    """SQL for a user's last activity: joined, signed in, or a booking made or started (the latest)."""
+    bookings = Booking.objects.filter(user=OuterRef("pk")).order_by().values("user")
+    latest_booking = Subquery(bookings.annotate(latest=Greatest(Max("start"), Max("created_at"))).values("latest"))
+    # PostgreSQL's GREATEST skips NULLs: no sign-in or no booking simply does not count.
+    return Greatest("date_joined", "last_login", latest_booking)
+
+
+def retention_warning_due(*, now: datetime, inactive_days: int, warning_days: int) -> QuerySet:
+    """People to warn now: inactive ``inactive_days - warning_days`` days, with an address and able to
+    sign in, and not warned since their last activity (one warning per period of inactivity)."""
+    return (
+        inactive_users(now=now, days=inactive_days - warning_days)
+        .filter(is_active=True)
+        .exclude(email="")
+        .annotate(last_active=_last_active())
+        .filter(Q(account__retention_warned_at__isnull=True) | Q(account__retention_warned_at__lt=F("last_active")))
+    )
+
+
+def retention_due(*, now: datetime, inactive_days: int, warning_days: int) -> QuerySet:
+    """Inactive accounts whose time is up: unused ``inactive_days``, and warned at least ``warning_days``
+    ago in this period (those who cannot be warned, with no address or unable to sign in, are not waited for)."""
+    users = inactive_users(now=now, days=inactive_days)
+    if not warning_days:
+        return users
+    warned = Q(
+        account__retention_warned_at__gt=F("last_active"),
+        account__retention_warned_at__lte=now - timedelta(days=warning_days),
+    )
+    return users.annotate(last_active=_last_active()).filter(warned | Q(email="") | Q(is_active=False))
 
 
 def unverified_users(*, now: datetime, days: int) -> QuerySet:

@@ -37,9 +37,10 @@ from accounts.selectors import (
     consents_in_force,
     deletion_blockers,
     domain_rule_for,
-    inactive_users,
     is_lab_manager,
     may_decide_join,
+    retention_due,
+    retention_warning_due,
     unverified_users,
 )
 from accounts.tokens import email_verification, read_guardian_token
@@ -47,14 +48,18 @@ from bookings.models import Booking, BookingStatus, FeedToken, WaitlistEntry
 from bookings.services import booking_cancel, waitlist_leave
 from core import hooks
 from core.errors import DomainError
-from labs.models import Audience, LabRole, Member, Organization
+from labs.models import Audience, BillingContact, LabRole, Member, Organization
 
 logger = logging.getLogger(__name__)
 
 #: Under this age a parent or guardian consents for the member (Law 91/2025, art. on children).
 GUARDIAN_AGE = 16
 #: Which Member flag carries each optional purpose.
-_FLAGS = {Purpose.EMAIL_REMINDERS: "email_reminders", Purpose.SCREEN_INITIALS: "shows_initials"}
+_FLAGS = {
+    Purpose.SERVICE: "service_consent",
+    Purpose.EMAIL_REMINDERS: "email_reminders",
+    Purpose.SCREEN_INITIALS: "shows_initials",
+}
 #: Audience an approved member of an organisation of this kind gets, when they had none better.
 _AUDIENCE_BY_KIND = {Organization.Kind.SME: Audience.SME, Organization.Kind.STARTUP: Audience.SME}
 
@@ -105,8 +110,9 @@ def _record_consents(
         ]
     )
     flags = {_FLAGS[p]: bool(g) for p, g in choices.items() if p in _FLAGS}
-    if flags:
-        Member.objects.filter(user=user).update(**flags)
+    if flags and not Member.objects.filter(user=user).update(**flags) and flags.get("service_consent"):
+        # An account made before profiles (e.g. by createsuperuser) gets one, or the gate would ask forever.
+        Member.objects.create(user=user, **flags)
 
 
 def _apply_domain_rule(user, member: Member) -> DomainRule | None:
@@ -465,8 +471,8 @@ def organization_registration_decide(
             locked.organization = organization
             member, _ = Member.objects.get_or_create(user_id=locked.requested_by_id)
             member.organization = organization
-            member.billing_contact = True
-            fields = ["organization", "billing_contact"]
+            BillingContact.objects.get_or_create(organization=organization, user_id=locked.requested_by_id)
+            fields = ["organization"]
             if member.audience == Audience.EXTERNAL:
                 member.audience = Audience.SME
                 fields.append("audience")
@@ -510,8 +516,14 @@ def _anonymise(user, *, now: datetime) -> None:
     LabRole.objects.filter(user=user).delete()
     FeedToken.objects.filter(user=user).delete()
     Member.objects.filter(user=user).update(
-        phone="", student_id="", shows_initials=False, email_reminders=False, billing_contact=False
+        phone="",
+        student_id="",
+        service_consent=False,
+        shows_initials=False,
+        email_reminders=False,
     )
+    # Acting for an organisation is a role: it goes with the person (statements stay the organisation's).
+    BillingContact.objects.filter(user=user).delete()
     Account.objects.update_or_create(
         user=user,
         defaults={
@@ -563,7 +575,12 @@ def accounts_retention_sweep(*, now: datetime | None = None, limit: int = 500) -
     done = {"inactive": 0, "unverified": 0, "blocked": 0}
     batches = [("unverified", unverified_users(now=now, days=settings.LABSHARE_UNVERIFIED_ACCOUNT_DAYS))]
     if settings.LABSHARE_RETENTION_INACTIVE_DAYS:
-        batches.append(("inactive", inactive_users(now=now, days=settings.LABSHARE_RETENTION_INACTIVE_DAYS)))
+        due = retention_due(
+            now=now,
+            inactive_days=settings.LABSHARE_RETENTION_INACTIVE_DAYS,
+            warning_days=settings.LABSHARE_RETENTION_WARNING_DAYS,
+        )
+        batches.append(("inactive", due))
     for kind, users in batches:
         for user in list(users.order_by("pk")[:limit]):
             if deletion_blockers(user):
@@ -575,6 +592,35 @@ def accounts_retention_sweep(*, now: datetime | None = None, limit: int = 500) -
     if any(done.values()):
         logger.info("retention sweep: %s", done)
     return done
+
+
+def accounts_retention_warn(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Warn, by e-mail, the people whose accounts will be anonymised for inactivity in
+    LABSHARE_RETENTION_WARNING_DAYS: once per period of inactivity, never an anonymised account.
+
+    The warning's time is recorded with the e-mail's job in one transaction per person, so a run
+    repeated (or two at once) warns nobody twice. Returns how many were warned.
+    """
+    from django.conf import settings
+
+    inactive_days, warning_days = settings.LABSHARE_RETENTION_INACTIVE_DAYS, settings.LABSHARE_RETENTION_WARNING_DAYS
+    if not (inactive_days and warning_days):
+        return 0
+    now = now or timezone.now()
+    due = retention_warning_due(now=now, inactive_days=inactive_days, warning_days=warning_days)
+    warned = 0
+    for user_id in list(due.order_by("pk").values_list("pk", flat=True)[:limit]):
+        with transaction.atomic():
+            # Locked, then asked again: a run in parallel that warned this person first wins.
+            get_user_model().objects.select_for_update().filter(pk=user_id).first()
+            if not due.filter(pk=user_id).exists():
+                continue
+            Account.objects.update_or_create(user_id=user_id, defaults={"retention_warned_at": now})
+            jobs.defer([jobs.email_job("retention_warning", user_id=user_id)])
+        warned += 1
+    if warned:
+        logger.info("retention warnings sent: %s", warned)
+    return warned
 
 
 def domain_rule_save(

@@ -1,4 +1,5 @@
-"""Account jobs on procrastinate: e-mails (sent after the change commits) and the nightly retention sweep."""
+"""Account jobs on procrastinate: e-mails (sent after the change commits), the nightly retention
+warnings and the retention sweep."""
 
 from __future__ import annotations
 
@@ -17,6 +18,13 @@ MAIL_RETRY = RetryStrategy(max_attempts=10, wait=5, exponential_wait=2)
 def send_account_email(*, kind: str, **ids: int) -> int:
     """Send one account e-mail (confirmation link, guardian consent, organisation requests)."""
     return send(kind=kind, **ids)
+
+
+@app.periodic(cron="31 2 * * *", periodic_id="accounts-retention-warnings")
+@app.task(name="accounts.retention_warn", queue=QUEUE, queueing_lock="accounts.retention_warn")
+def retention_warn(timestamp: int) -> int:
+    """Every night, before the sweep: warn by e-mail those whose accounts the retention period will reach."""
+    return services.accounts_retention_warn()
 
 
 @app.periodic(cron="41 2 * * *", periodic_id="accounts-retention")

@@ -25,8 +25,12 @@ from django.utils.translation import gettext_lazy as _
 from knox.crypto import hash_token
 from knox.settings import CONSTANTS
 from rest_framework import authentication, exceptions
+from rest_framework.permissions import SAFE_METHODS
 
+from accounts import gate
+from accounts.selectors import service_consented
 from api.models import ApiToken
+from core.errors import DomainError
 
 #: Tokens a process remembers at most (the oldest is forgotten first).
 CACHE_SIZE = 1024
@@ -77,10 +81,33 @@ def _own_copy(user):
     return mine
 
 
+def _refuse_writes_without_consent(request, user, auth, *, consented) -> None:
+    """The API side of the consent gate (accounts/gate.py): someone who never consented to the
+    service may read, sign out, record their consent or delete the account, but change nothing else.
+
+    The caller stays authenticated (set on the request before refusing), so the error response
+    and anything after it see who asked.
+    """
+    if request.method in SAFE_METHODS:
+        return
+    view = (getattr(request, "parser_context", None) or {}).get("view")
+    if getattr(view, "consent_exempt", False) or consented():
+        return
+    request.user, request.auth = user, auth
+    raise DomainError("consent_required")
+
+
 class TokenAuthentication(authentication.TokenAuthentication):
     """``Authorization: Token <secret>`` against :class:`api.models.ApiToken` (hashed, expiring)."""
 
     keyword = "Token"
+
+    def authenticate(self, request):
+        found = super().authenticate(request)
+        if found is not None:
+            # The member came with the token (one query), so the check reads no more.
+            _refuse_writes_without_consent(request, *found, consented=lambda: service_consented(found[0]))
+        return found
 
     def authenticate_credentials(self, key):
         digest = hash_token(key)
@@ -112,3 +139,16 @@ class TokenAuthentication(authentication.TokenAuthentication):
         if token.expiry is None:
             return float("inf")
         return max(0.0, (token.expiry - timezone.now()).total_seconds())
+
+
+class SessionAuthentication(authentication.SessionAuthentication):
+    """The web app's session (CSRF on writes), with the consent gate on writes."""
+
+    def authenticate(self, request):
+        found = super().authenticate(request)
+        if found is not None:
+            # Remembered in the session from the sign-in on: usually no query.
+            _refuse_writes_without_consent(
+                request, *found, consented=lambda: gate.consented_in_session(request._request, found[0])
+            )
+        return found

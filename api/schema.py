@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
@@ -157,6 +158,12 @@ class TokenSchemeExtension(OpenApiAuthenticationExtension):
             "name": "Authorization",
             "description": 'Token authentication: "Authorization: Token <key>" (get a key from POST /api/auth/login/).',
         }
+
+
+class SessionSchemeExtension(SessionScheme):
+    """Our session authentication (the consent gate on writes) is documented as DRF's: the session cookie."""
+
+    target_class = "api.authentication.SessionAuthentication"
 
 
 #: What the hook adds where a refusal is possible but the view's own declaration does not say so:

@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from billing import services
-from billing.models import BankNotification, BillingContact, BillingProfile, Payment, Statement, StatementLine, VatRate
+from billing.models import BankNotification, BillingProfile, Payment, Statement, StatementLine, VatRate
 from core.errors import DomainError
 
 
@@ -16,12 +16,6 @@ class BillingProfileAdmin(admin.ModelAdmin):
     list_display = ["legal_name", "lab", "number_prefix", "bank_name", "account_number"]
     search_fields = ["legal_name", "number_prefix", "account_number"]
     autocomplete_fields = ["lab"]
-
-
-@admin.register(BillingContact)
-class BillingContactAdmin(admin.ModelAdmin):
-    list_display = ["organization", "user"]
-    autocomplete_fields = ["organization", "user"]
 
 
 @admin.register(VatRate)

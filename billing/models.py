@@ -70,25 +70,6 @@ class BillingProfile(models.Model):
         return f"{self.legal_name} ({self.number_prefix})"
 
 
-class BillingContact(models.Model):
-    """A member who manages an organisation's billing: sees its statements and gets their e-mails."""
-
-    organization = models.ForeignKey(
-        Organization, verbose_name=_("organisation"), on_delete=models.CASCADE, related_name="billing_contacts"
-    )
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="billing_contacts"
-    )
-
-    class Meta:
-        verbose_name = _("billing contact")
-        verbose_name_plural = _("billing contacts")
-        constraints = [models.UniqueConstraint(fields=["organization", "user"], name="billing_contact_unique")]
-
-    def __str__(self) -> str:
-        return f"{self.user} — {self.organization}"
-
-
 class LineKind(models.TextChoices):
     """What a statement line is for; VAT rates are kept per kind."""
 

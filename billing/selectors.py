@@ -11,7 +11,6 @@ from django.db.models import Q, QuerySet
 from billing.models import (
     UNPAID_STATUSES,
     BankNotification,
-    BillingContact,
     BillingProfile,
     LineKind,
     Statement,
@@ -20,7 +19,7 @@ from billing.models import (
 from core.errors import DomainError
 from labs import tree
 from labs.models import Lab
-from labs.selectors import role_lab_ids
+from labs.selectors import billing_organization_ids, role_lab_ids
 
 
 def month_bounds(month: date, tz: zoneinfo.ZoneInfo) -> tuple[datetime, datetime]:
@@ -80,13 +79,6 @@ def vat_percent_on(kind: str, day: date) -> Decimal:
 
 
 # --- Who sees what -----------------------------------------------------------------------------
-
-
-def billing_organization_ids(user) -> set[int]:
-    """Organisations whose billing ``user`` manages (their statements are visible to them)."""
-    if user is None or not user.is_authenticated:
-        return set()
-    return set(BillingContact.objects.filter(user=user).values_list("organization_id", flat=True))
 
 
 def issuer_ids_managed(user) -> set[int]:

@@ -18,11 +18,12 @@ from procrastinate.contrib.django import app
 from procrastinate.retry import RetryStrategy
 
 from billing.jobs import QUEUE_BILLING, SEND_STATEMENT_EMAIL
-from billing.models import BillingContact, Statement
+from billing.models import Statement
 from billing.pdf import statement_pdf
 from billing.selectors import previous_month
 from billing.services import statements_close_month, statements_mark_overdue
 from core.formatting import format_date, format_month, format_vnd
+from labs.selectors import billing_contacts_of
 
 logger = logging.getLogger(__name__)
 
@@ -39,9 +40,7 @@ def _recipients(statement) -> list[tuple[str, str]]:
         if statement.user.email:
             out[statement.user.email] = getattr(member, "language", "vi") or "vi"
     else:
-        for contact in BillingContact.objects.filter(organization_id=statement.organization_id).select_related(
-            "user__member"
-        ):
+        for contact in billing_contacts_of(statement.organization_id):
             if contact.user.email:
                 member = getattr(contact.user, "member", None)
                 out[contact.user.email] = getattr(member, "language", "vi") or "vi"

@@ -126,6 +126,11 @@ LABSHARE_WEBHOOK_LOG_DAYS = env_int("LABSHARE_WEBHOOK_LOG_DAYS", 90, minimum=1)
 LABSHARE_SIGNUP_ENABLED = env_bool("LABSHARE_SIGNUP_ENABLED", True)
 # Accounts nobody used for this many days are anonymised by a nightly job (0: never).
 LABSHARE_RETENTION_INACTIVE_DAYS = env_int("LABSHARE_RETENTION_INACTIVE_DAYS", 3 * 365, minimum=0)
+# How many days before that the person is warned by e-mail (0: no warning); the account is
+# anonymised only once the warning is this old, so it always comes first.
+LABSHARE_RETENTION_WARNING_DAYS = env_int("LABSHARE_RETENTION_WARNING_DAYS", 30, minimum=0)
+if LABSHARE_RETENTION_INACTIVE_DAYS and LABSHARE_RETENTION_WARNING_DAYS >= LABSHARE_RETENTION_INACTIVE_DAYS:
+    raise ImproperlyConfigured("LABSHARE_RETENTION_WARNING_DAYS must be less than LABSHARE_RETENTION_INACTIVE_DAYS")
 # Sign-ups never verified are anonymised after this many days.
 LABSHARE_UNVERIFIED_ACCOUNT_DAYS = env_int("LABSHARE_UNVERIFIED_ACCOUNT_DAYS", 14, minimum=1)
 
@@ -233,6 +238,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After sign-in: someone who never consented to the service is asked before anything else.
+    "frontend.middleware.ConsentGateMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last: marks locked-out sign-ins; the login views answer them (core/login_guard.py).
     "axes.middleware.AxesMiddleware",
@@ -346,7 +353,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: its WWW-Authenticate header makes "not signed in" a 401, not a 403.
         "api.authentication.TokenAuthentication",  # integrators and scripts: hashed, expiring, per device
-        "rest_framework.authentication.SessionAuthentication",  # the web app; CSRF on writes
+        "api.authentication.SessionAuthentication",  # the web app; CSRF on writes
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     # JSON only, strict and with a nesting limit (orjson): the API takes no forms or uploads (the

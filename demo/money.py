@@ -23,14 +23,14 @@ from django.db import transaction
 from django.test.utils import override_settings
 from django.utils import timezone
 
-from billing.models import BillingContact, BillingProfile, Statement, StatementStatus
+from billing.models import BillingProfile, Statement, StatementStatus
 from billing.selectors import previous_month
 from billing.services import statement_mark_paid, statements_close_month
 from bookings.grid import ceil_to_grid, resources_availability
 from bookings.models import Booking, BookingStatus
 from demo.network import SEARCH_DAYS, Plan, _local_day_start, _People, _write_history
 from labs.calendars import Interval, subtract
-from labs.models import CertificationGrant, Lab, Resource
+from labs.models import BillingContact, CertificationGrant, Lab, Resource
 
 S = BookingStatus
 

@@ -511,6 +511,7 @@ MANAGER_PERMISSIONS = [
     ("labs", "lab", ("view", "add", "change")),
     ("labs", "labrole", ("view", "add", "change", "delete")),
     ("labs", "organization", ("view",)),
+    ("labs", "billingcontact", ("view",)),
     ("labs", "member", ("view",)),
     ("labs", "certification", ("view", "add", "change")),
     ("labs", "certificationgrant", ("view", "add", "change")),
@@ -569,7 +570,9 @@ def _users(orgs: dict[str, Organization], labs: dict[str, Lab]) -> dict[str, Any
                 "language": spec.language,
                 "student_id": spec.student_id,
                 "phone": "0912 345 678",
-                # The demo people agreed to reminders and to their initials on the wall screens.
+                # The demo people agreed to the service, to reminders and to their initials on the
+                # wall screens (without the first, the consent gate would ask each of them first).
+                "service_consent": True,
                 "shows_initials": True,
                 "email_reminders": True,
             },

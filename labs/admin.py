@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from labs.models import (
+    BillingContact,
     CalendarEntry,
     Certification,
     CertificationGrant,
@@ -302,6 +303,18 @@ class OrganizationAdmin(admin.ModelAdmin):
         return obj._member_count
 
 
+@admin.register(BillingContact)
+class BillingContactAdmin(PeopleScopeMixin, admin.ModelAdmin):
+    """Who acts for an organisation: its statements, who may join it, its webhooks (lab managers see
+    those of the people of their labs, read-only; admins edit them)."""
+
+    list_display = ["organization", "user"]
+    list_select_related = ["organization", "user"]
+    search_fields = ["organization__name", "user__username", "user__last_name", "user__email"]
+    autocomplete_fields = ["organization", "user"]
+    user_lookup = "user"
+
+
 @admin.register(Member)
 class MemberAdmin(PeopleScopeMixin, admin.ModelAdmin):
     """Member profiles: audience, organisation, language."""
@@ -311,7 +324,8 @@ class MemberAdmin(PeopleScopeMixin, admin.ModelAdmin):
     list_select_related = ["user", "organization"]
     search_fields = ["user__username", "user__first_name", "user__last_name", "user__email", "student_id", "phone"]
     autocomplete_fields = ["user", "organization"]
-    readonly_fields = ["shows_initials", "email_reminders"]
+    # Consents are changed by the person (accounts keeps these with the consent log), never here.
+    readonly_fields = ["service_consent", "shows_initials", "email_reminders"]
     user_lookup = "user"
 
     @admin.display(description=_("name"), ordering="user__last_name")

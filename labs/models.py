@@ -228,8 +228,13 @@ class Member(models.Model):
     email_reminders = models.BooleanField(
         _("e-mail reminders"), default=False, help_text=_("Consent to booking reminders by e-mail")
     )
-    # Manages the organisation's billing: approves people asking to join it, gets its statements.
-    billing_contact = models.BooleanField(_("billing contact of the organisation"), default=False)
+    # Consent to the service itself, read on every web page and API write (the consent gate): a
+    # flag here costs no query where the member is loaded anyway (the API token's one query).
+    service_consent = models.BooleanField(
+        _("consented to the service"),
+        default=False,
+        help_text=_("Consent to the processing needed to use labshare (asked before anything else)"),
+    )
 
     class Meta:
         verbose_name = _("member")
@@ -244,6 +249,27 @@ class Member(models.Model):
         full = self.user.get_full_name() or self.user.get_username()
         parts = [p for p in re.split(r"\s+", full.strip()) if p]
         return "".join(p[0].upper() for p in parts[:3]) or "?"
+
+
+class BillingContact(models.Model):
+    """A person who acts for an organisation: sees and gets its statements, decides who may join it,
+    and owns its webhook subscriptions. One row per organisation and person (billing, accounts and
+    webhooks all read these rows; labs.selectors.billing_organization_ids)."""
+
+    organization = models.ForeignKey(
+        Organization, verbose_name=_("organisation"), on_delete=models.CASCADE, related_name="billing_contacts"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="billing_contacts"
+    )
+
+    class Meta:
+        verbose_name = _("billing contact")
+        verbose_name_plural = _("billing contacts")
+        constraints = [models.UniqueConstraint(fields=["organization", "user"], name="billing_contact_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.organization}"
 
 
 class Certification(BilingualNameMixin):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import connection
 
 from labs import tree
-from labs.models import Audience, Lab, LabRole, Member
+from labs.models import Audience, BillingContact, Lab, LabRole, Member
 from labs.tree import subtree_cte
 
 #: The labs a user manages and the labs they staff (or manage), roles inherited down the tree.
@@ -79,6 +79,24 @@ def default_billing(user):
     if organization is not None and organization.kind in BILLED_BY_DEFAULT:
         return organization
     return None
+
+
+def billing_organization_ids(user) -> set[int]:
+    """The organisations ``user`` acts for as billing contact: sees and gets their statements, decides
+    who may join them, owns their webhook subscriptions (the one place all of these read)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return set()
+    return set(BillingContact.objects.filter(user=user).values_list("organization_id", flat=True))
+
+
+def billing_contacts_of(organization_id: int):
+    """The active people acting for an organisation, with an address (whom its e-mails go to)."""
+    return (
+        BillingContact.objects.filter(organization_id=organization_id, user__is_active=True)
+        .exclude(user__email="")
+        .select_related("user__member")
+        .order_by("user_id")
+    )
 
 
 def audience_of(user) -> str:

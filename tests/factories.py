@@ -29,6 +29,7 @@ def make_user(
     language="vi",
     password="pw",
     consents: bool = True,
+    service_consent: bool = True,
     **extra,
 ):
     n = next(_seq)
@@ -41,7 +42,8 @@ def make_user(
         last_name=extra.pop("last_name", f"Nguyễn {n}"),
         **extra,
     )
-    # A typical member has agreed to reminders and to initials on screens (accounts records consent).
+    # A typical member has agreed to the service, to reminders and to initials on screens (accounts
+    # records consent); ``service_consent=False`` is someone whose account predates consent.
     Member.objects.create(
         user=user,
         audience=audience,
@@ -49,6 +51,7 @@ def make_user(
         language=language,
         shows_initials=consents,
         email_reminders=consents,
+        service_consent=service_consent,
     )
     return user
 

@@ -38,4 +38,5 @@ DEVICE_CLIENT = block(300, 20)  # daphne for the reference device client's end-t
 WEBHOOK_RECEIVER = block(320, 30)  # the tests' webhook receivers (tests/webhooks/receiver.py)
 OIDC_PROVIDER = block(350, 20)  # the tests' OpenID Connect provider (tests/oidc_provider/)
 FAULTS = block(370, 20)  # the fault tests' throw-away PostgreSQL, daphne and SMTP sink (tests/faults)
-SPARE = block(390, 10)  # for new kinds of servers: take a sub-range and name it here
+WEBHOOK_BENCH = block(390, 5)  # bench/bench_webhooks.py: its SQL relay and its receiver
+SPARE = block(395, 5)  # for new kinds of servers: take a sub-range and name it here

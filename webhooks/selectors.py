@@ -4,20 +4,8 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from labs.models import Member
-from labs.selectors import managed_lab_ids
+from labs.selectors import billing_organization_ids, managed_lab_ids
 from webhooks.models import Delivery, Subscription
-
-
-def billing_organization_ids(user) -> set[int]:
-    """The organisations whose billing ``user`` manages (their billing contact)."""
-    if not getattr(user, "is_authenticated", False):
-        return set()
-    return set(
-        Member.objects.filter(user=user, billing_contact=True, organization__isnull=False).values_list(
-            "organization_id", flat=True
-        )
-    )
 
 
 def may_manage_scope(user, *, lab_id: int | None = None, organization_id: int | None = None) -> bool:

@@ -36,6 +36,8 @@ from labs.models import CertificationGrant
 class LoginView(APIView):
     """Sign in with a username and password: starts a session and returns an API token."""
 
+    #: Open before consent to the service is recorded (the consent gate, api/authentication.py).
+    consent_exempt = True
     permission_classes = []
     throttle_classes = [AnonRateThrottle]
 
@@ -85,6 +87,8 @@ class LoginView(APIView):
 class LogoutView(APIView):
     """Sign out: revokes the API token the request was made with and ends the session."""
 
+    #: Open before consent to the service is recorded (the consent gate, api/authentication.py).
+    consent_exempt = True
     permission_classes = [IsSignedIn]
 
     @extend_schema(
@@ -104,6 +108,8 @@ class LogoutView(APIView):
 class LogoutAllView(APIView):
     """Sign out everywhere: revokes every API token of the caller and ends the session."""
 
+    #: Open before consent to the service is recorded (the consent gate, api/authentication.py).
+    consent_exempt = True
     permission_classes = [IsSignedIn]
 
     @extend_schema(

@@ -14,6 +14,8 @@ from rest_framework.views import APIView
 from accounts import export, services
 from accounts import selectors as account_selectors
 from accounts.models import Consent, JoinRequest, OrganizationRegistration, Purpose
+from api.authentication import recent_tokens
+from api.models import ApiToken
 from api.permissions import IsSignedIn
 from api.schema import errors, ok
 from api.serializers.accounts import (
@@ -33,6 +35,8 @@ from core.errors import DomainError
 class SignupView(APIView):
     """Self sign-up (the web page does the same)."""
 
+    #: Open before consent to the service is recorded (the consent gate, api/authentication.py).
+    consent_exempt = True
     permission_classes = []
     throttle_classes = [AnonRateThrottle]
 
@@ -84,6 +88,8 @@ def _consent_rows(user) -> list[dict]:
 class MyConsentsView(APIView):
     """My choice per purpose, and changing it."""
 
+    #: Open before consent to the service is recorded (the consent gate, api/authentication.py).
+    consent_exempt = True
     permission_classes = [IsSignedIn]
 
     @extend_schema(
@@ -97,7 +103,8 @@ class MyConsentsView(APIView):
     @extend_schema(
         summary="Change my consents",
         description="Each change is logged with the time and the privacy notice's version. Withdrawing `service` "
-        "is done by deleting the account.",
+        "is done by deleting the account. Someone who never said yes to `service` (an account older than "
+        "consent) is refused every other write with 403 `consent_required` until they do, here.",
         request=ConsentUpdateSerializer,
         responses={
             **ok(ConsentSerializer(many=True)),
@@ -108,6 +115,9 @@ class MyConsentsView(APIView):
         body = ConsentUpdateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         services.consents_update(user=request.user, choices=body.validated_data["consents"], source=Consent.Source.API)
+        if isinstance(request.auth, ApiToken):
+            # This process remembered the caller without the consent: the next write must see it.
+            recent_tokens.forget(request.auth.digest)
         return Response(ConsentSerializer(_consent_rows(request.user), many=True).data)
 
 
@@ -143,6 +153,8 @@ class MyDataView(APIView):
 class DeleteMeView(APIView):
     """Delete my account."""
 
+    #: Open before consent to the service is recorded (the consent gate, api/authentication.py).
+    consent_exempt = True
     permission_classes = [IsSignedIn]
 
     @extend_schema(

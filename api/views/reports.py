@@ -29,10 +29,10 @@ from api.serializers.reports import (
     SponsorImpactSerializer,
     UtilisationSerializer,
 )
-from billing.selectors import billing_organization_ids
 from core import exports
 from core.errors import DomainError
 from equipment.models import Partner
+from labs.selectors import billing_organization_ids
 from reports import presentation, selectors, tables
 from reports.periods import make_period
 

@@ -9,6 +9,7 @@ from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -164,6 +165,12 @@ def privacy(request: HttpRequest) -> HttpResponse:
             _refusal(request, exc)
         else:
             messages.success(request, _("Your choices are saved."))
+            # The consent gate sent the person here from the page they wanted: back there once they agreed.
+            wanted = request.POST.get("next") or ""
+            if choices.get(Purpose.SERVICE) and url_has_allowed_host_and_scheme(
+                wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+            ):
+                return redirect(wanted)
             return redirect("accounts:privacy")
     history = request.user.consents.order_by("-recorded_at", "-id")[:30]
     return render(
@@ -174,6 +181,7 @@ def privacy(request: HttpRequest) -> HttpResponse:
             "consents": consents,
             "needs_service": not current[Purpose.SERVICE],
             "welcome": request.GET.get("welcome") == "1",
+            "next": request.GET.get("next") or request.POST.get("next") or "",
             "history": history,
             "account": account_selectors.account_of(request.user),
             "last_activity": account_selectors.last_activity(request.user),

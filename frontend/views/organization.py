@@ -7,6 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from frontend import selectors_web as web
+from labs.selectors import billing_organization_ids
 
 
 @login_required
@@ -16,6 +17,11 @@ def organization(request: HttpRequest) -> HttpResponse:
     if member is None or member.organization is None:
         raise Http404
     summary = web.organization_summary(member.organization)
-    return render(
-        request, "frontend/organization.html", {"organization": member.organization, "member": member, **summary}
-    )
+    context = {
+        "organization": member.organization,
+        "member": member,
+        # Its billing contacts decide who joins and own its webhooks: the page links them there.
+        "acts_for_it": member.organization_id in billing_organization_ids(request.user),
+        **summary,
+    }
+    return render(request, "frontend/organization.html", context)

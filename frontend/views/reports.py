@@ -18,12 +18,12 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from billing.selectors import billing_organization_ids
 from core import exports
 from core.errors import DomainError
 from equipment.models import Partner
 from frontend.views.common import language, parse_date
 from labs.models import Lab
+from labs.selectors import billing_organization_ids
 from reports import presentation, selectors, tables
 from reports.periods import make_period
 

@@ -23,7 +23,7 @@ from bookings.models import Booking, BookingStatus
 from bookings.services import booking_request
 from core import hooks, requestid
 from core.errors import DomainError
-from labs.models import Audience, LabRole, Member, Organization
+from labs.models import Audience, BillingContact, LabRole, Member, Organization
 from tests.factories import at, make_lab, make_manager, make_organization, make_user
 
 pytestmark = pytest.mark.django_db
@@ -210,7 +210,7 @@ def test_under_16_the_account_waits_for_the_guardian_who_consents_in_their_own_n
 def test_joining_an_organisation_is_decided_by_its_billing_contact_or_a_lab_manager():
     company = make_organization(Organization.Kind.STARTUP, name="Công ty Khởi nghiệp Xanh")
     contact = make_user("contact", organization=company)
-    Member.objects.filter(user=contact).update(billing_contact=True)
+    BillingContact.objects.create(organization=company, user=contact)
     applicant = make_user("applicant", audience=Audience.EXTERNAL)
     stranger = make_user("stranger")
     request = services.join_request_create(user=applicant, organization=company, message="Em là kỹ sư mới")
@@ -257,7 +257,8 @@ def test_an_sme_registers_with_its_tax_code_and_a_manager_approves():
     company = registration.organization
     assert company.tax_code == "0312345673" and company.kind == Organization.Kind.SME
     member = Member.objects.get(user=founder)
-    assert member.organization == company and member.billing_contact and member.audience == Audience.SME
+    assert member.organization == company and member.audience == Audience.SME
+    assert BillingContact.objects.filter(organization=company, user=founder).exists()  # it acts for it
     with pytest.raises(DomainError) as exists:
         services.organization_register(by=founder, name="Khác", tax_code="0312345673", address="x", email="a@b.vn")
     assert exists.value.code == "tax_code_registered"
@@ -348,6 +349,7 @@ def test_an_admin_cannot_delete_their_own_account():
 
 def test_the_retention_sweep_anonymises_accounts_nobody_used(clock, settings, resource):
     settings.LABSHARE_RETENTION_INACTIVE_DAYS = 365
+    settings.LABSHARE_RETENTION_WARNING_DAYS = 0  # the warning first: tests/accounts/test_retention_warning.py
     clock.move_to(at(2030, 3, 4, 7))
     idle = make_user("idle")
     busy = make_user("busy")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from accounts import services as account_services
-from labs.models import Member, Organization
+from labs.models import BillingContact, Member, Organization
 from tests.api.conftest import ROLES
 from tests.factories import make_organization, make_user
 from webhooks import services as webhook_services
@@ -21,7 +21,8 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _loopback_targets(settings, world):
     settings.LABSHARE_WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8"]
-    Member.objects.filter(user=world.users["sme"]).update(billing_contact=True)
+    sme = world.users["sme"]
+    BillingContact.objects.get_or_create(organization_id=Member.objects.get(user=sme).organization_id, user=sme)
 
 
 def _lab(w, where):

@@ -15,9 +15,10 @@ from datetime import date
 import pytest
 from django.utils import timezone
 
-from billing.models import BillingContact, BillingProfile, Statement
+from billing.models import BillingProfile, Statement
 from billing.services import signature_for
 from equipment.models import Partner
+from labs.models import BillingContact
 from tests.api.conftest import ROLES
 
 pytestmark = pytest.mark.django_db

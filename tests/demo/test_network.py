@@ -13,7 +13,7 @@ from django.db import transaction
 from django.test.utils import override_settings
 from django.utils import timezone
 
-from billing.models import BillingContact, Statement, StatementStatus
+from billing.models import Statement, StatementStatus
 from billing.selectors import previous_month
 from bookings.models import Booking, BookingEvent, BookingSeries, BookingStatus, WaitlistEntry
 from demo.money import history_window
@@ -22,6 +22,7 @@ from equipment.models import Category, Equipment, Partner, PartnerSubsidy
 from labs import tree
 from labs.calendars import resource_calendars, subtract
 from labs.models import (
+    BillingContact,
     CalendarEntry,
     CertificationGrant,
     Lab,

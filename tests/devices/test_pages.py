@@ -12,6 +12,7 @@ from devices import services
 from devices.models import Badge, Device
 from frontend.selectors import lab_occupancy
 from tests.devices.conftest import access, book, monday
+from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -105,12 +106,10 @@ def test_a_tile_says_offline_when_the_machines_interlock_is_silent(shop, at_mond
 
 @pytest.mark.parametrize("model", ["device", "badge", "devicesession", "deviceevent", "allowlist"])
 def test_the_admin_lists_the_devices_models(client, shop, model, django_assert_max_num_queries):
-    from django.contrib.auth import get_user_model
-
     book(shop.machine, shop.an, monday(10), monday(11))
     access(shop, AN)
     services.allow_list_issue(device=shop.device, hours=1)
-    admin = get_user_model().objects.create_superuser("root", "root@example.test", "pw")
+    admin = make_user("root", is_staff=True, is_superuser=True)
     client.force_login(admin)
     with django_assert_max_num_queries(15):
         response = client.get(reverse(f"admin:devices_{model}_changelist"))

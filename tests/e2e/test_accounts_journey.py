@@ -19,7 +19,7 @@ from bookings.models import Booking, BookingStatus
 from core import requestid
 from frontend.selectors import lab_occupancy
 from frontend.selectors_web import organization_summary
-from labs.models import Audience, Member, Organization, ResourceRate
+from labs.models import Audience, BillingContact, Member, Organization, ResourceRate
 from tests.e2e.conftest import screenshot
 from tests.e2e.test_journeys import PASSWORD, next_weekday_slot, sign_in, user
 from tests.factories import make_equipment, make_lab, make_organization, open_weekdays
@@ -48,7 +48,7 @@ def test_sign_up_confirm_join_a_company_get_approved_and_book(daphne_server, new
     ResourceRate.objects.create(resource=machine, audience=Audience.SME, hourly_rate_vnd=300_000)
     company = make_organization(Organization.Kind.SME, name="Công ty TNHH Sáng Tạo Bình Dương", short_name="SÁNG TẠO")
     contact = user("ke.toan", organization=company)
-    Member.objects.filter(user=contact).update(billing_contact=True)
+    BillingContact.objects.create(organization=company, user=contact)
 
     page = new_page()
     page.goto(f"{base}/accounts/login/")

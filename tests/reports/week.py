@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
-from billing.models import BillingContact, BillingProfile, VatRate
+from billing.models import BillingProfile, VatRate
 from bookings import pricing
 from bookings.models import Booking
 from bookings.services import blocked_period_for
-from labs.models import Audience, Organization, ResourceRate
+from labs.models import Audience, BillingContact, Organization, ResourceRate
 from tests.factories import (
     at,
     grant,
