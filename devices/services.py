@@ -23,6 +23,7 @@ from django.utils import timezone
 from bookings import services as booking_services
 from bookings.events import public_label
 from bookings.models import ACTIVE_STATUSES, Booking, BookingStatus
+from core import hooks
 from core.errors import DomainError
 from devices import access, allowlists, badges, live, selectors, signing
 from devices.models import AllowList, Badge, Device, DeviceEvent, DeviceSession, hash_token
@@ -470,10 +471,27 @@ def _settle(booking_id: int) -> int | None:
     details = measured_price(booking=booking, use=use)
     if details is None:
         return booking.price_vnd
+    if details["price_vnd"] == booking.price_vnd and details == booking.price_details:
+        return booking.price_vnd  # a duplicate or a signal that changes nothing
     # The engine fixes a price at confirmation and has no service for "the use is known now"; the
     # amount of a measured booking is the device's to set, on the row statements read, under the
-    # row lock taken above (the check-out that completed it holds it already).
-    Booking.objects.filter(pk=booking_id).update(price_vnd=details["price_vnd"], price_details=details)
+    # row lock taken above (the check-out that completed it holds it already). ``updated_at`` moves
+    # with it: billing finds amounts changed after a statement billed them by it.
+    Booking.objects.filter(pk=booking_id).update(
+        price_vnd=details["price_vnd"], price_details=details, updated_at=timezone.now()
+    )
+    if details["price_vnd"] != booking.price_vnd:
+        # An issued statement that billed the old amount never changes: billing turns the
+        # difference into an adjustment (an organisation) or a change to review (a person).
+        hooks.announce(
+            "charge.changed",
+            {
+                "booking_id": booking_id,
+                "previous_vnd": booking.price_vnd,
+                "price_vnd": details["price_vnd"],
+                "source": "measured_use",
+            },
+        )
     return details["price_vnd"]
 
 
