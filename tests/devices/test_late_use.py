@@ -179,3 +179,43 @@ def test_use_measured_before_the_statement_is_simply_billed(shop, at_monday, iss
     march = close_march(at_monday, issuer)
     assert lines_of(march) == [("machine_time", 30_000, 3_000, 33_000)]
     assert not LateCharge.objects.exists()
+
+
+def test_managers_decide_through_the_api_and_a_second_decision_is_refused(shop, at_monday, issuer):
+    from rest_framework.test import APIClient
+
+    _booking, ref, start = idle_half_hour(shop, at_monday)
+    close_march(at_monday, issuer)
+    late_busy(shop, at_monday, ref, start)
+    client = APIClient()
+    client.force_authenticate(shop.manager)
+    (row,) = client.get("/api/billing/late-charges/").json()["results"]
+    assert (row["billed_vnd"], row["charge_vnd"], row["difference_vnd"], row["decision"]) == (
+        30_000,
+        50_000,
+        20_000,
+        "pending",
+    )
+    url = f"/api/billing/late-charges/{row['id']}/decide/"
+    assert client.post(url, {}, format="json").json()["code"] == "validation_error"
+    decided = client.post(url, {"bill": False, "note": "lỗi cảm biến"}, format="json")
+    assert decided.status_code == 200 and decided.json()["decision"] == "waive"
+    # Decided: it left the review list, so a second decision finds nothing to decide.
+    assert client.post(url, {"bill": True}, format="json").status_code == 404
+    member = APIClient()
+    member.force_authenticate(shop.an)
+    assert member.get("/api/billing/late-charges/").json()["results"] == []
+
+
+def test_the_review_page_lists_the_change_and_bills_it(shop, at_monday, issuer, client):
+    _booking, ref, start = idle_half_hour(shop, at_monday)
+    close_march(at_monday, issuer)
+    late_busy(shop, at_monday, ref, start)
+    client.force_login(shop.manager)
+    page = client.get("/billing/review/").content.decode()
+    assert "DEV-2030-00001" in page and "20.000" in page
+    late = LateCharge.objects.get()
+    answer = client.post("/billing/review/", {"late_charge": late.pk, "decision": "bill"})
+    assert answer.status_code == 302
+    late.refresh_from_db()
+    assert late.decision == "bill" and late.decided_by == shop.manager
