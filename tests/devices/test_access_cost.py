@@ -1,0 +1,56 @@
+"""What the device calls cost in SQL statements, in process (the device's token is read before: one more).
+
+Pinned: a heartbeat (two: the one-statement write, the open session's read) and a refusal that
+needs no rule (two: the badge's read, the log row with its webhook job in one insert, without a
+transaction). The access calls that apply the engine's rules (check-in, walk-in, session end) are
+not cut yet: see the README's Devices section for their figures.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from procrastinate.contrib.django.models import ProcrastinateJob
+
+from devices import services
+from devices.models import DeviceEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def _statements(call) -> list[str]:
+    with CaptureQueriesContext(connection) as ctx:
+        call()
+    return [q["sql"] for q in ctx.captured_queries]
+
+
+def test_a_heartbeat_costs_two_statements_and_no_transaction(shop):
+    services.device_heartbeat(device=shop.device)  # online now: the steady state of every minute
+    sql = _statements(lambda: services.device_heartbeat(device=shop.device, pending=2, version="1.0"))
+    assert len(sql) <= 2, "\n".join(s[:120] for s in sql)
+    assert not any(s.startswith(("BEGIN", "SAVEPOINT")) for s in sql)
+    shop.device.refresh_from_db()
+    assert (shop.device.online, shop.device.pending_events, shop.device.client_version) == (True, 2, "1.0")
+
+
+def test_an_unknown_card_is_refused_in_two_statements_with_its_webhook_job(shop):
+    event_id = uuid.uuid4()
+    sql = _statements(lambda: services.device_access(device=shop.device, badge="FFEE0001", event_id=event_id))
+    assert len(sql) <= 2, "\n".join(s[:120] for s in sql)
+    assert not any(s.startswith(("BEGIN", "SAVEPOINT")) for s in sql)
+    refused = ProcrastinateJob.objects.filter(task_name="webhooks.dispatch", args__type="device.access_denied")
+    assert refused.count() == 1
+    # A retry of the same call gets the first answer and queues nothing more.
+    again = services.device_access(device=shop.device, badge="FFEE0001", event_id=event_id)
+    assert again["reason"] == "unknown_badge" and again["event_id"] == str(event_id)
+    assert refused.count() == 1 and DeviceEvent.objects.filter(event_id=event_id).count() == 1
+
+
+def test_a_disabled_account_is_refused_without_reading_any_rule(shop):
+    type(shop.an).objects.filter(pk=shop.an.pk).update(is_active=False)
+    sql = _statements(lambda: services.device_access(device=shop.device, badge="04A1B2C3"))
+    assert len(sql) <= 2
+    assert DeviceEvent.objects.get().reason == "account_inactive"
