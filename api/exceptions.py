@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError
 from django.http import Http404
@@ -119,6 +121,18 @@ _DRF_CODES = {
 }
 
 
+def _suspicious_response(exc: SuspiciousOperation) -> Response:
+    """413 for a body over the limit, 400 for too many fields or any other malformed request."""
+    if isinstance(exc, RequestDataTooBig):
+        return Response(
+            error_body("request_too_large", details={"limit_bytes": settings.DATA_UPLOAD_MAX_MEMORY_SIZE}),
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    if isinstance(exc, (TooManyFieldsSent, TooManyFilesSent)):
+        return Response(error_body("too_many_fields"), status=status.HTTP_400_BAD_REQUEST)
+    return Response(error_body("bad_request"), status=status.HTTP_400_BAD_REQUEST)
+
+
 def _as_drf(exc: Exception) -> Exception:
     """Django's own refusals as the DRF exceptions they mean."""
     if isinstance(exc, Http404):
@@ -151,6 +165,11 @@ def handler(exc: Exception, context: dict) -> Response | None:
         set_rollback()
         count_refusal(exc.code)
         return domain_error_response(exc)
+    if isinstance(exc, SuspiciousOperation):
+        # Django's refusals of the body itself (too big, too many fields, a broken multipart
+        # boundary) would otherwise leave DRF and become Django's HTML 400 page.
+        set_rollback()
+        return _suspicious_response(exc)
     if isinstance(exc, DataError):
         # PostgreSQL refused a value (out of range, bad encoding): the input's fault, not ours.
         set_rollback()

@@ -96,3 +96,36 @@ class DurationMinutesField(serializers.IntegerField):
         if isinstance(value, timedelta):
             return int(value.total_seconds() // 60)
         return int(value)
+
+
+#: The largest id PostgreSQL's bigint holds.
+MAX_ID = 2**63 - 1
+
+
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID})
+class IdField(serializers.PrimaryKeyRelatedField):
+    """A related object by its id, strictly: a whole JSON number within bigint.
+
+    DRF's own field hands the value to the ORM as it is, where ``1.5`` became id 1 and an
+    infinite float overflowed into a 500. A number written ``7.0`` is the integer 7 (JSON Schema
+    counts it as an integer too); strings and booleans are refused (``true`` is not id 1).
+    """
+
+    default_error_messages = {
+        "incorrect_type": "An id is a whole number, not {data_type} / Mã phải là số nguyên.",
+    }
+
+    def run_validation(self, data=serializers.empty):
+        # DRF turns "" into null for related fields; the schema says integer (or null), so "" is refused.
+        if data == "":
+            self.fail("incorrect_type", data_type="str")
+        return super().run_validation(data)
+
+    def to_internal_value(self, data: Any):
+        if isinstance(data, float) and data.is_integer() and abs(data) <= MAX_ID:
+            data = int(data)
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        if not 1 <= data <= MAX_ID:
+            self.fail("does_not_exist", pk_value=data)
+        return super().to_internal_value(data)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import django_filters
+from django import forms
 from django.db.models import Q
+from drf_spectacular.utils import extend_schema_field
 
 from bookings.models import Booking, BookingStatus
 from labs import tree
@@ -12,6 +14,7 @@ from labs.models import Lab, Resource, Space
 BIG = 2**63 - 1
 
 
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": BIG})
 class BoundedNumberFilter(django_filters.NumberFilter):
     """An id filter that refuses what no id can be (negative, fractional, beyond bigint) with a 400."""
 
@@ -20,6 +23,28 @@ class BoundedNumberFilter(django_filters.NumberFilter):
         kwargs.setdefault("max_value", BIG)
         kwargs.setdefault("decimal_places", 0)
         super().__init__(*args, **kwargs)
+
+
+class StrictBooleanField(forms.NullBooleanField):
+    """``true``/``false`` (or 1/0); anything else is refused instead of quietly ignored."""
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        if value in (True, "true", "True", "1"):
+            return True
+        if value in (False, "false", "False", "0"):
+            return False
+        raise forms.ValidationError("true or false / true hoặc false", code="invalid")
+
+    def validate(self, value):
+        return None
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    """A boolean query parameter that answers 400 for a value it cannot read."""
+
+    field_class = StrictBooleanField
 
 
 def resource_filterset(model):
@@ -76,7 +101,7 @@ class BookingFilter(django_filters.FilterSet):
     resource = BoundedNumberFilter(field_name="resource_id")
     lab = BoundedNumberFilter(method="filter_lab", label="Lab id (its sub-labs included)")
     user = BoundedNumberFilter(field_name="user_id")
-    mine = django_filters.BooleanFilter(method="filter_mine", label="Only my own bookings")
+    mine = StrictBooleanFilter(method="filter_mine", label="Only my own bookings")
     starts_after = django_filters.IsoDateTimeFilter(field_name="end", lookup_expr="gt", label="Ends after (ISO 8601)")
     starts_before = django_filters.IsoDateTimeFilter(
         field_name="start", lookup_expr="lt", label="Starts before (ISO 8601)"

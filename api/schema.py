@@ -157,3 +157,93 @@ class TokenSchemeExtension(OpenApiAuthenticationExtension):
             "name": "Authorization",
             "description": 'Token authentication: "Authorization: Token <key>" (get a key from POST /api/auth/login/).',
         }
+
+
+#: What the hook adds where a refusal is possible but the view's own declaration does not say so:
+#: the status, what it means, and the codes it carries.
+_REFUSALS = {
+    "400": (
+        "A parameter or the body cannot be read or is out of range",
+        ("validation_error", "parse_error", "json_too_deep"),
+    ),
+    "404": ("No such object visible to you, or a page past the last one", ("not_found",)),
+    "413": ("The body is over the size limit", ("request_too_large",)),
+    "415": ("The body is not JSON", ("unsupported_media_type",)),
+}
+
+
+#: The media type of each ``export=`` format.
+FILE_TYPES = {
+    "csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
+}
+
+
+def _document_files(operation: dict) -> None:
+    """An operation with ``export=`` answers each format in its own media type (not JSON holding a file)."""
+    export = next((p for p in operation.get("parameters", []) if p.get("name") == "export"), None)
+    ok = operation.get("responses", {}).get("200")
+    if export is None or ok is None:
+        return
+    content = ok.setdefault("content", {})
+    json_schema = content.get("application/json", {}).get("schema", {})
+    if json_schema.get("format") == "binary":
+        content.pop("application/json")  # a file-only operation: there is no JSON answer
+    for fmt in export.get("schema", {}).get("enum", []):
+        if fmt in FILE_TYPES:
+            content.setdefault(FILE_TYPES[fmt], {"schema": {"type": "string", "format": "binary"}})
+
+
+def _refusals_of(operation: dict) -> set[str]:
+    """The statuses DRF may answer for ``operation`` outside its view's declaration."""
+    parameters = operation.get("parameters", [])
+    places = {parameter.get("in") for parameter in parameters}
+    wanted = set()
+    if "query" in places or "requestBody" in operation:
+        wanted.add("400")
+    if "path" in places or any(p.get("name") == "page" for p in parameters):
+        wanted.add("404")
+    if "requestBody" in operation:
+        wanted |= {"413", "415"}
+    return wanted
+
+
+def _refusal_response(status_code: str) -> dict:
+    """The error body of ``status_code``, with one example per code it carries."""
+    meaning, codes = _REFUSALS[status_code]
+    return {
+        "description": f"{meaning}. Error codes: {', '.join(codes)}",
+        "content": {
+            "application/json": {
+                "schema": {"$ref": "#/components/schemas/Error"},
+                "examples": {code: {"summary": code, "value": _example(code)} for code in codes},
+            }
+        },
+    }
+
+
+def document_refusals(result: dict, generator, request, public) -> dict:
+    """drf-spectacular post-processing hook: every refusal an operation can give is in its responses.
+
+    DRF answers some refusals outside the views' own declarations: a filter or page number it
+    cannot read (400), a page past the last one or an id in the path that is not visible (404), a
+    body that is not JSON (415) or too large (413). Each operation that takes query parameters,
+    path parameters or a body gets the matching statuses with the error body, so a client (and
+    schemathesis' status-code check) finds every status in the schema. Exports (``export=csv``, …)
+    are documented in their own media types.
+    """
+    for operations in result.get("paths", {}).values():
+        for method, operation in operations.items():
+            if method not in {"get", "post", "put", "patch", "delete"}:
+                continue
+            _document_files(operation)
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "query" and not parameter.get("required"):
+                    # An empty optional parameter (``?status=``) means "not given", as django-filter
+                    # reads it and as api.query.given() makes the other views read it.
+                    parameter["allowEmptyValue"] = True
+            responses = operation.setdefault("responses", {})
+            for status_code in sorted(_refusals_of(operation) - set(responses)):
+                responses[status_code] = _refusal_response(status_code)
+    return result

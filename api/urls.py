@@ -134,5 +134,6 @@ urlpatterns = [
     path("redoc/", _docs_policy(SpectacularRedocView.as_view(url_name="api:schema")), name="redoc"),
     path("", include(router.urls)),
     # Anything else under /api/ is a JSON 404 with the usual error body, not Django's HTML page.
-    re_path(r"^.*$", not_found, name="not-found"),
+    # [\s\S], not ".": a path with an encoded newline (%0A) must land here too, not on Django's HTML 404.
+    re_path(r"^[\s\S]*$", not_found, name="not-found"),
 ]

@@ -1,4 +1,4 @@
-"""The booking engine's job bodies, run by procrastinate's worker (``manage.py procrastinate worker``).
+"""The booking engine's job bodies, run by the job worker (``manage.py worker``).
 
 The jobs are built and deferred by the services (bookings/jobs.py) inside the transaction of the
 change that needs them. A job re-checks under a row lock whether it is still due and otherwise
@@ -24,6 +24,7 @@ from bookings import jobs, notifications, services
 from bookings.models import Booking, BookingStatus, WaitlistEntry
 from bookings.policy import policy_for
 from core.errors import DomainError
+from core.once import run_once
 
 logger = logging.getLogger(__name__)
 
@@ -142,24 +143,37 @@ def send_reminder(context=None, *, booking_id: int, kind: str, start: str) -> st
             return "not_due"
         if _reminder_already_handled(context, booking_id=booking_id, kind=kind, start=start):
             return "duplicate"
-    notifications.send_booking_email(booking_id=booking_id, kind=kind)
-    return "done"
+    # Once per reminder, whichever job sends it and however often it is retried (core.once).
+    sent = run_once(
+        f"reminder:{booking_id}:{kind}:{start}",
+        lambda: notifications.send_booking_email(booking_id=booking_id, kind=kind),
+    )
+    return "done" if sent is not None else "duplicate"
 
 
-@_task(jobs.SEND_NOTIFICATION, retry=MAIL_RETRY)
-def send_notification(*, booking_id: int, kind: str, reason: str = "") -> int:
+def _once_per_job(context, action):
+    """Run ``action`` once per job: a job retried after its worker died sends nothing twice (core.once)."""
+    if context is None or context.job is None or context.job.id is None:
+        return action()  # called directly (tests, shell): no job to key on
+    return run_once(f"job:{context.job.id}", action) or 0
+
+
+@_task(jobs.SEND_NOTIFICATION, retry=MAIL_RETRY, pass_context=True)
+def send_notification(context=None, *, booking_id: int, kind: str, reason: str = "") -> int:
     """Send the e-mails of one booking change (enqueued with the change, so none is sent for a rollback).
 
     Runs in the worker, never in the request: a slow or failing mail server delays nobody's
     booking, and a failure is retried. Returns how many messages were sent.
     """
-    return notifications.send_booking_email(booking_id=booking_id, kind=kind, reason=reason)
+    return _once_per_job(
+        context, lambda: notifications.send_booking_email(booking_id=booking_id, kind=kind, reason=reason)
+    )
 
 
-@_task(jobs.SEND_WAITLIST_OFFER, retry=MAIL_RETRY)
-def send_waitlist_offer(*, entry_id: int) -> int:
+@_task(jobs.SEND_WAITLIST_OFFER, retry=MAIL_RETRY, pass_context=True)
+def send_waitlist_offer(context=None, *, entry_id: int) -> int:
     """Tell the first in line that a slot is held for them, and until when (nothing if the offer is gone)."""
-    return notifications.send_waitlist_offer_email(entry_id=entry_id)
+    return _once_per_job(context, lambda: notifications.send_waitlist_offer_email(entry_id=entry_id))
 
 
 @_task(jobs.EXPIRE_WAITLIST_HOLD)

@@ -43,6 +43,8 @@ TIME_ZONE = env_timezone("TIME_ZONE", "Asia/Ho_Chi_Minh")
 
 # With no DATABASE_URL the project-local cluster is used (see tools/localdb.py).
 DATABASES = {"default": env_database("DATABASE_URL", localdb.running_url())}
+# Django's PostgreSQL backend with a pool that recovers within a second of a restart (config/db/).
+DATABASES["default"]["ENGINE"] = "config.db"
 DATABASES["default"]["TEST"] = {"NAME": env_str("LABSHARE_TEST_DB", "test_labshare")}
 DATABASES["default"].setdefault("OPTIONS", {})
 # A connection pool per process (psycopg_pool, built into Django 5.1+): opening a connection costs
@@ -79,6 +81,13 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 PUBLIC_URL = env_str("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 
+# --- Hostile input -----------------------------------------------------------------------------
+# A request body above this many bytes is refused before it is parsed (413 request_too_large in
+# the API); file uploads stream to disk and are not counted. Django's own default, configurable.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("LABSHARE_MAX_BODY_BYTES", 2_621_440, minimum=1024)
+# JSON bodies nested deeper than this are refused (400 json_too_deep); ours need three levels.
+LABSHARE_API_MAX_JSON_DEPTH = env_int("LABSHARE_API_MAX_JSON_DEPTH", 32, minimum=4)
+
 # --- Time-driven jobs (bookings/tasks.py, run by `manage.py procrastinate worker`) -------------
 # A request awaiting approval holds its slot this long (never past its start; per-lab policy wins).
 LABSHARE_REQUEST_HOLD_HOURS = env_int("LABSHARE_REQUEST_HOLD_HOURS", 48, minimum=1)
@@ -89,9 +98,17 @@ LABSHARE_REMINDERS_ENABLED = env_bool("LABSHARE_REMINDERS_ENABLED", True)
 # The safety-net sweep that catches any overdue expiry, no-show, completion or lapsed hold.
 LABSHARE_JOBS_SWEEP_CRON = env_str("LABSHARE_JOBS_SWEEP_CRON", "*/5 * * * *")
 # The worker listens to the booking queues only; listen/notify wakes it at once, polling is a fallback.
+# Workers write a heartbeat this often; a job whose worker has been silent for
+# LABSHARE_STALLED_JOB_SECONDS is put back in the queue (core.retry_stalled_jobs, on its cron).
+LABSHARE_WORKER_HEARTBEAT_SECONDS = env_int("LABSHARE_WORKER_HEARTBEAT_SECONDS", 10, minimum=1)
+LABSHARE_STALLED_JOB_SECONDS = env_int("LABSHARE_STALLED_JOB_SECONDS", 60, minimum=2)
+LABSHARE_STALLED_JOBS_CRON = env_str("LABSHARE_STALLED_JOBS_CRON", "* * * * *")
 PROCRASTINATE_WORKER_DEFAULTS = {
     "queues": ["bookings", "notifications", "billing", "webhooks", "accounts"],
     "fetch_job_polling_interval": 5.0,
+    "update_heartbeat_interval": float(LABSHARE_WORKER_HEARTBEAT_SECONDS),
+    # A worker starting up forgets the rows of workers silent this long (their jobs become stalled).
+    "stalled_worker_timeout": float(LABSHARE_STALLED_JOB_SECONDS),
     # A job runs under the request id of the request that deferred it (core/requestid.py).
     "task_middleware": [carry_into_job],
 }
@@ -149,12 +166,6 @@ if OIDC_ENABLED:
         from django.core.exceptions import ImproperlyConfigured
 
         raise ImproperlyConfigured(f"OIDC_RP_CLIENT_ID is set, so these must be too: {', '.join(_missing)}")
-AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    # Does nothing unless OIDC is configured (OIDC_RP_CLIENT_ID).
-    "accounts.oidc.UniversityBackend",
-]
-
 # --- Billing (billing/) -----------------------------------------------------------------------
 # Days an issued statement may stay unpaid before it is overdue (and its reminder e-mail goes out).
 LABSHARE_STATEMENT_DUE_DAYS = env_int("LABSHARE_STATEMENT_DUE_DAYS", 15, minimum=1)
@@ -177,6 +188,7 @@ INSTALLED_APPS = [
     "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
+    "axes",  # login protection (core/login_guard.py)
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
@@ -213,6 +225,8 @@ MIDDLEWARE = [
     "ops.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Last to see a view's exception: a read that lost its database connection runs once more.
+    "config.db.retry.RetryReadsOnLostConnection",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -220,7 +234,28 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: marks locked-out sign-ins; the login views answer them (core/login_guard.py).
+    "axes.middleware.AxesMiddleware",
 ]
+
+# --- Sign-in protection (django-axes, core/login_guard.py) ------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "core.login_guard.LoginGuardBackend",  # refuses locked accounts and addresses before the password check
+    "django.contrib.auth.backends.ModelBackend",
+    # University sign-in (accounts/oidc.py): does nothing unless OIDC is configured (OIDC_RP_CLIENT_ID).
+    "accounts.oidc.UniversityBackend",
+]
+# Failed sign-ins are counted where every process sees them: in Redis (the shared cache, CACHES
+# below) when REDIS_URL is set, else in PostgreSQL (axes' own tables, listed in the admin).
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler" if REDIS_URL else "axes.handlers.database.AxesDatabaseHandler"
+# Per account and per address: either reaching the limit locks (one campus NAT shares an address,
+# so the limit is not tiny).
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = env_int("LABSHARE_LOGIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LABSHARE_LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "core.login_guard.keep_response"
+AXES_VERBOSE = False
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -274,9 +309,10 @@ STATICFILES_DIRS = [
 ]
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / ".data" / "media")))
 
-# --- Cache (DRF throttles) ------------------------------------------------------------------
-# With REDIS_URL every process shares one cache, so a throttle's limit holds across all web
-# processes and hosts; without it each process counts on its own (one process: `make run`).
+# --- Cache (DRF throttles, sign-in lock-outs) -------------------------------------------------
+# With REDIS_URL every process shares one cache, so a throttle's limit (and a sign-in lock-out)
+# holds across all web processes and hosts; without it each process counts on its own (one
+# process: `make run`; lock-outs then count in PostgreSQL, see AXES_HANDLER).
 # Sessions stay in PostgreSQL: Redis here runs without persistence, and a restart must not sign
 # everybody out.
 if REDIS_URL:
@@ -313,6 +349,10 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",  # the web app; CSRF on writes
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    # JSON only, strict and with a nesting limit (orjson): the API takes no forms or uploads (the
+    # web pages have their own views), so other bodies are 415 and the schema says exactly this.
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_PAGINATION_CLASS": "api.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
@@ -343,6 +383,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.document_refusals",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "ResourceStatusEnum": "labs.models.Resource.Status",
         "ResourceKindEnum": "labs.models.Resource.Kind",
@@ -453,6 +497,7 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         "procrastinate": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},  # one INFO line per sign-in otherwise
     },
 }
 # /metrics answers only with `Authorization: Bearer <token>` when this is set (Caddy does not

@@ -7,6 +7,7 @@ through a selector, then forward the events the services publish after commit. C
 * 4403 — logged in or token valid, but not for this lab / queue
 * 4404 — no such lab
 * 4410 — the display token was revoked (the screen should stop reconnecting)
+* 1003 — the client sent a frame we cannot read (binary, or text that is not JSON)
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_TOKEN_REVOKED = 4410
+#: RFC 6455 "unsupported data": a binary frame, or a text frame that is not JSON.
+CLOSE_UNSUPPORTED_DATA = 1003
 
 
 def _query_token(scope) -> str:
@@ -105,6 +108,22 @@ class _LiveConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code) -> None:
         self._closed = True
         await self._leave_all()
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
+        """Read a client frame; one we cannot read closes the socket cleanly with 1003.
+
+        Channels' JSON consumer raised on a binary frame and on text that is not JSON, so the
+        socket died with 1011 (server error) and the error reached the logs as a crash.
+        """
+        if text_data is None:
+            await self.close(code=CLOSE_UNSUPPORTED_DATA)
+            return
+        try:
+            content = await self.decode_json(text_data)
+        except (ValueError, RecursionError):
+            await self.close(code=CLOSE_UNSUPPORTED_DATA)
+            return
+        await self.receive_json(content, **kwargs)
 
     async def receive_json(self, content, **kwargs) -> None:
         kind = content.get("type") if isinstance(content, dict) else None

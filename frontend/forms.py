@@ -6,9 +6,11 @@ import zoneinfo
 from datetime import datetime, timedelta
 
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core import login_guard
 from equipment.models import Category
 from labs.models import Lab
 
@@ -227,3 +229,26 @@ class ProfileForm(forms.Form):
         if "notify_approval_requests" not in self.fields:
             data["notify_approval_requests"] = None
         return data
+
+
+class LoginForm(AuthenticationForm):
+    """Django's sign-in form, saying so plainly when the login guard refuses (core/login_guard.py)."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "login_locked": _(
+            "Too many failed sign-ins for this account or from this address. Try again in %(minutes)d minutes, "
+            "or ask a lab manager or an administrator to unlock it."
+        ),
+    }
+
+    def clean(self):
+        try:
+            return super().clean()
+        except forms.ValidationError:
+            if login_guard.locked_out(self.request):
+                minutes = max(1, login_guard.retry_after_seconds() // 60)
+                raise forms.ValidationError(
+                    self.error_messages["login_locked"], code="login_locked", params={"minutes": minutes}
+                ) from None
+            raise

@@ -7,12 +7,14 @@ manage: the labs where they hold the manager role and every lab below them
 
 from __future__ import annotations
 
+from axes.utils import reset as axes_reset
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db import models
 from django.db.models import Count, Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -60,6 +62,59 @@ def scoped_choices(model, lab_ids: set[int]):
     if issubclass(model, Certification):
         return model.objects.filter(lab_id__in=lab_ids).select_related("lab")
     return None
+
+
+# The relations through which a person belongs to a lab, as ORM paths from the user. The booking
+# engine's relations are named, not imported: labs sits below bookings.
+_PEOPLE_PATHS = (
+    "lab_roles__lab",
+    "certification_grants__certification__lab",
+    "bookings__resource__lab",
+    "booking_series__resource__lab",
+    "waitlist_entries__resource__lab",
+)
+#: Organisation fields kept to the organisation's own members and admins (README, permission table).
+BILLING_FIELDS = ("tax_code", "address", "email", "phone")
+
+
+def people_of_labs(lab_ids: set[int]):
+    """Ids of the users who hold a role, a certification, a booking, a series or a waitlist place in ``lab_ids``."""
+    subqueries = [User.objects.filter(**{f"{path}__in": lab_ids}).values("pk") for path in _PEOPLE_PATHS]
+    return subqueries[0].union(*subqueries[1:])
+
+
+def is_autocomplete(request) -> bool:
+    """Whether the request is the admin's autocomplete lookup (a picker in a form), not a list or a page."""
+    return request.path == reverse("admin:autocomplete")
+
+
+class PeopleScopeMixin:
+    """Lists and pages of people (users, member profiles) limited to the people of the manager's labs.
+
+    A lab manager sees the contact data of the people of their labs (sub-labs included): those who
+    book there, hold or held its certifications, hold a role or wait for a slot; they have to
+    reach them about a booking. Anyone else is not listed and their page is not found. In a picker
+    (granting a certification, adding a role) every active account can be found by username or
+    name, and only the username is shown.
+    """
+
+    user_lookup = "pk"
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        scope = admin_lab_scope(request)
+        if scope is None:
+            return qs
+        if is_autocomplete(request) and self.user_lookup == "pk":
+            return qs.filter(is_active=True)
+        return qs.filter(**{f"{self.user_lookup}__in": people_of_labs(scope)})
+
+    def get_search_fields(self, request):
+        fields = super().get_search_fields(request)
+        if admin_lab_scope(request) is not None and is_autocomplete(request):
+            # No lookup by e-mail or phone in a picker: it would tell who owns an address.
+            return [f for f in fields if f.endswith(("username", "first_name", "last_name"))]
+        return fields
 
 
 class LabScopeMixin:
@@ -222,13 +277,33 @@ class OrganizationAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_member_count=Count("members", distinct=True))
 
+    # Billing data (tax code, address, billing e-mail, phone) only for admins and the organisation's
+    # own members, as in the API (README, permission table, note 7): managers see names and kinds.
+    def _sees_billing(self, request, obj: Organization | None) -> bool:
+        if request.user.is_superuser:
+            return True
+        member = Member.objects.filter(user=request.user).only("organization_id").first()
+        return obj is not None and member is not None and member.organization_id == obj.pk
+
+    def get_list_display(self, request):
+        fields = super().get_list_display(request)
+        return fields if request.user.is_superuser else [f for f in fields if f not in BILLING_FIELDS]
+
+    def get_search_fields(self, request):
+        fields = super().get_search_fields(request)
+        return fields if request.user.is_superuser else [f for f in fields if f not in BILLING_FIELDS]
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        return fields if self._sees_billing(request, obj) else [f for f in fields if f not in BILLING_FIELDS]
+
     @admin.display(description=_("members"), ordering="_member_count")
     def member_count(self, obj: Organization) -> int:
         return obj._member_count
 
 
 @admin.register(Member)
-class MemberAdmin(admin.ModelAdmin):
+class MemberAdmin(PeopleScopeMixin, admin.ModelAdmin):
     """Member profiles: audience, organisation, language."""
 
     list_display = ["user", "full_name", "audience", "organization", "language", "student_id"]
@@ -237,6 +312,7 @@ class MemberAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "user__first_name", "user__last_name", "user__email", "student_id", "phone"]
     autocomplete_fields = ["user", "organization"]
     readonly_fields = ["shows_initials", "email_reminders"]
+    user_lookup = "user"
 
     @admin.display(description=_("name"), ordering="user__last_name")
     def full_name(self, obj: Member) -> str:
@@ -515,7 +591,7 @@ class CalendarEntryAdmin(admin.ModelAdmin):
 # --- Users --------------------------------------------------------------------------------------
 
 
-class LabshareUserAdmin(BaseUserAdmin):
+class LabshareUserAdmin(PeopleScopeMixin, BaseUserAdmin):
     """Django's user admin with the labshare profile and the user's lab roles on the same page."""
 
     inlines = [MemberInline, LabRoleOnUserInline]
@@ -523,9 +599,30 @@ class LabshareUserAdmin(BaseUserAdmin):
     list_filter = ["is_staff", "is_superuser", "is_active", "member__audience", "lab_roles__role"]
     list_select_related = ["member", "member__organization"]
     search_fields = ["username", "first_name", "last_name", "email", "member__organization__name", "member__student_id"]
+    actions = ["unlock_sign_in"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("member", "member__organization")
+
+    @admin.action(
+        description=_("Unlock sign-in after failed attempts / Mở khoá đăng nhập sau nhiều lần sai"),
+        permissions=["change"],
+    )
+    def unlock_sign_in(self, request, queryset):
+        """Clears the failed sign-in counts of the selected accounts (core/login_guard.py)."""
+        for username in queryset.values_list("username", flat=True):
+            axes_reset(username=username)
+        count = queryset.count()
+        self.message_user(
+            request,
+            ngettext(
+                "Sign-in unlocked for %(n)d account / Đã mở khoá đăng nhập cho %(n)d tài khoản.",
+                "Sign-in unlocked for %(n)d accounts / Đã mở khoá đăng nhập cho %(n)d tài khoản.",
+                count,
+            )
+            % {"n": count},
+            messages.SUCCESS,
+        )
 
     @admin.display(description=_("audience"), ordering="member__audience")
     def audience(self, obj) -> str:

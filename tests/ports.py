@@ -37,4 +37,5 @@ BROWSER = block(200, 100)  # daphne for the browser journeys (tests/e2e)
 DEVICE_CLIENT = block(300, 20)  # daphne for the reference device client's end-to-end test (tests/tools)
 WEBHOOK_RECEIVER = block(320, 30)  # the tests' webhook receivers (tests/webhooks/receiver.py)
 OIDC_PROVIDER = block(350, 20)  # the tests' OpenID Connect provider (tests/oidc_provider/)
-SPARE = block(370, 30)  # for new kinds of servers: take a sub-range and name it here
+FAULTS = block(370, 20)  # the fault tests' throw-away PostgreSQL, daphne and SMTP sink (tests/faults)
+SPARE = block(390, 10)  # for new kinds of servers: take a sub-range and name it here

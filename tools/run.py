@@ -8,7 +8,7 @@ the data in place answers within a few seconds:
 * the demo network is loaded only into an empty database;
 * static files are collected only when a source file changed since the last collection.
 
-Then daphne and the procrastinate worker run as children. The supervisor restarts a child that
+Then daphne and the job worker (``manage.py worker``) run as children. The supervisor restarts a child that
 dies (with a growing pause, and says so) instead of taking the whole app down; Ctrl-C stops both.
 """
 
@@ -222,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     ]
     if not args.no_worker:
-        children.append(Child("worker", [sys.executable, "manage.py", "procrastinate", "worker"]))
+        children.append(Child("worker", [sys.executable, "manage.py", "worker"]))
 
     stopping = False
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import reverse
 from rest_framework import serializers
 
-from api.fields import AwareDateTimeField
+from api.fields import AwareDateTimeField, IdField
 from bookings.models import FeedToken
 from labs.models import Resource
 
@@ -102,6 +102,4 @@ class FeedTokenSerializer(serializers.ModelSerializer):
 class FeedTokenCreateSerializer(serializers.Serializer):
     """Which feed: your own bookings (no resource) or one resource's busy times."""
 
-    resource = serializers.PrimaryKeyRelatedField(
-        queryset=Resource.objects.filter(lab__is_active=True), required=False, allow_null=True
-    )
+    resource = IdField(queryset=Resource.objects.filter(lab__is_active=True), required=False, allow_null=True)

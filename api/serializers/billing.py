@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from billing.models import BankNotification, LateCharge, Statement, StatementLine, VatRate
@@ -100,7 +101,10 @@ class PrepareSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         if bool(attrs.get("organization")) == bool(attrs.get("user")):
-            raise serializers.ValidationError({"organization": ["Give an organisation or a user, not both."]})
+            # A rule between two fields (JSON Schema cannot say "exactly one"): its own code, not "invalid".
+            raise serializers.ValidationError(
+                {"organization": ["Give an organisation or a user, not both."]}, code="one_buyer"
+            )
         return attrs
 
 
@@ -130,8 +134,16 @@ class EInvoiceQuerySerializer(serializers.Serializer):
     export = serializers.ChoiceField(choices=["json", "csv", "xlsx"], default="json", required=False)
 
 
+@extend_schema_field({"type": "string", "pattern": r"^(100(\.0{1,2})?|[0-9]{1,2}(\.[0-9]{1,2})?)$", "example": "10.00"})
+class PercentField(serializers.DecimalField):
+    """A percentage from 0 to 100 with at most two decimals, written as a string ("8.00")."""
+
+
 class VatRateSerializer(serializers.ModelSerializer):
     """A dated VAT rate for a kind of line."""
+
+    # The generated pattern allowed "-", "-6.3" and "999": the schema now says what is accepted.
+    percent = PercentField(max_digits=5, decimal_places=2, min_value=0, max_value=100)
 
     class Meta:
         model = VatRate

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from api.fields import AwareDateTimeField, DurationMinutesField, LabDateTimeField
+from api.fields import AwareDateTimeField, DurationMinutesField, IdField, LabDateTimeField
 from api.serializers.catalogue import UserBriefSerializer
 from bookings.models import Booking, BookingEvent, BookingSeries, WaitlistEntry
 from labs.models import Organization, Resource
@@ -89,13 +89,11 @@ class BookingDetailSerializer(BookingSerializer):
 class BookingCreateSerializer(serializers.Serializer):
     """Book ``resource`` for [start, end) (ISO 8601 with an offset), optionally billed to one's organisation."""
 
-    resource = serializers.PrimaryKeyRelatedField(
-        queryset=Resource.objects.filter(lab__is_active=True).select_related("lab")
-    )
+    resource = IdField(queryset=Resource.objects.filter(lab__is_active=True).select_related("lab"))
     start = AwareDateTimeField()
     end = AwareDateTimeField()
     purpose = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
-    organization = serializers.PrimaryKeyRelatedField(
+    organization = IdField(
         queryset=Organization.objects.all(),
         required=False,
         allow_null=True,
@@ -174,17 +172,13 @@ class SeriesSerializer(serializers.ModelSerializer):
 class SeriesCreateSerializer(serializers.Serializer):
     """A recurring booking from an RFC 5545 rule, e.g. ``FREQ=WEEKLY;BYDAY=TU;COUNT=15``."""
 
-    resource = serializers.PrimaryKeyRelatedField(
-        queryset=Resource.objects.filter(lab__is_active=True).select_related("lab")
-    )
+    resource = IdField(queryset=Resource.objects.filter(lab__is_active=True).select_related("lab"))
     first_start = AwareDateTimeField()
     duration_minutes = DurationMinutesField(max_value=60 * 24)
     rrule = serializers.CharField(max_length=500)
     mode = serializers.ChoiceField(choices=BookingSeries.Mode.choices, default=BookingSeries.Mode.SKIP_CONFLICTS)
     purpose = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
-    organization = serializers.PrimaryKeyRelatedField(
-        queryset=Organization.objects.all(), required=False, allow_null=True
-    )
+    organization = IdField(queryset=Organization.objects.all(), required=False, allow_null=True)
 
     validate_organization = BookingCreateSerializer.validate_organization
 
@@ -232,9 +226,7 @@ class WaitlistEntrySerializer(serializers.ModelSerializer):
 class WaitlistJoinSerializer(serializers.Serializer):
     """Wait for a slot of ``duration_minutes`` on ``resource`` inside the window."""
 
-    resource = serializers.PrimaryKeyRelatedField(
-        queryset=Resource.objects.filter(lab__is_active=True).select_related("lab")
-    )
+    resource = IdField(queryset=Resource.objects.filter(lab__is_active=True).select_related("lab"))
     window_start = AwareDateTimeField()
     window_end = AwareDateTimeField()
     duration_minutes = DurationMinutesField(max_value=60 * 24)

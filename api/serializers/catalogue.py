@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from django.core.exceptions import ObjectDoesNotExist
+from django.utils import translation
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api.fields import AwareDateTimeField, DurationMinutesField, LabDateTimeField
+from api.fields import AwareDateTimeField, DurationMinutesField, IdField, LabDateTimeField
 from equipment.models import Category, Equipment, Partner
 from labs.models import Certification, CertificationGrant, Lab, Organization, Resource, Space
 
@@ -21,12 +22,30 @@ def child_of(resource: Resource, name: str):
         return None
 
 
+@extend_schema_field({"anyOf": [{"type": "string", "format": "email"}, {"type": "string", "maxLength": 0}]})
+class OptionalEmailField(serializers.CharField):
+    """An e-mail address, or "" when none is known (the schema said a bare e-mail, which "" is not)."""
+
+
+@extend_schema_field({"anyOf": [{"type": "string", "format": "uri"}, {"type": "string", "maxLength": 0}]})
+class OptionalURLField(serializers.CharField):
+    """A web address, or "" when none is known."""
+
+
+@extend_schema_field(
+    {"anyOf": [{"type": "string", "format": "email"}, {"type": "string", "maxLength": 0}], "nullable": True}
+)
+class PrivateEmailField(serializers.CharField):
+    """An organisation's billing e-mail: "" when none, null for callers who may not see it."""
+
+
 class LabSerializer(serializers.ModelSerializer):
     """A lab or center: its time zone, its parent and the ids of its sub-labs."""
 
     name = serializers.CharField(read_only=True)
     description = serializers.CharField(read_only=True)
     children = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    contact_email = OptionalEmailField(read_only=True)
 
     class Meta:
         model = Lab
@@ -91,6 +110,7 @@ class PartnerSerializer(serializers.ModelSerializer):
 
     description = serializers.CharField(read_only=True)
     equipment_count = serializers.IntegerField(read_only=True)
+    website = OptionalURLField(read_only=True)
 
     class Meta:
         model = Partner
@@ -119,7 +139,7 @@ class ResourceSerializer(serializers.ModelSerializer):
     """Anything bookable, with its booking rules (durations in minutes) and its lab's time zone."""
 
     name = serializers.CharField(read_only=True)
-    description = serializers.CharField(read_only=True)
+    description = serializers.SerializerMethodField()
     lab_slug = serializers.CharField(source="lab.slug", read_only=True)
     timezone = serializers.CharField(source="lab.timezone", read_only=True)
     min_duration_minutes = DurationMinutesField(source="min_duration", read_only=True)
@@ -163,6 +183,12 @@ class ResourceSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def get_description(self, obj) -> str:
+        # Resources keep both languages (labs and partners have a ``description`` property of their own).
+        if (translation.get_language() or "vi").startswith("en") and obj.description_en:
+            return obj.description_en
+        return obj.description_vi
+
     def get_cleanup_buffer_minutes(self, obj) -> int:
         return int(obj.cleanup_buffer.total_seconds() // 60)
 
@@ -204,7 +230,13 @@ class SpaceSerializer(ResourceSerializer):
 
 
 class OrganizationSerializer(serializers.ModelSerializer):
-    """An organisation; contact and tax details only for its own members and admins."""
+    """An organisation; contact and tax details only for its own members and admins (null for others)."""
+
+    website = OptionalURLField(read_only=True)
+    tax_code = serializers.CharField(read_only=True, allow_null=True)
+    address = serializers.CharField(read_only=True, allow_null=True)
+    email = PrivateEmailField(read_only=True, allow_null=True)
+    phone = serializers.CharField(read_only=True, allow_null=True)
 
     class Meta:
         model = Organization
@@ -282,7 +314,7 @@ class CertificationGrantSerializer(serializers.ModelSerializer):
 class CertificationGrantCreateSerializer(serializers.Serializer):
     """Grant a certification to a user (by id or username)."""
 
-    certification = serializers.PrimaryKeyRelatedField(queryset=Certification.objects.select_related("lab"))
+    certification = IdField(queryset=Certification.objects.select_related("lab"))
     user = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
     username = serializers.CharField(required=False, max_length=150)
     expires_at = AwareDateTimeField(required=False, allow_null=True)

@@ -28,6 +28,7 @@ from api.serializers.catalogue import CertificationGrantSerializer
 from bookings import selectors as booking_selectors
 from bookings import services as booking_services
 from bookings.models import FeedToken
+from core import login_guard
 from core.errors import DomainError
 from labs.models import CertificationGrant
 
@@ -43,7 +44,9 @@ class LoginView(APIView):
         description="Checks the username and password, starts a session (for the web app) and returns a new token "
         "for `Authorization: Token <key>` (for scripts and integrators). Each sign-in makes a token of its own (one "
         "per device or script, named by the optional `device`); only its hash is stored, so it is shown this once. "
-        "It expires at `expiry` (30 days by default).",
+        "It expires at `expiry` (30 days by default). After too many failed sign-ins for one "
+        "account or from one address, sign-ins are refused with `login_locked` (429, Retry-After) until the "
+        "cool-off has passed or an administrator unlocks them.",
         request=LoginSerializer,
         examples=[OpenApiExample("sign in", value={"username": "an.nguyen", "password": "…"}, request_only=True)],
         responses={
@@ -56,14 +59,20 @@ class LoginView(APIView):
                     "expiry": "2030-04-03T09:00:00+07:00",
                 },
             ),
-            **errors("validation_error", "invalid_credentials"),
+            **errors("validation_error", "invalid_credentials", "login_locked"),
         },
         auth=[],
     )
     def post(self, request):
         body = LoginSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        user = authenticate(request, username=body.validated_data["username"], password=body.validated_data["password"])
+        # The Django request, not DRF's wrapper: the login guard marks a lock-out on it (core/login_guard.py).
+        django_request = request._request
+        user = authenticate(
+            django_request, username=body.validated_data["username"], password=body.validated_data["password"]
+        )
+        if login_guard.locked_out(django_request):
+            raise DomainError("login_locked", retry_after=login_guard.retry_after_seconds())
         if user is None or not user.is_active:
             raise DomainError("invalid_credentials")
         login(request._request, user)

@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.query import given
 from api.schema import errors, ok
 from api.serializers.availability import SearchQuerySerializer, SearchResultSerializer
 from bookings import grid
@@ -56,7 +57,7 @@ class AvailabilitySearchView(APIView):
         },
     )
     def get(self, request):
-        query = SearchQuerySerializer(data=request.query_params)
+        query = SearchQuerySerializer(data=given(request.query_params))
         query.is_valid(raise_exception=True)
         data = query.validated_data
         lab_ids = tree.subtree_ids([data["lab"]]) if data.get("lab") else None

@@ -270,8 +270,9 @@ class VatRateViewSet(
     filterset_fields = ["kind"]
 
     def perform_create(self, serializer):
-        services.vat_rate_add(**serializer.validated_data)
-        serializer.instance = VatRate.objects.filter(kind=serializer.validated_data["kind"]).order_by("-id").first()
+        # A body without ``kind`` gets the model's default kind (the serializer leaves it out).
+        data = {"kind": VatRate._meta.get_field("kind").get_default(), **serializer.validated_data}
+        serializer.instance = services.vat_rate_add(**data)
 
 
 class BankNotificationView(APIView):

@@ -142,9 +142,12 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             )
         ],
         responses={
-            **ok(BookingSerializer, example=BOOKING_EXAMPLE, status_code=201, description="Booked (or requested)"),
             **ok(
-                BookingSerializer, example=BOOKING_EXAMPLE, status_code=200, description="A replay of an earlier answer"
+                BookingSerializer,
+                example=BOOKING_EXAMPLE,
+                status_code=201,
+                description="Booked (or requested). A retry with the same Idempotency-Key and body gets the first "
+                "answer again, with the same status, and the header `Idempotent-Replayed: true`.",
             ),
             **errors(*REQUEST_CODES, "idempotency_key_reused", "idempotency_key_in_progress"),
         },

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from api import selectors as api_selectors
 from api.filters import resource_filterset
 from api.permissions import IsPartnerMemberOrAdmin, IsSignedIn, scope_of
+from api.query import given
 from api.schema import errors, ok
 from api.serializers.availability import (
     AvailabilitySerializer,
@@ -174,7 +175,7 @@ class LabViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def grid(self, request, pk=None):
         lab = self.get_object()
-        query = GridQuerySerializer(data=request.query_params, context={"lab": lab})
+        query = GridQuerySerializer(data=given(request.query_params), context={"lab": lab})
         query.is_valid(raise_exception=True)
         scope = scope_of(request)
         start, end = query.validated_data["start"], query.validated_data["end"]
@@ -248,7 +249,7 @@ class ResourceViewSet(_ResourceBase):
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def availability(self, request, pk=None):
         resource = self.get_object()
-        query = RangeQuerySerializer(data=request.query_params)
+        query = RangeQuerySerializer(data=given(request.query_params))
         query.is_valid(raise_exception=True)
         start, end = query.validated_data["start"], query.validated_data["end"]
         free = booking_selectors.resource_availability(resource=resource, start=start, end=end)
@@ -288,7 +289,7 @@ class ResourceViewSet(_ResourceBase):
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[], permission_classes=[IsSignedIn])
     def quote(self, request, pk=None):
         resource = self.get_object()
-        query = RangeQuerySerializer(data=request.query_params)
+        query = RangeQuerySerializer(data=given(request.query_params))
         query.is_valid(raise_exception=True)
         return Response(
             QuoteSerializer(
@@ -368,7 +369,7 @@ class PartnerViewSet(viewsets.ReadOnlyModelViewSet):
     )
     def usage(self, request, pk=None):
         partner = self.get_object()
-        params = request.query_params
+        params = given(request.query_params)
         tz = zoneinfo.ZoneInfo(settings.TIME_ZONE)
         if "start" in params or "end" in params:
             query = RangeQuerySerializer(data=_whole_days(params, tz))

@@ -18,7 +18,7 @@ from bookings.models import ACTIVE_STATUSES, Booking, BookingStatus, FeedToken, 
 from bookings.selectors import user_quota_usage
 from core.errors import DomainError
 from frontend import selectors_web as web
-from frontend.forms import IntervalForm, ProfileForm, ReasonForm
+from frontend.forms import IntervalForm, LoginForm, ProfileForm, ReasonForm
 from frontend.views.common import is_htmx, language
 from frontend.views.devices import profile_badges_context
 from labs.selectors import managed_lab_ids
@@ -30,6 +30,7 @@ class LoginView(auth_views.LoginView):
 
     template_name = "frontend/auth/login.html"
     redirect_authenticated_user = True
+    authentication_form = LoginForm  # says so when the login guard refuses (core/login_guard.py)
 
     def form_valid(self, form):
         response = super().form_valid(form)
