@@ -13,6 +13,7 @@ import uuid
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from procrastinate.contrib.django.models import ProcrastinateJob
 
 from devices import services
@@ -54,3 +55,15 @@ def test_a_disabled_account_is_refused_without_reading_any_rule(shop):
     sql = _statements(lambda: services.device_access(device=shop.device, badge="04A1B2C3"))
     assert len(sql) <= 2
     assert DeviceEvent.objects.get().reason == "account_inactive"
+
+
+def test_a_session_signal_logs_its_row_without_a_savepoint(shop):
+    ref = services.device_access(device=shop.device, badge="04B2C3D4")["session"]["ref"]  # Bình walks in
+    event = {"id": uuid.uuid4(), "type": "busy", "at": timezone.now(), "session": ref}
+    sql = _statements(lambda: services.device_events_apply(device=shop.device, events=[event]))
+    # BEGIN, the log row (ON CONFLICT DO NOTHING), the session's read and write, the row's outcome, COMMIT
+    # (inside the test's own transaction, BEGIN and COMMIT are a savepoint and its release: the only one).
+    assert len(sql) <= 6, "\n".join(s[:120] for s in sql)
+    assert sum(s.startswith("SAVEPOINT") for s in sql) <= 1
+    again = services.device_events_apply(device=shop.device, events=[event])
+    assert again[0]["duplicate"] is True
