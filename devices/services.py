@@ -828,7 +828,7 @@ def device_events_apply(*, device: Device, events: list[dict]) -> list[dict]:
 #: The heartbeat's write: the device is online, seen now, with this many events to replay; returns
 #: whether it was online before (the one statement of a heartbeat, with the open session's read).
 _HEARTBEAT_SQL = """
-    WITH was AS (SELECT id, online FROM devices_device WHERE id = %s FOR UPDATE),
+    WITH was AS (SELECT id, online FROM devices_device WHERE id = %s FOR NO KEY UPDATE),
     seen AS (
         UPDATE devices_device d
         SET online = true, last_seen_at = %s, pending_events = %s, client_version = %s
@@ -848,6 +848,9 @@ def device_heartbeat(*, device: Device, pending: int = 0, version: str = "") -> 
         # heartbeat is the call fifty devices make every minute). Race prevented: two heartbeats
         # after an outage both seeing "offline" and announcing "online" twice. The row lock of
         # ``was`` makes the second wait for the first to commit, then read ``online`` as it left it.
+        # NO KEY UPDATE, the lock an UPDATE takes: FOR UPDATE would also wait for (and hold up) the
+        # access calls whose log and session rows reference the device (their foreign keys take KEY
+        # SHARE on it); measured: lock timeouts on check-ins in bench/bench_devices.py.
         cursor.execute(_HEARTBEAT_SQL, [device.pk, now, pending, (version or "")[:60]])
         row = cursor.fetchone()
     came_back = row is not None and not row[0]
