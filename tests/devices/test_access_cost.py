@@ -18,6 +18,7 @@ from procrastinate.contrib.django.models import ProcrastinateJob
 
 from devices import services
 from devices.models import DeviceEvent
+from tests.devices.conftest import book, monday
 
 pytestmark = pytest.mark.django_db
 
@@ -67,3 +68,22 @@ def test_a_session_signal_logs_its_row_without_a_savepoint(shop):
     assert sum(s.startswith("SAVEPOINT") for s in sql) <= 1
     again = services.device_events_apply(device=shop.device, events=[event])
     assert again[0]["duplicate"] is True
+
+
+def test_a_check_in_and_a_walk_in_open_no_savepoint_of_the_devices_own(shop):
+    book(shop.machine, shop.an, monday(10), monday(11))
+    checked_in = _statements(lambda: services.device_access(device=shop.device, badge="04A1B2C3"))
+    ref = DeviceEvent.objects.get(reason="booking").session_ref
+    end = {"id": uuid.uuid4(), "type": "end", "at": timezone.now(), "session": ref}
+    services.device_events_apply(device=shop.device, events=[end])
+    walked_in = _statements(lambda: services.device_access(device=shop.device, badge="04B2C3D4"))
+    # Measured 2026-12-06 (README, Devices): 19 and 25 in process, from 21 and 27 with the devices'
+    # own savepoint around the engine's calls. The engine's targets (8 and 10) are not reached yet.
+    assert len(checked_in) <= 19 and len(walked_in) <= 25, (len(checked_in), len(walked_in))
+
+    def savepoints(sql):
+        return sum(s.startswith("SAVEPOINT") for s in sql)
+
+    # What is left: the call's own transaction (a savepoint inside the test's), the engine's check-in
+    # and its jobs' insert, and for a walk-in the engine's request too.
+    assert (savepoints(checked_in), savepoints(walked_in)) == (3, 4)
