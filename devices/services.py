@@ -570,9 +570,10 @@ def _end_session(device: Device, session: DeviceSession, *, at: datetime, reason
             Booking.objects.select_for_update(of=("self",)).select_related("resource__lab").get(pk=session.booking_id)
         )
         if booking.status == BookingStatus.CHECKED_IN:
+            # No savepoint of our own: the engine's check-out runs in its own, so a refusal (a lock
+            # timeout among them) leaves this transaction as it was.
             try:
-                with transaction.atomic():
-                    booking_services.booking_check_out(booking=booking, by=session.user, at=session.ended_at)
+                booking_services.booking_check_out(booking=booking, by=session.user, at=session.ended_at)
             except DomainError as exc:
                 logger.warning("session %s: booking %s not checked out (%s)", session.pk, booking.pk, exc.code)
         if booking.resource.price_basis == PriceBasis.BOOKED:
