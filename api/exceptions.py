@@ -70,17 +70,37 @@ def domain_error_response(exc: DomainError) -> Response:
     )
 
 
-def _field_errors(detail: Any) -> Any:
-    """DRF's nested ErrorDetail lists as {field: [{"code", "message"}]}."""
-    if isinstance(detail, dict):
-        return {str(k): _field_errors(v) for k, v in detail.items()}
-    if isinstance(detail, list):
-        if all(isinstance(d, drf.ErrorDetail) for d in detail):
-            return [{"code": d.code, "message": str(d)} for d in detail]
-        return [_field_errors(d) for d in detail]
+def _as_items(detail: Any) -> list[dict]:
     if isinstance(detail, drf.ErrorDetail):
         return [{"code": detail.code, "message": str(detail)}]
     return [{"code": "invalid", "message": str(detail)}]
+
+
+def _field_errors(detail: Any, path: str = "") -> Any:
+    """DRF's ErrorDetails as {field: [{"code", "message"}]}, one level deep whatever the nesting.
+
+    A nested field's errors are named by their path (``consents.screen_initials``, ``lines.2.amount``),
+    so every value is a list as the schema's ``Error`` says: clients read one shape.
+    """
+    if isinstance(detail, dict):
+        flat: dict[str, list] = {}
+        for key, value in detail.items():
+            name = f"{path}.{key}" if path else str(key)
+            found = _field_errors(value, name)
+            flat.update(found if isinstance(found, dict) else {name: found})
+        return flat
+    if isinstance(detail, list):
+        if all(not isinstance(d, (dict, list)) for d in detail):
+            return [item for d in detail for item in _as_items(d)]
+        flat = {}
+        for index, item in enumerate(detail):
+            if not item:  # a list serializer's valid entries are empty
+                continue
+            name = f"{path}.{index}" if path else str(index)
+            found = _field_errors(item, name)
+            flat.update(found if isinstance(found, dict) else {name: found})
+        return flat
+    return _as_items(detail)
 
 
 def _codes_in(errors: Any) -> set[str]:

@@ -12,6 +12,17 @@ from rest_framework import serializers
 
 #: Far enough for any calendar question, near enough that date arithmetic never overflows.
 MIN_YEAR, MAX_YEAR = 1970, 2200
+#: PostgreSQL refuses offsets of 16 hours or more (Python takes up to 24): refused here, with the field named.
+MAX_OFFSET = timedelta(hours=16)
+
+
+def offset_in_range(value: datetime) -> bool:
+    """Whether ``value``'s offset exists for PostgreSQL (and on Earth: real zones lie within ±14 h)."""
+    try:
+        offset = value.utcoffset()
+    except (OverflowError, ValueError):
+        return False
+    return offset is None or abs(offset) < MAX_OFFSET
 
 
 class AwareDateTimeField(serializers.DateTimeField):
@@ -20,7 +31,8 @@ class AwareDateTimeField(serializers.DateTimeField):
     default_error_messages = {
         "naive_datetime": "Times must carry a time zone offset (ISO 8601, e.g. 2030-03-04T09:00:00+07:00) / "
         "Thời gian phải kèm múi giờ.",
-        "out_of_range": f"Years {MIN_YEAR}–{MAX_YEAR} only / Chỉ nhận năm {MIN_YEAR}–{MAX_YEAR}.",
+        "out_of_range": f"Years {MIN_YEAR}–{MAX_YEAR} and offsets under 16 hours only / "
+        f"Chỉ nhận năm {MIN_YEAR}–{MAX_YEAR} và độ lệch múi giờ dưới 16 giờ.",
     }
 
     def to_internal_value(self, value: Any) -> datetime:
@@ -40,10 +52,8 @@ class AwareDateTimeField(serializers.DateTimeField):
             self.fail("invalid", format="ISO 8601 with an offset")
         if not (MIN_YEAR <= value.year <= MAX_YEAR):
             self.fail("out_of_range")
-        try:
-            value.utcoffset()
-        except (OverflowError, ValueError):
-            self.fail("invalid", format="ISO 8601 with an offset")
+        if not offset_in_range(value):
+            self.fail("out_of_range")
         return value
 
     def to_representation(self, value: datetime | None) -> str | None:

@@ -7,6 +7,7 @@ from django import forms
 from django.db.models import Q
 from drf_spectacular.utils import extend_schema_field
 
+from api.fields import MAX_YEAR, MIN_YEAR, AwareDateTimeField, offset_in_range
 from bookings.models import Booking, BookingStatus
 from labs import tree
 from labs.models import Lab, Resource, Space
@@ -39,6 +40,26 @@ class StrictBooleanField(forms.NullBooleanField):
 
     def validate(self, value):
         return None
+
+
+#: The serializers' message for the same refusal (api.fields.AwareDateTimeField).
+OUT_OF_RANGE = AwareDateTimeField.default_error_messages["out_of_range"]
+
+
+class BoundedIsoDateTimeField(django_filters.fields.IsoDateTimeField):
+    """ISO 8601 as django-filter reads it, refusing years and offsets the database cannot hold (400, not a 500)."""
+
+    def to_python(self, value):
+        parsed = super().to_python(value)
+        if parsed is not None and (not (MIN_YEAR <= parsed.year <= MAX_YEAR) or not offset_in_range(parsed)):
+            raise forms.ValidationError(OUT_OF_RANGE, code="out_of_range")
+        return parsed
+
+
+class BoundedIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """A time filter on the range the API takes everywhere (years 1970-2200, offsets under 16 hours)."""
+
+    field_class = BoundedIsoDateTimeField
 
 
 class StrictBooleanFilter(django_filters.BooleanFilter):
@@ -102,10 +123,8 @@ class BookingFilter(django_filters.FilterSet):
     lab = BoundedNumberFilter(method="filter_lab", label="Lab id (its sub-labs included)")
     user = BoundedNumberFilter(field_name="user_id")
     mine = StrictBooleanFilter(method="filter_mine", label="Only my own bookings")
-    starts_after = django_filters.IsoDateTimeFilter(field_name="end", lookup_expr="gt", label="Ends after (ISO 8601)")
-    starts_before = django_filters.IsoDateTimeFilter(
-        field_name="start", lookup_expr="lt", label="Starts before (ISO 8601)"
-    )
+    starts_after = BoundedIsoDateTimeFilter(field_name="end", lookup_expr="gt", label="Ends after (ISO 8601)")
+    starts_before = BoundedIsoDateTimeFilter(field_name="start", lookup_expr="lt", label="Starts before (ISO 8601)")
 
     class Meta:
         model = Booking

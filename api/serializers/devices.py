@@ -217,7 +217,8 @@ class DeviceCreateSerializer(serializers.Serializer):
     def validate(self, attrs):
         if ("resource" in attrs) == ("lab" in attrs):
             raise serializers.ValidationError(
-                {"resource": [serializers.ErrorDetail("Give resource (interlock) or lab (kiosk)", code="required")]}
+                # A rule between two fields (JSON Schema cannot say "exactly one"): its own code, not "required".
+                {"resource": [serializers.ErrorDetail("Give resource (interlock) or lab (kiosk)", code="one_target")]}
             )
         return attrs
 
@@ -289,7 +290,8 @@ class BadgeCreateSerializer(serializers.Serializer):
 
         if attrs.get("user") is None and not attrs.get("username"):
             raise serializers.ValidationError(
-                {"user": [serializers.ErrorDetail("Give user or username", code="required")]}
+                # A rule between two fields, as above: its own code.
+                {"user": [serializers.ErrorDetail("Give user or username", code="one_member")]}
             )
         lookup = {"pk": attrs["user"]} if attrs.get("user") is not None else {"username": attrs["username"]}
         user = get_user_model().objects.filter(is_active=True, **lookup).first()

@@ -119,8 +119,9 @@ class MyDataView(APIView):
     @extend_schema(
         summary="Download my data",
         description="Profile, bookings, certifications, consents, waitlist and organisation requests: JSON, or "
-        "`?format=csv` for a ZIP of CSV files.",
-        parameters=[OpenApiParameter("format", str, enum=["json", "csv"], required=False)],
+        "`?export=csv` for a ZIP of CSV files (`export`, as the reports name it: DRF keeps `format` for its own "
+        "content negotiation).",
+        parameters=[OpenApiParameter("export", str, enum=["json", "csv"], required=False)],
         responses={
             (200, "application/json"): OpenApiTypes.OBJECT,
             (200, "application/zip"): OpenApiTypes.BINARY,
@@ -128,7 +129,7 @@ class MyDataView(APIView):
         },
     )
     def get(self, request):
-        fmt = request.query_params.get("format", "json")
+        fmt = request.query_params.get("export", "json")
         data = account_selectors.personal_data(request.user)
         if fmt == "json":
             return HttpResponse(export.as_json(data), content_type="application/json; charset=utf-8")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
 from datetime import timedelta
 
 import pytest
@@ -392,3 +394,33 @@ def test_user_feed_leaves_out_cancelled_bookings(world):
     )
     feed = world.client("student").post("/api/me/feeds/", {}, format="json").json()
     assert _events(APIClient().get(feed["url"])) == []
+
+
+# --- My data -----------------------------------------------------------------------------------
+
+
+def test_my_data_downloads_as_json_or_as_a_zip_of_csv_files(world):
+    client = world.client("student")
+    as_json = client.get("/api/me/data/")
+    assert as_json.status_code == 200 and as_json["Content-Type"].startswith("application/json")
+    assert as_json.json()["profile"]["username"] == "student"
+    assert client.get("/api/me/data/?export=json").json()["profile"]["username"] == "student"
+    as_csv = client.get("/api/me/data/?export=csv")
+    assert as_csv.status_code == 200 and as_csv["Content-Type"] == "application/zip"
+    assert "bookings.csv" in zipfile.ZipFile(io.BytesIO(as_csv.content)).namelist()
+
+
+def test_my_data_in_an_unknown_format_is_refused_with_its_code(world):
+    response = world.client("student").get("/api/me/data/?export=xml")
+    assert response.status_code == 400
+    assert response.json()["code"] == "export_format_unknown"
+
+
+def test_errors_inside_a_nested_field_are_named_by_their_path(world):
+    response = world.client("student").post("/api/me/consents/", {"consents": {"service": "maybe"}}, format="json")
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    # One level deep, a list under every name, as the schema's Error says.
+    assert list(errors) == ["consents.service"]
+    assert errors["consents.service"][0]["code"] == "invalid"
+    assert response.json()["details"]["fields"] == ["consents.service"]

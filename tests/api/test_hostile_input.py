@@ -6,6 +6,8 @@ declared in api/errors.py and the status declared with it.
 
 from __future__ import annotations
 
+from unittest.mock import ANY
+
 import pytest
 
 from bookings.models import Booking
@@ -154,3 +156,29 @@ def test_ids_in_paths_that_are_not_ids_are_not_found(world, path):
 @pytest.mark.parametrize("path", ["/api/feeds/ab%0Acd.ics", "/api/nothing%0A/", "/api/labs/%0A"])
 def test_a_path_with_an_encoded_newline_is_a_json_404(world, path):
     assert_error(world.client("student").get(path), 404, "not_found")
+
+
+# --- Times the database cannot hold ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value", ["2030-03-04T09:00:00+17:19", "2030-03-04T09:00:00-16:00", "1323-04-13T16:16:31+07:00"]
+)
+def test_a_time_filter_beyond_what_postgresql_holds_is_a_400(world, value):
+    # +17:19 is a valid Python offset that PostgreSQL refuses: it was a 500 (and poisoned the transaction).
+    response = world.client("student").get("/api/bookings/", {"starts_after": value})
+    body = assert_error(response, 400, "validation_error")
+    assert body["errors"] == {"starts_after": [{"code": "out_of_range", "message": ANY}]}
+    assert world.client("student").get("/api/bookings/", {"starts_before": value}).status_code == 400
+
+
+def test_a_time_filter_with_a_real_offset_is_read(world):
+    response = world.client("student").get("/api/bookings/", {"starts_after": "2030-03-04T09:00:00+14:00"})
+    assert response.status_code == 200
+
+
+def test_a_booking_at_an_offset_postgresql_cannot_hold_is_refused_and_nothing_is_written(world):
+    body = {"resource": world.machine.pk, "start": "2030-03-04T09:00:00+17:00", "end": "2030-03-04T10:00:00+17:00"}
+    response = world.client("student").post("/api/bookings/", body, format="json")
+    assert assert_error(response, 400)["errors"]["start"][0]["code"] == "out_of_range"
+    assert not Booking.objects.exists()

@@ -56,21 +56,26 @@ def _together(calls) -> list:
     return outcomes
 
 
-@pytest.fixture
-def race(clock, settings):
-    settings.LOCK_TIMEOUT_MS = 20_000  # contenders queue on locks on a busy machine: decide, do not time out
-    clock.move_to(monday(10, 5))
-    lab = make_lab("race-devices")
+def _arena(name: str) -> dict:
+    """A lab with one free machine that takes walk-ins, its interlocks and the members racing for it."""
+    lab = make_lab(f"race-{name}")
     open_weekdays(lab)
-    machine = make_equipment(lab, slug="race-laser", walk_in_minutes=60)
-    manager = make_user("race-manager", audience=Audience.STAFF, password=None)
+    machine = make_equipment(lab, slug=f"laser-{name}", walk_in_minutes=60)
+    manager = make_user(f"manager-{name}", audience=Audience.STAFF, password=None)
     LabRole.objects.create(user=manager, lab=lab, role=LabRole.Role.MANAGER)
-    members = [make_user(f"walker{i}", password=None) for i in range(DEVICES + 1)]
-    cards = [f"CAFE{i:04d}" for i in range(DEVICES)]
+    members = [make_user(f"walker{i}-{name}", password=None) for i in range(DEVICES + 1)]
+    cards = [f"CAFE{name.upper()}{i:04d}" for i in range(DEVICES)]
     for member, card in zip(members, cards, strict=False):
         services.badge_register(user=member, uid=card, by=manager)
     devices = [services.device_register(name=f"interlock {i}", by=manager, resource=machine) for i in range(DEVICES)]
     return {"machine": machine, "members": members, "cards": cards, "devices": devices}
+
+
+@pytest.fixture
+def race(clock, settings):
+    settings.LOCK_TIMEOUT_MS = 20_000  # contenders queue on locks on a busy machine: decide, do not time out
+    clock.move_to(monday(10, 5))
+    return _arena("devices")
 
 
 def _contenders(race):
@@ -100,11 +105,21 @@ def test_devices_and_a_web_booking_racing_for_one_free_machine_give_exactly_one_
     assert Booking.objects.filter(resource=race["machine"], status__in=ACTIVE_STATUSES).count() == 1
 
 
+#: Trials the control may take to show the race (each on a fresh machine): how the threads meet is up to
+#: the scheduler, and on a loaded machine one contender can finish before the others read.
+CONTROL_TRIALS = 5
+
+
 def test_control_without_the_exclusion_constraint_several_contenders_win(race):
+    trials = []
     with connection.cursor() as cursor:
         cursor.execute("ALTER TABLE bookings_booking DROP CONSTRAINT booking_no_overlap")
     try:
-        outcomes = _together(_contenders(race))
+        for trial in range(CONTROL_TRIALS):
+            arena = race if trial == 0 else _arena(f"control{trial}")
+            trials.append(_together(_contenders(arena)))
+            if _winners(trials[-1]) > 1:
+                break
     finally:
         Booking.objects.all().update(status="cancelled")
         with connection.cursor() as cursor:
@@ -115,7 +130,7 @@ def test_control_without_the_exclusion_constraint_several_contenders_win(race):
             )
     # The devices' reads ("is anyone booked now?") happen before anyone's insert: only the database
     # guard turns the race into one winner.
-    assert _winners(outcomes) > 1, outcomes
+    assert _winners(trials[-1]) > 1, trials
 
 
 def _post(url: str, auth: str, path: str, body: dict) -> tuple[int, dict]:
