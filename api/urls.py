@@ -26,7 +26,13 @@ from api.views.accounts import (
     SignupView,
 )
 from api.views.availability import AvailabilitySearchView
-from api.views.billing import BankNotificationReviewViewSet, BankNotificationView, StatementViewSet, VatRateViewSet
+from api.views.billing import (
+    BankNotificationReviewViewSet,
+    BankNotificationView,
+    LateChargeReviewViewSet,
+    StatementViewSet,
+    VatRateViewSet,
+)
 from api.views.bookings import BookingViewSet, SeriesViewSet, WaitlistViewSet
 from api.views.catalogue import (
     CategoryViewSet,
@@ -87,6 +93,7 @@ router.register("organization-registrations", RegistrationViewSet, basename="org
 router.register("statements", StatementViewSet, basename="statement")
 router.register("vat-rates", VatRateViewSet, basename="vat-rate")
 router.register("billing/bank-notifications/review", BankNotificationReviewViewSet, basename="bank-notification-review")
+router.register("billing/late-charges", LateChargeReviewViewSet, basename="late-charge")
 router.register("devices", DeviceViewSet, basename="device")
 router.register("badges", BadgeViewSet, basename="badge")
 

@@ -16,6 +16,16 @@ class BillingConfig(AppConfig):
     def ready(self) -> None:
         # accounts asks before deleting an account: a person with an unpaid statement stays until it is settled.
         hooks.answer("account.deletion_blockers", self.unpaid_statements)
+        # A booking's amount changed after it was priced (measured use at a device): an issued
+        # statement that billed it never changes, the difference is noticed here instead.
+        hooks.subscribe("charge.changed", self.charge_changed)
+
+    def charge_changed(self, event_type: str, payload: dict) -> None:
+        """Record a late change of a billed amount (``charge.changed``: ``booking_id``, ``source``)."""
+        # billing.services reads the models: importable only once the app registry is ready.
+        from billing import services
+
+        services.late_charge_note(booking_id=payload["booking_id"], source=payload.get("source", ""))
 
     def unpaid_statements(self, *, user_id: int) -> list[dict]:
         """The person's own statements not yet paid, as ``{"kind", "number", "status", "amount_vnd"}``."""

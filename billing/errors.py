@@ -44,6 +44,10 @@ define_many(
 define_many(
     CONFLICT,
     {
+        "late_charge_decided": (
+            "Thay đổi này đã được quyết định, hoặc đã có một thay đổi mới hơn.",
+            "This change has been decided already, or a newer change replaced it.",
+        ),
         "statement_closed": (
             "Bảng kê đã phát hành, không thể thay đổi; điều chỉnh sẽ nằm trong bảng kê kỳ sau.",
             "The statement is issued and cannot change; corrections go on a later statement.",

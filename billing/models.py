@@ -373,3 +373,60 @@ class BankNotification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.transaction_id}: {self.amount_vnd:,} ₫ ({self.get_status_display()})"
+
+
+class LateCharge(models.Model):
+    """A person's booking whose amount changed after an issued statement billed it, for a manager to decide.
+
+    An organisation's late changes become adjustment lines of its next statement by themselves; a
+    person has no running account with the lab, so billing them (or crediting them) a month later
+    waits for a manager: bill the difference on their next statement, or waive it. One row per
+    booking and amount: a later change of the same booking is a new row and supersedes the open one.
+    """
+
+    class Decision(models.TextChoices):
+        PENDING = "pending", _("To review")
+        BILL = "bill", _("Bill on the next statement")
+        WAIVE = "waive", _("Waived")
+        SUPERSEDED = "superseded", _("Superseded by a later change")
+
+    booking = models.ForeignKey(
+        "bookings.Booking", verbose_name=_("booking"), on_delete=models.PROTECT, related_name="late_charges"
+    )
+    statement = models.ForeignKey(
+        Statement,
+        verbose_name=_("statement that billed it"),
+        on_delete=models.PROTECT,
+        related_name="late_charges",
+    )
+    billed_vnd = models.BigIntegerField(_("billed (VND)"))
+    charge_vnd = models.BigIntegerField(_("amount now (VND)"))
+    source = models.CharField(_("what changed it"), max_length=40, blank=True)
+    noticed_at = models.DateTimeField(_("noticed at"), default=timezone.now)
+    decision = models.CharField(
+        _("decision"), max_length=20, choices=Decision.choices, default=Decision.PENDING, db_index=True
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("late change of a billed amount")
+        verbose_name_plural = _("late changes of billed amounts")
+        ordering = ["-noticed_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["booking", "charge_vnd"], name="late_charge_one_per_amount")]
+
+    def __str__(self) -> str:
+        return f"{self.booking_id}: {self.billed_vnd:,} → {self.charge_vnd:,} ₫ ({self.get_decision_display()})"
+
+    @property
+    def difference_vnd(self) -> int:
+        """What the next statement would carry if billed (negative: a credit)."""
+        return self.charge_vnd - self.billed_vnd

@@ -12,6 +12,7 @@ from billing.models import (
     UNPAID_STATUSES,
     BankNotification,
     BillingProfile,
+    LateCharge,
     LineKind,
     Statement,
     VatRate,
@@ -124,3 +125,15 @@ def notifications_to_review(user) -> QuerySet[BankNotification]:
         return qs
     accounts = BillingProfile.objects.filter(pk__in=issuer_ids_managed(user)).values_list("account_number", flat=True)
     return qs.filter(account_number__in=list(accounts))
+
+
+def late_charges_to_review(user) -> QuerySet[LateCharge]:
+    """People's late changes of billed amounts awaiting a decision, for the managers of the issuer that billed them."""
+    qs = LateCharge.objects.filter(decision=LateCharge.Decision.PENDING).select_related(
+        "booking__resource__lab", "booking__user", "statement"
+    )
+    if user is None or not user.is_authenticated:
+        return qs.none()
+    if user.is_superuser:
+        return qs
+    return qs.filter(statement__issuer_id__in=issuer_ids_managed(user))

@@ -4,7 +4,8 @@ Each function owns its transaction. A statement is prepared (a draft, rebuilt as
 needed), then issued by a manager or the month's closing job: it gets the issuer's next number,
 the parties' details as they are that day, and never changes again (see billing/models.py).
 Bookings billed on an issued statement whose charge changes later (measured use, a correction)
-come back as adjustment lines on the buyer's next statement.
+come back as adjustment lines on the organisation's next statement; a person's wait as a
+:class:`~billing.models.LateCharge` until a manager bills or waives the difference.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import F, Max, Q, Sum
 from django.utils import timezone
 
 from billing import jobs
@@ -29,6 +30,7 @@ from billing.models import (
     UNPAID_STATUSES,
     BankNotification,
     BillingProfile,
+    LateCharge,
     LineKind,
     Payment,
     Statement,
@@ -128,7 +130,7 @@ def _new_lines(statement: Statement, labs: list[int], table: VatTable) -> list[S
 def _adjustments(statement: Statement, labs: list[int], table: VatTable) -> list[StatementLine]:
     """Lines correcting bookings billed on this buyer's issued statements whose charge changed after."""
     tz = statement.issuer.lab.tz
-    billed = (
+    changed = (
         StatementLine.objects.filter(
             statement__issuer=statement.issuer,
             statement__status__in=CLOSED_STATUSES,
@@ -137,7 +139,16 @@ def _adjustments(statement: Statement, labs: list[int], table: VatTable) -> list
         )
         .filter(_buyer_q("booking__", organization=statement.organization, user=statement.user))
         .values("booking_id")
+    )
+    # What was billed is every closed line of a changed booking, adjustments issued after the
+    # change included (else an adjustment already billed would be billed again).
+    billed = (
+        StatementLine.objects.filter(
+            statement__issuer=statement.issuer, statement__status__in=CLOSED_STATUSES, booking_id__in=changed
+        )
+        .values("booking_id")
         .annotate(billed=Sum("amount_vnd"))
+        .order_by("booking_id")
     )
     billed = {row["booking_id"]: row["billed"] for row in billed}
     if not billed:
@@ -156,6 +167,10 @@ def _adjustments(statement: Statement, labs: list[int], table: VatTable) -> list
         if difference == 0:
             continue
         original = first_lines.get(booking.pk)
+        if statement.organization is None and not _person_may_be_billed(
+            booking, original, billed=billed[booking.pk], charge=now_amount
+        ):
+            continue
         day = original.service_date if original else booking.start.astimezone(tz).date()
         # The correction carries the VAT rate of the service it corrects (its service date).
         percent = original.vat_percent if original else table.percent(LineKind.ADJUSTMENT, day)
@@ -182,6 +197,18 @@ def _adjustments(statement: Statement, labs: list[int], table: VatTable) -> list
             )
         )
     return out
+
+
+def _person_may_be_billed(booking: Booking, original: StatementLine | None, *, billed: int, charge: int) -> bool:
+    """Whether a manager decided to bill a person the late change of ``booking`` to ``charge``.
+
+    A change no manager has seen yet (made by a path that did not announce it, an admin's edit say)
+    is recorded here for review, so that nothing is billed, or forgotten, without a decision.
+    """
+    decision = LateCharge.objects.filter(booking=booking, charge_vnd=charge).values_list("decision", flat=True).first()
+    if decision is None and original is not None:
+        _record_late_charge(booking.pk, statement_id=original.statement_id, billed=billed, charge=charge, source="")
+    return decision == LateCharge.Decision.BILL
 
 
 def _fill(statement: Statement) -> list[StatementLine]:
@@ -560,3 +587,71 @@ def vat_rate_add(*, kind: str, percent: Decimal, valid_from: date, valid_until: 
 def due_text(statement: Statement, lang: str) -> str:
     """The due date as the locale writes it (for e-mails and pages)."""
     return format_date(statement.due_date, lang=lang) if statement.due_date else ""
+
+
+# --- Late changes of billed amounts ----------------------------------------------------------------
+
+
+def _record_late_charge(booking_id: int, *, statement_id: int, billed: int, charge: int, source: str) -> None:
+    """Put a person's late change on the review list; a newer amount supersedes the open one."""
+    LateCharge.objects.bulk_create(
+        [
+            LateCharge(
+                booking_id=booking_id,
+                statement_id=statement_id,
+                billed_vnd=billed,
+                charge_vnd=charge,
+                source=source[:40],
+                noticed_at=timezone.now(),
+            )
+        ],
+        # The same amount noticed twice (a replayed signal, a second draft) stays one row.
+        ignore_conflicts=True,
+    )
+    LateCharge.objects.filter(booking_id=booking_id, decision=LateCharge.Decision.PENDING).exclude(
+        charge_vnd=charge
+    ).update(decision=LateCharge.Decision.SUPERSEDED)
+
+
+def late_charge_note(*, booking_id: int, source: str = "") -> LateCharge | None:
+    """Notice that the amount of a booking changed, in the caller's transaction (the ``charge.changed`` hook).
+
+    Nothing to do while no issued statement billed the booking (its statement will bill the amount
+    as it is then), nor for an organisation's booking (its next statement carries the difference as
+    an adjustment line). A person's booking billed at another amount goes on the managers' review
+    list (:func:`late_charge_decide`); the issued statement itself never changes.
+    """
+    billed = (
+        StatementLine.objects.filter(booking_id=booking_id, statement__status__in=CLOSED_STATUSES)
+        .values("booking__organization_id")
+        .annotate(billed=Sum("amount_vnd"), last_statement=Max("statement_id"))
+        .order_by("booking__organization_id")
+        .first()
+    )
+    if billed is None or billed["booking__organization_id"] is not None:
+        return None
+    booking = Booking.objects.select_related("resource").get(pk=booking_id)
+    charge = booking_charge(booking)
+    amount = charge.amount_vnd if charge else 0
+    if amount == billed["billed"]:
+        return None
+    _record_late_charge(
+        booking_id, statement_id=billed["last_statement"], billed=billed["billed"], charge=amount, source=source
+    )
+    return LateCharge.objects.filter(booking_id=booking_id, charge_vnd=amount).first()
+
+
+def late_charge_decide(*, late_charge: LateCharge, by, bill: bool, note: str = "") -> LateCharge:
+    """A manager's decision on a person's late change: bill the difference on their next statement, or waive it.
+
+    Refuses a change already decided or superseded by a later one (``late_charge_decided``).
+    """
+    with transaction.atomic():
+        # Row lock: two managers deciding at once must not both win.
+        locked = LateCharge.objects.select_for_update().get(pk=late_charge.pk)
+        if locked.decision != LateCharge.Decision.PENDING:
+            raise DomainError("late_charge_decided", late_charge=locked.pk, decision=locked.decision)
+        locked.decision = LateCharge.Decision.BILL if bill else LateCharge.Decision.WAIVE
+        locked.decided_by, locked.decided_at, locked.note = by, timezone.now(), note[:300]
+        locked.save(update_fields=["decision", "decided_by", "decided_at", "note"])
+    return locked

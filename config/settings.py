@@ -406,6 +406,8 @@ SPECTACULAR_SETTINGS = {
         "StatementStatusEnum": "billing.models.StatementStatus",
         "StatementLineKindEnum": "billing.models.LineKind",
         "BankNotificationStatusEnum": "billing.models.BankNotification.Status",
+        "LateChargeDecisionEnum": "billing.models.LateCharge.Decision",
+        "AccessDecisionEnum": ["allow", "deny"],
         "DeviceKindEnum": "devices.models.Device.Kind",
         "BadgeKindEnum": "devices.models.Badge.Kind",
     },

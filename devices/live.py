@@ -9,8 +9,10 @@ apps that deliver them (webhooks).
 
 from __future__ import annotations
 
+from django.db import connection
 from django.utils import timezone
 
+from bookings import jobs as booking_jobs
 from bookings.events import approvals_group
 from core import hooks, live
 from devices.models import Device
@@ -91,8 +93,24 @@ def _plain(value):
     return str(value)
 
 
-def announce(device, change: str, **facts) -> None:
-    """``device.<change>`` to in-transaction subscribers (webhooks): the device, its machine and lab, and ``facts``."""
+def defer(jobs: list) -> None:
+    """Enqueue the jobs subscribers returned, in one statement of the current transaction.
+
+    No savepoint: subscribers' jobs (webhooks' dispatches) carry no queueing lock, so they cannot
+    clash. The access call does not use this: it folds them into its log row's insert instead.
+    """
+    if jobs:
+        sql, params = booking_jobs.deferral_sql(jobs)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+
+
+def announce(device, change: str, *, defer_jobs: bool = True, **facts) -> list:
+    """``device.<change>`` to in-transaction subscribers (webhooks): the device, its machine and lab, and ``facts``.
+
+    Returns the jobs subscribers returned; they are deferred here unless ``defer_jobs`` is False
+    (the caller then defers them in a statement of its own change, see devices/services.py).
+    """
     if change not in DEVICE_CHANGES:
         raise ValueError(f"unknown device change {change!r}")
     payload = {
@@ -103,11 +121,18 @@ def announce(device, change: str, **facts) -> None:
         "resource_id": device.resource_id,
         **{key: _plain(value) for key, value in facts.items()},
     }
-    hooks.announce(f"device.{change}", payload)
+    jobs = hooks.announce(f"device.{change}", payload)
+    if defer_jobs:
+        defer(jobs)
+        return []
+    return jobs
 
 
-def tell(device, change: str, *, screens: bool = True, session=LOOK_UP, **facts) -> None:
-    """Both at once: the hook now (in the transaction) and, when ``screens``, the live message after commit."""
-    announce(device, change, **facts)
+def tell(device, change: str, *, screens: bool = True, session=LOOK_UP, defer_jobs: bool = True, **facts) -> list:
+    """Both at once: the hook now (in the transaction) and, when ``screens``, the live message after commit.
+
+    Returns the subscribers' jobs when ``defer_jobs`` is False (see :func:`announce`)."""
+    jobs = announce(device, change, defer_jobs=defer_jobs, **facts)
     if screens:
         publish_device_state(device, change=change, session=session)
+    return jobs

@@ -18,16 +18,20 @@ from datetime import datetime, timedelta
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
+from django.db.models.constants import OnConflict
+from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
+from bookings import jobs as booking_jobs
 from bookings import services as booking_services
 from bookings.events import public_label
 from bookings.models import ACTIVE_STATUSES, Booking, BookingStatus
+from core import hooks
 from core.errors import DomainError
 from devices import access, allowlists, badges, live, selectors, signing
 from devices.models import AllowList, Badge, Device, DeviceEvent, DeviceSession, hash_token
 from devices.pricing import Use, measured_price
-from labs.models import Lab, LabRole, Member, Resource
+from labs.models import Lab, LabRole, Member, PriceBasis, Resource
 from labs.selectors import user_manages_lab
 
 logger = logging.getLogger(__name__)
@@ -206,14 +210,26 @@ def _claim(device: Device, event_id, **fields) -> DeviceEvent | None:
     """Insert the log row of ``event_id``, or None when the device sent it before.
 
     Race prevented: a device retrying a call that timed out while the first is still running. The
-    second insert waits on the unique index until the first transaction ends, then fails: it
-    returns the first one's answer instead of checking the member in twice.
+    second insert waits on the unique index until the first transaction ends, then inserts nothing:
+    it returns the first one's answer instead of checking the member in twice. ``INSERT … ON
+    CONFLICT DO NOTHING RETURNING id``: one statement, where a savepoint around a failing insert
+    costs three (every event of a session goes through here).
     """
-    try:
-        with transaction.atomic():
-            return DeviceEvent.objects.create(device=device, event_id=event_id, **fields)
-    except IntegrityError:
+    row = DeviceEvent(device=device, event_id=event_id, **fields)
+    columns = [f for f in DeviceEvent._meta.local_concrete_fields if not f.primary_key]
+    query = InsertQuery(DeviceEvent, on_conflict=OnConflict.IGNORE)
+    query.insert_values(columns, [row])
+    compiler = query.get_compiler(using=connection.alias)
+    compiler.returning_fields = [DeviceEvent._meta.pk]
+    [(sql, params)] = compiler.as_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        inserted = cursor.fetchone()
+    if inserted is None:
         return None
+    row.pk = inserted[0]
+    row._state.adding, row._state.db = False, connection.alias
+    return row
 
 
 def _clamp(moment: datetime, now: datetime) -> datetime:
@@ -227,46 +243,48 @@ def _clamp(moment: datetime, now: datetime) -> datetime:
 def _carry_out(device: Device, user, plan: access.Plan, *, at: datetime, ref, offline: bool) -> access.Result:
     """Apply an allowed plan through the engine (check-in, walk-in booking) and open the session.
 
-    One savepoint: if the engine refuses anything (a web booking took the machine a moment ago, the
-    check-in window closed), the walk-in booking and the session are undone together.
+    No savepoint of its own: if the engine refuses anything (a web booking took the machine a
+    moment ago, the check-in window closed) or another session opened on the device meanwhile, it
+    raises :class:`_Refused` and the caller rolls its whole transaction back (the walk-in booking
+    and the check-in with it), then logs the refusal (bench/bench_devices.py: two statements fewer
+    per check-in and walk-in).
     """
     resource = device.resource
     walk_in = plan.kind == "walk_in"
     try:
-        with transaction.atomic():
-            if plan.kind == "session":
-                session = plan.session
-                booking = session.booking
-            else:
-                booking = plan.booking
-                if walk_in:
-                    booking = booking_services.booking_request(
-                        resource=resource,
-                        user=user,
-                        start=plan.start,
-                        end=plan.end,
-                        purpose=WALK_IN_PURPOSE,
-                        walk_in_at=plan.start,
-                    )
-                if booking.status == BookingStatus.CONFIRMED:
-                    booking = booking_services.booking_check_in(booking=booking, by=user, at=at)
-                session = None
-                if device.kind == Device.Kind.INTERLOCK:
-                    session = DeviceSession.objects.create(
-                        device=device,
-                        resource=resource,
-                        user=user,
-                        booking=booking,
-                        ref=ref,
-                        started_at=at,
-                        offline=offline,
-                        walk_in=walk_in,
-                    )
+        if plan.kind == "session":
+            session = plan.session
+            booking = session.booking
+        else:
+            booking = plan.booking
+            if walk_in:
+                booking = booking_services.booking_request(
+                    resource=resource,
+                    user=user,
+                    start=plan.start,
+                    end=plan.end,
+                    purpose=WALK_IN_PURPOSE,
+                    walk_in_at=plan.start,
+                )
+            if booking.status == BookingStatus.CONFIRMED:
+                booking = booking_services.booking_check_in(booking=booking, by=user, at=at)
+            session = None
+            if device.kind == Device.Kind.INTERLOCK:
+                session = DeviceSession.objects.create(
+                    device=device,
+                    resource=resource,
+                    user=user,
+                    booking=booking,
+                    ref=ref,
+                    started_at=at,
+                    offline=offline,
+                    walk_in=walk_in,
+                )
     except DomainError as exc:
-        return access.deny(exc.code, **exc.details)
-    except IntegrityError:
+        raise _Refused(access.deny(exc.code, **exc.details)) from exc
+    except IntegrityError as exc:
         # Another session opened on this device meanwhile (two badges at the same instant).
-        return access.deny("resource_in_use")
+        raise _Refused(access.deny("resource_in_use")) from exc
     reason = {"session": "session", "walk_in": "walk_in", "checked_in": "checked_in"}.get(plan.kind, "booking")
     return access.Result(
         decision="allow",
@@ -279,31 +297,57 @@ def _carry_out(device: Device, user, plan: access.Plan, *, at: datetime, ref, of
     )
 
 
-def _decide(device: Device, credential: str, *, now: datetime, ref) -> tuple[access.Result, Badge | None]:
+def _identify(credential: str) -> tuple[Badge | None, access.Result | None]:
+    """The badge (with its member) of ``credential``, or the refusal that needs no rule: one read."""
     try:
         number = badges.normalise(credential)
     except DomainError:
-        return access.deny("unknown_badge"), None
+        return None, access.deny("unknown_badge")
     badge = selectors.badge_for(number)
     if badge is None:
-        return access.deny("unknown_badge"), None
-    user = badge.user
-    if not user.is_active:
-        result = access.deny("account_inactive")
-    elif device.kind == Device.Kind.KIOSK:
-        plan = access.judge_kiosk(device=device, user=user, now=now)
-        result = (
-            plan if isinstance(plan, access.Result) else _carry_out(device, user, plan, at=now, ref=ref, offline=False)
-        )
-    else:
-        plan = access.judge_interlock(device=device, user=user, now=now, session=selectors.open_session(device))
-        result = (
-            plan if isinstance(plan, access.Result) else _carry_out(device, user, plan, at=now, ref=ref, offline=False)
-        )
+        return None, access.deny("unknown_badge")
+    if not badge.user.is_active:
+        return badge, _about(access.deny("account_inactive"), badge.user)
+    return badge, None
+
+
+def _about(result: access.Result, user) -> access.Result:
     result.who = public_label(organization=None, user=user)
     result.language = _language_of(user)
     result.user_id = user.pk
-    return result, badge
+    return result
+
+
+def _decide(device: Device, user, *, now: datetime, ref) -> access.Result:
+    """The engine's answer for a known, active member, applied (check-in, walk-in, session): in the caller's transaction."""
+    if device.kind == Device.Kind.KIOSK:
+        plan = access.judge_kiosk(device=device, user=user, now=now)
+    else:
+        plan = access.judge_interlock(device=device, user=user, now=now, session=selectors.open_session(device))
+    result = plan if isinstance(plan, access.Result) else _carry_out(device, user, plan, at=now, ref=ref, offline=False)
+    return _about(result, user)
+
+
+def _log_access(device: Device, result: access.Result, badge: Badge | None, *, event_id, now: datetime, jobs) -> dict:
+    """Log the answer once, with the jobs its announcements returned; the answer, or ``_AlreadyAnswered``."""
+    answer = result.as_dict(device.lab.tz, event_id=event_id, now=now)
+    logged = _log_once(
+        device=device,
+        event_id=event_id,
+        kind=DeviceEvent.Kind.ACCESS,
+        at=now,
+        user_id=result.user_id,
+        badge_id=badge.pk if badge is not None else None,
+        session_id=result.session.pk if result.session is not None else None,
+        session_ref=result.session.ref if result.session is not None else None,
+        decision=result.decision,
+        reason=result.reason,
+        details={"answer": answer},
+        jobs=jobs,
+    )
+    if not logged:
+        raise _AlreadyAnswered
+    return answer
 
 
 def device_access(
@@ -321,47 +365,59 @@ def device_access(
         raise DomainError("device_wrong_resource", resource=resource_id)
     event_id = event_id or uuid.uuid4()
     now = timezone.now()
-    tz = device.lab.tz
+    badge_row, refusal = _identify(badge if badge is not None else (qr or ""))
     try:
-        with transaction.atomic():
-            result, badge_row = _decide(device, badge if badge is not None else (qr or ""), now=now, ref=event_id)
-            answer = result.as_dict(tz, event_id=event_id, now=now)
-            logged = _log_once(
-                device=device,
-                event_id=event_id,
-                kind=DeviceEvent.Kind.ACCESS,
-                at=now,
-                user_id=result.user_id,
-                badge_id=badge_row.pk if badge_row is not None else None,
-                session_id=result.session.pk if result.session is not None else None,
-                session_ref=result.session.ref if result.session is not None else None,
-                decision=result.decision,
-                reason=result.reason,
-                details={"answer": answer},
+        if refusal is not None:
+            # An unknown card or a disabled account: no rule to read and nothing to change but the
+            # log, so no transaction: the log row and its webhook job are one statement.
+            return _log_access(
+                device, refusal, badge_row, event_id=event_id, now=now, jobs=_tell_access(device, refusal, at=now)
             )
-            if not logged:
-                raise _AlreadyAnswered
-            _tell_access(device, result, at=now, offline=False)
+        try:
+            with transaction.atomic():
+                result = _decide(device, badge_row.user, now=now, ref=event_id)
+                jobs = _tell_access(device, result, at=now)
+                return _log_access(device, result, badge_row, event_id=event_id, now=now, jobs=jobs)
+        except _Refused as refused:
+            # The engine refused while applying the plan: everything it did is rolled back with the
+            # transaction; the refusal is logged like any other, in one statement.
+            result = _about(refused.result, badge_row.user)
+            return _log_access(
+                device, result, badge_row, event_id=event_id, now=now, jobs=_tell_access(device, result, at=now)
+            )
     except _AlreadyAnswered:
         # A retry of a call that was answered (maybe while this one was deciding): everything this one
         # did is rolled back, and the device gets the first answer, so nothing happens twice.
         return DeviceEvent.objects.get(device=device, event_id=event_id).details.get("answer", {})
-    return answer
 
 
 class _AlreadyAnswered(Exception):
     """The event id is in the log already (raised to roll back a duplicate's work)."""
 
 
+class _Refused(Exception):
+    """The engine refused an allowed plan while applying it (raised to roll back what it had done)."""
+
+    def __init__(self, result: access.Result) -> None:
+        super().__init__(result.reason)
+        self.result = result
+
+
 #: The insert of a log row that skips a row already there, without a savepoint (one statement instead of
-#: four with the ORM's savepoint, insert and update: bench/bench_devices.py, "SQL" column).
+#: four with the ORM's savepoint, insert and update: bench/bench_devices.py, "SQL" column). Its
+#: announcements' jobs go in with it, and only when the row is new (``queued`` runs once per
+#: inserted row, so a retry's jobs are not queued twice even outside a transaction).
 _LOG_ONCE_SQL = """
-    INSERT INTO devices_deviceevent
-        (device_id, event_id, kind, "at", received_at, offline, session_id, session_ref, user_id, badge_id,
-         decision, reason, outcome, details)
-    VALUES (%s, %s, %s, %s, %s, false, %s, %s, %s, %s, %s, %s, 'applied', %s::jsonb)
-    ON CONFLICT (device_id, event_id) DO NOTHING
-    RETURNING id
+    WITH logged AS (
+        INSERT INTO devices_deviceevent
+            (device_id, event_id, kind, "at", received_at, offline, session_id, session_ref, user_id, badge_id,
+             decision, reason, outcome, details)
+        VALUES (%s, %s, %s, %s, %s, false, %s, %s, %s, %s, %s, %s, 'applied', %s::jsonb)
+        ON CONFLICT (device_id, event_id) DO NOTHING
+        RETURNING id
+    ),
+    queued AS ({queue})
+    SELECT (SELECT id FROM logged), (SELECT count(*) FROM queued)
 """
 
 
@@ -378,11 +434,16 @@ def _log_once(
     decision,
     reason,
     details,
+    jobs=(),
 ) -> bool:
-    """Log an online access decision once; False when the device sent this event id before."""
+    """Log an online access decision once, with ``jobs``; False when the device sent this event id before."""
+    queue, queue_params = "SELECT NULL::bigint AS id", []
+    if jobs:
+        defer_sql, queue_params = booking_jobs.deferral_sql(list(jobs))
+        queue = f"SELECT q.id FROM logged CROSS JOIN LATERAL ({defer_sql} WHERE logged.id IS NOT NULL) q"
     with connection.cursor() as cursor:
         cursor.execute(
-            _LOG_ONCE_SQL,
+            _LOG_ONCE_SQL.format(queue=queue),
             [
                 device.pk,
                 event_id,
@@ -396,12 +457,14 @@ def _log_once(
                 decision,
                 reason[:60],
                 json.dumps(details, cls=DjangoJSONEncoder),
+                *queue_params,
             ],
         )
-        return cursor.fetchone() is not None
+        return cursor.fetchone()[0] is not None
 
 
-def _tell_access(device: Device, result: access.Result, *, at: datetime, offline: bool) -> None:
+def _tell_access(device: Device, result: access.Result, *, at: datetime, offline: bool = False) -> list:
+    """Announce an online access answer; returns the subscribers' jobs, for the log row's insert."""
     facts = {
         "user_id": result.user_id,
         "reason": result.reason,
@@ -410,19 +473,20 @@ def _tell_access(device: Device, result: access.Result, *, at: datetime, offline
         "at": at,
     }
     if not result.allowed:
-        live.announce(device, "access_denied", **facts)
-        return
-    live.announce(device, "access_allowed", **facts, walk_in=result.walk_in)
+        return live.announce(device, "access_denied", defer_jobs=False, **facts)
+    jobs = live.announce(device, "access_allowed", defer_jobs=False, **facts, walk_in=result.walk_in)
     if result.session is not None and result.reason != "session":
-        live.tell(
+        jobs += live.tell(
             device,
             "session_started",
             session=result.session,
+            defer_jobs=False,
             **facts,
             session_ref=str(result.session.ref),
             until=result.until,
             walk_in=result.walk_in,
         )
+    return jobs
 
 
 # --- Session events ------------------------------------------------------------------------------
@@ -470,10 +534,27 @@ def _settle(booking_id: int) -> int | None:
     details = measured_price(booking=booking, use=use)
     if details is None:
         return booking.price_vnd
+    if details["price_vnd"] == booking.price_vnd and details == booking.price_details:
+        return booking.price_vnd  # a duplicate or a signal that changes nothing
     # The engine fixes a price at confirmation and has no service for "the use is known now"; the
     # amount of a measured booking is the device's to set, on the row statements read, under the
-    # row lock taken above (the check-out that completed it holds it already).
-    Booking.objects.filter(pk=booking_id).update(price_vnd=details["price_vnd"], price_details=details)
+    # row lock taken above (the check-out that completed it holds it already). ``updated_at`` moves
+    # with it: billing finds amounts changed after a statement billed them by it.
+    Booking.objects.filter(pk=booking_id).update(
+        price_vnd=details["price_vnd"], price_details=details, updated_at=timezone.now()
+    )
+    if details["price_vnd"] != booking.price_vnd:
+        # An issued statement that billed the old amount never changes: billing turns the
+        # difference into an adjustment (an organisation) or a change to review (a person).
+        hooks.announce(
+            "charge.changed",
+            {
+                "booking_id": booking_id,
+                "previous_vnd": booking.price_vnd,
+                "price_vnd": details["price_vnd"],
+                "source": "measured_use",
+            },
+        )
     return details["price_vnd"]
 
 
@@ -489,12 +570,16 @@ def _end_session(device: Device, session: DeviceSession, *, at: datetime, reason
             Booking.objects.select_for_update(of=("self",)).select_related("resource__lab").get(pk=session.booking_id)
         )
         if booking.status == BookingStatus.CHECKED_IN:
+            # No savepoint of our own: the engine's check-out runs in its own, so a refusal (a lock
+            # timeout among them) leaves this transaction as it was.
             try:
-                with transaction.atomic():
-                    booking_services.booking_check_out(booking=booking, by=session.user, at=session.ended_at)
+                booking_services.booking_check_out(booking=booking, by=session.user, at=session.ended_at)
             except DomainError as exc:
                 logger.warning("session %s: booking %s not checked out (%s)", session.pk, booking.pk, exc.code)
-        price = _settle(session.booking_id)
+        if booking.resource.price_basis == PriceBasis.BOOKED:
+            price = booking.price_vnd  # the use changes nothing: no second read of the booking and its sessions
+        else:
+            price = _settle(session.booking_id)
     live.tell(
         device,
         "session_ended",
@@ -759,17 +844,38 @@ def device_events_apply(*, device: Device, events: list[dict]) -> list[dict]:
 # --- Heartbeats and silence ----------------------------------------------------------------------
 
 
+#: The heartbeat's write: the device is online, seen now, with this many events to replay; returns
+#: whether it was online before (the one statement of a heartbeat, with the open session's read).
+_HEARTBEAT_SQL = """
+    WITH was AS (SELECT id, online FROM devices_device WHERE id = %s FOR NO KEY UPDATE),
+    seen AS (
+        UPDATE devices_device d
+        SET online = true, last_seen_at = %s, pending_events = %s, client_version = %s
+        FROM was WHERE d.id = was.id
+        RETURNING d.id
+    )
+    SELECT was.online FROM was JOIN seen ON seen.id = was.id
+"""
+
+
 def device_heartbeat(*, device: Device, pending: int = 0, version: str = "") -> dict:
     """A device says it is alive (every minute): online again if it was not; how many events it still has to replay."""
     now = timezone.now()
-    with transaction.atomic():
-        # Conditional update: two heartbeats racing after an outage announce "online" once.
-        came_back = Device.objects.filter(pk=device.pk, online=False).update(online=True)
-        Device.objects.filter(pk=device.pk).update(
-            last_seen_at=now, pending_events=max(0, int(pending)), client_version=(version or "")[:60]
-        )
-        device.online, device.last_seen_at, device.pending_events = True, now, max(0, int(pending))
-        if came_back:
+    pending = max(0, int(pending))
+    with connection.cursor() as cursor:
+        # One statement, atomic by itself, so no transaction around it (bench/bench_devices.py: a
+        # heartbeat is the call fifty devices make every minute). Race prevented: two heartbeats
+        # after an outage both seeing "offline" and announcing "online" twice. The row lock of
+        # ``was`` makes the second wait for the first to commit, then read ``online`` as it left it.
+        # NO KEY UPDATE, the lock an UPDATE takes: FOR UPDATE would also wait for (and hold up) the
+        # access calls whose log and session rows reference the device (their foreign keys take KEY
+        # SHARE on it); measured: lock timeouts on check-ins in bench/bench_devices.py.
+        cursor.execute(_HEARTBEAT_SQL, [device.pk, now, pending, (version or "")[:60]])
+        row = cursor.fetchone()
+    came_back = row is not None and not row[0]
+    device.online, device.last_seen_at, device.pending_events = True, now, pending
+    if came_back:
+        with transaction.atomic():
             live.tell(device, "online")
     session = selectors.open_session(device) if device.kind == Device.Kind.INTERLOCK else None
     tz = device.lab.tz

@@ -5,7 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from billing.models import BankNotification, Statement, StatementLine, VatRate
+from billing.models import BankNotification, LateCharge, Statement, StatementLine, VatRate
 from billing.pdf import statement_payload
 from billing.words import vnd_in_words
 
@@ -183,4 +183,39 @@ class ResolveSerializer(serializers.Serializer):
     """Mark ``statement`` paid with the notification, or dismiss it (no statement)."""
 
     statement = serializers.IntegerField(required=False, min_value=1, max_value=2**62)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=300)
+
+
+class LateChargeSerializer(serializers.ModelSerializer):
+    """A person's booking whose amount changed after an issued statement billed it, awaiting a decision."""
+
+    statement_number = serializers.CharField(source="statement.number", read_only=True)
+    difference_vnd = serializers.IntegerField(read_only=True)
+    resource = serializers.IntegerField(source="booking.resource_id", read_only=True)
+    start = serializers.DateTimeField(source="booking.start", read_only=True)
+
+    class Meta:
+        model = LateCharge
+        fields = [
+            "id",
+            "booking",
+            "resource",
+            "start",
+            "statement",
+            "statement_number",
+            "billed_vnd",
+            "charge_vnd",
+            "difference_vnd",
+            "source",
+            "noticed_at",
+            "decision",
+            "decided_at",
+            "note",
+        ]
+
+
+class LateChargeDecisionSerializer(serializers.Serializer):
+    """Bill the difference on the person's next statement (``bill``: true) or waive it (false)."""
+
+    bill = serializers.BooleanField()
     note = serializers.CharField(required=False, allow_blank=True, max_length=300)

@@ -31,6 +31,8 @@ from api.serializers.billing import (
     CloseMonthSerializer,
     DocumentQuerySerializer,
     EInvoiceQuerySerializer,
+    LateChargeDecisionSerializer,
+    LateChargeSerializer,
     MarkPaidSerializer,
     PrepareSerializer,
     ResolveSerializer,
@@ -358,3 +360,47 @@ class BankNotificationReviewViewSet(mixins.ListModelMixin, viewsets.GenericViewS
             notification=notification, by=request.user, statement=statement, note=data.validated_data.get("note", "")
         )
         return Response(BankNotificationSerializer(resolved).data)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Late changes of people's billed amounts to review",
+        description="Bookings billed to a person on an issued statement whose amount changed afterwards (use "
+        "measured at the machine after the statement), awaiting a decision, for the managers of the issuing lab and "
+        "admins. The issued statement never changes; an organisation's late changes need no decision (its next "
+        "statement carries them as adjustment lines).",
+        responses={**ok(LateChargeSerializer(many=True)), **errors("not_authenticated")},
+    ),
+)
+class LateChargeReviewViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The review list of people's late changes, and the managers' decisions."""
+
+    permission_classes = [IsSignedIn]
+    serializer_class = LateChargeSerializer
+
+    def get_queryset(self):
+        return selectors.late_charges_to_review(self.request.user)
+
+    @extend_schema(
+        summary="Decide a late change",
+        description="`bill: true` puts the difference on the person's next statement as an adjustment line (at the "
+        "VAT rate of the service it corrects); `bill: false` waives it. A change already decided, or replaced by a "
+        "newer one, is refused.",
+        request=LateChargeDecisionSerializer,
+        responses={
+            **ok(LateChargeSerializer),
+            **errors("validation_error", "not_authenticated", "not_found", "late_charge_decided"),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def decide(self, request, pk=None):
+        late_charge = self.get_object()
+        data = LateChargeDecisionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        decided = services.late_charge_decide(
+            late_charge=late_charge,
+            by=request.user,
+            bill=data.validated_data["bill"],
+            note=data.validated_data.get("note", ""),
+        )
+        return Response(LateChargeSerializer(decided).data)

@@ -110,9 +110,11 @@ def close_month(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def review(request: HttpRequest) -> HttpResponse:
-    """Bank transfers that matched no statement, to resolve by hand."""
+    """Bank transfers that matched no statement, and people's late changes of billed amounts, to resolve by hand."""
     if not selectors.issuer_ids_managed(request.user):
         raise PermissionDenied
+    if request.method == "POST" and request.POST.get("late_charge"):
+        return _decide_late_charge(request)
     if request.method == "POST":
         notification = get_object_or_404(
             selectors.notifications_to_review(request.user), pk=request.POST.get("notification") or 0
@@ -134,5 +136,25 @@ def review(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "frontend/billing/review.html",
-        {"notifications": selectors.notifications_to_review(request.user)[:200]},
+        {
+            "notifications": selectors.notifications_to_review(request.user)[:200],
+            "late_charges": selectors.late_charges_to_review(request.user)[:200],
+        },
     )
+
+
+def _decide_late_charge(request: HttpRequest) -> HttpResponse:
+    """A manager bills or waives a person's late change (the review page's second table)."""
+    late_charge = get_object_or_404(
+        selectors.late_charges_to_review(request.user), pk=request.POST.get("late_charge") or 0
+    )
+    bill = request.POST.get("decision") == "bill"
+    try:
+        services.late_charge_decide(late_charge=late_charge, by=request.user, bill=bill)
+        if bill:
+            messages.success(request, _("The difference goes on the person's next statement."))
+        else:
+            messages.success(request, _("The difference is waived."))
+    except DomainError as exc:
+        messages.error(request, exc.message_in(language()))
+    return redirect("billing_review")

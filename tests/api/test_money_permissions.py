@@ -15,11 +15,11 @@ from datetime import date
 import pytest
 from django.utils import timezone
 
-from billing.models import BillingProfile, Statement
+from billing.models import BillingProfile, LateCharge, Statement
 from billing.services import signature_for
 from equipment.models import Partner
 from labs.models import BillingContact
-from tests.api.conftest import ROLES
+from tests.api.conftest import ROLES, make_booking, next_weekday
 
 pytestmark = pytest.mark.django_db
 
@@ -56,6 +56,26 @@ def _statement(world, where):
         subtotal_vnd=100_000,
         vat_vnd=10_000,
     )
+
+
+def _late_charge(world, where):
+    """A student's booking billed at 100,000 ₫ on an issued statement, measured at 120,000 ₫ afterwards."""
+    issuer = _profile(world, where)
+    machine = world.machine if where == "own" else world.other_machine
+    start = next_weekday()
+    booking = make_booking(machine, world.users["student"], start, start.replace(hour=start.hour + 1))
+    statement = Statement.objects.create(
+        issuer=issuer,
+        user=world.users["student"],
+        month=date(2026, 1, 1),
+        status="issued",
+        number=f"{issuer.number_prefix}-2026-00009",
+        issued_at=timezone.now(),
+        total_vnd=110_000,
+        subtotal_vnd=100_000,
+        vat_vnd=10_000,
+    )
+    return LateCharge.objects.create(booking=booking, statement=statement, billed_vnd=100_000, charge_vnd=120_000)
 
 
 def _partner(world, where):
@@ -112,6 +132,12 @@ ACTIONS = {
         {"kind": "adjustment", "percent": "5", "valid_from": "1990-01-01", "valid_until": "1990-12-31"},
     ),
     "review bank notifications": lambda w, where: ("get", "/api/billing/bank-notifications/review/", None),
+    "review late charges": lambda w, where: ("get", "/api/billing/late-charges/", None),
+    "decide a late charge": lambda w, where: (
+        "post",
+        f"/api/billing/late-charges/{_late_charge(w, where).pk}/decide/",
+        {"bill": True},
+    ),
     "export my bookings": lambda w, where: ("get", "/api/exports/bookings/", {"scope": "mine", "export": "xlsx"}),
     "export lab bookings": lambda w, where: (
         "get",
@@ -157,6 +183,8 @@ MATRIX = {
     "list VAT rates": SIGNED_IN,
     "add VAT rate": {**dict.fromkeys(ROLES, 403), "anonymous": 401, "admin": 201},
     "review bank notifications": SIGNED_IN,
+    "review late charges": SIGNED_IN,
+    "decide a late charge": {**STATEMENT_READ, "sme": 404},
     "export my bookings": SIGNED_IN,
     "export lab bookings": SIGNED_IN,
     "export members": SIGNED_IN,

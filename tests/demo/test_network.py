@@ -16,9 +16,12 @@ from django.utils import timezone
 from billing.models import Statement, StatementStatus
 from billing.selectors import previous_month
 from bookings.models import Booking, BookingEvent, BookingSeries, BookingStatus, WaitlistEntry
+from demo.devices import BADGES, INTERLOCKS, MEASURED
 from demo.money import history_window
 from demo.network import DEMO_PASSWORD, USERS, demo_counts, make_tax_code, tax_code_is_valid
+from devices.models import Badge, Device, DeviceEvent, DeviceSession
 from equipment.models import Category, Equipment, Partner, PartnerSubsidy
+from frontend.selectors import lab_occupancy
 from labs import tree
 from labs.calendars import resource_calendars, subtract
 from labs.models import (
@@ -73,7 +76,20 @@ def demo(demo_network, db):
 
 def _all_counts() -> dict[str, int]:
     counts = demo_counts()
-    for model in (ResourceRate, PartnerSubsidy, Partner, Category, LabRole, Member, Group, CertificationGrant):
+    for model in (
+        ResourceRate,
+        PartnerSubsidy,
+        Partner,
+        Category,
+        LabRole,
+        Member,
+        Group,
+        CertificationGrant,
+        Device,
+        Badge,
+        DeviceSession,
+        DeviceEvent,
+    ):
         counts[model.__name__] = model.objects.count()
     return counts
 
@@ -244,6 +260,46 @@ class TestDemoNetwork:
         assert holidays.filter(start__year=year + 1).exists()
         assert CalendarEntry.objects.filter(kind=CalendarEntry.Kind.MAINTENANCE, key__startswith="demo:").count() == 2
         assert CalendarEntry.objects.filter(kind=CalendarEntry.Kind.OPEN).count() >= 5
+
+    def test_interlocks_a_kiosk_and_cards_are_registered_and_one_interlock_is_offline(self, demo):
+        interlocks = Device.objects.filter(kind=Device.Kind.INTERLOCK).select_related("resource")
+        assert {d.resource.slug for d in interlocks} == {i.resource for i in INTERLOCKS}
+        kiosk = Device.objects.get(kind=Device.Kind.KIOSK)
+        assert kiosk.lab.slug == "eiu-fablab" and kiosk.online
+        offline = [d for d in interlocks if not d.online]
+        assert [d.resource.slug for d in offline] == ["vsic-robotics-festo-pneumatics-1"]
+        assert offline[0].last_seen_at < timezone.now() - timedelta(hours=2) and offline[0].pending_events == 3
+        assert all(d.last_seen_at is not None and d.token_hash for d in interlocks)
+        cards = set(Badge.objects.active().values_list("user__username", "uid"))
+        assert cards == {(username, number) for username, _kind, number in BADGES}
+
+    def test_past_sessions_measured_busy_and_idle_time_and_the_measured_machine_bills_it(self, demo):
+        ended = DeviceSession.objects.filter(ended_at__isnull=False).select_related("booking", "resource")
+        assert ended.count() >= 3
+        for session in ended:
+            assert session.booking.status == BookingStatus.COMPLETED
+            assert session.busy_seconds > 0 and session.idle_seconds > 0
+            assert session.busy_seconds + session.idle_seconds == session.used_seconds
+            assert session.started_at == session.booking.checked_in_at
+            assert session.events.filter(kind="end").count() == 1
+        measured = [s for s in ended if s.resource.slug == MEASURED]
+        assert measured, "the machine billed on measured use has a past session"
+        for session in measured:
+            details = session.booking.price_details
+            assert details["basis"] == "measured" and details["sessions"] == [session.pk]
+            assert session.booking.price_vnd == details["price_vnd"] > 0
+            assert details["busy_hourly_rate_vnd"] == 4 * details["idle_hourly_rate_vnd"]
+
+    def test_the_wall_screen_shows_the_offline_interlock_and_the_manager_page_lists_the_devices(self, demo, client):
+        lab = Lab.objects.get(slug="vsic-robotics")
+        tiles = {tile["slug"]: tile for tile in lab_occupancy(lab=lab)["resources"]}
+        bench = tiles["vsic-robotics-festo-pneumatics-1"]
+        assert [d["online"] for d in bench["devices"]] == [False]
+        # Offline shows unless the bench is down or in maintenance (which take precedence on the tile).
+        assert bench["state"]["state"] in ("offline", "down", "maintenance")
+        client.login(username="manager.fablab", password=DEMO_PASSWORD)
+        page = client.get("/manage/devices/").content.decode()
+        assert "Laser 1, room 101" in page and "EIU FabLab front desk" in page
 
     def test_running_the_demo_twice_changes_no_counts(self, demo):
         before = _all_counts()

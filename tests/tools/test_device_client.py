@@ -199,3 +199,48 @@ def test_an_offline_session_toggles_off_with_the_same_card_and_ends_at_restart(t
     restarted.recover()
     kinds = [e["type"] for e in restarted.store.pending()]
     assert kinds == ["access", "busy", "end"] and restarted.store.pending()[-1]["reason"] == "restart"
+
+
+def test_a_kiosk_registers_a_card_only_after_a_profile_qr_and_only_online(tmp_path):
+    out = io.StringIO()
+    client = Client(load(_config(tmp_path, mode="kiosk")), out=out)
+    client.online = False
+    client.handle_line(":enrol")
+    client.handle_line("04A1B2C3")  # a card before the QR code: it waits for the QR code
+    assert client.enrolling["step"] == "qr"
+    client.handle_line("LSQ1-abcdefghijklmnop")
+    client.handle_line("LSQ1-abcdefghijklmnop")  # a QR code where the card is expected
+    assert client.enrolling["step"] == "card"
+    client.handle_line("04A1B2C3")
+    lines = out.getvalue().splitlines()
+    assert [line for line in lines if line.startswith("ENROL")] == ["ENROL qr", "ENROL card", "ENROL offline"]
+    assert any("profile QR code first" in line for line in lines)
+    assert any("Tap the card, not a QR code" in line for line in lines)
+    assert client.enrolling is None and client.store.pending() == []  # nothing queued: registration needs the server
+
+
+def test_a_half_done_registration_times_out_and_an_enrol_only_kiosk_waits_for_the_next_member(tmp_path):
+    out = io.StringIO()
+    client = Client(load(_config(tmp_path, mode="enrol", enrol_timeout_seconds=5)), out=out)
+    client.online = False
+    client.enrol_start()
+    client.handle_line("LSQ1-abcdefghijklmnop")
+    client.enrolling["since"] -= 10
+    client.tick()
+    lines = out.getvalue().splitlines()
+    assert [line for line in lines if line.startswith("ENROL")] == [
+        "ENROL qr",
+        "ENROL card",
+        "ENROL timeout",
+        "ENROL qr",
+    ]
+    assert client.enrolling["step"] == "qr"
+
+
+def test_an_interlock_does_not_register_cards_and_a_mode_is_checked(tmp_path):
+    out = io.StringIO()
+    client = Client(load(_config(tmp_path)), out=out)
+    client.handle_line(":enrol")
+    assert "WARNING :enrol works at a kiosk only" in out.getvalue() and client.enrolling is None
+    with pytest.raises(ConfigError, match="mode"):
+        load(_config(tmp_path, mode="door"))

@@ -28,7 +28,7 @@ from django.utils import timezone
 from bookings.models import Booking, BookingPolicy, BookingStatus
 from bookings.services import blocked_period_for
 from devices import services
-from devices.models import DeviceEvent, DeviceSession
+from devices.models import Badge, DeviceEvent, DeviceSession
 from labs.models import Audience, LabRole, PriceBasis, ResourceRate
 from tests import ports
 from tests.e2e.conftest import start_live_server
@@ -251,3 +251,81 @@ def test_the_client_keeps_the_machine_working_through_an_outage_and_replays_exac
     assert replay.returncode == 0, replay.stdout + replay.stderr
     assert "REPLAY sent=" in replay.stdout
     assert _state() == before
+
+
+@pytest.fixture
+def desk(clock):
+    clock.move_to(at(2030, 3, 4, 10, 5))  # a Monday morning
+    lab = make_lab("e2e-desk-lab")
+    open_weekdays(lab)
+    machine = make_equipment(lab, slug="e2e-printer")
+    manager = make_user("e2e-desk-manager", audience=Audience.STAFF)
+    LabRole.objects.create(user=manager, lab=lab, role=LabRole.Role.MANAGER)
+    an = make_user("e2e-desk-an", first_name="Ân", last_name="Nguyễn")
+    chi = make_user("e2e-desk-chi", first_name="Chi", last_name="Lê")
+    services.badge_register(user=chi, uid=CHI, by=manager)
+    booking = Booking.objects.create(
+        resource=machine,
+        user=an,
+        start=at(2030, 3, 4, 10),
+        end=at(2030, 3, 4, 11),
+        blocked_period=blocked_period_for(machine, at(2030, 3, 4, 10), at(2030, 3, 4, 11)),
+        status=BookingStatus.CONFIRMED,
+    )
+    kiosk, token = services.device_register(name="Front desk e2e", by=manager, lab=lab)
+    qr = services.profile_qr(user=an).uid
+    return {"kiosk": kiosk, "token": token, "an": an, "qr": qr, "booking": booking}
+
+
+def test_staff_at_a_kiosk_register_a_members_card_which_then_checks_her_in(desk, tmp_path):
+    server = start_live_server(ports=ports.DEVICE_CLIENT, log_name="daphne-kiosk-e2e.log")
+    config = tmp_path / "kiosk.toml"
+    config.write_text(
+        f'[server]\nurl = "{server.url}"\ntoken = "{desk["token"]}"\ntimeout = 2\n\n'
+        f'[device]\nname = "Front desk e2e"\nmode = "kiosk"\ndriver = "console"\n'
+        f'state_dir = "{tmp_path / "state"}"\nheartbeat_seconds = 1\n'
+    )
+    new_card = "04D4E5F6"
+    device = Device(config)
+    try:
+        device.expect(r"^ONLINE$")
+        # The desk starts a registration; Ân shows her profile's QR code, then taps her new card.
+        device.type(":enrol")
+        device.expect(r"^ENROL qr$")
+        device.type(desk["qr"])
+        device.expect(r"^ENROL card$")
+        device.type("04:d4:e5:f6")  # the reader's own format: the server stores it as typed cards are
+        device.expect(r"^ENROLLED .*F6 ÂN$")
+        device.expect(r"^STATUS .*Card .*F6 registered for ÂN")
+        badge = Badge.objects.active().get(uid=new_card)
+        assert (badge.user, badge.created_via) == (desk["an"], desk["kiosk"])
+        assert DeviceEvent.objects.filter(device=desk["kiosk"], kind="enrol", user=desk["an"]).count() == 1
+
+        # Back at the desk's usual work: the new card checks her in for her booking.
+        device.type(new_card)
+        device.expect(r"^DECISION allow checked_in online ÂN")
+        booking = Booking.objects.get(pk=desk["booking"].pk)
+        assert booking.status == BookingStatus.CHECKED_IN
+
+        # Chi's card is Chi's: registering it for Ân is refused, in words the desk can read.
+        device.type(":enrol")
+        device.type(desk["qr"])
+        device.expect(r"^ENROL card$")
+        device.type(CHI)
+        device.expect(r"^ENROL refused badge_taken$")
+        assert Badge.objects.active().get(uid=CHI).user.username == "e2e-desk-chi"
+
+        # Without the server nothing is registered, nor queued for later.
+        server.stop()
+        device.expect(r"^OFFLINE$")
+        device.type(":enrol")
+        device.type(desk["qr"])
+        device.expect(r"^ENROL card$")
+        device.type("04E5F6A7")
+        device.expect(r"^ENROL offline$")
+        device.stop()
+    finally:
+        device.stop()
+        server.stop()
+    assert not Badge.objects.filter(uid="04E5F6A7").exists()
+    assert [e for e in _logged(tmp_path / "state" / "device.sqlite3") if e["type"] != "access"] == []

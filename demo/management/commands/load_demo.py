@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from demo.devices import load_devices_demo
 from demo.money import load_money_demo
 from demo.network import DEMO_PASSWORD, booking_status_counts, demo_counts, load_demo
 from labs.models import Lab
@@ -32,6 +33,8 @@ class Command(BaseCommand):
         log = self.stdout.write if verbose else (lambda line: None)
         with transaction.atomic():
             load_demo(log=log)
+            # Before the statements: they bill the charges the devices measured.
+            devices = load_devices_demo(log=log)
             money = load_money_demo(log=log)
         counts = demo_counts()
         statuses = booking_status_counts()
@@ -45,5 +48,9 @@ class Command(BaseCommand):
         self.stdout.write(
             f"  Sao kê đã phát hành / Statements issued: {money['issued']} "
             f"({money['already_closed']} đã có / already there)"
+        )
+        self.stdout.write(
+            f"  Thiết bị / Devices: {devices['devices']}, thẻ / cards: {devices['badges']}, "
+            f"phiên sử dụng mới / new sessions: {devices['sessions']}"
         )
         self.stdout.write(f"  Mật khẩu mọi tài khoản demo / Password of every demo login: {DEMO_PASSWORD}")

@@ -96,6 +96,9 @@ class Api:
     def access(self, *, credential: str, is_qr: bool, event_id: str) -> dict:
         return self._call("POST", "access/", {"qr" if is_qr else "badge": credential, "event_id": event_id})
 
+    def enrol(self, *, qr: str, badge: str, event_id: str) -> dict:
+        return self._call("POST", "enrol/", {"qr": qr, "badge": badge, "event_id": event_id})
+
     def events(self, events: list[dict]) -> dict:
         return self._call("POST", "events/", {"events": events})
 

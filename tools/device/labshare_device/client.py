@@ -51,6 +51,20 @@ TEXTS = {
     "ended": ("Đã kết thúc phiên. Cảm ơn {who}!", "Session ended. Thank you, {who}!"),
     "overtime": ("Đã hết giờ — máy tắt khi ngừng chạy", "Time is up — the machine stops when it is idle"),
     "refused": ("Thiết bị chưa được phép kết nối ({code})", "This device is not authorised ({code})"),
+    "enrol_qr": (
+        "Đăng ký thẻ: đưa mã QR trong hồ sơ labshare của thành viên",
+        "Card registration: show the member's labshare profile QR code",
+    ),
+    "enrol_card": ("Xin chạm thẻ mới cần đăng ký", "Now tap the new card"),
+    "enrol_qr_first": ("Cần quét mã QR hồ sơ trước, rồi mới chạm thẻ", "Scan the profile QR code first, then the card"),
+    "enrol_card_not_qr": ("Xin chạm thẻ, không phải mã QR", "Tap the card, not a QR code"),
+    "enrolled": ("Đã đăng ký thẻ {masked} cho {who}", "Card {masked} registered for {who}"),
+    "enrol_offline": (
+        "Mất kết nối máy chủ: chỉ đăng ký thẻ được khi có kết nối",
+        "Server unreachable: cards can be registered only online",
+    ),
+    "enrol_cancelled": ("Đã hủy đăng ký thẻ", "Card registration cancelled"),
+    "enrol_machine": ("Chỉ quầy kiosk mới đăng ký thẻ", "Cards are registered at a kiosk only"),
 }
 
 
@@ -98,6 +112,8 @@ class Client:
         self.next_heartbeat = 0.0
         self.list_fetched = 0.0
         self.overtime_told = False
+        # Card registration at a kiosk: None, or {"step": "qr" | "card", "qr": …, "since": monotonic time}.
+        self.enrolling: dict | None = None
 
     # --- Output -----------------------------------------------------------------------------
 
@@ -236,6 +252,9 @@ class Client:
         if credential is None:
             self.status("unreadable")
             return
+        if self.enrolling is not None:
+            self.enrol_line(credential)
+            return
         if self.session is not None:
             if self._same_member(credential):
                 self.end_session("badge")
@@ -312,7 +331,8 @@ class Client:
         self.say(f"DECISION {'allow' if decision.allow else 'deny'} {decision.reason} offline {decision.who}".rstrip())
         until = decision.until.isoformat() if decision.until else None
         self.status(decision.reason, decision.language, who=decision.who, until=self._hhmm(until))
-        if decision.allow:
+        # A kiosk switches no machine: its allowed decision is a check-in, replayed with the log.
+        if decision.allow and self.config.mode == "machine":
             self.start_session(
                 Session(
                     ref=event_id,
@@ -325,6 +345,67 @@ class Client:
                     language=decision.language,
                 )
             )
+
+    # --- Card registration at a kiosk ----------------------------------------------------------
+
+    def enrol_start(self) -> None:
+        """Wait for a member's profile QR code, then for the card to register (``:enrol``, or always in enrol mode)."""
+        if self.config.mode == "machine":
+            self.say("WARNING :enrol works at a kiosk only")
+            self.status("enrol_machine")
+            return
+        self.enrolling = {"step": "qr", "qr": None, "since": time.monotonic()}
+        self.say("ENROL qr")
+        self.status("enrol_qr")
+
+    def enrol_stop(self, why: str) -> None:
+        """Leave registration (a kiosk goes back to check-ins; an enrol-only kiosk waits for the next member)."""
+        self.enrolling = None
+        if why:
+            self.say(f"ENROL {why}")
+        if self.config.mode == "enrol":
+            self.enrol_start()
+        elif why in ("cancelled", "timeout"):
+            self.status("enrol_cancelled")
+
+    def enrol_line(self, credential: str) -> None:
+        """The QR code first (whose card it will be), then the card; the server registers it."""
+        step = self.enrolling
+        if step["step"] == "qr":
+            if not credential.startswith(QR_PREFIX):
+                self.status("enrol_qr_first")
+                return
+            step.update(step="card", qr=credential, since=time.monotonic())
+            self.say("ENROL card")
+            self.status("enrol_card")
+            return
+        if credential.startswith(QR_PREFIX):
+            self.status("enrol_card_not_qr")
+            return
+        if not self.online:
+            # Registration needs the server (a card may already be someone else's): nothing is queued.
+            self.status("enrol_offline")
+            self.enrol_stop("offline")
+            return
+        try:
+            answer = self.api.enrol(qr=step["qr"], badge=credential, event_id=str(uuid.uuid4()))
+        except Unreachable:
+            self.set_online(False)
+            self.status("enrol_offline")
+            self.enrol_stop("offline")
+            return
+        except Refused as refused:
+            self.say(f"ENROL refused {refused.code or refused.status}")
+            messages = refused.body.get("messages") if isinstance(refused.body, dict) else None
+            if messages:
+                self.status_text(messages)
+            else:
+                self.status("refused", code=refused.code or refused.status)
+            self.enrol_stop("")
+            return
+        self.say(f"ENROLLED {answer.get('masked', '')} {answer.get('who', '')}".rstrip())
+        self.status("enrolled", masked=answer.get("masked", ""), who=answer.get("who", ""))
+        self.enrol_stop("")
 
     # --- Sessions ---------------------------------------------------------------------------
 
@@ -369,8 +450,16 @@ class Client:
             self.flush()
 
     def command(self, name: str) -> None:
-        """``:busy``, ``:idle``, ``:end``, ``:status``, ``:replay``, ``:quit`` (a technician's keyboard, or tests)."""
-        if name in ("busy", "idle"):
+        """``:busy``, ``:idle``, ``:end``, ``:status``, ``:replay``, ``:quit``; at a kiosk ``:enrol`` and ``:cancel``
+        (a technician's keyboard, a desk's button wired as a key, or tests)."""
+        if name == "enrol":
+            self.enrol_start()
+        elif name == "cancel":
+            if self.enrolling is not None:
+                self.enrolling = None
+                self.say("ENROL cancelled")
+                self.status("enrol_cancelled")
+        elif name in ("busy", "idle"):
             self.set_signal(name)
         elif name == "end":
             self.end_session("button")
@@ -395,6 +484,12 @@ class Client:
 
     def tick(self) -> None:
         now = time.monotonic()
+        if self.enrolling is not None and now - self.enrolling["since"] >= self.config.enrol_timeout_seconds:
+            # Nobody finished: a half-done registration must not catch the next member's card.
+            if self.config.mode != "enrol" or self.enrolling["step"] == "card":
+                self.enrol_stop("timeout")
+            else:
+                self.enrolling["since"] = now
         busy = self.driver.busy()
         if busy is not None and self.session is not None:
             self.set_signal("busy" if busy else "idle")
@@ -415,6 +510,8 @@ class Client:
         self.driver.off()
         self.recover()
         self.say(f"START {self.config.name}")
+        if self.config.mode == "enrol":
+            self.enrol_start()
         # Raw reads on the descriptor, split here: a buffered readline could keep a second card's line in
         # Python's buffer, where select() does not see it, until the next card arrives.
         fd, pending = self.stdin.fileno(), b""

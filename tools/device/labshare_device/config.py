@@ -6,6 +6,10 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+#: What the device is: an interlock at a machine; a kiosk at the desk (check-in, and card
+#: registration after ``:enrol``); a kiosk that only registers cards (profile QR, then the card).
+MODES = ("machine", "kiosk", "enrol")
+
 
 class ConfigError(ValueError):
     """The configuration cannot be used (the message says which key and why)."""
@@ -27,6 +31,8 @@ class Config:
     allow_list_refresh_minutes: float = 15.0
     stop_at_end: bool = True
     language: str = "both"
+    mode: str = "machine"
+    enrol_timeout_seconds: float = 60.0
     driver_options: dict = field(default_factory=dict)
 
     @property
@@ -71,12 +77,18 @@ def load(path: str | Path) -> Config:
         allow_list_refresh_minutes=float(device.get("allow_list_refresh_minutes", 15)),
         stop_at_end=bool(device.get("stop_at_end", True)),
         language=str(device.get("language", "both")),
+        mode=str(device.get("mode", "machine")),
+        enrol_timeout_seconds=float(device.get("enrol_timeout_seconds", 60)),
         driver_options=_section(data, driver.split(":")[-1]) if ":" not in driver else _section(data, "driver"),
     )
     if not 1 <= config.allow_list_hours <= 12:
         raise ConfigError("[device] allow_list_hours must be between 1 and 12")
     if config.heartbeat_seconds <= 0 or config.timeout <= 0:
         raise ConfigError("[device] heartbeat_seconds and [server] timeout must be positive")
+    if config.mode not in MODES:
+        raise ConfigError('[device] mode must be "machine" (an interlock), "kiosk" or "enrol" (a kiosk)')
+    if config.enrol_timeout_seconds <= 0:
+        raise ConfigError("[device] enrol_timeout_seconds must be positive")
     if config.language not in ("vi", "en", "both"):
         raise ConfigError('[device] language must be "vi", "en" or "both"')
     return config
