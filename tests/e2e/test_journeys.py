@@ -231,7 +231,7 @@ def test_resource_page_enhances_with_the_week_calendar_without_errors(daphne_ser
     from pathlib import Path
 
     if not (Path(__file__).resolve().parents[2] / "node_modules" / "@event-calendar" / "build").is_dir():
-        pytest.skip("npm assets not installed (make install runs npm ci)")
+        pytest.fail("the page assets are missing: run `npm ci` (make run and make test install them)")
     lab = make_lab("eiu-fablab", name_vi="EIU FabLab")
     open_weekdays(lab)
     machine = make_equipment(lab, name_vi="Máy cắt laser CO2")
