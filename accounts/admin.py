@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import services
 from accounts.models import Account, Consent, DomainRule, JoinRequest, OrganizationRegistration
+from core.admin import ReadOnlyAdminMixin
 from core.errors import DomainError
 
 
@@ -34,22 +35,13 @@ class AccountAdmin(admin.ModelAdmin):
 
 
 @admin.register(Consent)
-class ConsentAdmin(admin.ModelAdmin):
+class ConsentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The consent log: every choice as made, never edited."""
 
     list_display = ["user", "purpose", "granted", "notice_version", "source", "given_by_guardian", "recorded_at"]
     list_filter = ["purpose", "granted", "source", "notice_version"]
     search_fields = ["user__username"]
     readonly_fields = [f.name for f in Consent._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class _DecideMixin:

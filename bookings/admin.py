@@ -22,6 +22,7 @@ from bookings.models import (
     WaitlistEntry,
 )
 from bookings.services import booking_approve, booking_cancel, booking_reject
+from core.admin import ReadOnlyAdminMixin
 from core.errors import DomainError
 from labs.admin import LabScopedAdmin
 
@@ -227,17 +228,8 @@ class BookingAdmin(LabScopedAdmin):
         self._run(request, queryset, booking_cancel, verb_vi="huỷ", verb_en="cancelled", reason=reason)
 
 
-class ReadOnlyAdmin(LabScopedAdmin):
-    """Records written only by the services: visible, never added, edited or deleted here."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+class ReadOnlyAdmin(ReadOnlyAdminMixin, LabScopedAdmin):
+    """Records written only by the services, in the lab's scope: visible, never added, edited or deleted here."""
 
 
 @admin.register(BookingEvent)

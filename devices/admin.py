@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from core.admin import ReadOnlyAdminMixin
 from devices.models import AllowList, Badge, Device, DeviceEvent, DeviceSession
 
 
@@ -49,7 +50,7 @@ class BadgeAdmin(admin.ModelAdmin):
 
 
 @admin.register(DeviceSession)
-class DeviceSessionAdmin(admin.ModelAdmin):
+class DeviceSessionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Measured uses of machines (never edited: they are what was billed)."""
 
     list_display = [
@@ -67,33 +68,15 @@ class DeviceSessionAdmin(admin.ModelAdmin):
     list_select_related = ["resource", "user", "booking"]
     date_hierarchy = "started_at"
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(DeviceEvent)
-class DeviceEventAdmin(admin.ModelAdmin):
+class DeviceEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The device log, offline decisions included (the audit of what machines allowed)."""
 
     list_display = ["at", "device", "kind", "user", "decision", "reason", "offline", "outcome"]
     list_filter = ["kind", "offline", "outcome", "decision"]
     list_select_related = ["device", "user"]
     date_hierarchy = "at"
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(AllowList)

@@ -18,8 +18,6 @@ from datetime import datetime, timedelta
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
-from django.db.models.constants import OnConflict
-from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
 from bookings import jobs as booking_jobs
@@ -28,6 +26,7 @@ from bookings.events import public_label
 from bookings.models import ACTIVE_STATUSES, Booking, BookingStatus
 from core import hooks
 from core.errors import DomainError
+from core.insert import insert_unless_conflict
 from devices import access, allowlists, badges, live, selectors, signing
 from devices.models import AllowList, Badge, Device, DeviceEvent, DeviceSession, hash_token
 from devices.pricing import Use, measured_price
@@ -216,19 +215,8 @@ def _claim(device: Device, event_id, **fields) -> DeviceEvent | None:
     costs three (every event of a session goes through here).
     """
     row = DeviceEvent(device=device, event_id=event_id, **fields)
-    columns = [f for f in DeviceEvent._meta.local_concrete_fields if not f.primary_key]
-    query = InsertQuery(DeviceEvent, on_conflict=OnConflict.IGNORE)
-    query.insert_values(columns, [row])
-    compiler = query.get_compiler(using=connection.alias)
-    compiler.returning_fields = [DeviceEvent._meta.pk]
-    [(sql, params)] = compiler.as_sql()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        inserted = cursor.fetchone()
-    if inserted is None:
+    if not insert_unless_conflict(row):
         return None
-    row.pk = inserted[0]
-    row._state.adding, row._state.db = False, connection.alias
     return row
 
 

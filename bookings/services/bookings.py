@@ -16,7 +16,6 @@ from datetime import datetime
 import psycopg.errors
 from django.db import IntegrityError, connection, transaction
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
-from django.db.models.constants import OnConflict
 from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
@@ -27,6 +26,7 @@ from bookings.policy import EffectivePolicy, policy_for
 from bookings.services import offers
 from core import hooks
 from core.errors import DomainError
+from core.insert import insert_unless_conflict
 from core.locks import lock_errors, retrying
 from labs.models import Resource
 from labs.selectors import BILLED_BY_DEFAULT, user_is_staff_of_lab, user_manages_lab
@@ -211,20 +211,9 @@ def check_and_lock(*, resource, user, start, end, now, facts: RequestFacts, excl
 def _insert_guarded(booking: Booking) -> None:
     """INSERT … ON CONFLICT DO NOTHING RETURNING id: the exclusion constraint refuses an overlap without
     an error, so no savepoint is needed (one statement instead of three); no row back means taken."""
-    fields = [f for f in Booking._meta.local_concrete_fields if not f.primary_key]
-    query = InsertQuery(Booking, on_conflict=OnConflict.IGNORE)
-    query.insert_values(fields, [booking])
-    compiler = query.get_compiler(using=connection.alias)
-    compiler.returning_fields = [Booking._meta.pk]
-    [(sql, params)] = compiler.as_sql()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
+    if not insert_unless_conflict(booking):
         details = selectors.conflict_details(booking.resource, booking.start, booking.end)
         raise DomainError("slot_taken", **details)
-    booking.pk = row[0]
-    booking._state.adding, booking._state.db = False, connection.alias
 
 
 def _record_queue_and_recheck_hold(

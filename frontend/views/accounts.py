@@ -292,25 +292,30 @@ def organization_requests(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
-@require_POST
-def decide_join(request: HttpRequest, pk: int) -> HttpResponse:
-    """Approve or reject a request to join an organisation."""
-    item = get_object_or_404(JoinRequest.objects.select_related("organization", "user"), pk=pk)
+def _decide(request: HttpRequest, decide, **target) -> HttpResponse:
+    """Approve or reject through ``decide`` (a service taking ``by``, ``approve`` and ``reason``)."""
     form = DecisionForm(request.POST)
     if form.is_valid():
         try:
-            services.join_request_decide(
-                request=item,
+            decide(
                 by=request.user,
                 approve=form.cleaned_data["decision"] == "approve",
                 reason=form.cleaned_data["reason"],
+                **target,
             )
         except DomainError as exc:
             _refusal(request, exc)
         else:
             messages.success(request, _("Decision saved."))
     return redirect("accounts:organization_requests")
+
+
+@login_required
+@require_POST
+def decide_join(request: HttpRequest, pk: int) -> HttpResponse:
+    """Approve or reject a request to join an organisation."""
+    item = get_object_or_404(JoinRequest.objects.select_related("organization", "user"), pk=pk)
+    return _decide(request, services.join_request_decide, request=item)
 
 
 @login_required
@@ -318,20 +323,7 @@ def decide_join(request: HttpRequest, pk: int) -> HttpResponse:
 def decide_registration(request: HttpRequest, pk: int) -> HttpResponse:
     """Approve or reject an organisation's registration."""
     item = get_object_or_404(OrganizationRegistration, pk=pk)
-    form = DecisionForm(request.POST)
-    if form.is_valid():
-        try:
-            services.organization_registration_decide(
-                registration=item,
-                by=request.user,
-                approve=form.cleaned_data["decision"] == "approve",
-                reason=form.cleaned_data["reason"],
-            )
-        except DomainError as exc:
-            _refusal(request, exc)
-        else:
-            messages.success(request, _("Decision saved."))
-    return redirect("accounts:organization_requests")
+    return _decide(request, services.organization_registration_decide, registration=item)
 
 
 def oidc_enabled() -> bool:
