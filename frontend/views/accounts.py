@@ -292,21 +292,24 @@ def organization_requests(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _decide(request: HttpRequest, decide, **target) -> HttpResponse:
-    """Approve or reject through ``decide`` (a service taking ``by``, ``approve`` and ``reason``)."""
-    form = DecisionForm(request.POST)
+def _decide(http: HttpRequest, decide, /, **target) -> HttpResponse:
+    """Approve or reject through ``decide`` (a service taking ``by``, ``approve`` and ``reason``).
+
+    Positional-only: a target may be named ``request`` (a join request).
+    """
+    form = DecisionForm(http.POST)
     if form.is_valid():
         try:
             decide(
-                by=request.user,
+                by=http.user,
                 approve=form.cleaned_data["decision"] == "approve",
                 reason=form.cleaned_data["reason"],
                 **target,
             )
         except DomainError as exc:
-            _refusal(request, exc)
+            _refusal(http, exc)
         else:
-            messages.success(request, _("Decision saved."))
+            messages.success(http, _("Decision saved."))
     return redirect("accounts:organization_requests")
 
 

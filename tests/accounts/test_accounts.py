@@ -395,3 +395,21 @@ def test_billing_answers_that_an_unpaid_personal_statement_blocks_the_deletion()
     ]
     Statement.objects.filter(pk=statement.pk).update(status="paid")
     services.account_delete(user=person, confirm_username="owes")
+
+
+def test_the_registration_decision_page_approves_for_a_manager_and_refuses_the_founder(client):
+    founder = make_user("founder-web", audience=Audience.EXTERNAL)
+    registration = services.organization_register(
+        by=founder, name="Cơ khí Thủ Dầu Một", tax_code="0312345673", address="Thủ Dầu Một", email="kt@cktdm.vn"
+    )
+    url = f"/manage/organisations/registrations/{registration.pk}/"
+    client.force_login(founder)
+    refused = client.post(url, {"decision": "approve", "reason": ""}, follow=True)
+    assert [m.level_tag for m in refused.context["messages"]] == ["error"]
+    registration.refresh_from_db()
+    assert registration.status == RequestStatus.PENDING
+    client.force_login(make_manager(make_lab()))
+    approved = client.post(url, {"decision": "approve", "reason": ""}, follow=True)
+    assert [m.level_tag for m in approved.context["messages"]] == ["success"]
+    registration.refresh_from_db()
+    assert registration.status == RequestStatus.APPROVED and registration.organization.tax_code == "0312345673"
