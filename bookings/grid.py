@@ -247,18 +247,19 @@ def read_held(resources, start: datetime, end: datetime) -> tuple[dict[int, list
 # --- The engine ----------------------------------------------------------------------------------
 
 
-def time_rows(resources, start: datetime, end: datetime) -> list[TimeRow]:
+def time_rows(resources, start: datetime, end: datetime, *, chains=None) -> list[TimeRow]:
     """Every resource's opening hours, closures, maintenance, bookings and free time over [start, end).
 
     ``resources`` need what labs.calendars needs (pk, lab_id, calendar_id, lab) and status,
-    capacity, cleanup_buffer, kind and location_id. A constant number of queries.
+    capacity, cleanup_buffer, kind and location_id. A constant number of queries: one for the
+    bookings when the caller passes the labs' ``chains`` (bookings.facts read them), two without.
     """
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("start and end must be aware datetimes")
     resources = list(resources)
     if not resources or start >= end:
         return [TimeRow(r, [], [], [], [], []) for r in resources]
-    calendars = resource_calendars(resources, start, end)
+    calendars = resource_calendars(resources, start, end, chains=chains)
     widest = max(r.cleanup_buffer for r in resources)
     held, blockers = read_held(resources, start - widest, end + widest)
     utc_start, utc_end = start.astimezone(UTC), end.astimezone(UTC)  # bookings are in UTC (see free_time)

@@ -101,10 +101,25 @@ def defer_jobs(jobs: list[Job]) -> None:
             pass
 
 
-def deferral_sql(jobs: list[Job]) -> tuple[str, list]:
+#: procrastinate's array parameter in its ``defer_jobs`` query, and what :func:`deferral_sql` puts in its
+#: place to leave out the jobs whose queueing lock is already waiting (``skip_waiting``).
+_JOBS_PARAM = "%s::procrastinate_job_to_defer_v1[]"
+_NOT_WAITING = (
+    "ARRAY(SELECT job FROM unnest(%s::procrastinate_job_to_defer_v1[]) AS job "
+    "WHERE (job).queueing_lock IS NULL OR NOT EXISTS (SELECT 1 FROM procrastinate_jobs waiting "
+    "WHERE waiting.queueing_lock = (job).queueing_lock AND waiting.status = 'todo'))"
+)
+
+
+def deferral_sql(jobs: list[Job], *, skip_waiting: bool = False) -> tuple[str, list]:
     """procrastinate's own insert of ``jobs`` (``batch_defer_jobs``) as SQL with positional parameters,
     to run inside a statement of the caller's (a booking's audit row and jobs go in one statement).
     Like :func:`defer_jobs`, it tags the jobs with the current request's id.
+
+    ``skip_waiting``: a job whose queueing lock is already waiting is left out, as :func:`defer_jobs`
+    skips it, without the savepoint a unique violation would need. Sound where no other transaction
+    can defer the same lock meanwhile: a booking's jobs carry its id in their lock and are deferred
+    only by its status changes, which hold its row lock (bookings/locks.py, 1).
 
     Uses procrastinate's query text and its Django connector's parameter wrapping, as
     ``batch_defer_jobs`` does; ``tests/bookings/test_jobs.py`` checks that the rows it writes are
@@ -112,6 +127,10 @@ def deferral_sql(jobs: list[Job]) -> tuple[str, list]:
     """
     kwargs = _django_jobs._defer_jobs_query_kwargs(jobs=requestid.tag_jobs(jobs))
     query = kwargs.pop("query").replace("%(jobs)s", "%s").strip().rstrip(";")
+    if skip_waiting:
+        if query.count(_JOBS_PARAM) != 1:
+            raise RuntimeError(f"procrastinate's defer_jobs query changed: {query!r}")
+        query = query.replace(_JOBS_PARAM, _NOT_WAITING)
     wrapped = _django_jobs.connector._wrap_json({"jobs": kwargs["jobs"]})
     return query, [wrapped["jobs"]]
 

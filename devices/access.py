@@ -18,13 +18,15 @@ from datetime import datetime, timedelta
 
 from bookings import rules
 from bookings.facts import RequestFacts, read_facts
+from bookings.grid import Held, time_rows
 from bookings.models import ACTIVE_STATUSES, Booking, BookingStatus
-from bookings.policy import policy_for
+from bookings.policy import EffectivePolicy, policy_for
 from bookings.selectors import resource_availability
 from core.errors import DomainError, messages_for
 from core.formatting import format_time
 from devices.models import Device, DeviceSession
 from labs import tree
+from labs.calendars import Interval
 from labs.models import Resource
 
 #: Engine codes renamed for a machine's answer; every other engine code is passed on as it is.
@@ -121,13 +123,20 @@ def deny(code: str, **details) -> Result:
 
 @dataclass
 class Plan:
-    """What an allowed access needs done: resume a session, check a booking in, or book a walk-in."""
+    """What an allowed access needs done: resume a session, check a booking in, or book a walk-in.
+
+    ``booking``: the booking a kiosk checks in (with its resource); ``held``: the member's booking at
+    an interlock as the engine's grid read it (its id, status and times), checked in by id.
+    ``policy``: the lab's, as the access call read it, for the engine's check-in.
+    """
 
     kind: str  # "session", "booking", "walk_in", "checked_in" (kiosk)
     booking: Booking | None = None
+    held: Held | None = None
     session: DeviceSession | None = None
     start: datetime | None = None
     end: datetime | None = None
+    policy: EffectivePolicy | None = None
 
 
 # --- The slot grid of a walk-in ------------------------------------------------------------------
@@ -143,14 +152,19 @@ def _grid(moment: datetime, resource: Resource, *, up: bool) -> datetime:
     return (midnight + whole * resource.slot_granularity).replace(tzinfo=tz)
 
 
-def walk_in_end(resource: Resource, start: datetime) -> datetime:
+def walk_in_end(resource: Resource, start: datetime, free: list[Interval] | None = None) -> datetime:
     """The end of a walk-in starting at ``start``: the resource's walk-in length (at least its minimum),
-    up to the next grid point, cut short by the next booking or closing, within its maximum."""
+    up to the next grid point, cut short by the next booking or closing, within its maximum.
+
+    ``free``: the resource's free time from ``start`` when the caller read it (:func:`judge_interlock`),
+    else read here.
+    """
     length = max(timedelta(minutes=resource.walk_in_minutes), resource.min_duration)
     end = _grid(start + length, resource, up=True)
     longest = _grid(start + resource.max_duration, resource, up=False)
     end = min(end, longest)
-    free = resource_availability(resource=resource, start=start, end=end)
+    if free is None:
+        free = resource_availability(resource=resource, start=start, end=end)
     if free and free[0][0] <= start < free[0][1]:
         cut = _grid(free[0][1], resource, up=False)
         if start < cut < end:
@@ -181,13 +195,12 @@ def _machine_refusal(resource: Resource, facts: RequestFacts, now: datetime) -> 
     return deny("certification_required", missing=missing) if missing else None
 
 
-def _booking_plan(resource: Resource, user, now: datetime, policy) -> Plan | Result | None:
-    """The member's booking whose check-in window is open, or someone else's booking now; None for neither."""
-    around = list(
-        Booking.objects.filter(resource=resource, status__in=ACTIVE_STATUSES)
-        .filter(start__lte=now + policy.check_in_before, end__gt=now)
-        .order_by("start", "id")
-    )
+def _booking_plan(resource: Resource, user, now: datetime, held: list[Held], policy) -> Plan | Result | None:
+    """The member's booking whose check-in window is open, or someone else's booking now; None for neither.
+
+    ``held``: the machine's active bookings around ``now``, as the engine's grid read them.
+    """
+    around = [b for b in held if b.start <= now + policy.check_in_before and b.end > now]
     others = [b for b in around if b.user_id != user.pk and (b.start <= now or b.status == BookingStatus.CHECKED_IN)]
     if others and resource.is_exclusive:
         return deny("resource_in_use", until=others[0].end.isoformat())
@@ -195,27 +208,32 @@ def _booking_plan(resource: Resource, user, now: datetime, policy) -> Plan | Res
     if mine is None:
         return None
     if mine.status == BookingStatus.REQUESTED:
-        return deny("awaiting_approval", booking=mine.pk)
-    return Plan("booking", booking=mine)
+        return deny("awaiting_approval", booking=mine.id)
+    return Plan("booking", held=mine, policy=policy)
 
 
 def judge_interlock(*, device: Device, user, now: datetime, session: DeviceSession | None) -> Plan | Result:
-    """The plan for ``user`` at ``device``'s machine at ``now``, or a refusal."""
+    """The plan for ``user`` at ``device``'s machine at ``now``, or a refusal.
+
+    Two reads: the engine's facts of a request at this instant (calendar chain, certifications,
+    policy: bookings/facts.py), then the machine's time as the engine's grid sees it from now to as
+    far as a walk-in could last (its bookings, and its free time for the walk-in's end).
+    """
     resource = device.resource
     if session is not None:
         return _session_plan(session, user)
-    # The engine's own facts of a request at this instant (calendar chain, certifications, policy):
-    # one statement (bookings/facts.py).
     facts = read_facts(resource=resource, user=user, start=now, end=now + PROBE, now=now)
     refusal = _machine_refusal(resource, facts, now)
     if refusal is not None:
         return refusal
-    booked = _booking_plan(resource, user, now, facts.policy)
+    horizon = now + max(resource.max_duration, facts.policy.check_in_before, PROBE)
+    [row] = time_rows([resource], now, horizon, chains=facts.chain)
+    booked = _booking_plan(resource, user, now, row.bookings, facts.policy)
     if booked is not None:
         return booked
     if not resource.walk_in_minutes:
         return deny("no_booking")
-    return Plan("walk_in", start=now, end=walk_in_end(resource, now))
+    return Plan("walk_in", start=now, end=walk_in_end(resource, now, row.free))
 
 
 def judge_kiosk(*, device: Device, user, now: datetime) -> Plan | Result:

@@ -26,7 +26,7 @@ from bookings.events import public_label
 from bookings.models import ACTIVE_STATUSES, Booking, BookingStatus
 from core import hooks
 from core.errors import DomainError
-from core.insert import insert_unless_conflict
+from core.statements import insert_sql, insert_unless_conflict
 from devices import access, allowlists, badges, live, selectors, signing
 from devices.models import AllowList, Badge, Device, DeviceEvent, DeviceSession, hash_token
 from devices.pricing import Use, measured_price
@@ -228,51 +228,55 @@ def _clamp(moment: datetime, now: datetime) -> datetime:
 # --- Access --------------------------------------------------------------------------------------
 
 
-def _carry_out(device: Device, user, plan: access.Plan, *, at: datetime, ref, offline: bool) -> access.Result:
-    """Apply an allowed plan through the engine (check-in, walk-in booking) and open the session.
+def _carry_out(device: Device, user, plan: access.Plan, *, at: datetime, ref) -> access.Result:
+    """Apply an allowed plan through the engine (check-in, walk-in booking) and make the session.
 
-    No savepoint of its own: if the engine refuses anything (a web booking took the machine a
-    moment ago, the check-in window closed) or another session opened on the device meanwhile, it
-    raises :class:`_Refused` and the caller rolls its whole transaction back (the walk-in booking
-    and the check-in with it), then logs the refusal (bench/bench_devices.py: two statements fewer
-    per check-in and walk-in).
+    In the caller's transaction, without a savepoint of ours or of the engine's (``savepoint=False``):
+    if the engine refuses anything (a web booking took the machine a moment ago, the check-in
+    window closed), it raises :class:`_Refused` and the caller rolls its whole transaction back
+    (the walk-in booking and the check-in with it), then logs the refusal. The engine checks in
+    with the policy the access call read, and books a walk-in checked in at once. The session is
+    made here and written with the access call's log row, in its statement (:func:`_log_access`).
     """
     resource = device.resource
     walk_in = plan.kind == "walk_in"
+    session = None
     try:
         if plan.kind == "session":
             session = plan.session
             booking = session.booking
+        elif walk_in:
+            booking = booking_services.booking_request(
+                resource=resource,
+                user=user,
+                start=plan.start,
+                end=plan.end,
+                purpose=WALK_IN_PURPOSE,
+                walk_in_at=plan.start,
+                savepoint=False,
+            )
         else:
-            booking = plan.booking
-            if walk_in:
-                booking = booking_services.booking_request(
-                    resource=resource,
-                    user=user,
-                    start=plan.start,
-                    end=plan.end,
-                    purpose=WALK_IN_PURPOSE,
-                    walk_in_at=plan.start,
+            booking = plan.booking if plan.booking is not None else plan.held.id
+            status = plan.booking.status if plan.booking is not None else plan.held.status
+            if status == BookingStatus.CONFIRMED:
+                booking = booking_services.booking_check_in(
+                    booking=booking, by=user, at=at, policy=plan.policy, savepoint=False
                 )
-            if booking.status == BookingStatus.CONFIRMED:
-                booking = booking_services.booking_check_in(booking=booking, by=user, at=at)
-            session = None
-            if device.kind == Device.Kind.INTERLOCK:
-                session = DeviceSession.objects.create(
-                    device=device,
-                    resource=resource,
-                    user=user,
-                    booking=booking,
-                    ref=ref,
-                    started_at=at,
-                    offline=offline,
-                    walk_in=walk_in,
-                )
+            elif isinstance(booking, int):  # checked in already (at a kiosk, or an earlier session)
+                booking = Booking.objects.select_related("resource__lab").get(pk=booking)
+        if session is None and device.kind == Device.Kind.INTERLOCK:
+            session = DeviceSession(
+                device=device,
+                resource=resource,
+                user=user,
+                booking=booking,
+                ref=ref,
+                started_at=at,
+                offline=False,
+                walk_in=walk_in,
+            )
     except DomainError as exc:
         raise _Refused(access.deny(exc.code, **exc.details)) from exc
-    except IntegrityError as exc:
-        # Another session opened on this device meanwhile (two badges at the same instant).
-        raise _Refused(access.deny("resource_in_use")) from exc
     reason = {"session": "session", "walk_in": "walk_in", "checked_in": "checked_in"}.get(plan.kind, "booking")
     return access.Result(
         decision="allow",
@@ -312,13 +316,15 @@ def _decide(device: Device, user, *, now: datetime, ref) -> access.Result:
         plan = access.judge_kiosk(device=device, user=user, now=now)
     else:
         plan = access.judge_interlock(device=device, user=user, now=now, session=selectors.open_session(device))
-    result = plan if isinstance(plan, access.Result) else _carry_out(device, user, plan, at=now, ref=ref, offline=False)
+    result = plan if isinstance(plan, access.Result) else _carry_out(device, user, plan, at=now, ref=ref)
     return _about(result, user)
 
 
 def _log_access(device: Device, result: access.Result, badge: Badge | None, *, event_id, now: datetime, jobs) -> dict:
-    """Log the answer once, with the jobs its announcements returned; the answer, or ``_AlreadyAnswered``."""
+    """Log the answer once, with the jobs its announcements returned and the session it opened (one
+    statement); the answer, or ``_AlreadyAnswered``."""
     answer = result.as_dict(device.lab.tz, event_id=event_id, now=now)
+    session = result.session
     logged = _log_once(
         device=device,
         event_id=event_id,
@@ -326,8 +332,7 @@ def _log_access(device: Device, result: access.Result, badge: Badge | None, *, e
         at=now,
         user_id=result.user_id,
         badge_id=badge.pk if badge is not None else None,
-        session_id=result.session.pk if result.session is not None else None,
-        session_ref=result.session.ref if result.session is not None else None,
+        session=session,
         decision=result.decision,
         reason=result.reason,
         details={"answer": answer},
@@ -366,10 +371,14 @@ def device_access(
                 result = _decide(device, badge_row.user, now=now, ref=event_id)
                 jobs = _tell_access(device, result, at=now)
                 return _log_access(device, result, badge_row, event_id=event_id, now=now, jobs=jobs)
-        except _Refused as refused:
-            # The engine refused while applying the plan: everything it did is rolled back with the
-            # transaction; the refusal is logged like any other, in one statement.
-            result = _about(refused.result, badge_row.user)
+        except (_Refused, IntegrityError) as refused:
+            # The engine refused while applying the plan, or another session opened on this device
+            # meanwhile (two badges at the same instant: the session's unique index): everything done
+            # is rolled back with the transaction; the refusal is logged like any other, in one statement.
+            if isinstance(refused, IntegrityError) and not _session_clash(refused):
+                raise
+            denial = refused.result if isinstance(refused, _Refused) else access.deny("resource_in_use")
+            result = _about(denial, badge_row.user)
             return _log_access(
                 device, result, badge_row, event_id=event_id, now=now, jobs=_tell_access(device, result, at=now)
             )
@@ -377,6 +386,16 @@ def device_access(
         # A retry of a call that was answered (maybe while this one was deciding): everything this one
         # did is rolled back, and the device gets the first answer, so nothing happens twice.
         return DeviceEvent.objects.get(device=device, event_id=event_id).details.get("answer", {})
+
+
+#: The session constraints an access call may meet when another call opened a session meanwhile.
+_SESSION_CLASHES = frozenset({"devicesession_one_open", "devicesession_ref_unique"})
+
+
+def _session_clash(exc: IntegrityError) -> bool:
+    """Whether ``exc`` is another session (or a retry's) holding this one's place."""
+    diag = getattr(exc.__cause__, "diag", None)
+    return diag is not None and diag.constraint_name in _SESSION_CLASHES
 
 
 class _AlreadyAnswered(Exception):
@@ -392,20 +411,22 @@ class _Refused(Exception):
 
 
 #: The insert of a log row that skips a row already there, without a savepoint (one statement instead of
-#: four with the ORM's savepoint, insert and update: bench/bench_devices.py, "SQL" column). Its
-#: announcements' jobs go in with it, and only when the row is new (``queued`` runs once per
-#: inserted row, so a retry's jobs are not queued twice even outside a transaction).
+#: four with the ORM's savepoint, insert and update: bench/bench_devices.py, "SQL" column). The session
+#: the access opened goes in with it (``opened``), and its announcements' jobs, only when the row is new
+#: (``queued`` runs once per inserted row, so a retry's jobs are not queued twice even outside a
+#: transaction; a retry's session is rolled back with its transaction by the caller).
 _LOG_ONCE_SQL = """
-    WITH logged AS (
+    WITH opened AS ({session}),
+    logged AS (
         INSERT INTO devices_deviceevent
             (device_id, event_id, kind, "at", received_at, offline, session_id, session_ref, user_id, badge_id,
              decision, reason, outcome, details)
-        VALUES (%s, %s, %s, %s, %s, false, %s, %s, %s, %s, %s, %s, 'applied', %s::jsonb)
+        VALUES (%s, %s, %s, %s, %s, false, (SELECT id FROM opened), %s, %s, %s, %s, %s, 'applied', %s::jsonb)
         ON CONFLICT (device_id, event_id) DO NOTHING
         RETURNING id
     ),
     queued AS ({queue})
-    SELECT (SELECT id FROM logged), (SELECT count(*) FROM queued)
+    SELECT (SELECT id FROM logged), (SELECT id FROM opened), (SELECT count(*) FROM queued)
 """
 
 
@@ -417,29 +438,37 @@ def _log_once(
     at: datetime,
     user_id,
     badge_id,
-    session_id,
-    session_ref,
+    session: DeviceSession | None,
     decision,
     reason,
     details,
     jobs=(),
 ) -> bool:
-    """Log an online access decision once, with ``jobs``; False when the device sent this event id before."""
+    """Log an online access decision once, with ``jobs``; False when the device sent this event id before.
+
+    ``session``: the session the access opened (new: written here, in the same statement) or
+    resumed (saved already), else None.
+    """
     queue, queue_params = "SELECT NULL::bigint AS id", []
     if jobs:
         defer_sql, queue_params = booking_jobs.deferral_sql(list(jobs))
         queue = f"SELECT q.id FROM logged CROSS JOIN LATERAL ({defer_sql} WHERE logged.id IS NOT NULL) q"
+    opened, opened_params = "SELECT NULL::bigint AS id", []
+    if session is not None and session.pk is not None:
+        opened, opened_params = "SELECT %s::bigint AS id", [session.pk]
+    elif session is not None:
+        opened, opened_params = insert_sql([session], returning_pk=True)
     with connection.cursor() as cursor:
         cursor.execute(
-            _LOG_ONCE_SQL.format(queue=queue),
+            _LOG_ONCE_SQL.format(session=opened, queue=queue),
             [
+                *opened_params,
                 device.pk,
                 event_id,
                 kind,
                 at,
                 timezone.now(),
-                session_id,
-                session_ref,
+                session.ref if session is not None else None,
                 user_id,
                 badge_id,
                 decision,
@@ -448,7 +477,11 @@ def _log_once(
                 *queue_params,
             ],
         )
-        return cursor.fetchone()[0] is not None
+        logged, session_id, _queued = cursor.fetchone()
+    if session is not None and session.pk is None and session_id is not None:
+        session.pk = session_id
+        session._state.adding, session._state.db = False, connection.alias
+    return logged is not None
 
 
 def _tell_access(device: Device, result: access.Result, *, at: datetime, offline: bool = False) -> list:
@@ -546,23 +579,30 @@ def _settle(booking_id: int) -> int | None:
     return details["price_vnd"]
 
 
-def _end_session(device: Device, session: DeviceSession, *, at: datetime, reason: str) -> None:
-    """End a session at ``at``: measure it, check its booking out (the engine), bill measured use."""
+def _end_session(device: Device, session: DeviceSession, *, at: datetime, reason: str, savepoint: bool = True) -> None:
+    """End a session at ``at``: measure it, check its booking out (the engine), bill measured use.
+
+    ``savepoint``: False when the caller's transaction rolls back whole if the engine refuses the
+    check-out (a device's own end event, which the device sends again): two statements fewer. With
+    it, a refusal (the booking checked out at the desk meanwhile, a lock timeout) is logged and the
+    session still ends (a revoked device, a session superseded by a replayed one).
+    """
     session.ended_at = max(at, session.started_at)
     session.end_reason = reason[:40]
     _measure(session)
     session.save(update_fields=["ended_at", "end_reason", "busy_seconds", "idle_seconds"])
     price = None
-    if session.booking_id is not None:
-        booking = (
-            Booking.objects.select_for_update(of=("self",)).select_related("resource__lab").get(pk=session.booking_id)
-        )
+    booking = session.booking
+    if booking is not None:
         if booking.status == BookingStatus.CHECKED_IN:
-            # No savepoint of our own: the engine's check-out runs in its own, so a refusal (a lock
-            # timeout among them) leaves this transaction as it was.
+            # The engine locks the row and checks the status again: the session's read may be stale.
             try:
-                booking_services.booking_check_out(booking=booking, by=session.user, at=session.ended_at)
+                booking = booking_services.booking_check_out(
+                    booking=booking.pk, by=session.user, at=session.ended_at, savepoint=savepoint
+                )
             except DomainError as exc:
+                if not savepoint:
+                    raise
                 logger.warning("session %s: booking %s not checked out (%s)", session.pk, booking.pk, exc.code)
         if booking.resource.price_basis == PriceBasis.BOOKED:
             price = booking.price_vnd  # the use changes nothing: no second read of the booking and its sessions
@@ -618,7 +658,7 @@ def _end(device: Device, event: DeviceEvent, *, at: datetime, reason: str) -> tu
     event.session = session
     if session.ended_at is not None:
         return DeviceEvent.Outcome.IGNORED, "already_ended"
-    _end_session(device, session, at=at, reason=reason or "device")
+    _end_session(device, session, at=at, reason=reason or "device", savepoint=False)
     return DeviceEvent.Outcome.APPLIED, ""
 
 

@@ -2,10 +2,10 @@
 
 Every write validates with bookings/rules.py and then applies the change. Each status change goes
 through :func:`_change`: it locks the booking row, checks the transition and the caller's right,
-applies the change, writes the audit row and runs :func:`_after_change` in the same transaction:
-the jobs the new status needs and its e-mails (one insert, sent by the worker after commit), the
-live update (sent after commit), the hooks of the apps above the engine, and — when a slot frees —
-the waitlist's offer. The database's exclusion constraint has the last word on overlaps.
+applies the change and writes, in one statement, the row, its audit row and the jobs of the change
+(those its new status needs, its e-mails — sent by the worker after commit — and those the hooks
+of the apps above the engine return); then the live update (sent after commit) and, when a slot
+frees, the waitlist's offer. The database's exclusion constraint has the last word on overlaps.
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ from collections.abc import Callable
 from datetime import datetime
 
 import psycopg.errors
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
-from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
 from bookings import events, jobs, locks, pricing, rules, selectors
@@ -26,8 +25,8 @@ from bookings.policy import EffectivePolicy, policy_for
 from bookings.services import offers
 from core import hooks
 from core.errors import DomainError
-from core.insert import insert_unless_conflict
 from core.locks import lock_errors, retrying
+from core.statements import insert_sql, insert_unless_conflict, run_together, update_sql
 from labs.models import Resource
 from labs.selectors import BILLED_BY_DEFAULT, user_is_staff_of_lab, user_manages_lab
 
@@ -60,19 +59,6 @@ def _save_guarded(booking: Booking, **save_kwargs) -> None:
         raise
 
 
-def _record(booking: Booking, *, actor, from_status: str, source: str, at: datetime, reason: str = "", **details):
-    return BookingEvent.objects.create(
-        booking=booking,
-        actor=actor,
-        from_status=from_status,
-        to_status=booking.status,
-        source=source,
-        at=at,
-        reason=reason,
-        details=details,
-    )
-
-
 def _change_jobs(
     booking: Booking, *, change: str, previous: str, policy=None, notify: tuple[str, ...] = (), reason: str = ""
 ) -> list:
@@ -88,24 +74,6 @@ def _change_jobs(
         + jobs.notification_jobs(booking, kinds=notify, reason=reason)
         + hook_jobs
     )
-
-
-def _after_change(
-    booking: Booking,
-    *,
-    change: str,
-    previous: str,
-    policy: EffectivePolicy | None = None,
-    notify: tuple[str, ...] = (),
-    reason: str = "",
-    freed: tuple[datetime, datetime] | None = None,
-) -> None:
-    """What every status change runs inside its transaction: jobs and e-mails (one insert), the hooks of
-    the apps above, the live update (sent after commit) and, when a slot frees, the waitlist's offer."""
-    jobs.defer_jobs(
-        _change_jobs(booking, change=change, previous=previous, policy=policy, notify=notify, reason=reason)
-    )
-    _announce(booking, change=change, previous=previous, freed=freed)
 
 
 def _announce(booking: Booking, *, change: str, previous: str, freed=None, lab_ids: list[int] | None = None) -> None:
@@ -132,9 +100,9 @@ def _fix_price(booking: Booking) -> None:
     booking.price_details = details
 
 
-def _sync(target: Booking, source: Booking) -> Booking:
-    """Bring the caller's instance up to date with the row the service wrote."""
-    if target is not source:
+def _sync(target: Booking | int, source: Booking) -> Booking:
+    """Bring the caller's instance (if it passed one, not an id) up to date with the row the service wrote."""
+    if isinstance(target, Booking) and target is not source:
         target.__dict__.update({k: v for k, v in source.__dict__.items() if k != "_state"})
     return source
 
@@ -216,29 +184,19 @@ def _insert_guarded(booking: Booking) -> None:
         raise DomainError("slot_taken", **details)
 
 
-def _record_queue_and_recheck_hold(
-    booking: Booking, *, jobs_to_defer: list, actor, source: str, at: datetime, **details
-):
-    """A new booking's audit row and jobs, written by the statement that reads the waitlist holds again.
+def _record_queue_and_recheck_hold(booking: Booking, *, audit: list[BookingEvent], jobs_to_defer: list):
+    """A new booking's audit rows and jobs, written by the statement that reads the waitlist holds again.
 
     Called under the resource's queue lock (taken in the statement before, so this statement's
     snapshot sees any offer that committed meanwhile): a hold of someone else on the slot refuses
-    the booking (``slot_held``) and the transaction, audit row and jobs included, rolls back. One
+    the booking (``slot_held``) and the transaction, audit rows and jobs included, rolls back. One
     statement for three things (bench/bench_api.py counts statements per creation).
     """
-    event = BookingEvent(
-        booking=booking, actor=actor, from_status="", to_status=booking.status, source=source, at=at, details=details
-    )
-    fields = [f for f in BookingEvent._meta.local_concrete_fields if not f.primary_key]
-    query = InsertQuery(BookingEvent)
-    query.insert_values(fields, [event])
-    [(insert_sql, insert_params)] = query.get_compiler(using=connection.alias).as_sql()
-    defer_sql, defer_params = jobs.deferral_sql(jobs_to_defer) if jobs_to_defer else ("SELECT NULL::bigint AS id", [])
     buffer = booking.resource.cleanup_buffer
     held = (
-        f"SELECT offer_expires_at FROM {WaitlistEntry._meta.db_table} "
+        f"(SELECT offer_expires_at FROM {WaitlistEntry._meta.db_table} "
         "WHERE resource_id = %s AND status = %s AND offer_expires_at > %s "
-        "AND offered_start < %s AND offered_end > %s AND user_id <> %s ORDER BY offered_start LIMIT 1"
+        "AND offered_start < %s AND offered_end > %s AND user_id <> %s ORDER BY offered_start LIMIT 1)"
     )
     held_params = [
         booking.resource_id,
@@ -248,15 +206,44 @@ def _record_queue_and_recheck_hold(
         booking.start - buffer,
         booking.user_id,
     ]
-    sql = f"WITH audit AS ({insert_sql}), queued AS ({defer_sql}) SELECT (SELECT count(*) FROM queued), ({held})"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*insert_params, *defer_params, *held_params])
-        _queued, held_until = cursor.fetchone()
+    (held_until,) = run_together(
+        insert_sql(audit),
+        jobs.deferral_sql(jobs_to_defer) if jobs_to_defer else None,
+        then=(held, held_params),
+    )
     if held_until is not None:
         raise DomainError("slot_held", until=held_until.astimezone(booking.resource.lab.tz).isoformat())
 
 
 # --- Request --------------------------------------------------------------------------------------
+
+
+def _audit(booking: Booking, *, to: str, previous: str, actor, source: str, at: datetime, reason: str = "", **details):
+    """The audit row of a change (not yet written)."""
+    return BookingEvent(
+        booking=booking,
+        actor=actor,
+        from_status=previous,
+        to_status=to,
+        source=source,
+        at=at,
+        reason=reason,
+        details=details,
+    )
+
+
+def _walk_in_jobs(booking: Booking, *, policy: EffectivePolicy) -> list:
+    """A walk-in is two changes at once, confirmed and then checked in: both announcements, the
+    confirmation e-mail, and the jobs of the status it ends in (its completion)."""
+    confirmed = {
+        **events.booking_hook_payload(booking, change="confirmed", previous=""),
+        "status": str(BookingStatus.CONFIRMED),
+    }
+    return (
+        hooks.announce("booking.confirmed", confirmed)
+        + jobs.notification_jobs(booking, kinds=("confirmed",))
+        + _change_jobs(booking, change="checked_in", previous=BookingStatus.CONFIRMED, policy=policy)
+    )
 
 
 @retrying
@@ -272,32 +259,36 @@ def booking_request(
     waitlist_entry=None,
     series=None,
     walk_in_at: datetime | None = None,
+    savepoint: bool = True,
 ) -> Booking:
     """Book ``resource`` for [start, end) after checking every rule; ``requested`` or ``confirmed``.
 
     ``walk_in_at``: a walk-in at the machine's device, starting then (``start`` is that instant, off
     the slot grid; every rule is judged as at that instant). A walk-in is never a request: where the
-    resource needs approval it is refused with ``approval_required``.
+    resource needs approval it is refused with ``approval_required``. It is booked and checked in
+    as one change (``checked_in``, with both audit rows and both announcements).
 
     ``actor`` is who acts when not the user (lab staff or a manager booking on their behalf).
     ``organization``: who pays — left out, the member's default (their company, else nobody); None,
     a personal booking; an organisation, which must be the user's own.
+    ``savepoint``: False inside a transaction of the caller's that rolls back whole on any refusal
+    (the devices' access call): no savepoint of its own, two statements fewer.
     Raises DomainError with a stable code (bookings/rules.py, bookings/errors.py); ``slot_taken``
     carries the conflicting interval, ``lock_timeout`` means retry shortly.
     """
     rules.check_interval(start, end)
     source = _actor_source(actor=actor, user=user, resource=resource)
+    walk_in = walk_in_at is not None
     now = walk_in_at or timezone.now()
-    with lock_errors(), transaction.atomic():
+    with lock_errors(), transaction.atomic(savepoint=savepoint):
         # Everything the rules, the approval and the price need, in one statement (bookings/facts.py).
         facts = read_facts(resource=resource, user=user, start=start, end=end, now=now, actor=actor)
         organization = billed_organization(user, organization, facts=facts, actor=actor)
-        check_and_lock(
-            resource=resource, user=user, start=start, end=end, now=now, facts=facts, walk_in=walk_in_at is not None
-        )
+        check_and_lock(resource=resource, user=user, start=start, end=end, now=now, facts=facts, walk_in=walk_in)
         approval = rules.needs_approval(resource=resource, facts=facts)
-        if approval and walk_in_at is not None:
+        if approval and walk_in:
             raise DomainError("approval_required")
+        status = BookingStatus.REQUESTED if approval else BookingStatus.CONFIRMED
         booking = Booking(
             resource=resource,
             user=user,
@@ -306,7 +297,9 @@ def booking_request(
             end=end,
             blocked_period=blocked_period_for(resource, start, end),
             exclusive=resource.is_exclusive,
-            status=BookingStatus.REQUESTED if approval else BookingStatus.CONFIRMED,
+            status=BookingStatus.CHECKED_IN if walk_in else status,
+            checked_in_at=now if walk_in else None,
+            checked_in_by=user if walk_in else None,
             purpose=purpose,
             series=series,
             # A request holds its slot for the policy's hold, never past its own start.
@@ -316,16 +309,18 @@ def booking_request(
             booking.price_details = pricing.quote_from(facts=facts, start=start, end=end, basis=resource.price_basis)
             booking.price_vnd = booking.price_details["price_vnd"]
         _insert_guarded(booking)
-        notify = ("requested", "approval_needed") if approval else ("confirmed",)
-        change_jobs = _change_jobs(booking, change=booking.status, previous="", policy=facts.policy, notify=notify)
-        # The queue lock, then (a new snapshot) the audit row, the jobs and the hold read again (bookings/locks.py, 4).
-        locks.lock_queue(booking.resource_id, shared=True)
         details = {"waitlist_entry": waitlist_entry.pk} if waitlist_entry is not None else {}
-        if walk_in_at is not None:
-            details["walk_in"] = True
-        _record_queue_and_recheck_hold(
-            booking, jobs_to_defer=change_jobs, actor=actor or user, source=source, at=now, **details
-        )
+        audit = [_audit(booking, to=status, previous="", actor=actor or user, source=source, at=now, **details)]
+        if walk_in:
+            audit[0].details["walk_in"] = True
+            audit.append(_audit(booking, to=booking.status, previous=status, actor=user, source=source, at=now))
+            change_jobs = _walk_in_jobs(booking, policy=facts.policy)
+        else:
+            notify = ("requested", "approval_needed") if approval else ("confirmed",)
+            change_jobs = _change_jobs(booking, change=status, previous="", policy=facts.policy, notify=notify)
+        # The queue lock, then (a new snapshot) the audit rows, the jobs and the hold read again (bookings/locks.py, 4).
+        locks.lock_queue(booking.resource_id, shared=True)
+        _record_queue_and_recheck_hold(booking, audit=audit, jobs_to_defer=change_jobs)
         _announce(booking, change=booking.status, previous="", lab_ids=facts.lab_ids_up)
     return booking
 
@@ -337,7 +332,7 @@ Check = Callable[[Booking, datetime], tuple[str, EffectivePolicy | None]]
 
 
 def _change(
-    booking: Booking,
+    booking: Booking | int,
     *,
     to: str,
     change: str,
@@ -348,13 +343,16 @@ def _change(
     notify: tuple[str, ...] = (),
     reason: str = "",
     frees: bool = False,
+    savepoint: bool = True,
 ) -> Booking:
     """Move ``booking`` to status ``to`` in one transaction: lock, check, apply, audit, after-change hooks.
 
-    ``frees``: the rest of the slot (from now, or the booking's start if later) frees and is
-    offered to the waitlist.
+    The row, its audit row and the change's jobs are written by one statement (jobs whose queueing
+    lock already waits are left out: ``jobs.deferral_sql``). ``frees``: the rest of the slot (from
+    now, or the booking's start if later) frees and is offered to the waitlist. ``savepoint``: see
+    :func:`booking_request`.
     """
-    with lock_errors(), transaction.atomic():
+    with lock_errors(), transaction.atomic(savepoint=savepoint):
         locked = locks.lock_booking(booking)
         now = at or timezone.now()
         source, policy = check(locked, now)
@@ -362,12 +360,17 @@ def _change(
         locked.status = to
         if apply is not None:
             apply(locked, now)
-        locked.save()
-        _record(locked, actor=by, from_status=previous, source=source, at=now, reason=reason)
-        freed = (max(locked.start, now), locked.end) if frees else None
-        _after_change(
-            locked, change=change, previous=previous, policy=policy, notify=notify, reason=reason, freed=freed
+        change_jobs = _change_jobs(
+            locked, change=change, previous=previous, policy=policy, notify=notify, reason=reason
         )
+        audit = _audit(locked, to=to, previous=previous, actor=by, source=source, at=now, reason=reason)
+        run_together(
+            update_sql(locked),
+            insert_sql([audit]),
+            jobs.deferral_sql(change_jobs, skip_waiting=True) if change_jobs else None,
+        )
+        freed = (max(locked.start, now), locked.end) if frees else None
+        _announce(locked, change=change, previous=previous, freed=freed)
     return _sync(booking, locked)
 
 
@@ -455,22 +458,45 @@ def booking_cancel(*, booking: Booking, by, reason: str = "") -> Booking:
 
 
 @retrying
-def booking_check_in(*, booking: Booking, by, at: datetime | None = None) -> Booking:
-    """Check in: the booker inside the window around the start, or lab staff any time that day."""
+def booking_check_in(
+    *,
+    booking: Booking | int,
+    by,
+    at: datetime | None = None,
+    policy: EffectivePolicy | None = None,
+    savepoint: bool = True,
+) -> Booking:
+    """Check in: the booker inside the window around the start, or lab staff any time that day.
+
+    ``policy``: the lab's effective policy when the caller read it (bookings.facts), else read here.
+    ``savepoint``: see :func:`booking_request`.
+    """
 
     def check(locked, now):
-        policy = policy_for(locked.resource.lab_id)
-        return (Source.STAFF if rules.check_can_check_in(locked, by, now, policy) else Source.USER), policy
+        effective = policy or policy_for(locked.resource.lab_id)
+        return (Source.STAFF if rules.check_can_check_in(locked, by, now, effective) else Source.USER), effective
 
     def apply(locked, now):
         locked.checked_in_at, locked.checked_in_by = now, by
 
-    return _change(booking, to=BookingStatus.CHECKED_IN, change="checked_in", check=check, apply=apply, by=by, at=at)
+    return _change(
+        booking,
+        to=BookingStatus.CHECKED_IN,
+        change="checked_in",
+        check=check,
+        apply=apply,
+        by=by,
+        at=at,
+        savepoint=savepoint,
+    )
 
 
 @retrying
-def booking_check_out(*, booking: Booking, by, at: datetime | None = None) -> Booking:
-    """Check out (the booker or staff): the booking completes and the rest of its slot frees."""
+def booking_check_out(*, booking: Booking | int, by, at: datetime | None = None, savepoint: bool = True) -> Booking:
+    """Check out (the booker or staff): the booking completes and the rest of its slot frees.
+
+    ``savepoint``: see :func:`booking_request`.
+    """
 
     def check(locked, now):
         return (Source.STAFF if rules.check_can_check_out(locked, by) else Source.USER), None
@@ -479,7 +505,15 @@ def booking_check_out(*, booking: Booking, by, at: datetime | None = None) -> Bo
         locked.checked_out_at = now
 
     return _change(
-        booking, to=BookingStatus.COMPLETED, change="checked_out", check=check, apply=apply, by=by, at=at, frees=True
+        booking,
+        to=BookingStatus.COMPLETED,
+        change="checked_out",
+        check=check,
+        apply=apply,
+        by=by,
+        at=at,
+        frees=True,
+        savepoint=savepoint,
     )
 
 
@@ -565,10 +599,11 @@ def booking_reschedule(*, booking: Booking, by, start: datetime, end: datetime) 
         # Exclusive: the old slot frees below, which takes the queue lock exclusively anyway.
         _recheck_hold_after_write(locked, exclusive=True)
         tz = resource.lab.tz
-        _record(
+        audit = _audit(
             locked,
+            to=locked.status,
+            previous=previous,
             actor=by,
-            from_status=previous,
             source=_as_manager(by, locked, as_manager),
             at=now,
             reason="rescheduled",
@@ -576,14 +611,10 @@ def booking_reschedule(*, booking: Booking, by, start: datetime, end: datetime) 
             new={"start": start.astimezone(tz).isoformat(), "end": end.astimezone(tz).isoformat()},
         )
         notify = ("rescheduled", "approval_needed") if locked.status != previous else ("rescheduled",)
-        _after_change(
-            locked,
-            change="rescheduled",
-            previous=previous,
-            policy=policy,
-            notify=notify,
-            freed=(max(old_start, now), old_end),
-        )
+        change_jobs = _change_jobs(locked, change="rescheduled", previous=previous, policy=policy, notify=notify)
+        # The audit row and the jobs (a moved booking's jobs carry its new times: new queueing locks) in one statement.
+        run_together(insert_sql([audit]), jobs.deferral_sql(change_jobs, skip_waiting=True) if change_jobs else None)
+        _announce(locked, change="rescheduled", previous=previous, freed=(max(old_start, now), old_end))
     return _sync(booking, locked)
 
 
