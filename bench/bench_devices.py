@@ -18,6 +18,13 @@ include HTTP and the network stack; CPU is the daphne process's (user + system) 
 
 Environment: BENCH_DEVICES (default 50), BENCH_CYCLES (per device, default 6), BENCH_CLIENTS (the
 concurrent callers, default 1,4,8), BENCH_HEARTBEAT_SECONDS, BENCH_KEEP_DB=1 to keep the database.
+
+A/B in one run: ``BENCH_BASELINE=<git rev>`` measures a worktree of that commit ("A") and the working
+tree ("B") in alternating rounds (A B B A …, BENCH_ROUNDS of each, default 3; this machine is shared
+and noisy) with this script and this environment's packages, then prints both sides' medians:
+
+    BENCH_BASELINE=59a2e71 BENCH_CYCLES=3 BENCH_CLIENTS=1,4 SECRET_KEY=local \
+        uv run python -m tools.localdb exec -- uv run python bench/bench_devices.py
 """
 
 from __future__ import annotations
@@ -38,7 +45,8 @@ from datetime import time as dtime
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
-ROOT = Path(__file__).resolve().parent.parent
+#: The code measured: this checkout, or the baseline's worktree when an A/B run starts this script on it.
+ROOT = Path(os.environ.get("BENCH_CODE") or Path(__file__).resolve().parent.parent)
 sys.path.insert(0, str(ROOT))
 
 BENCH_DB = "labshare_bench_devices"
@@ -146,6 +154,7 @@ def daphne(db_url: str):
         "DATABASE_URL": db_url,
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "LOG_LEVEL": "WARNING",
+        "LABSHARE_PLAIN_HTTP": "1",  # plain HTTP on 127.0.0.1, as `make` serves it
         **child_env(),
     }
     log = tempfile.TemporaryFile()
@@ -444,8 +453,106 @@ def main() -> int:
     for line in summary:
         print(line)
     print(f"Target: the access call's server-side p95 <= {TARGET_P95_MS} ms.")
+    if os.environ.get("BENCH_JSON"):
+        Path(os.environ["BENCH_JSON"]).write_text(json.dumps(_figures(results, counts)))
+    return 0
+
+
+def _figures(results, counts) -> dict:
+    """What an A/B run compares, per number of callers: each operation's and all access calls' figures."""
+    figures = {}
+    for clients, record, _seconds, cpu, beats in results:
+        total = sum(row["n"] for row in record.rows.values())
+        access = [t for name, row in record.rows.items() if name.startswith("access") for t in row["server"]]
+        rows = {
+            name: {
+                "bad": row["bad"],
+                "server_p50": percentile(row["server"], 50) * 1000,
+                "server_p95": percentile(row["server"], 95) * 1000,
+                "sql": counts[name][0],
+                "cpu": counts[name][1],
+            }
+            for name, row in record.rows.items()
+        }
+        rows["all access calls"] = {
+            "bad": 0,
+            "server_p50": percentile(access, 50) * 1000,
+            "server_p95": percentile(access, 95) * 1000,
+            "sql": None,
+            "cpu": cpu / max(1, total + beats) * 1000,
+        }
+        figures[str(clients)] = rows
+    return figures
+
+
+# --- A/B ----------------------------------------------------------------------------------------
+
+
+def _side(code: Path, label: str) -> dict:
+    """One run of this script on ``code`` (a subprocess: its own Django, database and daphne)."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        env = {**os.environ, "BENCH_CODE": str(code), "BENCH_JSON": out.name, "BENCH_BASELINE": ""}
+        done = subprocess.run(
+            [sys.executable, str(Path(__file__).resolve())], cwd=code, env=env, capture_output=True, text=True
+        )
+        if done.returncode != 0:
+            print(done.stdout[-3000:], done.stderr[-3000:], sep="\n", file=sys.stderr)
+            raise SystemExit(f"the {label} side failed (exit {done.returncode})")
+        return json.loads(Path(out.name).read_text())
+
+
+def ab(baseline: str) -> int:
+    """Rounds of A (a worktree of ``baseline``) and B (this checkout), alternating; both sides' medians."""
+    from statistics import median
+
+    rounds = int(os.environ.get("BENCH_ROUNDS", "3"))
+    folder = Path(tempfile.mkdtemp(prefix="labshare-bench-a-"))
+    subprocess.run(["git", "worktree", "add", "--detach", str(folder), baseline], cwd=ROOT, check=True)
+    runs: dict[str, list[dict]] = {"A": [], "B": []}
+    try:
+        for index in range(rounds):
+            order = ("A", "B") if index % 2 == 0 else ("B", "A")
+            for label in order:
+                runs[label].append(_side(folder if label == "A" else ROOT, label))
+                print(f"round {index + 1}/{rounds}: {label} done", file=sys.stderr)
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(folder)], cwd=ROOT, capture_output=True)
+    print()
+    print(
+        f"labshare device benchmark, A/B — A: {baseline}, B: the working tree; {rounds} rounds each, alternating; "
+        f"{DEVICES} devices heart-beating every {HEARTBEAT_SECONDS:g} s; medians over rounds"
+    )
+    print()
+    header = (
+        f"| {'callers':>7} | {'operation':<45} | {'server p50 A':>12} | {'server p50 B':>12} | "
+        f"{'server p95 A':>12} | {'server p95 B':>12} | {'SQL A':>5} | {'SQL B':>5} | {'CPU A':>8} | {'CPU B':>8} |"
+    )
+    print(header)
+    print("|" + "|".join("-" * len(cell) for cell in header.strip("|").split("|")) + "|")
+    for clients in runs["B"][0]:
+        for name in runs["B"][0][clients]:
+
+            def mid(label, key, clients=clients, name=name):
+                values = [r[clients][name][key] for r in runs[label] if r[clients].get(name, {}).get(key) is not None]
+                return median(values) if values else float("nan")
+
+            def sql(label):
+                value = mid(label, "sql")
+                return "" if value != value else f"{value:.0f}"  # NaN: not counted for this row
+
+            print(
+                f"| {clients:>7} | {name:<45} | {mid('A', 'server_p50'):>9.1f} ms | {mid('B', 'server_p50'):>9.1f} ms | "
+                f"{mid('A', 'server_p95'):>9.1f} ms | {mid('B', 'server_p95'):>9.1f} ms | {sql('A'):>5} | {sql('B'):>5} | "
+                f"{mid('A', 'cpu'):>5.1f} ms | {mid('B', 'cpu'):>5.1f} ms |"
+            )
+    print()
+    print(
+        "SQL and CPU: in process (the device code and the engine), median of 5 per run; on the 'all access calls' "
+        "rows CPU is daphne's per request (heartbeats included)."
+    )
+    print(f"Target: the access call's server-side p95 <= {TARGET_P95_MS} ms.")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(ab(os.environ["BENCH_BASELINE"]) if os.environ.get("BENCH_BASELINE") else main())

@@ -155,26 +155,28 @@ def booking_jobs(booking: Booking, *, policy=None) -> list[Job]:
     pk, status, jobs = booking.pk, booking.status, []
     if status == BookingStatus.REQUESTED:
         when = request_expires_at(booking)
-        jobs.append(
-            new_job(EXPIRE_REQUEST, at=when, queueing_lock=f"booking:{pk}:expire:{when.isoformat()}", booking_id=pk)
-        )
+        jobs.append(new_job(EXPIRE_REQUEST, at=when, queueing_lock=f"booking:{pk}:expire:{_utc(when)}", booking_id=pk))
     elif status == BookingStatus.CONFIRMED:
         jobs += _reminder_jobs(booking)
         when = booking.start + (policy or policy_for(booking.resource.lab_id)).no_show_grace
-        jobs.append(
-            new_job(MARK_NO_SHOW, at=when, queueing_lock=f"booking:{pk}:no_show:{when.isoformat()}", booking_id=pk)
-        )
+        jobs.append(new_job(MARK_NO_SHOW, at=when, queueing_lock=f"booking:{pk}:no_show:{_utc(when)}", booking_id=pk))
         jobs.append(_completion_job(booking))
     elif status == BookingStatus.CHECKED_IN:
         jobs.append(_completion_job(booking))
     return jobs
 
 
+def _utc(moment: datetime) -> str:
+    """An instant in a queueing lock: always in UTC, so the same instant gives the same lock whether it
+    came from the caller (in the lab's zone) or from the database (in UTC)."""
+    return moment.astimezone(UTC).isoformat()
+
+
 def _completion_job(booking: Booking) -> Job:
     return new_job(
         COMPLETE,
         at=booking.end,
-        queueing_lock=f"booking:{booking.pk}:complete:{booking.end.isoformat()}",
+        queueing_lock=f"booking:{booking.pk}:complete:{_utc(booking.end)}",
         booking_id=booking.pk,
     )
 
@@ -183,7 +185,7 @@ def _reminder_jobs(booking: Booking) -> list[Job]:
     if not settings.LABSHARE_REMINDERS_ENABLED:
         return []
     now, jobs = timezone.now(), []
-    start = booking.start.astimezone(UTC).isoformat()
+    start = _utc(booking.start)
     for kind, before in REMINDERS.items():
         when = booking.start - before
         if when > now:
