@@ -3,7 +3,7 @@
 A request used to ask its questions one query at a time: the lab's chain and the calendar stamp,
 the certifications the person lacks, the nearest booking policy and its quotas, the no-shows that
 may ban them, a seat booked before the resource became exclusive, a waitlist hold on the slot, the
-rate for their audience and the sponsor's subsidy — a dozen statements, each ~1 ms of Python to
+rates for their audience and the sponsor's subsidy — a dozen statements, each ~1 ms of Python to
 build and run (measured in bench/bench_api.py; issue 17 asked for at most 8 statements per
 creation). Here they are the columns of one SELECT over common table expressions; the rules
 (bookings/rules.py) then decide on plain values. ``tests/bookings/test_facts.py`` compares every
@@ -47,6 +47,9 @@ class RequestFacts:
     sponsor: str | None
     subsidy_percent: int
     lab_ids_up: list[int] = field(default_factory=list)  # the lab and the centers above, nearest first
+    # The audience's rates while a device sees the machine busy or idle (None: the hourly rate applies).
+    busy_hourly_rate_vnd: int | None = None
+    idle_hourly_rate_vnd: int | None = None
 
 
 def _sql() -> str:
@@ -99,7 +102,8 @@ def _sql() -> str:
          WHERE w.resource_id = %(resource)s AND w.status = %(offered)s AND w.offer_expires_at > %(now)s
            AND w.offered_start < %(held_end)s AND w.offered_end > %(held_start)s AND w.user_id <> %(user)s
          ORDER BY w.offered_start LIMIT 1),
-        (SELECT rate.hourly_rate_vnd FROM labs_resourcerate rate
+        (SELECT json_build_array(rate.hourly_rate_vnd, rate.busy_hourly_rate_vnd, rate.idle_hourly_rate_vnd)
+         FROM labs_resourcerate rate
          WHERE rate.resource_id = %(resource)s AND rate.audience = (SELECT value FROM audience)),
         (SELECT json_build_array(partner.name, subsidy.percent, partner.agreement_start, partner.agreement_end)
          FROM equipment_equipment equipment
@@ -204,8 +208,10 @@ def read_facts(
         no_show_starts=list(no_shows or []),
         legacy_seat=(_moment(legacy[0]), _moment(legacy[1])) if legacy else None,
         hold=hold,
-        hourly_rate_vnd=rate,
+        hourly_rate_vnd=rate[0] if rate else None,
         sponsor=sponsor_name,
         subsidy_percent=percent,
         lab_ids_up=[row[1] for row in chain or []],
+        busy_hourly_rate_vnd=rate[1] if rate else None,
+        idle_hourly_rate_vnd=rate[2] if rate else None,
     )

@@ -18,9 +18,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.utils import timezone
+
 from bookings import pricing
+from bookings.facts import read_facts
 from bookings.models import Booking
-from labs.models import PriceBasis, ResourceRate
+from labs.models import PriceBasis
 
 
 @dataclass(frozen=True)
@@ -43,19 +46,17 @@ def _text(hours: Decimal) -> str:
 
 
 def measured_price(*, booking: Booking, use: Use) -> dict | None:
-    """The price details of ``booking`` given its measured ``use``; None when the basis is booked time."""
+    """The price details of ``booking`` given its measured ``use``; None when the basis is booked time.
+
+    One read: the engine's facts of the booking (bookings/facts.py: the audience's hourly, busy and
+    idle rates and the sponsor's subsidy), from which the booked-time quote is made as at confirmation.
+    """
     resource = booking.resource
     basis = resource.price_basis
     if basis == PriceBasis.BOOKED:
         return None
-    booked = pricing.quote(
-        resource=resource, user=booking.user, start=booking.start, end=booking.end, organization=booking.organization
-    )
-    rate_row = (
-        ResourceRate.objects.filter(resource_id=resource.pk, audience=booked["audience"])
-        .values("hourly_rate_vnd", "busy_hourly_rate_vnd", "idle_hourly_rate_vnd")
-        .first()
-    )
+    facts = read_facts(resource=resource, user=booking.user, start=booking.start, end=booking.end, now=timezone.now())
+    booked = pricing.quote_from(facts=facts, start=booking.start, end=booking.end, basis=basis)
     booked_seconds = int((booking.end - booking.start).total_seconds())
     details = {
         **booked,
@@ -71,15 +72,15 @@ def measured_price(*, booking: Booking, use: Use) -> dict | None:
     }
     charge_measured = basis == PriceBasis.MEASURED or use.used_seconds > booked_seconds
     details["charged_on"] = "measured" if charge_measured else "booked"
-    if rate_row is None:
+    rate = facts.hourly_rate_vnd
+    if rate is None:
         # Free for this audience: nothing to charge whichever time counts.
         details["hours"] = details["used_hours"] if charge_measured else details["booked_hours"]
         return details
     if not charge_measured:
         return details  # the booked-time quote, as it is
-    rate = rate_row["hourly_rate_vnd"]
-    busy_rate = rate_row["busy_hourly_rate_vnd"] if rate_row["busy_hourly_rate_vnd"] is not None else rate
-    idle_rate = rate_row["idle_hourly_rate_vnd"] if rate_row["idle_hourly_rate_vnd"] is not None else rate
+    busy_rate = facts.busy_hourly_rate_vnd if facts.busy_hourly_rate_vnd is not None else rate
+    idle_rate = facts.idle_hourly_rate_vnd if facts.idle_hourly_rate_vnd is not None else rate
     gross = pricing.round_vnd(
         Decimal(busy_rate) * _hours(use.busy_seconds) + Decimal(idle_rate) * _hours(use.idle_seconds)
     )

@@ -26,7 +26,7 @@ from bookings.events import public_label
 from bookings.models import ACTIVE_STATUSES, Booking, BookingStatus
 from core import hooks
 from core.errors import DomainError
-from core.statements import insert_sql, insert_unless_conflict
+from core.statements import insert_sql, insert_unless_conflict, run_together, update_sql
 from devices import access, allowlists, badges, live, selectors, signing
 from devices.models import AllowList, Badge, Device, DeviceEvent, DeviceSession, hash_token
 from devices.pricing import Use, measured_price
@@ -538,13 +538,19 @@ def _measure(session: DeviceSession) -> None:
     session.idle_seconds = max(0, round(used) - session.busy_seconds)
 
 
-def _settle(booking_id: int) -> int | None:
-    """Write the measured-use amount on the booking (when its resource bills on use); returns the price."""
-    booking = (
-        Booking.objects.select_for_update(of=("self",))
-        .select_related("resource__lab", "user__member", "organization")
-        .get(pk=booking_id)
-    )
+def _settle(booking: Booking | int) -> int | None:
+    """Write the measured-use amount on the booking (when its resource bills on use); returns the price.
+
+    ``booking``: the row as locked already in this transaction (the engine's check-out returns it),
+    or its id (then locked here).
+    """
+    if isinstance(booking, int):
+        booking = (
+            Booking.objects.select_for_update(of=("self",))
+            .select_related("resource__lab", "user__member", "organization")
+            .get(pk=booking)
+        )
+    booking_id = booking.pk
     sessions = list(DeviceSession.objects.filter(booking_id=booking_id, ended_at__isnull=False).order_by("id"))
     use = Use(
         used_seconds=sum(s.used_seconds for s in sessions),
@@ -579,20 +585,24 @@ def _settle(booking_id: int) -> int | None:
     return details["price_vnd"]
 
 
-def _end_session(device: Device, session: DeviceSession, *, at: datetime, reason: str, savepoint: bool = True) -> None:
+def _end_session(
+    device: Device, session: DeviceSession, *, at: datetime, reason: str, savepoint: bool = True, defer_jobs=True
+) -> list:
     """End a session at ``at``: measure it, check its booking out (the engine), bill measured use.
 
     ``savepoint``: False when the caller's transaction rolls back whole if the engine refuses the
     check-out (a device's own end event, which the device sends again): two statements fewer. With
     it, a refusal (the booking checked out at the desk meanwhile, a lock timeout) is logged and the
     session still ends (a revoked device, a session superseded by a replayed one).
+    ``defer_jobs``: False to get the ``session_ended`` subscribers' jobs back, for a write of the
+    caller's (the event's log row) instead of a statement of their own.
     """
     session.ended_at = max(at, session.started_at)
     session.end_reason = reason[:40]
     _measure(session)
     session.save(update_fields=["ended_at", "end_reason", "busy_seconds", "idle_seconds"])
     price = None
-    booking = session.booking
+    booking, locked = session.booking, False
     if booking is not None:
         if booking.status == BookingStatus.CHECKED_IN:
             # The engine locks the row and checks the status again: the session's read may be stale.
@@ -600,6 +610,9 @@ def _end_session(device: Device, session: DeviceSession, *, at: datetime, reason
                 booking = booking_services.booking_check_out(
                     booking=booking.pk, by=session.user, at=session.ended_at, savepoint=savepoint
                 )
+                locked = True
+                if booking.user_id == session.user_id:
+                    booking.user = session.user  # the same member, read with the session: no read again
             except DomainError as exc:
                 if not savepoint:
                     raise
@@ -607,11 +620,13 @@ def _end_session(device: Device, session: DeviceSession, *, at: datetime, reason
         if booking.resource.price_basis == PriceBasis.BOOKED:
             price = booking.price_vnd  # the use changes nothing: no second read of the booking and its sessions
         else:
-            price = _settle(session.booking_id)
-    live.tell(
+            # Locked by the check-out: billed from that row (no second lock and read).
+            price = _settle(booking if locked else booking.pk)
+    return live.tell(
         device,
         "session_ended",
         session=None,
+        defer_jobs=defer_jobs,
         session_ref=str(session.ref),
         user_id=session.user_id,
         booking_id=session.booking_id,
@@ -651,15 +666,16 @@ def _signal(device: Device, event: DeviceEvent, *, at: datetime) -> tuple[str, s
     return DeviceEvent.Outcome.APPLIED, ""
 
 
-def _end(device: Device, event: DeviceEvent, *, at: datetime, reason: str) -> tuple[str, str]:
+def _end(device: Device, event: DeviceEvent, *, at: datetime, reason: str) -> tuple[str, str, list]:
+    """A session's end: its outcome, code, and the jobs to queue with the event's log row."""
     session = selectors.session_by_ref(device, event.session_ref)
     if session is None:
-        return DeviceEvent.Outcome.IGNORED, "unknown_session"
+        return DeviceEvent.Outcome.IGNORED, "unknown_session", []
     event.session = session
     if session.ended_at is not None:
-        return DeviceEvent.Outcome.IGNORED, "already_ended"
-    _end_session(device, session, at=at, reason=reason or "device", savepoint=False)
-    return DeviceEvent.Outcome.APPLIED, ""
+        return DeviceEvent.Outcome.IGNORED, "already_ended", []
+    jobs = _end_session(device, session, at=at, reason=reason or "device", savepoint=False, defer_jobs=False)
+    return DeviceEvent.Outcome.APPLIED, "", jobs
 
 
 def _booking_for_replay(device: Device, user, booking_id, at: datetime) -> Booking | None:
@@ -843,16 +859,18 @@ def device_event_apply(*, device: Device, event: dict) -> dict:
             session_ref=event.get("session") if kind != DeviceEvent.Kind.ACCESS else None,
         )
         if row is not None:
+            jobs = []
             if kind == DeviceEvent.Kind.ACCESS:
                 outcome, code = _replay_access(device, row, event, at=at)
             elif kind == DeviceEvent.Kind.END:
-                outcome, code = _end(device, row, at=at, reason=event.get("reason") or "")
+                outcome, code, jobs = _end(device, row, at=at, reason=event.get("reason") or "")
             else:
                 outcome, code = _signal(device, row, at=at)
             row.outcome = outcome
             if code:
                 row.details = {**row.details, "code": code}
-            row.save()
+            # The log row's outcome and the end's webhook jobs: one statement.
+            run_together(update_sql(row), booking_jobs.deferral_sql(jobs) if jobs else None)
     if row is None:
         stored = DeviceEvent.objects.get(device=device, event_id=event["id"])
         return {

@@ -70,6 +70,28 @@ def test_a_plain_request_reads_the_same_policy_chain_rate_and_sponsor_as_the_orm
     assert facts.chain.stamp is not None
     assert (facts.hourly_rate_vnd, facts.sponsor, facts.subsidy_percent) == (100_000, "Festo", 40)
     assert facts.audience == Audience.STUDENT and facts.organization is None and facts.manages is False
+    # No busy or idle rate set: the hourly rate applies to both (devices/pricing.py).
+    assert (facts.busy_hourly_rate_vnd, facts.idle_hourly_rate_vnd) == (None, None)
+
+
+def test_the_busy_and_idle_rates_are_the_audiences_rate_rows(world):
+    machine = world["machine"]
+    ResourceRate.objects.filter(resource=machine, audience=Audience.STUDENT).update(
+        busy_hourly_rate_vnd=150_000, idle_hourly_rate_vnd=20_000
+    )
+    ResourceRate.objects.create(
+        resource=machine, audience=Audience.SME, hourly_rate_vnd=400_000, idle_hourly_rate_vnd=1
+    )
+    start = at(2030, 3, 4, 9)
+    student = make_user(audience=Audience.STUDENT)
+    facts = read_facts(resource=machine, user=student, start=start, end=start + timedelta(hours=1), now=timezone.now())
+    row = ResourceRate.objects.get(resource=machine, audience=Audience.STUDENT)
+    expected = (row.hourly_rate_vnd, row.busy_hourly_rate_vnd, row.idle_hourly_rate_vnd)
+    assert (facts.hourly_rate_vnd, facts.busy_hourly_rate_vnd, facts.idle_hourly_rate_vnd) == expected
+    assert expected == (100_000, 150_000, 20_000)
+    staff = make_user(audience=Audience.STAFF)  # no rate row for staff: free, no rates at all
+    facts = read_facts(resource=machine, user=staff, start=start, end=start + timedelta(hours=1), now=timezone.now())
+    assert (facts.hourly_rate_vnd, facts.busy_hourly_rate_vnd, facts.idle_hourly_rate_vnd) == (None, None, None)
 
 
 def test_without_any_policy_the_facts_carry_the_models_defaults(world):

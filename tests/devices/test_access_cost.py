@@ -19,6 +19,7 @@ from procrastinate.contrib.django.models import ProcrastinateJob
 from bookings.models import Booking, BookingStatus
 from devices import services
 from devices.models import DeviceEvent
+from labs.models import PriceBasis, Resource
 from tests.devices.conftest import book, monday
 
 pytestmark = pytest.mark.django_db
@@ -109,7 +110,31 @@ def test_a_session_end_checks_out_in_the_calls_own_transaction(shop):
     sql = _statements(lambda: services.device_events_apply(device=shop.device, events=[end]))
     # The call's own transaction only: the engine's check-out (row lock, then its row, audit row and
     # jobs in one statement) runs in it; a refusal rolls the whole event back and the device sends
-    # it again. Measured 2026-12-07: 11 (from 18).
+    # it again. The log row's outcome goes with the end's webhook jobs. Measured 2026-12-07: 10 (from 18).
     assert sum(s.startswith("SAVEPOINT") for s in sql) == 1
-    assert len(sql) <= 11, len(sql)
+    assert len(sql) <= 10, len(sql)
     assert Booking.objects.get(user=shop.an).status == BookingStatus.COMPLETED
+
+
+def test_a_session_billed_on_measured_use_ends_with_one_read_of_its_price_facts(shop):
+    Resource.objects.filter(pk=shop.machine.pk).update(price_basis=PriceBasis.MEASURED)
+    shop.device.resource.price_basis = PriceBasis.MEASURED
+    book(shop.machine, shop.an, monday(10), monday(11))
+    ref = services.device_access(device=shop.device, badge="04A1B2C3")["session"]["ref"]
+    end = {"id": uuid.uuid4(), "type": "end", "at": timezone.now(), "session": ref}
+    sql = _statements(lambda: services.device_events_apply(device=shop.device, events=[end]))
+    # On top of a session end: the booking's sessions, the engine's facts (rates and subsidy: one
+    # read), the amount, and billing's look at issued statements; the row the check-out locked is
+    # billed as it is (no second lock). Measured 2026-12-07: 14 (from 17).
+    assert len(sql) <= 14, "\n".join(s[:120] for s in sql)
+    locks = [
+        s for s in sql if s.startswith('SELECT "bookings_booking"') and s.endswith('FOR UPDATE OF "bookings_booking"')
+    ]
+    assert len(locks) == 1, "\n".join(s[-200:] for s in locks)  # the check-out's lock only
+    assert not any(s.startswith('SELECT "labs_resourcerate"') for s in sql)  # the rates come with the facts
+    booking = Booking.objects.get(user=shop.an)
+    assert (booking.status, booking.price_details["basis"], booking.price_details["charged_on"]) == (
+        BookingStatus.COMPLETED,
+        PriceBasis.MEASURED,
+        "measured",
+    )
