@@ -1,6 +1,8 @@
 """Device benchmark: access calls per second and their p95 (client and server side) while 50 devices heart-beat.
 
-Runs against one live daphne on 127.0.0.1 (the LIVE_API block of tests/ports.py) and a separate
+Runs against a live server on 127.0.0.1 (the LIVE_API block of tests/ports.py) — production's
+gunicorn (config/gunicorn.py: a process per core, four threads each), or with BENCH_SERVER=daphne one
+daphne process — and a separate
 database, ``labshare_bench_devices``, created on the same PostgreSQL cluster and dropped at the end.
 The clock is Monday 2030-03-04 10:00 in Ho Chi Minh City for the benchmark and the server (so the
 lab is open whenever it runs). Prints a table.
@@ -14,10 +16,11 @@ booking made on the spot by the engine, checked in, a session), and the end of e
 (check-out and the measured-use amount on the booking). Meanwhile a background thread sends every
 device's heartbeat every BENCH_HEARTBEAT_SECONDS (default 5 s: twelve times the real rate of one a
 minute). "server" columns are the view's own time (the ``Server-Timing`` header), "client" columns
-include HTTP and the network stack; CPU is the daphne process's (user + system) per request.
+include HTTP and the network stack; CPU is the server's processes' (user + system) per request.
 
 Environment: BENCH_DEVICES (default 50), BENCH_CYCLES (per device, default 6), BENCH_CLIENTS (the
-concurrent callers, default 1,4,8), BENCH_HEARTBEAT_SECONDS, BENCH_KEEP_DB=1 to keep the database.
+concurrent callers, default 1,4,8), BENCH_HEARTBEAT_SECONDS, BENCH_KEEP_DB=1 to keep the database,
+BENCH_SERVER (gunicorn, the default, or daphne).
 
 A/B in one run: ``BENCH_BASELINE=<git rev>`` measures a worktree of that commit ("A") and the working
 tree ("B") in alternating rounds (A B B A …, BENCH_ROUNDS of each, default 3; this machine is shared
@@ -142,9 +145,14 @@ def setup_data(now: datetime) -> dict:
 # --- Server -------------------------------------------------------------------------------------
 
 
+#: The HTTP server: production's (gunicorn with config/gunicorn.py: one process per core, four threads
+#: each; docker-compose.yml) or one daphne process (what serves WebSockets in production).
+SERVER = os.environ.get("BENCH_SERVER", "gunicorn")
+
+
 @contextmanager
-def daphne(db_url: str):
-    """One daphne process on the test clock; yields its URL and pid (for its CPU time)."""
+def serve(db_url: str):
+    """The HTTP server on the benchmark's clock; yields its URL and the pids whose CPU time counts."""
     from tests.api.live import PORTS, _ready, free_ports
     from tests.clock import child_env
 
@@ -157,14 +165,15 @@ def daphne(db_url: str):
         "LABSHARE_PLAIN_HTTP": "1",  # plain HTTP on 127.0.0.1, as `make` serves it
         **child_env(),
     }
+    if SERVER == "gunicorn":
+        command = [
+            sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py", "--bind", f"127.0.0.1:{port}",
+            "--pythonpath", str(Path(__file__).resolve().parent / "serve"), "clock_wsgi:application",
+        ]  # fmt: skip
+    else:
+        command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "tests.live_asgi:application"]
     log = tempfile.TemporaryFile()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "tests.live_asgi:application"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-    )
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
     url = f"http://127.0.0.1:{port}"
     try:
         _ready(f"{url}/healthz", timeout=60)
@@ -178,10 +187,28 @@ def daphne(db_url: str):
         log.close()
 
 
+def _stat(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU of a process and its children alive now (gunicorn's workers) so far (Linux /proc)."""
+    pids = [pid]
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int(_stat(int(entry.name))[1]) == pid:
+                    pids.append(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                continue
+    total = 0
+    for one in pids:
+        try:
+            fields = _stat(one)
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 class Connection:
@@ -305,7 +332,7 @@ def run(
 def in_process(data: dict) -> dict[str, tuple[int, float]]:
     """SQL statements and CPU (ms, median of 5) of each operation, in-process on the same database.
 
-    Without HTTP, DRF and daphne: what the device code and the engine cost themselves. Each run uses
+    Without HTTP, DRF and the server: what the device code and the engine cost themselves. Each run uses
     another machine, so every walk-in and check-in finds a free machine and a booking to check in.
     """
     from statistics import median
@@ -391,7 +418,7 @@ def main() -> int:
         data = setup_data(timezone.now())
         connection.close()
         per_phase = max(1, CYCLES // len(CLIENTS))
-        with daphne(url) as (server, pid):
+        with serve(url) as (server, pid):
             # Warm-up: imports, caches and the connection pool of the process.
             warm = Connection(server, data["devices"][0]["token"])
             for _ in range(5):
@@ -417,7 +444,7 @@ def main() -> int:
 
     print()
     print(
-        f"labshare device benchmark — {os.cpu_count()} CPU(s), one daphne process, {DEVICES} devices heart-beating "
+        f"labshare device benchmark — {os.cpu_count()} CPU(s), server {SERVER}, {DEVICES} devices heart-beating "
         f"every {HEARTBEAT_SECONDS:g} s, PostgreSQL database {BENCH_DB}"
     )
     print()
@@ -440,7 +467,7 @@ def main() -> int:
         access = [t for name, row in record.rows.items() if name.startswith("access") for t in row["server"]]
         summary.append(
             f"{clients} caller(s): {total / seconds:.1f} device requests/s ({sum(r['n'] for n, r in record.rows.items() if n.startswith('access')) / seconds:.1f} "
-            f"access calls/s) plus {beats / seconds:.1f} heartbeats/s; daphne CPU {cpu / max(1, total + beats) * 1000:.1f} ms "
+            f"access calls/s) plus {beats / seconds:.1f} heartbeats/s; server CPU {cpu / max(1, total + beats) * 1000:.1f} ms "
             f"per request; access calls, server side: p95 {percentile(access, 95) * 1000:.1f} ms"
         )
         for body in record.unexpected[:3]:
@@ -489,7 +516,7 @@ def _figures(results, counts) -> dict:
 
 
 def _side(code: Path, label: str) -> dict:
-    """One run of this script on ``code`` (a subprocess: its own Django, database and daphne)."""
+    """One run of this script on ``code`` (a subprocess: its own Django, database and server)."""
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         env = {**os.environ, "BENCH_CODE": str(code), "BENCH_JSON": out.name, "BENCH_BASELINE": ""}
         done = subprocess.run(
@@ -520,7 +547,7 @@ def ab(baseline: str) -> int:
     print()
     print(
         f"labshare device benchmark, A/B — A: {baseline}, B: the working tree; {rounds} rounds each, alternating; "
-        f"{DEVICES} devices heart-beating every {HEARTBEAT_SECONDS:g} s; medians over rounds"
+        f"server {SERVER}; {DEVICES} devices heart-beating every {HEARTBEAT_SECONDS:g} s; medians over rounds"
     )
     print()
     header = (
@@ -548,7 +575,7 @@ def ab(baseline: str) -> int:
     print()
     print(
         "SQL and CPU: in process (the device code and the engine), median of 5 per run; on the 'all access calls' "
-        "rows CPU is daphne's per request (heartbeats included)."
+        "rows CPU is the server's per request (heartbeats included)."
     )
     print(f"Target: the access call's server-side p95 <= {TARGET_P95_MS} ms.")
     return 0

@@ -513,16 +513,22 @@ def _tell_access(device: Device, result: access.Result, *, at: datetime, offline
 # --- Session events ------------------------------------------------------------------------------
 
 
-def _measure(session: DeviceSession) -> None:
+def _measure(session: DeviceSession, *, late_signal: bool = False) -> None:
     """Busy and idle seconds of an ended session from its signals (idle until the first ``busy``).
 
     A pure function of the distinct events the device sent, so a replay, a duplicate or a late
     signal can only give the same figures or the right ones, never a double count. A device that
     sent no signal (no sensor) has its whole session counted as busy.
+
+    A session opened online that never took a signal (``signal_at`` unset) has none to read: its
+    reference reached the device with the access call's answer, so no signal can have come before
+    it and been kept aside (a session replayed from offline can: its signals are always read), unless
+    a signal arrives after the end (``late_signal``: then every signal is read).
     """
     start, end = session.started_at, session.ended_at
     used = (end - start).total_seconds()
-    signals = selectors.signal_events(session)
+    kept = late_signal or session.offline or session.signal_at is not None
+    signals = selectors.signal_events(session) if kept else []
     if not signals:
         busy = used
     else:
@@ -647,7 +653,7 @@ def _signal(device: Device, event: DeviceEvent, *, at: datetime) -> tuple[str, s
     event.session = session
     if session.ended_at is not None:
         # A late signal of an ended session: measure again from every signal (never counted twice).
-        _measure(session)
+        _measure(session, late_signal=True)
         session.save(update_fields=["busy_seconds", "idle_seconds"])
         if session.booking_id is not None:
             _settle(session.booking_id)

@@ -168,6 +168,24 @@ def test_a_late_signal_after_the_end_corrects_the_figures_without_double_countin
     assert booking.price_vnd == 40_000  # busy 10:15–10:35: 20 minutes, counted once
 
 
+def test_a_sessions_first_signal_arriving_after_its_end_is_counted(shop, at_monday):
+    # No signal while it ran: the end counts it all as busy without reading any; the first signal
+    # to arrive (late) makes the server read them all and measure again.
+    set_basis(shop, PriceBasis.MEASURED, busy_hourly_rate_vnd=120_000, idle_hourly_rate_vnd=0)
+    booking = book(shop.machine, shop.an, monday(10), monday(11))
+    ref = access(shop, AN)["session"]["ref"]
+    start = timezone.now()
+    at_monday.shift(timedelta(minutes=30))
+    send(shop, event("end", start + timedelta(minutes=30), session=ref))
+    booking.refresh_from_db()
+    assert booking.price_vnd == 60_000  # no sensor as far as the server knew: 30 busy minutes
+    send(shop, event("busy", start, session=ref), event("idle", start + timedelta(minutes=20), session=ref))
+    booking.refresh_from_db()
+    session = DeviceSession.objects.get(ref=ref)
+    assert (session.busy_seconds, session.idle_seconds) == (20 * 60, 10 * 60)
+    assert booking.price_vnd == 40_000
+
+
 def test_a_session_of_another_device_is_unknown_here(shop):
     book(shop.machine, shop.an, monday(10), monday(11))
     ref = access(shop, AN)["session"]["ref"]
