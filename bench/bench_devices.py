@@ -20,7 +20,7 @@ include HTTP and the network stack; CPU is the server's processes' (user + syste
 
 Environment: BENCH_DEVICES (default 50), BENCH_CYCLES (per device, default 6), BENCH_CLIENTS (the
 concurrent callers, default 1,4,8), BENCH_HEARTBEAT_SECONDS, BENCH_KEEP_DB=1 to keep the database,
-BENCH_SERVER (gunicorn, the default, or daphne).
+BENCH_SERVER (gunicorn, the default, or daphne), BENCH_SQL=1 to print the statements counted in process.
 
 A/B in one run: ``BENCH_BASELINE=<git rev>`` measures a worktree of that commit ("A") and the working
 tree ("B") in alternating rounds (A B B A …, BENCH_ROUNDS of each, default 3; this machine is shared
@@ -353,6 +353,8 @@ def in_process(data: dict) -> dict[str, tuple[int, float]]:
         with CaptureQueriesContext(connection) as queries:
             result = call()
         measured.setdefault(name, []).append((len(queries.captured_queries), (time.thread_time() - began) * 1000))
+        if os.environ.get("BENCH_SQL") == "1":
+            print(f"-- {name}", *(f"   {q['sql'][:150]}" for q in queries.captured_queries), sep="\n")
         return result
 
     devices = list(Device.objects.select_related("lab", "resource__lab").order_by("id")[:5])

@@ -40,9 +40,14 @@ QUEUE_NAMESPACE = 0x574C
 
 
 def lock_booking(booking: Booking | int) -> Booking:
-    """(1) The booking re-read under a row lock, with its resource and lab."""
+    """(1) The booking re-read under a row lock, with its resource and lab, its member and organisation
+    (what the change's checks, price and live message read: no query for them after the lock)."""
     pk = booking if isinstance(booking, int) else booking.pk
-    return Booking.objects.select_for_update(of=("self",)).select_related("resource__lab").get(pk=pk)
+    return (
+        Booking.objects.select_for_update(of=("self",))
+        .select_related("resource__lab", "user__member", "organization")
+        .get(pk=pk)
+    )
 
 
 def lock_resources(resource_ids) -> None:

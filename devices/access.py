@@ -72,6 +72,7 @@ class Result:
     resource: Resource | None = None
     user_id: int | None = None
     details: dict = field(default_factory=dict)
+    lab_ids: list[int] | None = None  # the machine's lab and the centers above, when read (live updates)
 
     @property
     def allowed(self) -> bool:
@@ -127,7 +128,8 @@ class Plan:
 
     ``booking``: the booking a kiosk checks in (with its resource); ``held``: the member's booking at
     an interlock as the engine's grid read it (its id, status and times), checked in by id.
-    ``policy``: the lab's, as the access call read it, for the engine's check-in.
+    ``policy`` and ``lab_ids`` (the machine's lab and the centers above): as the access call read
+    them, for the engine's check-in and the live updates.
     """
 
     kind: str  # "session", "booking", "walk_in", "checked_in" (kiosk)
@@ -137,6 +139,7 @@ class Plan:
     start: datetime | None = None
     end: datetime | None = None
     policy: EffectivePolicy | None = None
+    lab_ids: list[int] | None = None
 
 
 # --- The slot grid of a walk-in ------------------------------------------------------------------
@@ -195,12 +198,14 @@ def _machine_refusal(resource: Resource, facts: RequestFacts, now: datetime) -> 
     return deny("certification_required", missing=missing) if missing else None
 
 
-def _booking_plan(resource: Resource, user, now: datetime, held: list[Held], policy) -> Plan | Result | None:
+def _booking_plan(
+    resource: Resource, user, now: datetime, held: list[Held], facts: RequestFacts
+) -> Plan | Result | None:
     """The member's booking whose check-in window is open, or someone else's booking now; None for neither.
 
     ``held``: the machine's active bookings around ``now``, as the engine's grid read them.
     """
-    around = [b for b in held if b.start <= now + policy.check_in_before and b.end > now]
+    around = [b for b in held if b.start <= now + facts.policy.check_in_before and b.end > now]
     others = [b for b in around if b.user_id != user.pk and (b.start <= now or b.status == BookingStatus.CHECKED_IN)]
     if others and resource.is_exclusive:
         return deny("resource_in_use", until=others[0].end.isoformat())
@@ -209,7 +214,7 @@ def _booking_plan(resource: Resource, user, now: datetime, held: list[Held], pol
         return None
     if mine.status == BookingStatus.REQUESTED:
         return deny("awaiting_approval", booking=mine.id)
-    return Plan("booking", held=mine, policy=policy)
+    return Plan("booking", held=mine, policy=facts.policy, lab_ids=facts.lab_ids_up)
 
 
 def judge_interlock(*, device: Device, user, now: datetime, session: DeviceSession | None) -> Plan | Result:
@@ -228,12 +233,12 @@ def judge_interlock(*, device: Device, user, now: datetime, session: DeviceSessi
         return refusal
     horizon = now + max(resource.max_duration, facts.policy.check_in_before, PROBE)
     [row] = time_rows([resource], now, horizon, chains=facts.chain)
-    booked = _booking_plan(resource, user, now, row.bookings, facts.policy)
+    booked = _booking_plan(resource, user, now, row.bookings, facts)
     if booked is not None:
         return booked
     if not resource.walk_in_minutes:
         return deny("no_booking")
-    return Plan("walk_in", start=now, end=walk_in_end(resource, now, row.free))
+    return Plan("walk_in", start=now, end=walk_in_end(resource, now, row.free), lab_ids=facts.lab_ids_up)
 
 
 def judge_kiosk(*, device: Device, user, now: datetime) -> Plan | Result:

@@ -56,16 +56,19 @@ def _message(device, session, change: str) -> dict:
     }
 
 
-def _groups(lab_id: int) -> list[str]:
-    return [lab_group(i) for i in tree.ancestor_ids(lab_id)] + [approvals_group(lab_id)]
+def _groups(lab_id: int, lab_ids: list[int] | None = None) -> list[str]:
+    """The lab's screens and those of every center above (``lab_ids`` when the caller read them), its managers."""
+    up = lab_ids if lab_ids is not None else tree.ancestor_ids(lab_id)
+    return [lab_group(i) for i in up] + [approvals_group(lab_id)]
 
 
-def publish_device_state(device, *, change: str, session=LOOK_UP) -> None:
+def publish_device_state(device, *, change: str, session=LOOK_UP, lab_ids: list[int] | None = None) -> None:
     """Tell the screens and the managers' pages about the device once the transaction commits.
 
     With ``session`` (the running session, or None) the message is made now, as things are at this
     change (and costs no query after the commit but the lab's ancestors); without it, the device and
-    its session are read after the commit.
+    its session are read after the commit. ``lab_ids``: the device's lab and the centers above,
+    nearest first, when the caller read them (else read after the commit).
     """
     if change not in DEVICE_CHANGES:
         raise ValueError(f"unknown device change {change!r}")
@@ -74,7 +77,7 @@ def publish_device_state(device, *, change: str, session=LOOK_UP) -> None:
 
     def build() -> list[live.Delivery]:
         if made is not None:
-            return [(_groups(lab_id), made)]
+            return [(_groups(lab_id, lab_ids), made)]
         current = Device.objects.select_related("lab").filter(pk=device_id).first()
         if current is None:
             return []
@@ -128,11 +131,21 @@ def announce(device, change: str, *, defer_jobs: bool = True, **facts) -> list:
     return jobs
 
 
-def tell(device, change: str, *, screens: bool = True, session=LOOK_UP, defer_jobs: bool = True, **facts) -> list:
+def tell(
+    device,
+    change: str,
+    *,
+    screens: bool = True,
+    session=LOOK_UP,
+    defer_jobs: bool = True,
+    lab_ids: list[int] | None = None,
+    **facts,
+) -> list:
     """Both at once: the hook now (in the transaction) and, when ``screens``, the live message after commit.
 
-    Returns the subscribers' jobs when ``defer_jobs`` is False (see :func:`announce`)."""
+    Returns the subscribers' jobs when ``defer_jobs`` is False (see :func:`announce`); ``lab_ids``: see
+    :func:`publish_device_state`."""
     jobs = announce(device, change, defer_jobs=defer_jobs, **facts)
     if screens:
-        publish_device_state(device, change=change, session=session)
+        publish_device_state(device, change=change, session=session, lab_ids=lab_ids)
     return jobs

@@ -30,6 +30,7 @@ from core.statements import insert_sql, insert_unless_conflict, run_together, up
 from devices import access, allowlists, badges, live, selectors, signing
 from devices.models import AllowList, Badge, Device, DeviceEvent, DeviceSession, hash_token
 from devices.pricing import Use, measured_price
+from labs import tree
 from labs.models import Lab, LabRole, Member, PriceBasis, Resource
 from labs.selectors import user_manages_lab
 
@@ -260,7 +261,7 @@ def _carry_out(device: Device, user, plan: access.Plan, *, at: datetime, ref) ->
             status = plan.booking.status if plan.booking is not None else plan.held.status
             if status == BookingStatus.CONFIRMED:
                 booking = booking_services.booking_check_in(
-                    booking=booking, by=user, at=at, policy=plan.policy, savepoint=False
+                    booking=booking, by=user, at=at, policy=plan.policy, savepoint=False, lab_ids=plan.lab_ids
                 )
             elif isinstance(booking, int):  # checked in already (at a kiosk, or an earlier session)
                 booking = Booking.objects.select_related("resource__lab").get(pk=booking)
@@ -286,6 +287,7 @@ def _carry_out(device: Device, user, plan: access.Plan, *, at: datetime, ref) ->
         session=session,
         walk_in=walk_in,
         resource=booking.resource if plan.kind == "checked_in" else None,
+        lab_ids=plan.lab_ids,
     )
 
 
@@ -502,6 +504,7 @@ def _tell_access(device: Device, result: access.Result, *, at: datetime, offline
             "session_started",
             session=result.session,
             defer_jobs=False,
+            lab_ids=result.lab_ids,
             **facts,
             session_ref=str(result.session.ref),
             until=result.until,
@@ -607,14 +610,16 @@ def _end_session(
     session.end_reason = reason[:40]
     _measure(session)
     session.save(update_fields=["ended_at", "end_reason", "busy_seconds", "idle_seconds"])
-    price = None
+    price, lab_ids = None, None
     booking, locked = session.booking, False
     if booking is not None:
         if booking.status == BookingStatus.CHECKED_IN:
+            # The machine's lab and the centers above, read once for both live updates (the booking's, the device's).
+            lab_ids = tree.ancestor_ids(device.lab_id)
             # The engine locks the row and checks the status again: the session's read may be stale.
             try:
                 booking = booking_services.booking_check_out(
-                    booking=booking.pk, by=session.user, at=session.ended_at, savepoint=savepoint
+                    booking=booking.pk, by=session.user, at=session.ended_at, savepoint=savepoint, lab_ids=lab_ids
                 )
                 locked = True
                 if booking.user_id == session.user_id:
@@ -633,6 +638,7 @@ def _end_session(
         "session_ended",
         session=None,
         defer_jobs=defer_jobs,
+        lab_ids=lab_ids,
         session_ref=str(session.ref),
         user_id=session.user_id,
         booking_id=session.booking_id,

@@ -344,13 +344,15 @@ def _change(
     reason: str = "",
     frees: bool = False,
     savepoint: bool = True,
+    lab_ids: list[int] | None = None,
 ) -> Booking:
     """Move ``booking`` to status ``to`` in one transaction: lock, check, apply, audit, after-change hooks.
 
     The row, its audit row and the change's jobs are written by one statement (jobs whose queueing
     lock already waits are left out: ``jobs.deferral_sql``). ``frees``: the rest of the slot (from
     now, or the booking's start if later) frees and is offered to the waitlist. ``savepoint``: see
-    :func:`booking_request`.
+    :func:`booking_request`. ``lab_ids``: the resource's lab and the centers above, nearest first,
+    when the caller read them (bookings.facts): the live update then reads nothing after the commit.
     """
     with lock_errors(), transaction.atomic(savepoint=savepoint):
         locked = locks.lock_booking(booking)
@@ -370,7 +372,7 @@ def _change(
             jobs.deferral_sql(change_jobs, skip_waiting=True) if change_jobs else None,
         )
         freed = (max(locked.start, now), locked.end) if frees else None
-        _announce(locked, change=change, previous=previous, freed=freed)
+        _announce(locked, change=change, previous=previous, freed=freed, lab_ids=lab_ids)
     return _sync(booking, locked)
 
 
@@ -465,11 +467,12 @@ def booking_check_in(
     at: datetime | None = None,
     policy: EffectivePolicy | None = None,
     savepoint: bool = True,
+    lab_ids: list[int] | None = None,
 ) -> Booking:
     """Check in: the booker inside the window around the start, or lab staff any time that day.
 
     ``policy``: the lab's effective policy when the caller read it (bookings.facts), else read here.
-    ``savepoint``: see :func:`booking_request`.
+    ``savepoint`` and ``lab_ids``: see :func:`booking_request` and :func:`_change`.
     """
 
     def check(locked, now):
@@ -488,14 +491,22 @@ def booking_check_in(
         by=by,
         at=at,
         savepoint=savepoint,
+        lab_ids=lab_ids,
     )
 
 
 @retrying
-def booking_check_out(*, booking: Booking | int, by, at: datetime | None = None, savepoint: bool = True) -> Booking:
+def booking_check_out(
+    *,
+    booking: Booking | int,
+    by,
+    at: datetime | None = None,
+    savepoint: bool = True,
+    lab_ids: list[int] | None = None,
+) -> Booking:
     """Check out (the booker or staff): the booking completes and the rest of its slot frees.
 
-    ``savepoint``: see :func:`booking_request`.
+    ``savepoint`` and ``lab_ids``: see :func:`booking_request` and :func:`_change`.
     """
 
     def check(locked, now):
@@ -514,6 +525,7 @@ def booking_check_out(*, booking: Booking | int, by, at: datetime | None = None,
         at=at,
         frees=True,
         savepoint=savepoint,
+        lab_ids=lab_ids,
     )
 
 
