@@ -198,6 +198,7 @@ def read_facts(
         )
     sponsor_name, percent = _subsidy(sponsor, start.astimezone(zoneinfo.ZoneInfo(resource.lab.timezone)).date())
     chain_facts = ChainFacts.from_rows(resource.lab_id, chain or [], stamp)
+    hourly, busy, idle = rate or (None, None, None)  # no rate row: free for this audience
     return RequestFacts(
         chain=chain_facts,
         policy=_policy(policy, quotas),
@@ -208,10 +209,10 @@ def read_facts(
         no_show_starts=list(no_shows or []),
         legacy_seat=(_moment(legacy[0]), _moment(legacy[1])) if legacy else None,
         hold=hold,
-        hourly_rate_vnd=rate[0] if rate else None,
+        hourly_rate_vnd=hourly,
         sponsor=sponsor_name,
         subsidy_percent=percent,
         lab_ids_up=[row[1] for row in chain or []],
-        busy_hourly_rate_vnd=rate[1] if rate else None,
-        idle_hourly_rate_vnd=rate[2] if rate else None,
+        busy_hourly_rate_vnd=busy,
+        idle_hourly_rate_vnd=idle,
     )
