@@ -155,17 +155,21 @@ def _grid(moment: datetime, resource: Resource, *, up: bool) -> datetime:
     return (midnight + whole * resource.slot_granularity).replace(tzinfo=tz)
 
 
+def _walk_in_uncut_end(resource: Resource, start: datetime) -> datetime:
+    """The end of a walk-in from ``start`` before anything cuts it short: the resource's walk-in length
+    (at least its minimum), up to the next grid point, within its maximum."""
+    length = max(timedelta(minutes=resource.walk_in_minutes), resource.min_duration)
+    return min(_grid(start + length, resource, up=True), _grid(start + resource.max_duration, resource, up=False))
+
+
 def walk_in_end(resource: Resource, start: datetime, free: list[Interval] | None = None) -> datetime:
     """The end of a walk-in starting at ``start``: the resource's walk-in length (at least its minimum),
     up to the next grid point, cut short by the next booking or closing, within its maximum.
 
-    ``free``: the resource's free time from ``start`` when the caller read it (:func:`judge_interlock`),
-    else read here.
+    ``free``: the resource's free time from ``start`` (at least to the uncut end) when the caller read
+    it (:func:`judge_interlock`), else read here.
     """
-    length = max(timedelta(minutes=resource.walk_in_minutes), resource.min_duration)
-    end = _grid(start + length, resource, up=True)
-    longest = _grid(start + resource.max_duration, resource, up=False)
-    end = min(end, longest)
+    end = _walk_in_uncut_end(resource, start)
     if free is None:
         free = resource_availability(resource=resource, start=start, end=end)
     if free and free[0][0] <= start < free[0][1]:
@@ -222,7 +226,7 @@ def judge_interlock(*, device: Device, user, now: datetime, session: DeviceSessi
 
     Two reads: the engine's facts of a request at this instant (calendar chain, certifications,
     policy: bookings/facts.py), then the machine's time as the engine's grid sees it from now to as
-    far as a walk-in could last (its bookings, and its free time for the walk-in's end).
+    far as a check-in window or a walk-in reaches (its bookings, and its free time for the walk-in's end).
     """
     resource = device.resource
     if session is not None:
@@ -231,7 +235,8 @@ def judge_interlock(*, device: Device, user, now: datetime, session: DeviceSessi
     refusal = _machine_refusal(resource, facts, now)
     if refusal is not None:
         return refusal
-    horizon = now + max(resource.max_duration, facts.policy.check_in_before, PROBE)
+    # As far as a booking whose check-in window is open may start, or a walk-in may last.
+    horizon = max(now + max(facts.policy.check_in_before, PROBE), _walk_in_uncut_end(resource, now))
     [row] = time_rows([resource], now, horizon, chains=facts.chain)
     booked = _booking_plan(resource, user, now, row.bookings, facts)
     if booked is not None:
