@@ -454,8 +454,7 @@ def main() -> int:
         f"| {'callers':>7} | {'operation':<45} | {'calls':>5} | {'bad':>3} | {'calls/s':>7} | {'client p50':>10} | "
         f"{'client p95':>10} | {'server p50':>10} | {'server p95':>10} | {'SQL':>4} | {'CPU':>10} |"
     )
-    print(header)
-    print("|" + "|".join("-" * len(cell) for cell in header.strip("|").split("|")) + "|")
+    _print_header(header)
     summary = []
     for clients, record, seconds, cpu, beats in results:
         total = sum(row["n"] for row in record.rows.values())
@@ -485,6 +484,12 @@ def main() -> int:
     if os.environ.get("BENCH_JSON"):
         Path(os.environ["BENCH_JSON"]).write_text(json.dumps(_figures(results, counts)))
     return 0
+
+
+def _print_header(header: str) -> None:
+    """A Markdown table's header and the line under it."""
+    print(header)
+    print("|" + "|".join("-" * len(cell) for cell in header.strip("|").split("|")) + "|")
 
 
 def _figures(results, counts) -> dict:
@@ -556,8 +561,7 @@ def ab(baseline: str) -> int:
         f"| {'callers':>7} | {'operation':<45} | {'server p50 A':>12} | {'server p50 B':>12} | "
         f"{'server p95 A':>12} | {'server p95 B':>12} | {'SQL A':>5} | {'SQL B':>5} | {'CPU A':>8} | {'CPU B':>8} |"
     )
-    print(header)
-    print("|" + "|".join("-" * len(cell) for cell in header.strip("|").split("|")) + "|")
+    _print_header(header)
     for clients in runs["B"][0]:
         for name in runs["B"][0][clients]:
 
