@@ -45,7 +45,7 @@ class BookingActionForm(helpers.ActionForm):
     )
 
 
-class BookingEventInline(admin.TabularInline):
+class BookingEventInline(ReadOnlyAdminMixin, admin.TabularInline):
     """The audit trail of a booking: read-only, never edited or deleted."""
 
     model = BookingEvent
@@ -58,15 +58,6 @@ class BookingEventInline(admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor")
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class ActiveFilter(admin.SimpleListFilter):
