@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -45,8 +44,10 @@ from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
-
 from bench_api import _admin_sql, _via, _with_db, cpu_sample, cpu_spent, postmaster_pid, sql_relay  # noqa: E402
+
+from tests import ports  # noqa: E402
+from tests.processes import stop  # noqa: E402
 
 BENCH_DB = "labshare_bench_webhooks"
 WORKER_APP = "webhook-bench-worker"
@@ -57,7 +58,6 @@ SLOTS_PER_DAY = 8  # one-hour bookings, 09:00–17:00
 
 def options(argv=None) -> argparse.Namespace:
     """Command-line options, bounded."""
-    from tests import ports
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscriptions", type=int, default=10, help=f"N, at most {MAX_SUBSCRIPTIONS}")
@@ -70,22 +70,6 @@ def options(argv=None) -> argparse.Namespace:
         parser.error(f"1–{MAX_SUBSCRIPTIONS} subscriptions and 1–{MAX_CHANGES} changes")
     args.ports = list(ports.WEBHOOK_BENCH)
     return args
-
-
-def free_ports(candidates: list[int], count: int) -> list[int]:
-    """``count`` ports of ``candidates`` that nothing listens on now (127.0.0.1)."""
-    found = []
-    for port in candidates:
-        with socket.socket() as sock:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        found.append(port)
-        if len(found) == count:
-            return found
-    raise RuntimeError(f"fewer than {count} free ports in {candidates[0]}–{candidates[-1]}: set LABSHARE_TEST_PORTS")
 
 
 # --- The receiver -----------------------------------------------------------------------------------
@@ -243,12 +227,7 @@ def _pg_spent(before: dict[int, int], after: dict[int, int], excluded: set[int])
 
 def stop_worker(worker: subprocess.Popen, log) -> None:
     """Stop the worker (its running jobs finish) and show its log when it did not stop cleanly."""
-    worker.terminate()
-    try:
-        worker.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        worker.kill()
-        worker.wait()
+    stop(worker, timeout=20)
     log.flush()
     if worker.returncode not in (0, -15):
         print(Path(log.name).read_text()[-3000:], file=sys.stderr)
@@ -256,7 +235,7 @@ def stop_worker(worker: subprocess.Popen, log) -> None:
 
 def run(args, db_url: str, base_url: str) -> dict:
     """Seed, start the worker, make the changes, wait for every delivery; returns the figures."""
-    chosen = free_ports(args.ports, 3)
+    chosen = ports.free(args.ports, 3)
     worker_side, changer_side = SimpleNamespace(proxy_port=0), SimpleNamespace(proxy_port=0)
     postmaster = postmaster_pid(base_url)
     # Undone in reverse: the worker stops, then this process's pools close, then the relay and the receiver go.

@@ -34,23 +34,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from tests import ports  # noqa: E402 - after the project is on the path
+from tests.processes import stop  # noqa: E402
+
 DAPHNE_PORTS = range(18500, 18550)
 REDIS_PORTS = range(18550, 18600)
 BENCH_DB = "labshare_bench_ws"
 TARGET_P99_MS = 250
-
-
-def free_port(ports: range, taken: set[int] = frozenset()) -> int:
-    for port in ports:
-        if port in taken:
-            continue
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {ports}")
 
 
 def with_database(url: str, name: str) -> str:
@@ -145,7 +135,7 @@ def start_redis() -> tuple[subprocess.Popen, str]:
     binary = shutil.which("redis-server")
     if binary is None:
         raise RuntimeError("redis-server is not installed")
-    port = free_port(REDIS_PORTS)
+    port = ports.free_port(REDIS_PORTS)
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL,
@@ -165,7 +155,7 @@ def start_redis() -> tuple[subprocess.Popen, str]:
 
 
 def start_daphne(database_url: str, redis_url: str | None, taken: set[int]) -> tuple[subprocess.Popen, int]:
-    port = free_port(DAPHNE_PORTS, taken)
+    port = ports.free_port(DAPHNE_PORTS, taken=taken)
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -205,15 +195,6 @@ def start_daphne(database_url: str, redis_url: str | None, taken: set[int]) -> t
             time.sleep(0.2)
     process.kill()
     raise RuntimeError("daphne did not answer")
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 # --- Clients -------------------------------------------------------------------------------------

@@ -8,6 +8,8 @@ a developer) never race for the same port: give each its own base, e.g. ``LABSHA
 from __future__ import annotations
 
 import os
+import socket
+from collections.abc import Iterable
 
 #: The variable that moves every test port.
 PORTS_ENV = "LABSHARE_TEST_PORTS"
@@ -40,3 +42,31 @@ OIDC_PROVIDER = block(350, 20)  # the tests' OpenID Connect provider (tests/oidc
 FAULTS = block(370, 20)  # the fault tests' throw-away PostgreSQL, daphne and SMTP sink (tests/faults)
 WEBHOOK_BENCH = block(390, 5)  # bench/bench_webhooks.py: its SQL relay and its receiver
 SPARE = block(395, 5)  # for new kinds of servers: take a sub-range and name it here
+
+
+def free(candidates: Iterable[int], count: int = 1, *, taken: Iterable[int] = ()) -> list[int]:
+    """``count`` ports of ``candidates`` (none of ``taken``) that nothing listens on at 127.0.0.1 now.
+
+    A bind test, with ``SO_REUSEADDR`` as the servers set it (a port in TIME_WAIT counts as free).
+    """
+    skip, found = set(taken), []
+    candidates = list(candidates)
+    for port in candidates:
+        if port in skip:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        found.append(port)
+        if len(found) == count:
+            return found
+    span = f"{candidates[0]}–{candidates[-1]}" if candidates else "an empty range"
+    raise RuntimeError(f"fewer than {count} free port(s) in {span}: set {PORTS_ENV} to move the block")
+
+
+def free_port(candidates: Iterable[int], *, taken: Iterable[int] = ()) -> int:
+    """The first port of ``candidates`` (none of ``taken``) nothing listens on at 127.0.0.1."""
+    return free(candidates, 1, taken=taken)[0]

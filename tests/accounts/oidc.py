@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests import ports
 from tests.clock import child_env
+from tests.processes import stop
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIENT_ID = "labshare-test-client"
@@ -53,25 +53,8 @@ class Provider:
         }
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+        stop(self.process)
         self.workdir.cleanup()
-
-
-def _free_port() -> int:
-    for port in ports.OIDC_PROVIDER:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port for the test OIDC provider")
 
 
 def _private_key_pem() -> str:
@@ -83,7 +66,7 @@ def _private_key_pem() -> str:
 
 def start_provider(*, users: list[dict], redirect_uris: list[str], timeout: float = 60.0) -> Provider:
     """Start the provider with ``users`` (username, password, email, names) and labshare as its client."""
-    port = _free_port()
+    port = ports.free_port(ports.OIDC_PROVIDER)
     workdir = tempfile.TemporaryDirectory(prefix="labshare-oidc-")
     log = Path(workdir.name) / "provider.log"
     env = {

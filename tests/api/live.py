@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -16,6 +15,7 @@ from urllib.parse import quote
 
 from tests import ports
 from tests.clock import child_env
+from tests.processes import stop
 
 ROOT = Path(__file__).resolve().parents[2]
 PORTS = ports.LIVE_API
@@ -23,18 +23,7 @@ PORTS = ports.LIVE_API
 
 def free_ports(count: int, start: int | None = None) -> list[int]:
     """``count`` ports of the LIVE_API block (from ``start``) that nobody listens on right now."""
-    found = []
-    for port in range(PORTS.start if start is None else start, PORTS.stop):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        found.append(port)
-        if len(found) == count:
-            return found
-    raise RuntimeError(f"no free port in {PORTS.start}–{PORTS.stop - 1}")
+    return ports.free(range(PORTS.start if start is None else start, PORTS.stop), count)
 
 
 def database_url(settings_dict: dict) -> str:
@@ -93,11 +82,7 @@ def daphne_servers(db_url: str, count: int = 1, extra_env: dict | None = None, s
         yield urls
     finally:
         for process in processes:
-            process.terminate()
+            process.terminate()  # all at once, then each waited for
         for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)
         log.close()

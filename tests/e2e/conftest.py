@@ -10,7 +10,6 @@ HTML and a screenshot are saved under tests/artifacts/ (git-ignored).
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from django.utils import timezone
 
 from tests import ports as tests_ports
 from tests.clock import child_env
+from tests.processes import stop
 from tests.skips import skip_if_requested
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,18 +39,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-def free_port(ports: range | None = None) -> int:
-    """A port in ``ports`` nobody listens on (bind test on 127.0.0.1)."""
-    for port in ports or tests_ports.BROWSER:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port for the test server")
 
 
 def database_url() -> str:
@@ -75,13 +63,7 @@ class LiveServer:
     log: Path
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+        stop(self.process)
         _wait_for_sessions_to_close()
 
 
@@ -114,7 +96,7 @@ def start_live_server(
     knows: the probe refuses ports with connections in TIME_WAIT, which daphne binds fine).
     """
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    port = port or free_port(ports)
+    port = port or tests_ports.free_port(ports or tests_ports.BROWSER)
     log = ARTIFACTS / (log_name or f"daphne-{port}.log")
     environment = {
         **os.environ,

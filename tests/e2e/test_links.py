@@ -11,7 +11,7 @@ from PIL import Image
 
 from frontend.services import display_token_create
 from tests import ports
-from tests.e2e.conftest import free_port, start_live_server
+from tests.e2e.conftest import start_live_server
 from tests.factories import make_equipment, make_lab, make_manager, open_weekdays
 from tools.run import run_environment
 
@@ -31,7 +31,7 @@ def test_the_qr_codes_on_the_screen_of_make_run_port_n_open_port_n(transactional
     make_equipment(lab, name_vi="Máy cắt laser CO2", slug="laser-co2")
     manager = make_manager(lab, "manager.fablab")
     _token, raw = display_token_create(lab=lab, name="Sảnh / Lobby", by=manager)
-    port = free_port(ports.BROWSER)
+    port = ports.free_port(ports.BROWSER)
     # The variables `make run HOST=127.0.0.1 PORT=<port>` serves with (none set by hand here).
     made = run_environment("127.0.0.1", port, environ={})
     server = start_live_server(port=port, env={"PUBLIC_URL": made["PUBLIC_URL"], "DEBUG": made["DEBUG"]})

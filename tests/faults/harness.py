@@ -11,7 +11,6 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import socketserver
 import subprocess
 import sys
@@ -24,21 +23,9 @@ import psycopg
 
 from tests import ports
 from tests.clock import child_env
+from tests.processes import stop
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port(candidates) -> int:
-    """The first port of ``candidates`` nobody listens on at 127.0.0.1."""
-    for port in candidates:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {candidates}")
 
 
 class ThrowawayCluster:
@@ -48,7 +35,7 @@ class ThrowawayCluster:
         # Under /tmp with 755 parents: as root, the postgres user must reach it.
         self.base = Path(tempfile.mkdtemp(prefix="labshare-faults-", dir="/tmp"))
         self.base.chmod(0o755)
-        self.port = free_port(ports.FAULTS[:5])
+        self.port = ports.free_port(ports.FAULTS[:5])
         self.env = {**os.environ, "LABSHARE_DATA_DIR": str(self.base / "data"), "LABSHARE_DB_PORT": str(self.port)}
         self.env.pop("DATABASE_URL", None)
         self.env.pop("LABSHARE_KEEP_DB", None)
@@ -97,7 +84,7 @@ class SmtpSink:
     """
 
     def __init__(self) -> None:
-        self.port = free_port(ports.FAULTS[5:10])
+        self.port = ports.free_port(ports.FAULTS[5:10])
         self.messages: list[bytes] = []
         self.hang_next = threading.Event()
         self.sessions = 0
@@ -191,11 +178,7 @@ class Process:
 
     def stop(self) -> None:
         if self.alive():
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill()
+            stop(self.process, timeout=15)
         self.log.close()
         os.unlink(self.log.name)
 
@@ -207,7 +190,7 @@ def worker(env: dict[str, str]) -> Process:
 
 def web(env: dict[str, str]) -> tuple[Process, str]:
     """daphne serving labshare on a port of the FAULTS block; returns the process and its base URL."""
-    port = free_port(ports.FAULTS[10:15])
+    port = ports.free_port(ports.FAULTS[10:15])
     process = Process(
         "web",
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "tests.live_asgi:application"],

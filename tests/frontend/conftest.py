@@ -10,21 +10,10 @@ import time
 import pytest
 
 from tests import ports
+from tests.processes import stop
 from tests.skips import skip_if_requested
 
 REDIS_PORTS = ports.REDIS
-
-
-def free_port(ports) -> int:
-    """The first port in ``ports`` nobody listens on at 127.0.0.1."""
-    for port in ports:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {ports}")
 
 
 @pytest.fixture(scope="session")
@@ -32,7 +21,7 @@ def redis_url():
     """A throw-away redis-server on 127.0.0.1 (no persistence), stopped when the session ends."""
     skip_if_requested("redis")
     binary = shutil.which("redis-server")
-    port = free_port(REDIS_PORTS)
+    port = ports.free_port(REDIS_PORTS)
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL,
@@ -54,11 +43,7 @@ def redis_url():
     try:
         yield f"redis://127.0.0.1:{port}/0"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process, timeout=5)
 
 
 def layer_config(kind: str, redis_url: str | None) -> dict:

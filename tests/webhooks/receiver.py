@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,17 +36,6 @@ class Receiver:
         self.server.server_close()
 
 
-def _free_port() -> int:
-    for port in ports.WEBHOOK_RECEIVER:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port for the webhook receiver")
-
-
 def start_receiver() -> Receiver:
     """Start a receiver on a free port of this run's block (127.0.0.1 only)."""
     holder: dict = {}
@@ -73,7 +61,7 @@ def start_receiver() -> Receiver:
         def log_message(self, *args):  # keep the test output clean
             pass
 
-    port = _free_port()
+    port = ports.free_port(ports.WEBHOOK_RECEIVER)
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
     receiver = Receiver(url=f"http://127.0.0.1:{port}/hooks", server=server)
