@@ -105,7 +105,7 @@ def seed(changes: int) -> dict:
     Member.objects.create(user=manager)
     LabRole.objects.create(user=manager, lab=lab, role=LabRole.Role.MANAGER)
     booker = User.objects.create_user("bench-booker", first_name="An", last_name="Nguyễn", password="x")
-    Member.objects.create(user=booker)
+    Member.objects.create(user=booker, service_consent=True)  # agreed to the service: may write (accounts)
     _token, raw = display_token_create(lab=lab, name="bench", by=manager)
     start = timezone.now().replace(microsecond=0) - timedelta(minutes=1)
     booking_ids = []
@@ -162,6 +162,7 @@ def start_daphne(database_url: str, redis_url: str | None, taken: set[int]) -> t
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "DEBUG": "0",
         "LOG_LEVEL": "WARNING",
+        "LABSHARE_PLAIN_HTTP": "1",  # plain HTTP on 127.0.0.1 (production's defaults redirect to HTTPS)
     }
     env.pop("REDIS_URL", None)
     if redis_url:
